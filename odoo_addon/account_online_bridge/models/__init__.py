@@ -1,0 +1,5 @@
+from . import bank_bridge_mixin
+from . import res_config_settings
+from . import bank_bridge_link
+from . import bank_bridge_account
+from . import account_bank_statement_line

@@ -1,0 +1,1 @@
+from . import bank_bridge_add_account

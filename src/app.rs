@@ -1,0 +1,55 @@
+//! The shared state of a running bridge, and the one way to reach the database from async code
+//! (diesel is synchronous, so every query runs on the blocking pool, never on the event loop).
+
+use std::sync::Arc;
+
+use crate::auth::Authenticator;
+use crate::db::{AnyConnection, DbPool};
+use crate::error::{Error, Result};
+use crate::orm::Registry;
+
+pub struct App {
+    pub pool: DbPool,
+    pub registry: Registry,
+    pub auth: Authenticator,
+    /// The database name clients pass as `db` (one database per bridge).
+    pub db_name: String,
+}
+
+impl App {
+    pub fn new(pool: DbPool, db_name: String) -> Arc<App> {
+        Arc::new(App { pool, registry: crate::models::registry(), auth: Authenticator::default(), db_name })
+    }
+
+    /// Runs `work` with a pooled connection on the blocking thread pool.
+    pub async fn db<T, F>(self: &Arc<Self>, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection, &App) -> Result<T> + Send + 'static,
+    {
+        let app = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = app.pool.get().map_err(Error::from_pool)?;
+            work(&mut conn, &app)
+        })
+        .await
+        .map_err(|e| Error::internal("running a database task", e))?
+    }
+
+    /// Mirrors the registry into `ir.model`, which OdooRPC queries to resolve model names.
+    pub fn sync_ir_models(&self, conn: &mut AnyConnection) -> Result<()> {
+        use crate::db::schema::ir_models;
+        use diesel::prelude::*;
+        conn.transaction(|conn| {
+            let existing: Vec<String> = ir_models::table.select(ir_models::model).load(conn)?;
+            for model in self.registry.models() {
+                if !existing.iter().any(|m| m == model.name) {
+                    diesel::insert_into(ir_models::table)
+                        .values((ir_models::model.eq(model.name), ir_models::name.eq(model.description)))
+                        .execute(conn)?;
+                }
+            }
+            Ok(())
+        })
+    }
+}

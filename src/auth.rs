@@ -1,0 +1,258 @@
+//! Users, API keys and credential checks. Keys and passwords are stored as argon2id hashes; since every
+//! `object` call re-checks credentials (as Odoo does), successful checks are cached briefly in memory
+//! under a SHA-256 of the credentials, never the credentials themselves.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use diesel::prelude::*;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::db::schema::{api_keys, companies, users};
+use crate::db::AnyConnection;
+use crate::error::{Error, Result};
+
+const CACHE_TTL: Duration = Duration::from_secs(120);
+/// Failed logins allowed per login name within `THROTTLE_WINDOW` before further attempts are refused.
+const MAX_FAILURES: u32 = 10;
+const THROTTLE_WINDOW: Duration = Duration::from_secs(60);
+const KEY_PREFIX_LEN: usize = 8;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Identity {
+    pub uid: i64,
+    pub company_id: i64,
+}
+
+#[derive(Default)]
+pub struct Authenticator {
+    verified: Mutex<HashMap<[u8; 32], (Identity, Instant)>>,
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+fn cache_key(scope: &str, secret: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(scope.as_bytes());
+    h.update([0u8]);
+    h.update(secret.as_bytes());
+    h.finalize().into()
+}
+
+pub fn hash_secret(secret: &str) -> Result<String> {
+    let mut salt_bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt_bytes);
+    let salt = SaltString::encode_b64(&salt_bytes).map_err(|_| Error::application("cannot encode salt"))?;
+    Argon2::default()
+        .hash_password(secret.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|_| Error::application("cannot hash the secret"))
+}
+
+fn verify_secret(secret: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(secret.as_bytes(), &parsed).is_ok())
+}
+
+/// A new Odoo-style API key: 40 hexadecimal characters (160 random bits).
+pub fn generate_api_key() -> String {
+    let mut bytes = [0u8; 20];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+impl Authenticator {
+    /// `common.authenticate`: the uid, or `None` for unknown login, wrong secret or too many failures.
+    pub fn authenticate(&self, conn: &mut AnyConnection, login: &str, secret: &str) -> Result<Option<Identity>> {
+        if self.throttled(login) {
+            tracing::warn!(login, "login refused: too many recent failures");
+            return Ok(None);
+        }
+        let key = cache_key(&format!("login:{login}"), secret);
+        if let Some(identity) = self.cached(&key) {
+            return Ok(Some(identity));
+        }
+        let user = users::table
+            .filter(users::login.eq(login))
+            .filter(users::active.eq(true))
+            .select((users::id, users::company_id, users::password_hash))
+            .first::<(i64, i64, Option<String>)>(conn)
+            .optional()?;
+        let identity = match user {
+            Some((uid, company_id, password_hash)) if self.secret_matches(conn, uid, password_hash.as_deref(), secret)? => {
+                Some(Identity { uid, company_id })
+            }
+            _ => None,
+        };
+        match identity {
+            Some(identity) => self.remember(key, identity),
+            None => self.record_failure(login),
+        }
+        Ok(identity)
+    }
+
+    /// The per-call check of `object`: the user's identity, or Access Denied.
+    pub fn check(&self, conn: &mut AnyConnection, uid: i64, secret: &str) -> Result<Identity> {
+        let key = cache_key(&format!("uid:{uid}"), secret);
+        if let Some(identity) = self.cached(&key) {
+            return Ok(identity);
+        }
+        let throttle_key = format!("uid:{uid}");
+        if self.throttled(&throttle_key) {
+            return Err(Error::access_denied());
+        }
+        let user = users::table
+            .filter(users::id.eq(uid))
+            .filter(users::active.eq(true))
+            .select((users::company_id, users::password_hash))
+            .first::<(i64, Option<String>)>(conn)
+            .optional()?;
+        match user {
+            Some((company_id, password_hash)) if self.secret_matches(conn, uid, password_hash.as_deref(), secret)? => {
+                let identity = Identity { uid, company_id };
+                self.remember(key, identity);
+                Ok(identity)
+            }
+            _ => {
+                self.record_failure(&throttle_key);
+                Err(Error::access_denied())
+            }
+        }
+    }
+
+    fn secret_matches(&self, conn: &mut AnyConnection, uid: i64, password_hash: Option<&str>, secret: &str) -> Result<bool> {
+        if secret.is_empty() {
+            return Ok(false);
+        }
+        if secret.len() >= KEY_PREFIX_LEN && secret.is_char_boundary(KEY_PREFIX_LEN) {
+            let hashes: Vec<String> = api_keys::table
+                .filter(api_keys::user_id.eq(uid))
+                .filter(api_keys::key_prefix.eq(&secret[..KEY_PREFIX_LEN]))
+                .select(api_keys::key_hash)
+                .load(conn)?;
+            if hashes.iter().any(|h| verify_secret(secret, h)) {
+                return Ok(true);
+            }
+        }
+        Ok(password_hash.is_some_and(|h| verify_secret(secret, h)))
+    }
+
+    fn cached(&self, key: &[u8; 32]) -> Option<Identity> {
+        let mut map = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        match map.get(key) {
+            Some((identity, at)) if at.elapsed() < CACHE_TTL => Some(*identity),
+            Some(_) => {
+                map.remove(key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn remember(&self, key: [u8; 32], identity: Identity) {
+        let mut map = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 10_000 {
+            map.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
+        }
+        map.insert(key, (identity, Instant::now()));
+    }
+
+    fn throttled(&self, who: &str) -> bool {
+        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(who).is_some_and(|(n, since)| *n >= MAX_FAILURES && since.elapsed() < THROTTLE_WINDOW)
+    }
+
+    fn record_failure(&self, who: &str) {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 10_000 {
+            map.retain(|_, (_, since)| since.elapsed() < THROTTLE_WINDOW);
+        }
+        let entry = map.entry(who.to_string()).or_insert((0, Instant::now()));
+        if entry.1.elapsed() >= THROTTLE_WINDOW {
+            *entry = (0, Instant::now());
+        }
+        entry.0 += 1;
+    }
+
+    /// Forgets cached successes (after keys or passwords change in this process).
+    pub fn clear_cache(&self) {
+        self.verified.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
+/// Finds or creates a company by name.
+pub fn ensure_company(conn: &mut AnyConnection, name: &str) -> Result<i64> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Error::user("The company name cannot be empty."));
+    }
+    if let Some(id) = companies::table.filter(companies::name.eq(name)).select(companies::id).first::<i64>(conn).optional()? {
+        return Ok(id);
+    }
+    Ok(diesel::insert_into(companies::table)
+        .values(companies::name.eq(name))
+        .returning(companies::id)
+        .get_result::<i64>(conn)?)
+}
+
+/// Creates a user in a company (created if missing) with a first API key; returns `(uid, api_key)`.
+pub fn add_user(conn: &mut AnyConnection, login: &str, company: &str, password: Option<&str>) -> Result<(i64, String)> {
+    let login = login.trim();
+    if login.is_empty() || login.len() > 200 || login.chars().any(char::is_control) {
+        return Err(Error::user("The login must be 1 to 200 printable characters."));
+    }
+    conn.transaction(|conn| {
+        if users::table.filter(users::login.eq(login)).count().get_result::<i64>(conn)? > 0 {
+            return Err(Error::user(format!("A user with the login {login:?} already exists.")));
+        }
+        let company_id = ensure_company(conn, company)?;
+        let password_hash = password.map(hash_secret).transpose()?;
+        let uid = diesel::insert_into(users::table)
+            .values((
+                users::login.eq(login),
+                users::name.eq(login),
+                users::company_id.eq(company_id),
+                users::password_hash.eq(password_hash),
+            ))
+            .returning(users::id)
+            .get_result::<i64>(conn)?;
+        let key = add_api_key(conn, uid, "created with the user")?;
+        Ok((uid, key))
+    })
+}
+
+/// Adds an API key to a user and returns it (shown once, stored hashed).
+pub fn add_api_key(conn: &mut AnyConnection, uid: i64, name: &str) -> Result<String> {
+    let key = generate_api_key();
+    diesel::insert_into(api_keys::table)
+        .values((
+            api_keys::user_id.eq(uid),
+            api_keys::name.eq(name),
+            api_keys::key_prefix.eq(&key[..KEY_PREFIX_LEN]),
+            api_keys::key_hash.eq(hash_secret(&key)?),
+        ))
+        .execute(conn)?;
+    Ok(key)
+}
+
+pub fn user_id(conn: &mut AnyConnection, login: &str) -> Result<i64> {
+    users::table
+        .filter(users::login.eq(login))
+        .select(users::id)
+        .first::<i64>(conn)
+        .optional()?
+        .ok_or_else(|| Error::user(format!("No user with the login {login:?}.")))
+}
+
+pub fn set_password(conn: &mut AnyConnection, login: &str, password: &str) -> Result<()> {
+    if password.len() < 8 {
+        return Err(Error::user("The password must have at least 8 characters."));
+    }
+    let uid = user_id(conn, login)?;
+    diesel::update(users::table.filter(users::id.eq(uid)))
+        .set(users::password_hash.eq(Some(hash_secret(password)?)))
+        .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,35 @@
+//! `account.online.institution`: a Salt Edge provider, cached from `GET /providers`.
+
+use crate::orm::{Access, CompanyScope, Field, FieldType, Model};
+
+pub const STATUSES: &[(&str, &str)] = &[("active", "Active"), ("inactive", "Inactive"), ("disabled", "Disabled")];
+pub const MODES: &[(&str, &str)] = &[("oauth", "OAuth"), ("web", "Web"), ("api", "API"), ("file", "File")];
+
+pub fn model() -> Model {
+    let mut fields = vec![
+        Field::new("name", "Institution", FieldType::Char).required().readonly(),
+        Field::new("code", "Provider Code", FieldType::Char)
+            .required()
+            .readonly()
+            .help("Salt Edge provider code, e.g. fakebank_simple_xf"),
+        Field::new("country_code", "Country", FieldType::Char).readonly().help("ISO 3166-1 alpha-2; XF is Salt Edge's fake country"),
+        Field::new("status", "Status", FieldType::Selection(STATUSES)).readonly(),
+        Field::new("mode", "Mode", FieldType::Selection(MODES)).readonly(),
+        Field::new("max_consent_days", "Maximum Consent Days", FieldType::Integer).readonly(),
+        Field::new("supported_fetch_scopes", "Supported Fetch Scopes", FieldType::Char).readonly(),
+        Field::new("logo_url", "Logo URL", FieldType::Char).readonly(),
+    ];
+    fields.extend(super::audit_fields());
+    Model {
+        name: "account.online.institution",
+        description: "Online Institution",
+        table: "online_institutions",
+        fields,
+        rec_name: "name",
+        order: "name",
+        scope: CompanyScope::Global,
+        access: Access::READ_ONLY,
+        methods: vec![],
+        before_unlink: None,
+    }
+}

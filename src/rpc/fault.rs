@@ -1,0 +1,57 @@
+//! Odoo's fault mapping, done once: error kind → `/xmlrpc/2` integer code, legacy `/xmlrpc` string
+//! code, or JSON-RPC error object. The faultString starts with the user-facing message.
+
+use crate::error::{Error, ErrorKind};
+
+pub const APPLICATION_ERROR: i32 = 1;
+pub const WARNING: i32 = 2;
+pub const ACCESS_DENIED: i32 = 3;
+pub const ACCESS_ERROR: i32 = 4;
+
+pub fn int_code(kind: ErrorKind) -> i32 {
+    match kind {
+        ErrorKind::UserError | ErrorKind::Validation | ErrorKind::Missing => WARNING,
+        ErrorKind::AccessDenied => ACCESS_DENIED,
+        ErrorKind::AccessError => ACCESS_ERROR,
+        ErrorKind::Application | ErrorKind::Config => APPLICATION_ERROR,
+    }
+}
+
+/// `(faultCode, faultString)` of Odoo's legacy `/xmlrpc/<service>` endpoints, which erppeek and
+/// odoo-client-lib parse (`warning -- …` marks a user error).
+pub fn legacy_code(error: &Error) -> (String, String) {
+    let msg = error.message();
+    match error.kind() {
+        ErrorKind::Missing => (format!("warning -- MissingError\n\n{msg}"), String::new()),
+        ErrorKind::AccessError => (format!("warning -- AccessError\n\n{msg}"), String::new()),
+        ErrorKind::AccessDenied => ("AccessDenied".to_string(), msg.to_string()),
+        ErrorKind::UserError | ErrorKind::Validation => (format!("warning -- UserError\n\n{msg}"), String::new()),
+        ErrorKind::Application | ErrorKind::Config => (msg.to_string(), format!("{msg}\n")),
+    }
+}
+
+/// The `error` member of an Odoo JSON-RPC response.
+pub fn json_error(error: &Error) -> serde_json::Value {
+    serde_json::json!({
+        "code": 200,
+        "message": "Odoo Server Error",
+        "data": {
+            "name": error.kind().odoo_exception(),
+            "debug": format!("{}: {}\n", error.kind().odoo_exception(), error.message()),
+            "message": error.message(),
+            "arguments": [error.message()],
+            "context": {},
+        }
+    })
+}
+
+/// Logs an error the client is about to receive: internal causes in full, client errors briefly.
+pub fn log(error: &Error, what: &str) {
+    match (error.kind(), error.cause()) {
+        (ErrorKind::Application | ErrorKind::Config, Some(cause)) => {
+            tracing::error!(call = what, error = error.message(), cause = %cause, "call failed")
+        }
+        (ErrorKind::AccessDenied, _) => tracing::info!(call = what, "access denied"),
+        _ => tracing::debug!(call = what, kind = ?error.kind(), error = error.message(), "call refused"),
+    }
+}

@@ -1,0 +1,185 @@
+//! Odoo's three RPC services (`common`, `db`, `object`), shared by XML-RPC and JSON-RPC.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::app::App;
+use crate::auth::Identity;
+use crate::error::{Error, Result};
+use crate::orm::methods::{self, call_generic, check_access, generic_operation, Call, Env, Operation};
+use crate::rpc::Value;
+
+pub const SERVER_VERSION: &str = concat!("17.0+bankbridge-", env!("CARGO_PKG_VERSION"));
+
+pub fn version() -> Value {
+    Value::map([
+        ("server_version", Value::str(SERVER_VERSION)),
+        (
+            "server_version_info",
+            Value::List(vec![
+                Value::Int(17),
+                Value::Int(0),
+                Value::Int(0),
+                Value::str("final"),
+                Value::Int(0),
+                Value::str(""),
+            ]),
+        ),
+        ("server_serie", Value::str("17.0")),
+        ("protocol_version", Value::Int(1)),
+    ])
+}
+
+pub async fn dispatch(app: &Arc<App>, service: &str, method: &str, params: Vec<Value>) -> Result<Value> {
+    match service {
+        "common" => common(app, method, params).await,
+        "db" => db(app, method, params),
+        "object" => object(app, method, params).await,
+        other => Err(Error::application(format!("No such service: {other:?} (use common, db or object)"))),
+    }
+}
+
+fn str_param<'a>(params: &'a [Value], pos: usize, method: &str, name: &str) -> Result<&'a str> {
+    match params.get(pos) {
+        Some(Value::Str(s)) => Ok(s),
+        Some(other) => Err(Error::application(format!("{method}(): {name} must be a string, got {}", other.kind()))),
+        None => Err(Error::application(format!("{method}() missing required argument: '{name}'"))),
+    }
+}
+
+async fn common(app: &Arc<App>, method: &str, params: Vec<Value>) -> Result<Value> {
+    match method {
+        "version" => Ok(version()),
+        "about" => {
+            let text = Value::str("See https://github.com/bankbridge: Odoo's external API for bank synchronization through Salt Edge");
+            if params.first().is_some_and(|v| !v.is_falsy()) {
+                Ok(Value::List(vec![text, Value::str(SERVER_VERSION)]))
+            } else {
+                Ok(text)
+            }
+        }
+        "login" | "authenticate" => {
+            let max = if method == "login" { 3 } else { 4 };
+            if params.len() < 3 || params.len() > max {
+                return Err(Error::application(format!(
+                    "{method}() takes (db, login, password{}) but {} arguments were given",
+                    if method == "login" { "" } else { ", user_agent_env" },
+                    params.len()
+                )));
+            }
+            str_param(&params, 0, method, "db")?;
+            let login = str_param(&params, 1, method, "login")?.to_string();
+            let password = match params.get(2) {
+                Some(Value::Str(s)) => s.clone(),
+                // Odoo answers False (not a fault) for any credential it cannot use.
+                _ => return Ok(Value::Bool(false)),
+            };
+            let identity = app.db(move |conn, app| app.auth.authenticate(conn, &login, &password)).await?;
+            Ok(identity.map_or(Value::Bool(false), |i| Value::Int(i.uid)))
+        }
+        "set_loglevel" => Ok(Value::Bool(true)),
+        other => Err(Error::application(format!("Method not found: {other}"))),
+    }
+}
+
+fn db(app: &Arc<App>, method: &str, params: Vec<Value>) -> Result<Value> {
+    match method {
+        "list" => Ok(Value::List(vec![Value::str(app.db_name.clone())])),
+        "server_version" => Ok(Value::str(SERVER_VERSION)),
+        "db_exist" => Ok(Value::Bool(params.first().and_then(Value::as_str) == Some(app.db_name.as_str()))),
+        "list_lang" => Ok(Value::List(vec![Value::List(vec![Value::str("en_US"), Value::str("English (US)")])])),
+        "create_database" | "duplicate_database" | "drop" | "dump" | "restore" | "rename" | "change_admin_password"
+        | "migrate_databases" => Err(Error::access_denied()),
+        other => Err(Error::application(format!("Method not found: {other}"))),
+    }
+}
+
+/// Checks the credentials of an `object` call (every call, as Odoo does).
+pub async fn check_credentials(app: &Arc<App>, uid: &Value, password: &Value) -> Result<Identity> {
+    let (Some(uid), Value::Str(password)) = (uid.as_i64(), password) else {
+        return Err(Error::access_denied());
+    };
+    let password = password.clone();
+    app.db(move |conn, app| app.auth.check(conn, uid, &password)).await
+}
+
+async fn object(app: &Arc<App>, method: &str, mut params: Vec<Value>) -> Result<Value> {
+    if method != "execute" && method != "execute_kw" {
+        return Err(Error::application(format!("Method not available {method}")));
+    }
+    if params.len() < 5 {
+        return Err(Error::application(format!(
+            "{method}() takes (db, uid, password, model, method, …) but {} arguments were given",
+            params.len()
+        )));
+    }
+    let rest = params.split_off(5);
+    let model_method = str_param(&params, 4, method, "method")?.to_string();
+    let model_name = str_param(&params, 3, method, "model")?.to_string();
+    let identity = check_credentials(app, &params[1], &params[2]).await?;
+    let (args, kwargs) = if method == "execute_kw" {
+        if rest.len() > 2 {
+            return Err(Error::application("execute_kw() takes (db, uid, password, model, method, args, kwargs)"));
+        }
+        let mut rest = rest.into_iter();
+        let args = match rest.next() {
+            Some(Value::List(items)) => items,
+            None => Vec::new(),
+            Some(other) => return Err(Error::application(format!("execute_kw(): args must be a list, got {}", other.kind()))),
+        };
+        let kwargs = match rest.next() {
+            Some(Value::Map(map)) => map,
+            None => BTreeMap::new(),
+            Some(v) if v.is_null() => BTreeMap::new(),
+            Some(other) => return Err(Error::application(format!("execute_kw(): kwargs must be a dict, got {}", other.kind()))),
+        };
+        (args, kwargs)
+    } else {
+        (rest, BTreeMap::new())
+    };
+    call_model(app, identity, &model_name, &model_method, args, kwargs).await
+}
+
+/// Runs one model method for an authenticated user (shared by `object` and `/web/dataset/call_kw`).
+pub async fn call_model(
+    app: &Arc<App>,
+    identity: Identity,
+    model_name: &str,
+    method: &str,
+    args: Vec<Value>,
+    mut kwargs: BTreeMap<String, Value>,
+) -> Result<Value> {
+    if method.starts_with('_') || method == "init" {
+        return Err(Error::access(format!("Private methods (such as {method}) cannot be called remotely.")));
+    }
+    let model = app.registry.model(model_name)?;
+    let context = match kwargs.remove("context") {
+        Some(Value::Map(map)) => map,
+        _ => BTreeMap::new(),
+    };
+    let call = Call {
+        model: model.name,
+        method: method.to_string(),
+        args,
+        kwargs,
+        env: Env { uid: identity.uid, company_id: identity.company_id, context },
+    };
+    if let Some(operation) = generic_operation(method) {
+        check_access(model, operation)?;
+        if operation == Operation::Unlink {
+            if let Some(hook) = model.before_unlink {
+                hook(Arc::clone(app), call.clone()).await?;
+            }
+        }
+        return app
+            .db(move |conn, app| {
+                use diesel::Connection;
+                conn.transaction(|conn| call_generic(&app.registry, conn, &call))
+            })
+            .await;
+    }
+    match model.method(method) {
+        Some(handler) => handler(Arc::clone(app), call).await,
+        None => Err(methods::unknown_method(model, method)),
+    }
+}

@@ -1,0 +1,252 @@
+//! Typed errors of the Salt Edge client.
+//!
+//! Every failure is sorted into an [`ErrorKind`] that tells the caller what to do next (retry
+//! later, ask the user, treat as duplicate, …). The Salt Edge error class (e.g.
+//! `ConnectionNotFound`) and its human message are kept, but never a full response body, a
+//! secret or a key.
+
+use std::fmt;
+use std::time::Duration;
+
+/// What the caller should do about an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// Transient: rate limits, 5xx, timeouts, network errors, refresh not yet allowed.
+    RetryLater,
+    /// The end user must act: bad credentials, expired or revoked consent, access denied.
+    NeedsUser,
+    /// The object already exists (`DuplicatedCustomer`, `ConnectionDuplicated`).
+    Duplicate,
+    /// The addressed object does not exist.
+    NotFound,
+    /// Our own configuration is wrong: app id, secret, signing key, client status.
+    Config,
+    /// The response was not what the Salt Edge API promises (malformed JSON, unexpected shape).
+    Protocol,
+    /// Salt Edge refused the request for another reason (invalid parameter, date out of range…).
+    Rejected,
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            ErrorKind::RetryLater => "retry later",
+            ErrorKind::NeedsUser => "needs the user",
+            ErrorKind::Duplicate => "duplicate",
+            ErrorKind::NotFound => "not found",
+            ErrorKind::Config => "configuration error",
+            ErrorKind::Protocol => "protocol error",
+            ErrorKind::Rejected => "request rejected",
+        };
+        f.write_str(name)
+    }
+}
+
+/// An error from the Salt Edge client.
+#[derive(Debug, Clone)]
+pub struct SaltEdgeError {
+    kind: ErrorKind,
+    class: Option<String>,
+    message: String,
+    http_status: Option<u16>,
+    retry_after: Option<Duration>,
+}
+
+/// Longest Salt Edge message we keep; anything longer is cut (a misbehaving server must not be
+/// able to push whole pages into our logs).
+const MAX_MESSAGE_CHARS: usize = 300;
+
+impl SaltEdgeError {
+    /// Builds an error of a given kind with a message (truncated to a sane length).
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        SaltEdgeError {
+            kind,
+            class: None,
+            message: truncate(message.into()),
+            http_status: None,
+            retry_after: None,
+        }
+    }
+
+    /// Builds the error for a Salt Edge error envelope (`error.class`, `error.message`).
+    pub fn from_api(status: u16, class: &str, message: &str) -> Self {
+        SaltEdgeError {
+            kind: classify(status, class),
+            class: Some(truncate(class.to_string())),
+            message: truncate(message.to_string()),
+            http_status: Some(status),
+            retry_after: None,
+        }
+    }
+
+    pub(crate) fn with_status(mut self, status: u16) -> Self {
+        self.http_status = Some(status);
+        self
+    }
+
+    pub(crate) fn with_class(mut self, class: &str) -> Self {
+        self.class = Some(class.to_string());
+        self
+    }
+
+    pub(crate) fn with_retry_after(mut self, retry_after: Option<Duration>) -> Self {
+        self.retry_after = retry_after;
+        self
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The Salt Edge error class (`ConnectionNotFound`, `InvalidCredentials`, …) when the error
+    /// came from an error envelope.
+    pub fn class(&self) -> Option<&str> {
+        self.class.as_deref()
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub fn http_status(&self) -> Option<u16> {
+        self.http_status
+    }
+
+    /// `Retry-After` from a 429 answer, if Salt Edge sent one.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    pub fn is_retryable(&self) -> bool {
+        self.kind == ErrorKind::RetryLater
+    }
+}
+
+impl fmt::Display for SaltEdgeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.class, self.http_status) {
+            (Some(class), Some(status)) => write!(
+                f,
+                "Salt Edge {} (HTTP {status}, {class}): {}",
+                self.kind, self.message
+            ),
+            (Some(class), None) => write!(f, "Salt Edge {} ({class}): {}", self.kind, self.message),
+            (None, Some(status)) => {
+                write!(f, "Salt Edge {} (HTTP {status}): {}", self.kind, self.message)
+            }
+            (None, None) => write!(f, "Salt Edge {}: {}", self.kind, self.message),
+        }
+    }
+}
+
+impl std::error::Error for SaltEdgeError {}
+
+fn truncate(mut text: String) -> String {
+    if text.chars().count() > MAX_MESSAGE_CHARS {
+        text = text.chars().take(MAX_MESSAGE_CHARS).collect();
+        text.push('…');
+    }
+    text
+}
+
+/// Maps a Salt Edge error class (and, for unknown classes, the HTTP status) to an [`ErrorKind`].
+pub fn classify(status: u16, class: &str) -> ErrorKind {
+    match class {
+        // Transient or "not now".
+        "RateLimitExceeded"
+        | "TooManyRequests"
+        | "ConnectionCannotBeRefreshed"
+        | "BackgroundFetchLimitExceeded"
+        | "ConnectionAlreadyProcessing"
+        | "InternalServerError"
+        | "ProviderUnavailable"
+        | "ProviderError"
+        | "ConnectionFailed"
+        | "ConnectionLost"
+        | "ConnectionFetchingStopped"
+        | "ExecutionTimeout"
+        | "FetchingTimeout" => ErrorKind::RetryLater,
+        // The end user has to do something (log in again, renew consent).
+        "InvalidCredentials"
+        | "InvalidInteractiveCredentials"
+        | "InteractiveAdapterTimeout"
+        | "InteractiveTimeout"
+        | "CredentialsNotMatch"
+        | "AispConsentExpired"
+        | "AispConsentRevoked"
+        | "AispConsentAlreadyRevoked"
+        | "ConsentExpired"
+        | "ConsentRevoked"
+        | "ProviderAccessNotGranted"
+        | "ConnectionDisabled"
+        | "ConnectionInactive"
+        | "CustomerLocked" => ErrorKind::NeedsUser,
+        "ConnectionDuplicated"
+        | "DuplicatedCustomer"
+        | "ConnectionAlreadyExists"
+        | "CustomerAlreadyExists" => ErrorKind::Duplicate,
+        // Our app id / secret / key / client status is wrong.
+        "ClientNotFound"
+        | "ApiKeyNotFound"
+        | "WrongClientSecret"
+        | "AppIdNotProvided"
+        | "SecretNotProvided"
+        | "SignatureNotMatch"
+        | "MissingSignature"
+        | "MissingExpiresAt"
+        | "ExpiresAtInvalid"
+        | "RequestExpired"
+        | "PublicKeyNotProvided"
+        | "ClientDisabled"
+        | "ClientPending"
+        | "ClientRestricted"
+        | "AppsRestricted"
+        | "ActionNotAllowed" => ErrorKind::Config,
+        "JsonParseError" | "InvalidEncoding" | "WrongRequestFormat" => ErrorKind::Protocol,
+        _ if class.ends_with("NotFound") => ErrorKind::NotFound,
+        _ => classify_status(status),
+    }
+}
+
+/// Fallback for error classes this client does not know.
+pub fn classify_status(status: u16) -> ErrorKind {
+    match status {
+        429 | 500..=599 => ErrorKind::RetryLater,
+        401 | 403 => ErrorKind::Config,
+        404 | 410 => ErrorKind::NotFound,
+        409 => ErrorKind::Duplicate,
+        _ => ErrorKind::Rejected,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_map_to_kinds() {
+        assert_eq!(classify(429, "RateLimitExceeded"), ErrorKind::RetryLater);
+        assert_eq!(
+            classify(406, "ConnectionCannotBeRefreshed"),
+            ErrorKind::RetryLater
+        );
+        assert_eq!(classify(406, "AispConsentExpired"), ErrorKind::NeedsUser);
+        assert_eq!(classify(406, "InvalidCredentials"), ErrorKind::NeedsUser);
+        assert_eq!(classify(409, "DuplicatedCustomer"), ErrorKind::Duplicate);
+        assert_eq!(classify(409, "ConnectionDuplicated"), ErrorKind::Duplicate);
+        assert_eq!(classify(404, "ConnectionNotFound"), ErrorKind::NotFound);
+        assert_eq!(classify(404, "ClientNotFound"), ErrorKind::Config);
+        assert_eq!(classify(400, "SignatureNotMatch"), ErrorKind::Config);
+        assert_eq!(classify(503, "SomethingNew"), ErrorKind::RetryLater);
+        assert_eq!(classify(400, "DateOutOfRange"), ErrorKind::Rejected);
+    }
+
+    #[test]
+    fn display_is_short_and_has_class() {
+        let long = "x".repeat(5000);
+        let err = SaltEdgeError::from_api(404, "ConnectionNotFound", &long);
+        let text = err.to_string();
+        assert!(text.contains("ConnectionNotFound"));
+        assert!(text.len() < 500, "{}", text.len());
+    }
+}

@@ -81,7 +81,9 @@ impl Authenticator {
             .first::<(i64, i64, Option<String>)>(conn)
             .optional()?;
         let identity = match user {
-            Some((uid, company_id, password_hash)) if self.secret_matches(conn, uid, password_hash.as_deref(), secret)? => {
+            Some((uid, company_id, password_hash))
+                if self.secret_matches(conn, uid, password_hash.as_deref(), secret)? =>
+            {
                 Some(Identity { uid, company_id })
             }
             _ => None,
@@ -110,7 +112,9 @@ impl Authenticator {
             .first::<(i64, Option<String>)>(conn)
             .optional()?;
         match user {
-            Some((company_id, password_hash)) if self.secret_matches(conn, uid, password_hash.as_deref(), secret)? => {
+            Some((company_id, password_hash))
+                if self.secret_matches(conn, uid, password_hash.as_deref(), secret)? =>
+            {
                 let identity = Identity { uid, company_id };
                 self.remember(key, identity);
                 Ok(identity)
@@ -122,7 +126,13 @@ impl Authenticator {
         }
     }
 
-    fn secret_matches(&self, conn: &mut AnyConnection, uid: i64, password_hash: Option<&str>, secret: &str) -> Result<bool> {
+    fn secret_matches(
+        &self,
+        conn: &mut AnyConnection,
+        uid: i64,
+        password_hash: Option<&str>,
+        secret: &str,
+    ) -> Result<bool> {
         if secret.is_empty() {
             return Ok(false);
         }
@@ -188,7 +198,9 @@ pub fn ensure_company(conn: &mut AnyConnection, name: &str) -> Result<i64> {
     if name.is_empty() {
         return Err(Error::user("The company name cannot be empty."));
     }
-    if let Some(id) = companies::table.filter(companies::name.eq(name)).select(companies::id).first::<i64>(conn).optional()? {
+    if let Some(id) =
+        companies::table.filter(companies::name.eq(name)).select(companies::id).first::<i64>(conn).optional()?
+    {
         return Ok(id);
     }
     Ok(diesel::insert_into(companies::table)
@@ -255,4 +267,13 @@ pub fn set_password(conn: &mut AnyConnection, login: &str, password: &str) -> Re
         .set(users::password_hash.eq(Some(hash_secret(password)?)))
         .execute(conn)?;
     Ok(())
+}
+
+/// On an empty database, creates the user `admin` so a first start is usable without any set-up;
+/// returns its API key (to be shown once).
+pub fn ensure_first_user(conn: &mut AnyConnection) -> Result<Option<String>> {
+    if users::table.count().get_result::<i64>(conn)? > 0 {
+        return Ok(None);
+    }
+    add_user(conn, "admin", "My Company", None).map(|(_, key)| Some(key))
 }

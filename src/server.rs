@@ -39,6 +39,7 @@ pub async fn serve(options: ServeOptions) -> Result<()> {
             .await
             .map_err(|e| Error::internal("opening the database", e))??
     };
+    let first_key = app.db(|conn, _| crate::auth::ensure_first_user(conn)).await?;
     let sessions = web::Data::new(Sessions::default());
     let data = web::Data::new(Arc::clone(&app));
     let limit = options.max_request_bytes;
@@ -58,6 +59,9 @@ pub async fn serve(options: ServeOptions) -> Result<()> {
         tracing::info!(database = %options.database.redacted(), "bankbridge listening on http://{addr}");
         // Tests and scripts read this line to find the port when started with --port 0.
         println!("listening on http://{addr}");
+    }
+    if let Some(key) = first_key {
+        println!("created the first user: login admin, company \"My Company\", API key (shown once): {key}");
     }
     server.run().await.map_err(|e| Error::config(format!("server error: {e}")))?;
     tracing::info!("bankbridge stopped");

@@ -59,7 +59,9 @@ impl DatabaseUrl {
             return Ok(DatabaseUrl::Sqlite(path.to_string()));
         }
         if raw.contains("://") {
-            return Err(Error::config("unsupported database URL scheme (use a file path, sqlite://PATH or postgres://…)"));
+            return Err(Error::config(
+                "unsupported database URL scheme (use a file path, sqlite://PATH or postgres://…)",
+            ));
         }
         Ok(DatabaseUrl::Sqlite(raw.to_string()))
     }

@@ -12,7 +12,9 @@ pub fn model() -> Model {
             .required()
             .readonly()
             .help("Salt Edge provider code, e.g. fakebank_simple_xf"),
-        Field::new("country_code", "Country", FieldType::Char).readonly().help("ISO 3166-1 alpha-2; XF is Salt Edge's fake country"),
+        Field::new("country_code", "Country", FieldType::Char)
+            .readonly()
+            .help("ISO 3166-1 alpha-2; XF is Salt Edge's fake country"),
         Field::new("status", "Status", FieldType::Selection(STATUSES)).readonly(),
         Field::new("mode", "Mode", FieldType::Selection(MODES)).readonly(),
         Field::new("max_consent_days", "Maximum Consent Days", FieldType::Integer).readonly(),

@@ -22,8 +22,14 @@ pub fn model() -> Model {
         Field::new("expiring_synchronization_date", "Consent Expiry Date", FieldType::Date)
             .readonly()
             .help("Date when the consent for this connection expires"),
-        Field::new("account_online_account_ids", "Accounts", FieldType::One2many("account.online.account", "account_online_link_id")),
-        Field::new("company_id", "Company", FieldType::Many2one("res.company")).required().default(Default::UserCompany),
+        Field::new(
+            "account_online_account_ids",
+            "Accounts",
+            FieldType::One2many("account.online.account", "account_online_link_id"),
+        ),
+        Field::new("company_id", "Company", FieldType::Many2one("res.company"))
+            .required()
+            .default(Default::UserCompany),
         Field::new("client_id", "Client id", FieldType::Char).readonly().help("Salt Edge customer id"),
         Field::new("connection_identifier", "Connection", FieldType::Char).readonly().help("Salt Edge connection id"),
         Field::new("error_message", "Error Message", FieldType::Text).readonly(),

@@ -2,12 +2,8 @@
 
 use crate::orm::{Access, CompanyScope, Default, Field, FieldType, Model};
 
-pub const FETCHING_STATUSES: &[(&str, &str)] = &[
-    ("planned", "Planned"),
-    ("waiting", "Waiting"),
-    ("processing", "Processing"),
-    ("done", "Done"),
-];
+pub const FETCHING_STATUSES: &[(&str, &str)] =
+    &[("planned", "Planned"), ("waiting", "Waiting"), ("processing", "Processing"), ("done", "Done")];
 
 pub fn model() -> Model {
     let mut fields = vec![
@@ -27,8 +23,11 @@ pub fn model() -> Model {
         Field::new("journal_id", "Journal", FieldType::Integer).help("Id of the Odoo bank journal this account feeds"),
         Field::new("last_sync", "Last synchronization", FieldType::Date),
         Field::new("fetching_status", "Fetching Status", FieldType::Selection(FETCHING_STATUSES)).readonly(),
-        Field::new("inverse_transaction_sign", "Inverse Transaction Sign", FieldType::Boolean).default(Default::Bool(false)),
-        Field::new("company_id", "Company", FieldType::Many2one("res.company")).required().default(Default::UserCompany),
+        Field::new("inverse_transaction_sign", "Inverse Transaction Sign", FieldType::Boolean)
+            .default(Default::Bool(false)),
+        Field::new("company_id", "Company", FieldType::Many2one("res.company"))
+            .required()
+            .default(Default::UserCompany),
     ];
     fields.extend(super::audit_fields());
     Model {

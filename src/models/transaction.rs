@@ -15,8 +15,12 @@ pub fn model() -> Model {
         Field::new("account_number", "Counterpart Account Number", FieldType::Char),
         Field::new("status", "Status", FieldType::Selection(STATUSES)).required().default(Default::Str("posted")),
         Field::new("online_account_id", "Online Account", FieldType::Many2one("account.online.account")).required(),
-        Field::new("raw_data", "Raw Data", FieldType::Text).readonly().help("The transaction as Salt Edge sent it (JSON)"),
-        Field::new("company_id", "Company", FieldType::Many2one("res.company")).required().default(Default::UserCompany),
+        Field::new("raw_data", "Raw Data", FieldType::Text)
+            .readonly()
+            .help("The transaction as Salt Edge sent it (JSON)"),
+        Field::new("company_id", "Company", FieldType::Many2one("res.company"))
+            .required()
+            .default(Default::UserCompany),
         Field::new("create_date", "Created on", FieldType::Datetime).readonly(),
     ];
     Model {

@@ -128,8 +128,9 @@ impl Domain {
             }
         }
         let field = term[0].as_str().ok_or_else(invalid)?;
-        let op = Op::parse(op_str)
-            .ok_or_else(|| Error::application(format!("Invalid leaf {}: unknown operator {op_str:?}", describe(term))))?;
+        let op = Op::parse(op_str).ok_or_else(|| {
+            Error::application(format!("Invalid leaf {}: unknown operator {op_str:?}", describe(term)))
+        })?;
         if field.is_empty() || field.split('.').any(str::is_empty) {
             return Err(invalid());
         }
@@ -146,7 +147,12 @@ impl Domain {
                 let mut current = model;
                 for (i, part) in path.iter().enumerate() {
                     let field = current.field(part).ok_or_else(|| {
-                        Error::application(format!("Invalid field {}.{} in leaf {:?}", current.name, part, path.join(".")))
+                        Error::application(format!(
+                            "Invalid field {}.{} in leaf {:?}",
+                            current.name,
+                            part,
+                            path.join(".")
+                        ))
                     })?;
                     let last = i + 1 == path.len();
                     if field.name == "display_name" && !last {
@@ -224,9 +230,8 @@ impl Domain {
                 if path.len() != 1 || matches!(op, Op::Any | Op::NotAny) {
                     return Err(Error::application("dotted paths and any/not any need the database"));
                 }
-                let field = model
-                    .field(&path[0])
-                    .ok_or_else(|| Error::application(format!("Invalid field {:?}", path[0])))?;
+                let field =
+                    model.field(&path[0]).ok_or_else(|| Error::application(format!("Invalid field {:?}", path[0])))?;
                 let actual = get(&path[0]).unwrap_or(Value::Bool(false));
                 eval_leaf(field.ftype, &actual, *op, value)?
             }
@@ -255,9 +260,8 @@ fn leaf_sql(
     value: &Value,
     sql: &mut Sql,
 ) -> Result<()> {
-    let field = model
-        .field(&path[0])
-        .ok_or_else(|| Error::application(format!("Invalid field {}.{}", model.name, path[0])))?;
+    let field =
+        model.field(&path[0]).ok_or_else(|| Error::application(format!("Invalid field {}.{}", model.name, path[0])))?;
     // Relational hops: a.b.c becomes a IN (SELECT id FROM comodel WHERE b.c …).
     if path.len() > 1 || matches!(op, Op::Any | Op::NotAny) {
         let comodel = registry.model(field.ftype.comodel().unwrap_or(""))?;
@@ -306,7 +310,9 @@ fn leaf_sql(
                     let neg = if matches!(op, Op::NotIn | Op::Ne) { "NOT " } else { "" };
                     sql.push(&format!("{neg}{exists} AND {sub}.id IN ({}))", join_ids(&ids)));
                 }
-                _ => return Err(Error::application(format!("Operator not supported on one2many field {}", field.name))),
+                _ => {
+                    return Err(Error::application(format!("Operator not supported on one2many field {}", field.name)))
+                }
             }
             Ok(())
         }
@@ -403,7 +409,7 @@ fn column_sql(alias: &str, column: &str, ftype: FieldType, op: Op, value: &Value
                 return Err(Error::application(format!("An 'in' list may hold at most {MAX_IN_LIST} values.")));
             }
             let has_null = items.iter().any(|v| v.is_null() && !is_bool);
-            let concrete: Vec<&Value> = items.iter().filter(|v| !(v.is_null() && !is_bool)).collect();
+            let concrete: Vec<&Value> = items.iter().filter(|v| !v.is_null() || is_bool).collect();
             let mut parts = 0;
             sql.push("(");
             if !concrete.is_empty() {
@@ -449,7 +455,13 @@ fn eval_leaf(ftype: FieldType, actual: &Value, op: Op, expected: &Value) -> Resu
     let is_bool = ftype == FieldType::Boolean;
     let actual_null = actual.is_null() && !is_bool;
     let actual_sql = if actual_null { None } else { Some(coerce_for_domain(ftype, actual)?) };
-    let normalized_bool = |v: Option<SqlValue>| if is_bool && v.is_none() { Some(SqlValue::Bool(false)) } else { v };
+    let normalized_bool = |v: Option<SqlValue>| {
+        if is_bool && v.is_none() {
+            Some(SqlValue::Bool(false))
+        } else {
+            v
+        }
+    };
     let actual_sql = normalized_bool(actual_sql);
     Ok(match op {
         Op::EqOpt if expected.is_null() => true,
@@ -482,7 +494,9 @@ fn eval_leaf(ftype: FieldType, actual: &Value, op: Op, expected: &Value) -> Resu
             if expected.is_null() {
                 return Ok(actual_sql.is_none() != negate);
             }
-            let Some(text) = actual_sql.as_ref().map(SqlValue::as_text) else { return Ok(negate) };
+            let Some(text) = actual_sql.as_ref().map(SqlValue::as_text) else {
+                return Ok(negate);
+            };
             let insensitive = matches!(op, Op::ILike | Op::NotILike | Op::EqILike);
             let pattern = like_pattern(expected, !matches!(op, Op::EqLike | Op::EqILike));
             like_match(&text, &pattern, insensitive) != negate
@@ -602,8 +616,14 @@ mod tests {
 
     #[test]
     fn true_and_false_leaves() {
-        assert_eq!(Domain::parse(&list(vec![list(vec![Value::Int(1), Value::str("="), Value::Int(1)])])).unwrap(), Domain::True);
-        assert_eq!(Domain::parse(&list(vec![list(vec![Value::Int(0), Value::str("="), Value::Int(1)])])).unwrap(), Domain::False);
+        assert_eq!(
+            Domain::parse(&list(vec![list(vec![Value::Int(1), Value::str("="), Value::Int(1)])])).unwrap(),
+            Domain::True
+        );
+        assert_eq!(
+            Domain::parse(&list(vec![list(vec![Value::Int(0), Value::str("="), Value::Int(1)])])).unwrap(),
+            Domain::False
+        );
         assert_eq!(Domain::parse(&list(vec![])).unwrap(), Domain::True);
     }
 

@@ -154,7 +154,8 @@ pub fn call_generic(registry: &Registry, conn: &mut AnyConnection, call: &Call) 
         "search" => {
             call.check_arity(5)?;
             call.check_kwargs(&["domain", "args", "offset", "limit", "order", "count"])?;
-            let domain = call.arg(0, "domain").or_else(|| call.kwargs.get("args")).cloned().unwrap_or(Value::List(vec![]));
+            let domain =
+                call.arg(0, "domain").or_else(|| call.kwargs.get("args")).cloned().unwrap_or(Value::List(vec![]));
             let (offset, limit, order) = paging(call, 1)?;
             if call.arg(4, "count").is_some_and(|c| !c.is_falsy()) {
                 return Ok(Value::Int(orm.count(conn, model, &domain, None)?));
@@ -175,6 +176,8 @@ pub fn call_generic(registry: &Registry, conn: &mut AnyConnection, call: &Call) 
             let ids = call.ids()?;
             let fields = field_list(model, call.arg(1, "fields"))?;
             let classic = load_classic(call.arg(2, "load"));
+            // Reading an id that is gone (or belongs to another company) is an error, not an empty answer.
+            orm.ensure_visible(conn, model, &ids)?;
             Ok(Value::List(orm.read(conn, model, &ids, &fields, classic)?.into_iter().map(Value::Map).collect()))
         }
         "search_read" => {
@@ -191,7 +194,8 @@ pub fn call_generic(registry: &Registry, conn: &mut AnyConnection, call: &Call) 
             call.check_arity(4)?;
             call.check_kwargs(&["name", "args", "domain", "operator", "limit"])?;
             let name = call.arg(0, "name").and_then(Value::as_str).unwrap_or("").to_string();
-            let extra = call.arg(1, "args").or_else(|| call.kwargs.get("domain")).cloned().unwrap_or(Value::List(vec![]));
+            let extra =
+                call.arg(1, "args").or_else(|| call.kwargs.get("domain")).cloned().unwrap_or(Value::List(vec![]));
             let operator = call.arg(2, "operator").and_then(Value::as_str).unwrap_or("ilike").to_string();
             let limit = optional_int(call.arg(3, "limit"), "limit")?.or(Some(100));
             let mut domain = match extra {
@@ -253,9 +257,10 @@ pub fn call_generic(registry: &Registry, conn: &mut AnyConnection, call: &Call) 
         "create" => {
             call.check_arity(1)?;
             call.check_kwargs(&["vals_list", "vals"])?;
-            let arg = call.arg(0, "vals_list").or_else(|| call.kwargs.get("vals")).ok_or_else(|| {
-                Error::application("create() missing 1 required positional argument: 'vals_list'")
-            })?;
+            let arg = call
+                .arg(0, "vals_list")
+                .or_else(|| call.kwargs.get("vals"))
+                .ok_or_else(|| Error::application("create() missing 1 required positional argument: 'vals_list'"))?;
             match arg {
                 Value::Map(vals) => Ok(Value::Int(orm.create(conn, model, vals)?)),
                 Value::List(items) => {
@@ -340,7 +345,11 @@ fn string_list(v: Option<&Value>, what: &str) -> Result<Option<Vec<String>>> {
         Some(v) if v.is_null() => Ok(None),
         Some(Value::List(items)) => items
             .iter()
-            .map(|i| i.as_str().map(str::to_string).ok_or_else(|| Error::application(format!("{what} must be a list of strings"))))
+            .map(|i| {
+                i.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| Error::application(format!("{what} must be a list of strings")))
+            })
             .collect::<Result<Vec<_>>>()
             .map(Some),
         Some(Value::Str(s)) => Ok(Some(vec![s.clone()])),
@@ -472,7 +481,9 @@ impl Orm<'_> {
             let direction = match words.next().map(str::to_ascii_lowercase).as_deref() {
                 None | Some("asc") => "ASC NULLS LAST",
                 Some("desc") => "DESC NULLS FIRST",
-                Some(_) => return Err(Error::application(format!("Invalid order {spec:?}: use 'field [asc|desc], …'"))),
+                Some(_) => {
+                    return Err(Error::application(format!("Invalid order {spec:?}: use 'field [asc|desc], …'")))
+                }
             };
             if words.next().is_some() {
                 return Err(Error::application(format!("Invalid order {spec:?}: use 'field [asc|desc], …'")));
@@ -482,7 +493,9 @@ impl Orm<'_> {
                 other => model.field(other),
             }
             .filter(|f| f.is_stored() && f.name != "display_name")
-            .ok_or_else(|| Error::application(format!("Invalid order {spec:?}: {name} is not a sortable field of {}", model.name)))?;
+            .ok_or_else(|| {
+                Error::application(format!("Invalid order {spec:?}: {name} is not a sortable field of {}", model.name))
+            })?;
             has_id |= field.name == "id";
             terms.push(format!("t.{} {direction}", field.name));
         }
@@ -549,7 +562,7 @@ impl Orm<'_> {
     }
 
     /// Fails with Odoo's MissingError unless every id exists and is visible.
-    fn ensure_visible(&self, conn: &mut AnyConnection, model: &Model, ids: &[i64]) -> Result<()> {
+    pub fn ensure_visible(&self, conn: &mut AnyConnection, model: &Model, ids: &[i64]) -> Result<()> {
         let found = self.visible_ids(conn, model, ids)?;
         let mut missing: Vec<i64> = ids.iter().copied().filter(|i| !found.contains(i)).collect();
         if missing.is_empty() {
@@ -589,8 +602,8 @@ impl Orm<'_> {
             ));
             self.push_scope(model, "t", &mut sql);
             for raw in sql.load_json_rows(conn)? {
-                let cells: Vec<serde_json::Value> = serde_json::from_str(&raw)
-                    .map_err(|e| Error::internal("decoding a stored row", e))?;
+                let cells: Vec<serde_json::Value> =
+                    serde_json::from_str(&raw).map_err(|e| Error::internal("decoding a stored row", e))?;
                 if let Some(id) = cells.first().and_then(serde_json::Value::as_i64) {
                     rows.insert(id, cells);
                 }
@@ -605,7 +618,8 @@ impl Orm<'_> {
                     continue;
                 }
                 let idx = column_names.iter().position(|c| *c == field.name).unwrap_or(0);
-                let ref_ids: Vec<i64> = rows.values().filter_map(|r| r.get(idx).and_then(serde_json::Value::as_i64)).collect();
+                let ref_ids: Vec<i64> =
+                    rows.values().filter_map(|r| r.get(idx).and_then(serde_json::Value::as_i64)).collect();
                 let names = self.display_names(conn, self.registry.model(comodel)?, &ref_ids)?;
                 related.entry(comodel).or_default().extend(names);
             }
@@ -651,14 +665,18 @@ impl Orm<'_> {
                         Value::Str(display_name(model, *id, rec_name_idx.and_then(|i| cells.get(i))))
                     }
                     FieldType::One2many(..) => Value::List(
-                        children.get(field.name).and_then(|m| m.get(id)).map_or_else(Vec::new, |c| c.iter().copied().map(Value::Int).collect()),
+                        children
+                            .get(field.name)
+                            .and_then(|m| m.get(id))
+                            .map_or_else(Vec::new, |c| c.iter().copied().map(Value::Int).collect()),
                     ),
                     ftype => {
                         let idx = column_names.iter().position(|c| *c == field.name).unwrap_or(0);
                         let cell = cells.get(idx).unwrap_or(&serde_json::Value::Null);
                         match (ftype, read_cell(ftype, cell)) {
                             (FieldType::Many2one(comodel), Value::Int(ref_id)) if classic => {
-                                let name = related.get(comodel).and_then(|m| m.get(&ref_id)).cloned().unwrap_or_default();
+                                let name =
+                                    related.get(comodel).and_then(|m| m.get(&ref_id)).cloned().unwrap_or_default();
                                 Value::List(vec![Value::Int(ref_id), Value::Str(name)])
                             }
                             (_, v) => v,
@@ -705,7 +723,9 @@ impl Orm<'_> {
 
     /// Checks a many2one target exists and is visible (a user must not attach records to another company's).
     fn check_reference(&self, conn: &mut AnyConnection, field: &Field, value: &SqlValue) -> Result<()> {
-        let (FieldType::Many2one(comodel), SqlValue::Int(id)) = (field.ftype, value) else { return Ok(()) };
+        let (FieldType::Many2one(comodel), SqlValue::Int(id)) = (field.ftype, value) else {
+            return Ok(());
+        };
         let comodel = self.registry.model(comodel)?;
         if self.visible_ids(conn, comodel, &[*id])?.is_empty() {
             return Err(Error::validation(format!(
@@ -730,7 +750,10 @@ impl Orm<'_> {
         for (name, value) in vals {
             let field = model.field(name).ok_or_else(|| invalid_field(model, name))?;
             if field.name == "id" || field.name == "display_name" {
-                return Err(Error::validation(format!("The field {} of {} cannot be written.", field.name, model.name)));
+                return Err(Error::validation(format!(
+                    "The field {} of {} cannot be written.",
+                    field.name, model.name
+                )));
             }
             if field.name == "company_id" && model.scope == CompanyScope::CompanyField {
                 if value.as_i64() == Some(self.env.company_id) || value.is_null() && !creating {
@@ -807,7 +830,13 @@ impl Orm<'_> {
         Ok(id)
     }
 
-    pub fn write(&self, conn: &mut AnyConnection, model: &Model, ids: &[i64], vals: &BTreeMap<String, Value>) -> Result<()> {
+    pub fn write(
+        &self,
+        conn: &mut AnyConnection,
+        model: &Model,
+        ids: &[i64],
+        vals: &BTreeMap<String, Value>,
+    ) -> Result<()> {
         check_access(model, Operation::Write)?;
         if ids.is_empty() {
             return Ok(());
@@ -852,7 +881,9 @@ impl Orm<'_> {
 
     /// Odoo's x2many commands: (0,0,vals) (1,id,vals) (2,id) (3,id) (4,id) (5,) (6,0,ids).
     fn apply_commands(&self, conn: &mut AnyConnection, field: &Field, parent: i64, value: &Value) -> Result<()> {
-        let FieldType::One2many(comodel, inverse) = field.ftype else { return Ok(()) };
+        let FieldType::One2many(comodel, inverse) = field.ftype else {
+            return Ok(());
+        };
         let comodel = self.registry.model(comodel)?;
         let bad = || {
             Error::validation(format!(
@@ -882,13 +913,17 @@ impl Orm<'_> {
             let target = parts.get(1).and_then(Value::as_i64);
             match code {
                 0 => {
-                    let Some(Value::Map(vals)) = parts.get(2) else { return Err(bad()) };
+                    let Some(Value::Map(vals)) = parts.get(2) else {
+                        return Err(bad());
+                    };
                     let mut vals = vals.clone();
                     vals.insert(inverse.to_string(), Value::Int(parent));
                     self.create(conn, comodel, &vals)?;
                 }
                 1 => {
-                    let (Some(id), Some(Value::Map(vals))) = (target, parts.get(2)) else { return Err(bad()) };
+                    let (Some(id), Some(Value::Map(vals))) = (target, parts.get(2)) else {
+                        return Err(bad());
+                    };
                     self.write(conn, comodel, &[id], vals)?;
                 }
                 2 | 3 => {
@@ -921,14 +956,23 @@ impl Orm<'_> {
     }
 
     /// A write by the bridge itself: readonly fields allowed, still scoped and type-checked.
-    pub fn write_internal(&self, conn: &mut AnyConnection, model: &Model, ids: &[i64], vals: &BTreeMap<String, Value>) -> Result<()> {
+    pub fn write_internal(
+        &self,
+        conn: &mut AnyConnection,
+        model: &Model,
+        ids: &[i64],
+        vals: &BTreeMap<String, Value>,
+    ) -> Result<()> {
         if ids.is_empty() || vals.is_empty() {
             return Ok(());
         }
         let mut sql = Sql::new(self.backend);
         sql.push(&format!("UPDATE {} SET ", model.table));
         for (i, (name, value)) in vals.iter().enumerate() {
-            let field = model.field(name).filter(|f| f.is_stored() && f.name != "id").ok_or_else(|| invalid_field(model, name))?;
+            let field = model
+                .field(name)
+                .filter(|f| f.is_stored() && f.name != "id")
+                .ok_or_else(|| invalid_field(model, name))?;
             let v = coerce_for_write(model.name, field, value)?;
             self.check_reference(conn, field, &v)?;
             if i > 0 {

@@ -78,7 +78,9 @@ impl Sql {
         &self.text
     }
 
-    fn into_query(self) -> diesel::query_builder::BoxedSqlQuery<'static, MultiBackend, diesel::query_builder::SqlQuery> {
+    fn into_query(
+        self,
+    ) -> diesel::query_builder::BoxedSqlQuery<'static, MultiBackend, diesel::query_builder::SqlQuery> {
         let mut query = diesel::sql_query(self.text).into_boxed::<MultiBackend>();
         for value in self.binds {
             query = match value {

@@ -28,7 +28,9 @@ fn as_int(v: &Value) -> Option<i64> {
 
 /// A domain operand: lenient like Odoo's SQL (numbers compare to text columns as text, and so on).
 pub fn coerce_for_domain(ftype: FieldType, v: &Value) -> Result<SqlValue> {
-    let bad = || Error::application(format!("Invalid value of type {} for a {} field in domain", v.kind(), ftype.odoo_name()));
+    let bad = || {
+        Error::application(format!("Invalid value of type {} for a {} field in domain", v.kind(), ftype.odoo_name()))
+    };
     Ok(match sql_kind(ftype) {
         SqlKind::Int => match v {
             Value::Str(s) => SqlValue::Int(s.trim().parse().map_err(|_| bad())?),
@@ -83,7 +85,9 @@ pub fn coerce_for_write(model: &str, field: &Field, v: &Value) -> Result<SqlValu
         },
         FieldType::Integer => SqlValue::Int(as_int(v).ok_or_else(|| bad("expected an integer"))?),
         FieldType::Many2one(_) => match v {
-            Value::List(pair) if pair.len() == 2 => SqlValue::Int(pair[0].as_i64().ok_or_else(|| bad("expected a record id"))?),
+            Value::List(pair) if pair.len() == 2 => {
+                SqlValue::Int(pair[0].as_i64().ok_or_else(|| bad("expected a record id"))?)
+            }
             other => SqlValue::Int(other.as_i64().filter(|i| *i > 0).ok_or_else(|| bad("expected a record id"))?),
         },
         FieldType::Float => match v {
@@ -129,9 +133,7 @@ pub fn parse_datetime(s: &str) -> Option<String> {
     if let Ok(dt) = NaiveDateTime::parse_from_str(without_fraction, DATETIME_FORMAT) {
         return Some(dt.format(DATETIME_FORMAT).to_string());
     }
-    NaiveDate::parse_from_str(without_fraction, DATE_FORMAT)
-        .ok()
-        .map(|d| format!("{} 00:00:00", d.format(DATE_FORMAT)))
+    NaiveDate::parse_from_str(without_fraction, DATE_FORMAT).ok().map(|d| format!("{} 00:00:00", d.format(DATE_FORMAT)))
 }
 
 pub fn now_string() -> String {

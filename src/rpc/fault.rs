@@ -52,6 +52,8 @@ pub fn log(error: &Error, what: &str) {
             tracing::error!(call = what, error = error.message(), cause = %cause, "call failed")
         }
         (ErrorKind::AccessDenied, _) => tracing::info!(call = what, "access denied"),
-        _ => tracing::debug!(call = what, kind = ?error.kind(), error = error.message(), "call refused"),
+        _ => {
+            tracing::debug!(call = what, kind = ?error.kind(), error = error.message(), "call refused")
+        }
     }
 }

@@ -28,11 +28,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 async fn health(app: web::Data<Arc<App>>) -> HttpResponse {
-    match app.db(|conn, _| {
-        use diesel::connection::SimpleConnection;
-        conn.batch_execute("SELECT 1").map_err(Error::from)
-    })
-    .await
+    match app
+        .db(|conn, _| {
+            use diesel::connection::SimpleConnection;
+            conn.batch_execute("SELECT 1").map_err(Error::from)
+        })
+        .await
     {
         Ok(()) => HttpResponse::Ok().json(serde_json::json!({"status": "ok", "version": services::SERVER_VERSION})),
         Err(_) => HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "database unavailable"})),
@@ -76,7 +77,9 @@ async fn handle_xmlrpc(app: &Arc<App>, service: &str, body: &[u8], legacy: bool)
 /// `service.method` plus the model and model method for `object` calls; never arguments or credentials.
 fn describe_call(service: &str, method: &str, params: &[Value]) -> String {
     match (service, params.get(3).and_then(Value::as_str), params.get(4).and_then(Value::as_str)) {
-        ("object", Some(model), Some(model_method)) => format!("object.{method} {model}.{model_method}"),
+        ("object", Some(model), Some(model_method)) => {
+            format!("object.{method} {model}.{model_method}")
+        }
         _ => format!("{service}.{method}"),
     }
 }
@@ -141,17 +144,27 @@ async fn web_authenticate(app: web::Data<Arc<App>>, sessions: web::Data<Sessions
             let sid = sessions.open(identity, login.clone());
             let info = jsonrpc::session_info(identity, &login, &app.db_name, &sid);
             let cookie = actix_web::cookie::Cookie::build(SESSION_COOKIE, sid).path("/").http_only(true).finish();
-            HttpResponse::Ok().content_type(ContentType::json()).cookie(cookie).body(jsonrpc::result(request.id, info).to_string())
+            HttpResponse::Ok()
+                .content_type(ContentType::json())
+                .cookie(cookie)
+                .body(jsonrpc::result(request.id, info).to_string())
         }
         Ok(None) => json(jsonrpc::error(request.id, &Error::access_denied())),
         Err(e) => json(jsonrpc::error(request.id, &e)),
     }
 }
 
-async fn web_session_info(app: web::Data<Arc<App>>, sessions: web::Data<Sessions>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+async fn web_session_info(
+    app: web::Data<Arc<App>>,
+    sessions: web::Data<Sessions>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     let id = jsonrpc::parse(&body).map(|r| r.id).unwrap_or_default();
     match session_of(&req, &sessions) {
-        Some((sid, identity, login)) => json(jsonrpc::result(id, jsonrpc::session_info(identity, &login, &app.db_name, &sid))),
+        Some((sid, identity, login)) => {
+            json(jsonrpc::result(id, jsonrpc::session_info(identity, &login, &app.db_name, &sid)))
+        }
         None => json(jsonrpc::session_expired(id)),
     }
 }
@@ -164,11 +177,21 @@ async fn web_session_destroy(sessions: web::Data<Sessions>, req: HttpRequest, bo
     json(jsonrpc::result(id, serde_json::Value::Null))
 }
 
-async fn web_call_kw(app: web::Data<Arc<App>>, sessions: web::Data<Sessions>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+async fn web_call_kw(
+    app: web::Data<Arc<App>>,
+    sessions: web::Data<Sessions>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     web_model_call(app, sessions, req, body, true).await
 }
 
-async fn web_call(app: web::Data<Arc<App>>, sessions: web::Data<Sessions>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+async fn web_call(
+    app: web::Data<Arc<App>>,
+    sessions: web::Data<Sessions>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     web_model_call(app, sessions, req, body, false).await
 }
 

@@ -51,7 +51,9 @@ async fn common(app: &Arc<App>, method: &str, params: Vec<Value>) -> Result<Valu
     match method {
         "version" => Ok(version()),
         "about" => {
-            let text = Value::str("See https://github.com/bankbridge: Odoo's external API for bank synchronization through Salt Edge");
+            let text = Value::str(
+                "See https://github.com/bankbridge: Odoo's external API for bank synchronization through Salt Edge",
+            );
             if params.first().is_some_and(|v| !v.is_falsy()) {
                 Ok(Value::List(vec![text, Value::str(SERVER_VERSION)]))
             } else {
@@ -88,7 +90,13 @@ fn db(app: &Arc<App>, method: &str, params: Vec<Value>) -> Result<Value> {
         "server_version" => Ok(Value::str(SERVER_VERSION)),
         "db_exist" => Ok(Value::Bool(params.first().and_then(Value::as_str) == Some(app.db_name.as_str()))),
         "list_lang" => Ok(Value::List(vec![Value::List(vec![Value::str("en_US"), Value::str("English (US)")])])),
-        "create_database" | "duplicate_database" | "drop" | "dump" | "restore" | "rename" | "change_admin_password"
+        "create_database"
+        | "duplicate_database"
+        | "drop"
+        | "dump"
+        | "restore"
+        | "rename"
+        | "change_admin_password"
         | "migrate_databases" => Err(Error::access_denied()),
         other => Err(Error::application(format!("Method not found: {other}"))),
     }
@@ -125,13 +133,17 @@ async fn object(app: &Arc<App>, method: &str, mut params: Vec<Value>) -> Result<
         let args = match rest.next() {
             Some(Value::List(items)) => items,
             None => Vec::new(),
-            Some(other) => return Err(Error::application(format!("execute_kw(): args must be a list, got {}", other.kind()))),
+            Some(other) => {
+                return Err(Error::application(format!("execute_kw(): args must be a list, got {}", other.kind())))
+            }
         };
         let kwargs = match rest.next() {
             Some(Value::Map(map)) => map,
             None => BTreeMap::new(),
             Some(v) if v.is_null() => BTreeMap::new(),
-            Some(other) => return Err(Error::application(format!("execute_kw(): kwargs must be a dict, got {}", other.kind()))),
+            Some(other) => {
+                return Err(Error::application(format!("execute_kw(): kwargs must be a dict, got {}", other.kind())))
+            }
         };
         (args, kwargs)
     } else {

@@ -89,9 +89,7 @@ impl Value {
             Value::Float(f) => dxr::Value::Double(f),
             Value::Str(s) => dxr::Value::String(s),
             Value::List(items) => dxr::Value::Array(items.into_iter().map(Value::into_xmlrpc).collect()),
-            Value::Map(members) => {
-                dxr::Value::Struct(members.into_iter().map(|(k, v)| (k, v.into_xmlrpc())).collect())
-            }
+            Value::Map(members) => dxr::Value::Struct(members.into_iter().map(|(k, v)| (k, v.into_xmlrpc())).collect()),
         }
     }
 
@@ -131,7 +129,9 @@ impl Value {
             Value::Nil => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(b),
             Value::Int(i) => serde_json::Value::from(i),
-            Value::Float(f) => serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, serde_json::Value::Number),
+            Value::Float(f) => {
+                serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, serde_json::Value::Number)
+            }
             Value::Str(s) => serde_json::Value::String(s),
             Value::List(items) => serde_json::Value::Array(items.into_iter().map(Value::into_json).collect()),
             Value::Map(members) => {

@@ -5,6 +5,7 @@ use crate::rpc::fault;
 use crate::rpc::Value;
 
 /// A decoded `methodCall`.
+#[derive(Debug)]
 pub struct Request {
     pub method: String,
     pub params: Vec<Value>,
@@ -12,14 +13,19 @@ pub struct Request {
 
 /// Decodes a request body. Errors never echo the body: it carries the caller's password.
 pub fn decode(body: &[u8]) -> Result<Request> {
-    let text = std::str::from_utf8(body).map_err(|_| Error::application("Invalid XML-RPC request: the body is not UTF-8."))?;
+    let text =
+        std::str::from_utf8(body).map_err(|_| Error::application("Invalid XML-RPC request: the body is not UTF-8."))?;
     // dxr already refuses entity declarations; refusing DOCTYPE up front keeps XXE and entity-expansion
     // payloads away from the parser entirely.
     if contains_ignore_case(text, "<!DOCTYPE") || contains_ignore_case(text, "<!ENTITY") {
         return Err(Error::application("Invalid XML-RPC request: DOCTYPE and entity declarations are not allowed."));
     }
-    let call = dxr::MethodCall::from_xml(text)
-        .map_err(|_| Error::application(format!("Invalid XML-RPC request: the body ({} bytes) is not a well-formed methodCall.", body.len())))?;
+    let call = dxr::MethodCall::from_xml(text).map_err(|_| {
+        Error::application(format!(
+            "Invalid XML-RPC request: the body ({} bytes) is not a well-formed methodCall.",
+            body.len()
+        ))
+    })?;
     Ok(Request { method: call.name.into_owned(), params: call.params.into_iter().map(Value::from_xmlrpc).collect() })
 }
 
@@ -86,7 +92,8 @@ mod tests {
     fn refuses_doctype_and_garbage_without_echoing_the_body() {
         let xxe = br#"<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><methodCall><methodName>&e;</methodName></methodCall>"#;
         assert!(decode(xxe).unwrap_err().message().contains("DOCTYPE"));
-        let secret = b"<methodCall><methodName>x</methodName><params><param><value><string>hunter2</string></value></param>";
+        let secret =
+            b"<methodCall><methodName>x</methodName><params><param><value><string>hunter2</string></value></param>";
         let err = decode(secret).unwrap_err();
         assert!(!err.message().contains("hunter2"));
         assert!(decode(&[0xff, 0xfe, 0x00]).is_err());
@@ -95,7 +102,7 @@ mod tests {
     #[test]
     fn faults_have_odoo_codes() {
         let xml = encode_fault(&Error::user("Please reconnect"), false);
-        assert!(xml.contains("<int>2</int>") && xml.contains("Please reconnect"), "{xml}");
+        assert!(xml.contains("<i4>2</i4>") && xml.contains("Please reconnect"), "{xml}");
         let legacy = encode_fault(&Error::user("Please reconnect"), true);
         assert!(legacy.contains("warning -- UserError\n\nPlease reconnect"), "{legacy}");
         let denied = encode_fault(&Error::access_denied(), true);

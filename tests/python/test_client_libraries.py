@@ -1,0 +1,89 @@
+"""Real Odoo client libraries from PyPI against the running bridge: login, search_read and write.
+odoo-client-lib and erppeek speak XML-RPC on the legacy /xmlrpc endpoints; OdooRPC speaks JSON-RPC."""
+
+import json
+import urllib.request
+from urllib.parse import urlparse
+
+import pytest
+
+
+def host_port(bridge):
+    parsed = urlparse(bridge.url)
+    return parsed.hostname, parsed.port
+
+
+@pytest.fixture
+def link_id(bridge):
+    import xmlrpc.client
+
+    key = bridge.keys["alice"]
+    uid = xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/common").authenticate(bridge.db, "alice", key, {})
+    models = xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/object")
+    return models.execute_kw(bridge.db, uid, key, "account.online.link", "create", [{"name": "Client lib bank"}])
+
+
+def test_odoo_client_lib(bridge, link_id):
+    odoolib = pytest.importorskip("odoolib")
+    host, port = host_port(bridge)
+    conn = odoolib.get_connection(hostname=host, port=port, database=bridge.db, login="alice", password=bridge.keys["alice"], protocol="xmlrpc")
+    conn.check_login()
+    links = conn.get_model("account.online.link")
+    rows = links.search_read([("id", "=", link_id)], ["name", "state"])
+    assert rows == [{"id": link_id, "name": "Client lib bank", "state": "disconnected"}]
+    assert links.write([link_id], {"renewal_contact_email": "odoolib@example.com"}) is True
+    assert links.read([link_id], ["renewal_contact_email"])[0]["renewal_contact_email"] == "odoolib@example.com"
+    # A user error arrives the way odoolib reports Odoo's own (legacy string fault code).
+    with pytest.raises(Exception) as err:
+        conn.get_model("account.online.nope").search([])
+    assert "doesn't exist" in str(err.value)
+
+
+def test_erppeek(bridge, link_id):
+    erppeek = pytest.importorskip("erppeek")
+    client = erppeek.Client(bridge.url, db=bridge.db, user="alice", password=bridge.keys["alice"], verbose=False)
+    assert client.major_version == "17.0"
+    rows = client.execute("account.online.link", "search_read", [("id", "=", link_id)], ["name"])
+    assert rows == [{"id": link_id, "name": "Client lib bank"}]
+    assert client.write("account.online.link", [link_id], {"name": "Renamed by erppeek"}) is True
+    assert client.read("account.online.link", [link_id], ["name"])[0]["name"] == "Renamed by erppeek"
+    assert client.count("account.online.link", [("name", "=", "Renamed by erppeek")]) >= 1
+
+
+def test_odoorpc_over_jsonrpc(bridge, link_id):
+    odoorpc = pytest.importorskip("odoorpc")
+    host, port = host_port(bridge)
+    odoo = odoorpc.ODOO(host, protocol="jsonrpc", port=port)
+    assert odoo.version.startswith("17.0")
+    assert bridge.db in odoo.db.list()
+    odoo.login(bridge.db, "alice", bridge.keys["alice"])
+    assert odoo.env.uid > 0
+    Link = odoo.env["account.online.link"]
+    rows = Link.search_read([("id", "=", link_id)], ["name", "state"])
+    assert rows[0]["state"] == "disconnected"
+    Link.write([link_id], {"name": "Renamed by OdooRPC"})
+    assert Link.browse(link_id).name == "Renamed by OdooRPC"
+    with pytest.raises(odoorpc.error.RPCError) as err:
+        odoo.execute("account.online.link", "write", [10**9], {"name": "x"})
+    assert "Record does not exist" in str(err.value)
+
+
+def jsonrpc(url, params, cookie=None):
+    body = json.dumps({"jsonrpc": "2.0", "method": "call", "params": params, "id": 7}).encode()
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    if cookie:
+        request.add_header("Cookie", cookie)
+    with urllib.request.urlopen(request, timeout=10) as r:
+        return json.loads(r.read()), r.headers.get("Set-Cookie")
+
+
+def test_jsonrpc_errors_and_web_session(bridge, link_id):
+    reply, _ = jsonrpc(f"{bridge.url}/jsonrpc", {"service": "object", "method": "execute_kw", "args": [bridge.db, 1, "bad", "account.online.link", "search", [[]]]})
+    assert reply["error"]["data"]["name"] == "odoo.exceptions.AccessDenied"
+    reply, cookie = jsonrpc(f"{bridge.url}/web/session/authenticate", {"db": bridge.db, "login": "alice", "password": bridge.keys["alice"]})
+    assert reply["result"]["uid"] > 0 and cookie
+    sid = cookie.split(";")[0]
+    reply, _ = jsonrpc(f"{bridge.url}/web/dataset/call_kw/account.online.link/read", {"model": "account.online.link", "method": "read", "args": [[link_id], ["state"]], "kwargs": {}}, sid)
+    assert reply["result"] == [{"id": link_id, "state": "disconnected"}]
+    reply, _ = jsonrpc(f"{bridge.url}/web/dataset/call_kw", {"model": "account.online.link", "method": "read", "args": [[link_id]], "kwargs": {}})
+    assert reply["error"]["code"] == 100

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting-independent Rust tests, then the Python suite (xmlrpc.client, real
+# client libraries, end-to-end flows) against the real binary, on SQLite and on PostgreSQL.
+# PostgreSQL: uses $BANKBRIDGE_TEST_POSTGRES_URL if set, otherwise starts a throwaway local cluster.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+
+echo "== cargo build and Rust tests"
+cargo build --quiet
+cargo test --quiet
+
+echo "== Python environment"
+venv=${BANKBRIDGE_VENV:-$repo/target/test-venv}
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+
+pg_dir=""
+cleanup() { [ -n "$pg_dir" ] && tests/postgres.sh stop "$pg_dir"; }
+trap cleanup EXIT
+if [ -z "${BANKBRIDGE_TEST_POSTGRES_URL:-}" ]; then
+    echo "== starting a throwaway PostgreSQL server"
+    pg_dir=$(mktemp -d /tmp/bankbridge-pg.XXXXXX)
+    BANKBRIDGE_TEST_POSTGRES_URL=$(tests/postgres.sh start "$pg_dir/data")
+    export BANKBRIDGE_TEST_POSTGRES_URL
+fi
+
+echo "== Python suite against target/debug/bankbridge"
+export BANKBRIDGE_BIN="$repo/target/debug/bankbridge"
+mkdir -p "$repo/target/test-output"
+"$venv/bin/python" -m pytest tests/python -q -p no:cacheprovider --basetemp="$repo/target/test-output/pytest" "$@"

@@ -6,6 +6,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 
+pg_dir=""
+cleanup() { if [ -n "$pg_dir" ]; then tests/postgres.sh stop "$pg_dir/data"; rm -rf "$pg_dir"; fi; }
+trap cleanup EXIT
+if [ -z "${BANKBRIDGE_TEST_POSTGRES_URL:-}" ]; then
+    echo "== starting a throwaway PostgreSQL server"
+    pg_dir=$(mktemp -d /tmp/bankbridge-pg.XXXXXX)
+    chmod 755 "$pg_dir"
+    BANKBRIDGE_TEST_POSTGRES_URL=$(tests/postgres.sh start "$pg_dir/data")
+    export BANKBRIDGE_TEST_POSTGRES_URL
+fi
+
 echo "== cargo build and Rust tests"
 cargo build --quiet
 cargo test --quiet
@@ -16,16 +27,6 @@ if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
-
-pg_dir=""
-cleanup() { [ -n "$pg_dir" ] && tests/postgres.sh stop "$pg_dir"; }
-trap cleanup EXIT
-if [ -z "${BANKBRIDGE_TEST_POSTGRES_URL:-}" ]; then
-    echo "== starting a throwaway PostgreSQL server"
-    pg_dir=$(mktemp -d /tmp/bankbridge-pg.XXXXXX)
-    BANKBRIDGE_TEST_POSTGRES_URL=$(tests/postgres.sh start "$pg_dir/data")
-    export BANKBRIDGE_TEST_POSTGRES_URL
-fi
 
 echo "== Python suite against target/debug/bankbridge"
 export BANKBRIDGE_BIN="$repo/target/debug/bankbridge"

@@ -38,6 +38,27 @@ pub enum Op {
 }
 
 impl Op {
+    /// Odoo's TERM_OPERATORS_NEGATION.
+    pub fn negated(self) -> Option<Op> {
+        Some(match self {
+            Op::Eq => Op::Ne,
+            Op::Ne => Op::Eq,
+            Op::Lt => Op::Ge,
+            Op::Ge => Op::Lt,
+            Op::Gt => Op::Le,
+            Op::Le => Op::Gt,
+            Op::In => Op::NotIn,
+            Op::NotIn => Op::In,
+            Op::Like => Op::NotLike,
+            Op::NotLike => Op::Like,
+            Op::ILike => Op::NotILike,
+            Op::NotILike => Op::ILike,
+            Op::Any => Op::NotAny,
+            Op::NotAny => Op::Any,
+            Op::EqOpt | Op::EqLike | Op::EqILike => return None,
+        })
+    }
+
     pub fn parse(s: &str) -> Option<Op> {
         Some(match s.to_ascii_lowercase().as_str() {
             "=" | "==" => Op::Eq,
@@ -108,11 +129,32 @@ impl Domain {
             }
         }
         stack.reverse();
-        Ok(match stack.len() {
+        let domain = match stack.len() {
             0 => Domain::True,
             1 => stack.pop().unwrap_or(Domain::True),
             _ => Domain::And(stack),
-        })
+        };
+        Ok(domain.distribute_not(false))
+    }
+
+    /// Pushes `!` down to the leaves by negating their operators, as Odoo does: `!(a = 1)` becomes
+    /// `a != 1`, which (like Odoo) keeps rows where `a` is empty. Leaves without a negated operator keep
+    /// an explicit `Not`.
+    fn distribute_not(self, negate: bool) -> Domain {
+        match (self, negate) {
+            (Domain::True, true) => Domain::False,
+            (Domain::False, true) => Domain::True,
+            (Domain::Not(inner), n) => inner.distribute_not(!n),
+            (Domain::And(items), false) => Domain::And(items.into_iter().map(|d| d.distribute_not(false)).collect()),
+            (Domain::Or(items), false) => Domain::Or(items.into_iter().map(|d| d.distribute_not(false)).collect()),
+            (Domain::And(items), true) => Domain::Or(items.into_iter().map(|d| d.distribute_not(true)).collect()),
+            (Domain::Or(items), true) => Domain::And(items.into_iter().map(|d| d.distribute_not(true)).collect()),
+            (Domain::Leaf { path, op, value }, true) => match op.negated() {
+                Some(op) => Domain::Leaf { path, op, value },
+                None => Domain::Not(Box::new(Domain::Leaf { path, op, value })),
+            },
+            (other, _) => other,
+        }
     }
 
     fn parse_leaf(term: &[Value]) -> Result<Domain> {
@@ -194,9 +236,10 @@ impl Domain {
                 sql.push(")");
             }
             Domain::Not(inner) => {
-                sql.push("NOT (");
+                // Two-valued like the evaluator: an unknown (NULL) comparison counts as false before NOT.
+                sql.push("NOT COALESCE((");
                 inner.to_sql(registry, model, alias, sql)?;
-                sql.push(")");
+                sql.push("), 1=0)");
             }
             Domain::Leaf { path, op, value } => leaf_sql(registry, model, alias, path, *op, value, sql)?,
         }
@@ -596,7 +639,23 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         let not = Domain::parse(&list(vec![Value::str("!"), leaf("a", "=", Value::Int(1))])).unwrap();
-        assert!(matches!(not, Domain::Not(_)));
+        assert_eq!(not, Domain::Leaf { path: vec!["a".into()], op: Op::Ne, value: Value::Int(1) });
+        let kept = Domain::parse(&list(vec![Value::str("!"), leaf("a", "=like", Value::str("x%"))])).unwrap();
+        assert!(matches!(kept, Domain::Not(_)));
+        let de_morgan = Domain::parse(&list(vec![
+            Value::str("!"),
+            Value::str("|"),
+            leaf("a", "<", Value::Int(1)),
+            leaf("b", "in", list(vec![])),
+        ]))
+        .unwrap();
+        assert_eq!(
+            de_morgan,
+            Domain::And(vec![
+                Domain::Leaf { path: vec!["a".into()], op: Op::Ge, value: Value::Int(1) },
+                Domain::Leaf { path: vec!["b".into()], op: Op::NotIn, value: list(vec![]) },
+            ])
+        );
     }
 
     #[test]

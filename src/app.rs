@@ -14,11 +14,19 @@ pub struct App {
     pub auth: Authenticator,
     /// The database name clients pass as `db` (one database per bridge).
     pub db_name: String,
+    /// Salt Edge (or the sandbox); `None` for commands that do not talk to it.
+    pub bank: Option<Arc<crate::sync::Bank>>,
 }
 
 impl App {
-    pub fn new(pool: DbPool, db_name: String) -> Arc<App> {
-        Arc::new(App { pool, registry: crate::models::registry(), auth: Authenticator::default(), db_name })
+    pub fn new(pool: DbPool, db_name: String, bank: Option<crate::sync::Bank>) -> Arc<App> {
+        Arc::new(App {
+            pool,
+            registry: crate::models::registry(),
+            auth: Authenticator::default(),
+            db_name,
+            bank: bank.map(Arc::new),
+        })
     }
 
     /// Runs `work` with a pooled connection on the blocking thread pool.

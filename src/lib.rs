@@ -12,4 +12,7 @@ pub mod error;
 pub mod models;
 pub mod orm;
 pub mod rpc;
+pub mod saltedge;
+pub mod sandbox;
 pub mod server;
+pub mod sync;

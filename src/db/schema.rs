@@ -44,3 +44,95 @@ diesel::table! {
 diesel::joinable!(users -> companies (company_id));
 diesel::joinable!(api_keys -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(companies, users, api_keys, ir_models);
+
+diesel::table! {
+    online_institutions (id) {
+        id -> BigInt,
+        code -> Text,
+        name -> Text,
+        country_code -> Nullable<Text>,
+        status -> Nullable<Text>,
+        mode -> Nullable<Text>,
+        max_consent_days -> Nullable<BigInt>,
+        supported_fetch_scopes -> Nullable<Text>,
+        logo_url -> Nullable<Text>,
+        create_date -> Nullable<Text>,
+        write_date -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    online_links (id) {
+        id -> BigInt,
+        name -> Nullable<Text>,
+        institution_id -> Nullable<BigInt>,
+        provider_code -> Nullable<Text>,
+        state -> Text,
+        auto_sync -> Bool,
+        last_refresh -> Nullable<Text>,
+        next_refresh -> Nullable<Text>,
+        expiring_synchronization_date -> Nullable<Text>,
+        company_id -> BigInt,
+        client_id -> Nullable<Text>,
+        connection_identifier -> Nullable<Text>,
+        error_message -> Nullable<Text>,
+        has_unlinked_accounts -> Bool,
+        renewal_contact_email -> Nullable<Text>,
+        renewal_contact_phone -> Nullable<Text>,
+        return_url -> Nullable<Text>,
+        next_refresh_possible_at -> Nullable<Text>,
+        sync_claimed_by -> Nullable<Text>,
+        sync_claimed_until -> Nullable<Text>,
+        create_date -> Nullable<Text>,
+        write_date -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    online_accounts (id) {
+        id -> BigInt,
+        name -> Text,
+        account_number -> Nullable<Text>,
+        balance -> Double,
+        currency_code -> Nullable<Text>,
+        online_identifier -> Nullable<Text>,
+        account_online_link_id -> BigInt,
+        journal_id -> Nullable<BigInt>,
+        last_sync -> Nullable<Text>,
+        fetching_status -> Nullable<Text>,
+        inverse_transaction_sign -> Bool,
+        company_id -> BigInt,
+        last_transaction_identifier -> Nullable<Text>,
+        create_date -> Nullable<Text>,
+        write_date -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    online_transactions (id) {
+        id -> BigInt,
+        online_transaction_identifier -> Text,
+        date -> Text,
+        amount -> Double,
+        currency_code -> Nullable<Text>,
+        payment_ref -> Nullable<Text>,
+        partner_name -> Nullable<Text>,
+        account_number -> Nullable<Text>,
+        status -> Text,
+        online_account_id -> BigInt,
+        raw_data -> Nullable<Text>,
+        company_id -> BigInt,
+        create_date -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    bridge_settings (key) {
+        key -> Text,
+        value -> Text,
+    }
+}
+
+diesel::joinable!(online_accounts -> online_links (account_online_link_id));
+diesel::joinable!(online_transactions -> online_accounts (online_account_id));
+diesel::allow_tables_to_appear_in_same_query!(online_links, online_accounts, online_transactions, online_institutions);

@@ -1,6 +1,11 @@
 //! `account.online.institution`: a Salt Edge provider, cached from `GET /providers`.
 
+use std::sync::Arc;
+
+use crate::app::App;
+use crate::orm::methods::{Call, MethodFuture};
 use crate::orm::{Access, CompanyScope, Field, FieldType, Model};
+use crate::rpc::Value;
 
 pub const STATUSES: &[(&str, &str)] = &[("active", "Active"), ("inactive", "Inactive"), ("disabled", "Disabled")];
 pub const MODES: &[(&str, &str)] = &[("oauth", "OAuth"), ("web", "Web"), ("api", "API"), ("file", "File")];
@@ -31,7 +36,16 @@ pub fn model() -> Model {
         order: "name",
         scope: CompanyScope::Global,
         access: Access::READ_ONLY,
-        methods: vec![],
+        methods: vec![("action_refresh", action_refresh)],
         before_unlink: None,
     }
+}
+
+/// Refreshes the institution list from Salt Edge's providers; returns how many were new.
+fn action_refresh(app: Arc<App>, call: Call) -> MethodFuture {
+    Box::pin(async move {
+        call.check_kwargs(&[])?;
+        let added = crate::sync::refresh_institutions(&app).await?;
+        Ok(Value::Int(added as i64))
+    })
 }

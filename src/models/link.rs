@@ -1,6 +1,14 @@
 //! `account.online.link`: one bank connection (a Salt Edge connection of one customer).
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::app::App;
+use crate::error::{Error, Result};
+use crate::orm::methods::{Call, MethodFuture};
 use crate::orm::{Access, CompanyScope, Default, Field, FieldType, Model};
+use crate::rpc::Value;
+use crate::sync::{self, notification, NewSynchronization};
 
 pub const LINK_STATES: &[(&str, &str)] =
     &[("connected", "Connected"), ("error", "Error"), ("disconnected", "Not Connected")];
@@ -50,7 +58,121 @@ pub fn model() -> Model {
         order: "id",
         scope: CompanyScope::CompanyField,
         access: Access::ALL,
-        methods: vec![],
-        before_unlink: None,
+        methods: vec![
+            ("action_new_synchronization", action_new_synchronization),
+            ("action_update_credentials", action_update_credentials),
+            ("action_fetch_accounts", action_fetch_accounts),
+            ("action_fetch_transactions", action_fetch_transactions),
+            ("action_revoke_consent", action_revoke_consent),
+            ("action_remove_connection", action_remove_connection),
+        ],
+        before_unlink: Some(before_unlink),
     }
+}
+
+fn text_arg(call: &Call, pos: usize, name: &str) -> Result<Option<String>> {
+    match call.arg(pos, name) {
+        None => Ok(None),
+        Some(v) if v.is_null() => Ok(None),
+        Some(Value::Str(s)) => Ok(Some(s.clone())),
+        Some(other) => {
+            Err(Error::application(format!("{}(): {name} must be a string, got {}", call.method, other.kind())))
+        }
+    }
+}
+
+/// Buttons that open a page act on exactly one record, like Odoo's `ensure_one()`.
+fn one_id(call: &Call) -> Result<i64> {
+    match call.ids()?.as_slice() {
+        [id] => Ok(*id),
+        ids => Err(Error::application(format!("Expected singleton: account.online.link({})", ids.len()))),
+    }
+}
+
+fn action_new_synchronization(app: Arc<App>, call: Call) -> MethodFuture {
+    Box::pin(async move {
+        call.check_kwargs(&["institution_code", "email", "phone", "return_to"])?;
+        let request = NewSynchronization {
+            link_ids: call.args.first().map(crate::orm::values::id_list).transpose()?.unwrap_or_default(),
+            institution_code: text_arg(&call, 1, "institution_code")?.unwrap_or_default(),
+            email: text_arg(&call, 2, "email")?.unwrap_or_default(),
+            phone: text_arg(&call, 3, "phone")?,
+            return_to: text_arg(&call, 4, "return_to")?,
+        };
+        sync::new_synchronization(&app, call.env.company_id, request).await
+    })
+}
+
+fn action_update_credentials(app: Arc<App>, call: Call) -> MethodFuture {
+    Box::pin(async move {
+        call.check_kwargs(&[])?;
+        sync::update_credentials(&app, call.env.company_id, one_id(&call)?).await
+    })
+}
+
+fn action_fetch_accounts(app: Arc<App>, call: Call) -> MethodFuture {
+    Box::pin(async move {
+        call.check_kwargs(&[])?;
+        sync::fetch_accounts(&app, call.env.company_id, one_id(&call)?).await
+    })
+}
+
+fn action_fetch_transactions(app: Arc<App>, call: Call) -> MethodFuture {
+    Box::pin(async move {
+        call.check_kwargs(&[])?;
+        let mut total = sync::SyncSummary::default();
+        for id in call.ids()? {
+            let summary = sync::fetch_transactions(&app, Some(call.env.company_id), id, &()).await?;
+            total.accounts += summary.accounts;
+            total.posted_added += summary.posted_added;
+            total.pending += summary.pending;
+            total.pages += summary.pages;
+        }
+        let mut counts = BTreeMap::new();
+        counts.insert("accounts".to_string(), Value::Int(total.accounts as i64));
+        counts.insert("transactions_added".to_string(), Value::Int(total.posted_added as i64));
+        counts.insert("pending".to_string(), Value::Int(total.pending as i64));
+        let message = format!(
+            "{} new transaction{} fetched ({} pending, not imported until posted).",
+            total.posted_added,
+            if total.posted_added == 1 { "" } else { "s" },
+            total.pending
+        );
+        Ok(notification("Transactions fetched", &message, "success", counts))
+    })
+}
+
+fn action_revoke_consent(app: Arc<App>, call: Call) -> MethodFuture {
+    Box::pin(async move {
+        call.check_kwargs(&[])?;
+        let mut names = Vec::new();
+        for id in call.ids()? {
+            names.push(sync::revoke_consent(&app, call.env.company_id, id).await?.label());
+        }
+        let message = format!(
+            "Consent revoked for {}. The connection still exists at Salt Edge until you remove it.",
+            names.join(", ")
+        );
+        Ok(notification("Consent revoked", &message, "warning", BTreeMap::new()))
+    })
+}
+
+fn action_remove_connection(app: Arc<App>, call: Call) -> MethodFuture {
+    Box::pin(async move {
+        call.check_kwargs(&[])?;
+        let mut names = Vec::new();
+        for id in call.ids()? {
+            names.push(sync::remove_connection(&app, call.env.company_id, id).await?.label());
+        }
+        let message =
+            format!("Connection removed at Salt Edge for {}; the record can now be deleted.", names.join(", "));
+        Ok(notification("Connection removed", &message, "success", BTreeMap::new()))
+    })
+}
+
+fn before_unlink(app: Arc<App>, call: Call) -> MethodFuture {
+    Box::pin(async move {
+        sync::before_unlink(&app, call.env.company_id, &call.ids()?).await?;
+        Ok(Value::Bool(true))
+    })
 }

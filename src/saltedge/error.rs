@@ -59,13 +59,7 @@ const MAX_MESSAGE_CHARS: usize = 300;
 impl SaltEdgeError {
     /// Builds an error of a given kind with a message (truncated to a sane length).
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        SaltEdgeError {
-            kind,
-            class: None,
-            message: truncate(message.into()),
-            http_status: None,
-            retry_after: None,
-        }
+        SaltEdgeError { kind, class: None, message: truncate(message.into()), http_status: None, retry_after: None }
     }
 
     /// Builds the error for a Salt Edge error envelope (`error.class`, `error.message`).
@@ -125,11 +119,9 @@ impl SaltEdgeError {
 impl fmt::Display for SaltEdgeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.class, self.http_status) {
-            (Some(class), Some(status)) => write!(
-                f,
-                "Salt Edge {} (HTTP {status}, {class}): {}",
-                self.kind, self.message
-            ),
+            (Some(class), Some(status)) => {
+                write!(f, "Salt Edge {} (HTTP {status}, {class}): {}", self.kind, self.message)
+            }
             (Some(class), None) => write!(f, "Salt Edge {} ({class}): {}", self.kind, self.message),
             (None, Some(status)) => {
                 write!(f, "Salt Edge {} (HTTP {status}): {}", self.kind, self.message)
@@ -181,10 +173,9 @@ pub fn classify(status: u16, class: &str) -> ErrorKind {
         | "ConnectionDisabled"
         | "ConnectionInactive"
         | "CustomerLocked" => ErrorKind::NeedsUser,
-        "ConnectionDuplicated"
-        | "DuplicatedCustomer"
-        | "ConnectionAlreadyExists"
-        | "CustomerAlreadyExists" => ErrorKind::Duplicate,
+        "ConnectionDuplicated" | "DuplicatedCustomer" | "ConnectionAlreadyExists" | "CustomerAlreadyExists" => {
+            ErrorKind::Duplicate
+        }
         // Our app id / secret / key / client status is wrong.
         "ClientNotFound"
         | "ApiKeyNotFound"
@@ -226,10 +217,7 @@ mod tests {
     #[test]
     fn classes_map_to_kinds() {
         assert_eq!(classify(429, "RateLimitExceeded"), ErrorKind::RetryLater);
-        assert_eq!(
-            classify(406, "ConnectionCannotBeRefreshed"),
-            ErrorKind::RetryLater
-        );
+        assert_eq!(classify(406, "ConnectionCannotBeRefreshed"), ErrorKind::RetryLater);
         assert_eq!(classify(406, "AispConsentExpired"), ErrorKind::NeedsUser);
         assert_eq!(classify(406, "InvalidCredentials"), ErrorKind::NeedsUser);
         assert_eq!(classify(409, "DuplicatedCustomer"), ErrorKind::Duplicate);

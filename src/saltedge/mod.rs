@@ -83,10 +83,7 @@ impl fmt::Debug for ClientConfig {
             .field("base_url", &self.base_url.as_str())
             .field("app_id", &self.app_id)
             .field("secret", &"<redacted>")
-            .field(
-                "private_key_pem",
-                &self.private_key_pem.as_ref().map(|_| "<redacted>"),
-            )
+            .field("private_key_pem", &self.private_key_pem.as_ref().map(|_| "<redacted>"))
             .field("timeout", &self.timeout)
             .field("max_retries", &self.max_retries)
             .field("backoff_base", &self.backoff_base)
@@ -157,15 +154,13 @@ pub fn install_crypto_provider() {
 impl Client {
     pub fn new(cfg: ClientConfig) -> Result<Client, SaltEdgeError> {
         install_crypto_provider();
-        let signer = match cfg.private_key_pem.as_deref() {
-            Some(pem) => Some(Arc::new(RsaSigner::from_pem(pem).map_err(|e| {
-                SaltEdgeError::new(
-                    ErrorKind::Config,
-                    format!("Salt Edge private key unusable: {e}"),
-                )
-            })?)),
-            None => None,
-        };
+        let signer =
+            match cfg.private_key_pem.as_deref() {
+                Some(pem) => Some(Arc::new(RsaSigner::from_pem(pem).map_err(|e| {
+                    SaltEdgeError::new(ErrorKind::Config, format!("Salt Edge private key unusable: {e}"))
+                })?)),
+                None => None,
+            };
         let mut base_url = cfg.base_url;
         if !base_url.path().ends_with('/') {
             let path = format!("{}/", base_url.path());
@@ -179,10 +174,7 @@ impl Client {
             .user_agent(concat!("bankbridge/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| {
-                SaltEdgeError::new(
-                    ErrorKind::Config,
-                    format!("cannot build HTTP client: {}", e.without_url()),
-                )
+                SaltEdgeError::new(ErrorKind::Config, format!("cannot build HTTP client: {}", e.without_url()))
             })?;
         Ok(Client {
             http,
@@ -249,14 +241,12 @@ impl Client {
     pub async fn get_or_create_customer(&self, identifier: &str) -> Result<Customer, SaltEdgeError> {
         match self.create_customer(identifier).await {
             Ok(customer) => Ok(customer),
-            Err(err) if err.kind() == ErrorKind::Duplicate => {
-                self.find_customer(identifier).await?.ok_or_else(|| {
-                    SaltEdgeError::new(
-                        ErrorKind::Protocol,
-                        "customer reported as duplicated but not found in the customer list",
-                    )
-                })
-            }
+            Err(err) if err.kind() == ErrorKind::Duplicate => self.find_customer(identifier).await?.ok_or_else(|| {
+                SaltEdgeError::new(
+                    ErrorKind::Protocol,
+                    "customer reported as duplicated but not found in the customer list",
+                )
+            }),
             Err(err) => Err(err),
         }
     }
@@ -322,16 +312,11 @@ impl Client {
             "return_connection_id": true,
             "return_error_class": true,
         }});
-        self.data(Method::POST, "connections/connect", &[], Some(body))
-            .await
+        self.data(Method::POST, "connections/connect", &[], Some(body)).await
     }
 
     /// Widget to update credentials / renew consent of an existing connection.
-    pub async fn reconnect(
-        &self,
-        connection_id: &str,
-        return_to: &str,
-    ) -> Result<ConnectSession, SaltEdgeError> {
+    pub async fn reconnect(&self, connection_id: &str, return_to: &str) -> Result<ConnectSession, SaltEdgeError> {
         let scopes = ["accounts", "transactions"];
         let body = json!({ "data": {
             "consent": { "scopes": scopes },
@@ -344,11 +329,7 @@ impl Client {
     }
 
     /// Widget refresh (the user is present, e.g. for an SMS code).
-    pub async fn refresh(
-        &self,
-        connection_id: &str,
-        return_to: &str,
-    ) -> Result<ConnectSession, SaltEdgeError> {
+    pub async fn refresh(&self, connection_id: &str, return_to: &str) -> Result<ConnectSession, SaltEdgeError> {
         let body = json!({ "data": {
             "attempt": { "fetch_scopes": ["accounts", "transactions"], "return_to": return_to },
             "return_connection_id": true,
@@ -360,15 +341,9 @@ impl Client {
 
     /// Refresh without the user. `ConnectionCannotBeRefreshed` (too early) comes back as a
     /// [`ErrorKind::RetryLater`] error.
-    pub async fn background_refresh(
-        &self,
-        connection_id: &str,
-    ) -> Result<BackgroundRefresh, SaltEdgeError> {
+    pub async fn background_refresh(&self, connection_id: &str) -> Result<BackgroundRefresh, SaltEdgeError> {
         let body = json!({ "data": { "attempt": { "fetch_scopes": ["accounts", "transactions"] } } });
-        let path = format!(
-            "connections/{}/background_refresh",
-            id_segment(connection_id)?
-        );
+        let path = format!("connections/{}/background_refresh", id_segment(connection_id)?);
         self.data(Method::POST, &path, &[], Some(body)).await
     }
 
@@ -379,22 +354,15 @@ impl Client {
         self.data(Method::GET, &path, &[], None).await
     }
 
-    pub async fn list_connections(
-        &self,
-        customer_id: &str,
-    ) -> Result<Vec<Connection>, SaltEdgeError> {
-        self.all_pages("connections", vec![("customer_id", customer_id.to_string())])
-            .await
+    pub async fn list_connections(&self, customer_id: &str) -> Result<Vec<Connection>, SaltEdgeError> {
+        self.all_pages("connections", vec![("customer_id", customer_id.to_string())]).await
     }
 
     /// Removes a connection (and its consent, accounts and transactions at Salt Edge).
     /// Already gone (`ConnectionNotFound`) counts as done.
     pub async fn remove_connection(&self, connection_id: &str) -> Result<(), SaltEdgeError> {
         let path = format!("connections/{}", id_segment(connection_id)?);
-        match self
-            .data::<RemovedConnection>(Method::DELETE, &path, &[], None)
-            .await
-        {
+        match self.data::<RemovedConnection>(Method::DELETE, &path, &[], None).await {
             Ok(_) => Ok(()),
             Err(err) if err.kind() == ErrorKind::NotFound => Ok(()),
             Err(err) => Err(err),
@@ -402,30 +370,18 @@ impl Client {
     }
 
     pub async fn list_consents(&self, connection_id: &str) -> Result<Vec<Consent>, SaltEdgeError> {
-        self.all_pages("consents", vec![("connection_id", connection_id.to_string())])
-            .await
+        self.all_pages("consents", vec![("connection_id", connection_id.to_string())]).await
     }
 
-    pub async fn revoke_consent(
-        &self,
-        connection_id: &str,
-        consent_id: &str,
-    ) -> Result<Consent, SaltEdgeError> {
+    pub async fn revoke_consent(&self, connection_id: &str, consent_id: &str) -> Result<Consent, SaltEdgeError> {
         let path = format!("consents/{}/revoke", id_segment(consent_id)?);
-        self.data(
-            Method::PUT,
-            &path,
-            &[("connection_id", connection_id.to_string())],
-            None,
-        )
-        .await
+        self.data(Method::PUT, &path, &[("connection_id", connection_id.to_string())], None).await
     }
 
     // ---------------------------------------------------------------- accounts & transactions
 
     pub async fn list_accounts(&self, connection_id: &str) -> Result<Vec<Account>, SaltEdgeError> {
-        self.all_pages("accounts", vec![("connection_id", connection_id.to_string())])
-            .await
+        self.all_pages("accounts", vec![("connection_id", connection_id.to_string())]).await
     }
 
     /// One page of an account's transactions, oldest id first, starting at `from_id`
@@ -439,10 +395,7 @@ impl Client {
         pending: bool,
         per_page: u32,
     ) -> Result<Page<Transaction>, SaltEdgeError> {
-        let mut query = vec![
-            ("connection_id", connection_id.to_string()),
-            ("account_id", account_id.to_string()),
-        ];
+        let mut query = vec![("connection_id", connection_id.to_string()), ("account_id", account_id.to_string())];
         if let Some(from) = from_id {
             query.push(("from_id", from.to_string()));
         }
@@ -462,13 +415,8 @@ impl Client {
         path: &str,
         query: Vec<(&str, String)>,
     ) -> Result<Page<T>, SaltEdgeError> {
-        let envelope = self
-            .call::<Vec<T>>(Method::GET, path, &query, None)
-            .await?;
-        Ok(Page {
-            data: envelope.data,
-            next_id: envelope.meta.next_id,
-        })
+        let envelope = self.call::<Vec<T>>(Method::GET, path, &query, None).await?;
+        Ok(Page { data: envelope.data, next_id: envelope.meta.next_id })
     }
 
     async fn all_pages<T: DeserializeOwned>(
@@ -490,10 +438,7 @@ impl Client {
                 None => return Ok(items),
             }
         }
-        Err(SaltEdgeError::new(
-            ErrorKind::Protocol,
-            format!("GET {path}: more than {MAX_PAGES} pages"),
-        ))
+        Err(SaltEdgeError::new(ErrorKind::Protocol, format!("GET {path}: more than {MAX_PAGES} pages")))
     }
 
     async fn data<T: DeserializeOwned>(
@@ -514,9 +459,10 @@ impl Client {
         query: &[(&str, String)],
         body: Option<Value>,
     ) -> Result<Envelope<T>, SaltEdgeError> {
-        let mut url = self.base_url.join(path).map_err(|e| {
-            SaltEdgeError::new(ErrorKind::Config, format!("bad Salt Edge URL for {path}: {e}"))
-        })?;
+        let mut url = self
+            .base_url
+            .join(path)
+            .map_err(|e| SaltEdgeError::new(ErrorKind::Config, format!("bad Salt Edge URL for {path}: {e}")))?;
         if !query.is_empty() {
             let mut pairs = url.query_pairs_mut();
             for (key, value) in query {
@@ -524,9 +470,8 @@ impl Client {
             }
         }
         let body_bytes = match &body {
-            Some(value) => serde_json::to_vec(value).map_err(|e| {
-                SaltEdgeError::new(ErrorKind::Protocol, format!("cannot encode request: {e}"))
-            })?,
+            Some(value) => serde_json::to_vec(value)
+                .map_err(|e| SaltEdgeError::new(ErrorKind::Protocol, format!("cannot encode request: {e}")))?,
             None => Vec::new(),
         };
         let mut attempt: u32 = 0;
@@ -557,16 +502,10 @@ impl Client {
 
     /// Exponential backoff with up to 50 % jitter.
     fn backoff(&self, attempt: u32) -> Duration {
-        let exponential = self
-            .backoff_base
-            .saturating_mul(2u32.saturating_pow(attempt.min(16)))
-            .min(MAX_BACKOFF);
+        let exponential = self.backoff_base.saturating_mul(2u32.saturating_pow(attempt.min(16))).min(MAX_BACKOFF);
         let jitter_ms = (exponential.as_millis() / 2) as u64;
-        let jitter = if jitter_ms > 0 {
-            Duration::from_millis(rand::random_range(0..=jitter_ms))
-        } else {
-            Duration::ZERO
-        };
+        let jitter =
+            if jitter_ms > 0 { Duration::from_millis(rand::random_range(0..=jitter_ms)) } else { Duration::ZERO };
         exponential + jitter
     }
 
@@ -586,22 +525,16 @@ impl Client {
             .header(CONTENT_TYPE, "application/json");
         if let Some(signer) = &self.signer {
             let expires_at = chrono::Utc::now().timestamp() + SIGNATURE_LIFETIME_SECS;
-            let message =
-                signing::request_string_to_sign(expires_at, method.as_str(), url.as_str(), body);
-            let signature = signer.sign_base64(&message).map_err(|e| {
-                SaltEdgeError::new(ErrorKind::Config, format!("cannot sign request: {e}"))
-            })?;
-            request = request
-                .header("Expires-at", expires_at.to_string())
-                .header("Signature", signature);
+            let message = signing::request_string_to_sign(expires_at, method.as_str(), url.as_str(), body);
+            let signature = signer
+                .sign_base64(&message)
+                .map_err(|e| SaltEdgeError::new(ErrorKind::Config, format!("cannot sign request: {e}")))?;
+            request = request.header("Expires-at", expires_at.to_string()).header("Signature", signature);
         }
         if !body.is_empty() {
             request = request.body(body.to_vec());
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| transport_error(method, path, e))?;
+        let response = request.send().await.map_err(|e| transport_error(method, path, e))?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -609,17 +542,11 @@ impl Client {
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| transport_error(method, path, e))?;
+        let bytes = response.bytes().await.map_err(|e| transport_error(method, path, e))?;
         if (200..300).contains(&status) {
             return serde_json::from_slice::<Envelope<T>>(&bytes).map_err(|e| {
-                SaltEdgeError::new(
-                    ErrorKind::Protocol,
-                    format!("unexpected answer to {method} {path}: {e}"),
-                )
-                .with_status(status)
+                SaltEdgeError::new(ErrorKind::Protocol, format!("unexpected answer to {method} {path}: {e}"))
+                    .with_status(status)
             });
         }
         let err = match serde_json::from_slice::<ErrorEnvelope>(&bytes) {
@@ -632,11 +559,7 @@ impl Client {
             )
             .with_status(status),
         };
-        let err = if status == 429 && err.class().is_none() {
-            err.with_class("TooManyRequests")
-        } else {
-            err
-        };
+        let err = if status == 429 && err.class().is_none() { err.with_class("TooManyRequests") } else { err };
         Err(err.with_retry_after(retry_after))
     }
 }
@@ -663,22 +586,15 @@ fn transport_error(method: &Method, path: &str, err: reqwest::Error) -> SaltEdge
     };
     // `without_url` keeps query strings out of messages; the secret is a header, never in it.
     let detail = err.without_url();
-    SaltEdgeError::new(
-        ErrorKind::RetryLater,
-        format!("{method} {path}: {what} ({detail})"),
-    )
+    SaltEdgeError::new(ErrorKind::RetryLater, format!("{method} {path}: {what} ({detail})"))
 }
 
 /// Next `from_id`, refusing a server that repeats the cursor (which would loop forever).
-fn next_cursor(
-    current: &Option<String>,
-    next: Option<String>,
-) -> Result<Option<String>, SaltEdgeError> {
+fn next_cursor(current: &Option<String>, next: Option<String>) -> Result<Option<String>, SaltEdgeError> {
     match next {
-        Some(next) if current.as_deref() == Some(next.as_str()) => Err(SaltEdgeError::new(
-            ErrorKind::Protocol,
-            format!("paging did not advance (next_id {next} repeated)"),
-        )),
+        Some(next) if current.as_deref() == Some(next.as_str()) => {
+            Err(SaltEdgeError::new(ErrorKind::Protocol, format!("paging did not advance (next_id {next} repeated)")))
+        }
         Some(next) if next.is_empty() => Ok(None),
         other => Ok(other),
     }
@@ -686,12 +602,7 @@ fn next_cursor(
 
 /// Ids go into URL paths: accept only the characters Salt Edge ids are made of.
 fn id_segment(id: &str) -> Result<&str, SaltEdgeError> {
-    if !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
+    if !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
         Ok(id)
     } else {
         Err(SaltEdgeError::new(

@@ -83,10 +83,7 @@ impl RsaSigner {
             other => return Err(KeyError::UnsupportedPemLabel(other.to_string())),
         }
         .map_err(|e| KeyError::Rejected(e.to_string()))?;
-        Ok(RsaSigner {
-            key,
-            rng: SystemRandom::new(),
-        })
+        Ok(RsaSigner { key, rng: SystemRandom::new() })
     }
 
     /// RSA-PKCS1v1.5-SHA256 signature of `message`, base64 (standard alphabet, padded).
@@ -146,20 +143,11 @@ pub fn verify(public_key_pem: &str, message: &[u8], signature_b64: &str) -> bool
 /// Checks a Salt Edge callback: `signature_b64` (the `Signature` header) must be a valid
 /// RSA-SHA256 signature of `"{callback_url}|{body}"` under `public_key_pem`.
 /// An empty or malformed signature, or an unusable key, is simply "not valid".
-pub fn verify_callback(
-    public_key_pem: &str,
-    callback_url: &str,
-    body: &[u8],
-    signature_b64: &str,
-) -> bool {
+pub fn verify_callback(public_key_pem: &str, callback_url: &str, body: &[u8], signature_b64: &str) -> bool {
     if signature_b64.trim().is_empty() {
         return false;
     }
-    verify(
-        public_key_pem,
-        &callback_string_to_sign(callback_url, body),
-        signature_b64,
-    )
+    verify(public_key_pem, &callback_string_to_sign(callback_url, body), signature_b64)
 }
 
 // --- minimal DER reading, just enough for SubjectPublicKeyInfo ---
@@ -215,10 +203,8 @@ fn spki_to_pkcs1(spki: &[u8]) -> Result<Vec<u8>, KeyError> {
 mod tests {
     use super::*;
 
-    const CLIENT_PRIVATE_PKCS8: &str =
-        include_str!("../../tests/fixtures/saltedge/keys/client_private.pem");
-    const CLIENT_PRIVATE_PKCS1: &str =
-        include_str!("../../tests/fixtures/saltedge/keys/client_private_pkcs1.pem");
+    const CLIENT_PRIVATE_PKCS8: &str = include_str!("../../tests/fixtures/saltedge/keys/client_private.pem");
+    const CLIENT_PRIVATE_PKCS1: &str = include_str!("../../tests/fixtures/saltedge/keys/client_private_pkcs1.pem");
     const CLIENT_PUBLIC: &str = include_str!("../../tests/fixtures/saltedge/keys/client_public.pem");
 
     /// `printf 'known string to sign' | openssl dgst -sha256 -sign client_private.pem | base64 -w0`
@@ -242,10 +228,7 @@ mod tests {
             "https://www.saltedge.com/api/v6/accounts?connection_id=1",
             b"",
         );
-        assert_eq!(
-            message,
-            b"1700000000|GET|https://www.saltedge.com/api/v6/accounts?connection_id=1|"
-        );
+        assert_eq!(message, b"1700000000|GET|https://www.saltedge.com/api/v6/accounts?connection_id=1|");
     }
 
     #[test]

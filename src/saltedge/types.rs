@@ -45,9 +45,7 @@ fn opt_id_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<St
 
 /// Parses a Salt Edge datetime (`2021-09-14T18:04:48Z`).
 pub fn parse_datetime(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|time| time.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(text).ok().map(|time| time.with_timezone(&Utc))
 }
 
 /// Parses a Salt Edge date (`2021-09-14`).
@@ -291,16 +289,12 @@ impl Connection {
     }
 
     pub fn next_refresh_possible_at_utc(&self) -> Option<DateTime<Utc>> {
-        self.next_refresh_possible_at
-            .as_deref()
-            .and_then(parse_datetime)
+        self.next_refresh_possible_at.as_deref().and_then(parse_datetime)
     }
 
     /// Error class of the last failed attempt, if the last attempt failed.
     pub fn fail_error_class(&self) -> Option<&str> {
-        self.last_attempt
-            .as_ref()
-            .and_then(|attempt| attempt.fail_error_class.as_deref())
+        self.last_attempt.as_ref().and_then(|attempt| attempt.fail_error_class.as_deref())
     }
 }
 

@@ -108,33 +108,121 @@ const fn provider(
     regulated: bool,
     home_url: &'static str,
 ) -> ProviderDef {
-    ProviderDef {
-        id,
-        code,
-        name,
-        country_code,
-        behaviour,
-        regulated,
-        home_url,
-    }
+    ProviderDef { id, code, name, country_code, behaviour, regulated, home_url }
 }
 
 /// The catalogue, in id order. Fake XF codes follow Salt Edge's naming; the others are
 /// fictional banks (for name/country search) that behave like `fakebank_simple_xf`.
 pub static PROVIDERS: &[ProviderDef] = &[
-    provider(1, "fakebank_simple_xf", "Fake Bank Simple", "XF", ProviderBehaviour::Simple, false, "https://example.com/fakebank"),
-    provider(2, "fakebank_interactive_xf", "Fake Bank with SMS", "XF", ProviderBehaviour::Interactive, false, "https://example.com/fakebank"),
-    provider(3, "fakebank_with_error_xf", "Fake Bank with Error", "XF", ProviderBehaviour::WithError, false, "https://example.com/fakebank"),
-    provider(4, "fake_demobank_xf", "Fake Demo Bank", "XF", ProviderBehaviour::Simple, false, "https://example.com/demobank"),
-    provider(5, "fake_client_xf", "Fake Bank with Client Keys", "XF", ProviderBehaviour::Simple, true, "https://example.com/fakebank"),
+    provider(
+        1,
+        "fakebank_simple_xf",
+        "Fake Bank Simple",
+        "XF",
+        ProviderBehaviour::Simple,
+        false,
+        "https://example.com/fakebank",
+    ),
+    provider(
+        2,
+        "fakebank_interactive_xf",
+        "Fake Bank with SMS",
+        "XF",
+        ProviderBehaviour::Interactive,
+        false,
+        "https://example.com/fakebank",
+    ),
+    provider(
+        3,
+        "fakebank_with_error_xf",
+        "Fake Bank with Error",
+        "XF",
+        ProviderBehaviour::WithError,
+        false,
+        "https://example.com/fakebank",
+    ),
+    provider(
+        4,
+        "fake_demobank_xf",
+        "Fake Demo Bank",
+        "XF",
+        ProviderBehaviour::Simple,
+        false,
+        "https://example.com/demobank",
+    ),
+    provider(
+        5,
+        "fake_client_xf",
+        "Fake Bank with Client Keys",
+        "XF",
+        ProviderBehaviour::Simple,
+        true,
+        "https://example.com/fakebank",
+    ),
     provider(101, "musterbank_de", "Musterbank", "DE", ProviderBehaviour::Simple, true, "https://musterbank.example"),
-    provider(102, "sparkasse_musterstadt_de", "Sparkasse Musterstadt", "DE", ProviderBehaviour::Simple, true, "https://sparkasse-musterstadt.example"),
-    provider(103, "banque_exemple_fr", "Banque Exemple", "FR", ProviderBehaviour::Simple, true, "https://banque-exemple.example"),
-    provider(104, "credit_modele_fr", "Crédit Modèle", "FR", ProviderBehaviour::Interactive, true, "https://credit-modele.example"),
-    provider(105, "banco_ejemplo_es", "Banco Ejemplo", "ES", ProviderBehaviour::Simple, true, "https://banco-ejemplo.example"),
-    provider(106, "voorbeeldbank_nl", "Voorbeeldbank", "NL", ProviderBehaviour::Simple, true, "https://voorbeeldbank.example"),
-    provider(107, "example_bank_gb", "Example Bank UK", "GB", ProviderBehaviour::Simple, true, "https://example-bank.example"),
-    provider(108, "banca_esempio_it", "Banca Esempio", "IT", ProviderBehaviour::Simple, true, "https://banca-esempio.example"),
+    provider(
+        102,
+        "sparkasse_musterstadt_de",
+        "Sparkasse Musterstadt",
+        "DE",
+        ProviderBehaviour::Simple,
+        true,
+        "https://sparkasse-musterstadt.example",
+    ),
+    provider(
+        103,
+        "banque_exemple_fr",
+        "Banque Exemple",
+        "FR",
+        ProviderBehaviour::Simple,
+        true,
+        "https://banque-exemple.example",
+    ),
+    provider(
+        104,
+        "credit_modele_fr",
+        "Crédit Modèle",
+        "FR",
+        ProviderBehaviour::Interactive,
+        true,
+        "https://credit-modele.example",
+    ),
+    provider(
+        105,
+        "banco_ejemplo_es",
+        "Banco Ejemplo",
+        "ES",
+        ProviderBehaviour::Simple,
+        true,
+        "https://banco-ejemplo.example",
+    ),
+    provider(
+        106,
+        "voorbeeldbank_nl",
+        "Voorbeeldbank",
+        "NL",
+        ProviderBehaviour::Simple,
+        true,
+        "https://voorbeeldbank.example",
+    ),
+    provider(
+        107,
+        "example_bank_gb",
+        "Example Bank UK",
+        "GB",
+        ProviderBehaviour::Simple,
+        true,
+        "https://example-bank.example",
+    ),
+    provider(
+        108,
+        "banca_esempio_it",
+        "Banca Esempio",
+        "IT",
+        ProviderBehaviour::Simple,
+        true,
+        "https://banca-esempio.example",
+    ),
 ];
 
 pub fn find_provider(code: &str) -> Option<&'static ProviderDef> {
@@ -288,26 +376,29 @@ pub fn transaction_json(account: &AccountShape, row: Row, created_at: &str) -> V
     };
     let [a, b, c, d] = noise(&account.id, kind, n);
     let party = &COUNTERPARTIES[(a % COUNTERPARTIES.len() as u64) as usize];
-    let cents = if party.income {
-        (b % 400_000) as i64 + 5_000
-    } else {
-        -((b % 25_000) as i64 + 50)
-    };
+    let cents = if party.income { (b % 400_000) as i64 + 5_000 } else { -((b % 25_000) as i64 + 50) };
     let amount = cents as f64 / 100.0;
     let made_on = if kind == "posted" {
         // Spread the rows over a year, oldest first, so dates grow with ids.
         let total = account.regular.max(1);
         let days_back = ((total - 1 - n.min(total - 1)) as u128 * 365 / total as u128) as i64;
-        account.anchor - ChronoDuration::days(days_back)
+        account.anchor.checked_sub_signed(ChronoDuration::days(days_back)).unwrap_or(account.anchor)
     } else {
-        account.anchor + ChronoDuration::days((n / 4) as i64)
+        // Four pending rows a day after the anchor (saturating for absurd counts).
+        ChronoDuration::try_days((n / 4) as i64)
+            .and_then(|offset| account.anchor.checked_add_signed(offset))
+            .unwrap_or(account.anchor)
     };
     let id = account.row_id(row);
     let counterparty_account = iban_like("XF", c);
     let mut extra = json!({
         "id": format!("BNK{}{}", account.seq, if kind == "posted" { n } else { 9_000_000_000 + n }),
         "account_number": counterparty_account,
-        "posting_date": date_string(made_on + ChronoDuration::days(i64::from(status == "posted"))),
+        "posting_date": date_string(
+            made_on
+                .checked_add_signed(ChronoDuration::days(i64::from(status == "posted")))
+                .unwrap_or(made_on),
+        ),
         "time": format!("{:02}:{:02}:{:02}", d % 24, (d >> 8) % 60, (d >> 16) % 60),
         "additional": format!("Reference {:08}", d % 100_000_000),
     });

@@ -10,6 +10,16 @@ use serde_json::{json, Value};
 
 use super::data::{self, AccountShape, ProviderDef};
 
+/// `time + delta`, saturating instead of panicking on absurd configuration values.
+pub fn later(time: DateTime<Utc>, delta: ChronoDuration) -> DateTime<Utc> {
+    time.checked_add_signed(delta).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// A `std` duration as a chrono one (saturating).
+pub fn chrono_duration(duration: std::time::Duration) -> ChronoDuration {
+    ChronoDuration::from_std(duration).unwrap_or(ChronoDuration::MAX)
+}
+
 pub fn timestamp(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
@@ -209,16 +219,9 @@ impl ConnectionRec {
 
 #[derive(Debug, Clone)]
 pub enum SessionKind {
-    Connect {
-        customer_id: u64,
-        provider_code: Option<String>,
-    },
-    Reconnect {
-        connection_id: u64,
-    },
-    Refresh {
-        connection_id: u64,
-    },
+    Connect { customer_id: u64, provider_code: Option<String> },
+    Reconnect { connection_id: u64 },
+    Refresh { connection_id: u64 },
 }
 
 /// A connect / reconnect / refresh widget session (`/connect/{token}`).
@@ -267,13 +270,7 @@ pub struct FaultConfig {
 
 impl Default for FaultConfig {
     fn default() -> Self {
-        FaultConfig {
-            mode: FaultMode::None,
-            every_nth: 1,
-            retry_after_secs: 1,
-            delay_ms: 0,
-            status: 500,
-        }
+        FaultConfig { mode: FaultMode::None, every_nth: 1, retry_after_secs: 1, delay_ms: 0, status: 500 }
     }
 }
 
@@ -326,7 +323,7 @@ impl SandboxState {
         }
         self.fault_counter += 1;
         let every = self.faults.every_nth.max(1);
-        (self.fault_counter % every == 0).then_some(self.faults)
+        self.fault_counter.is_multiple_of(every).then_some(self.faults)
     }
 
     pub fn new_attempt(
@@ -358,7 +355,7 @@ impl SandboxState {
             scopes,
             from_date,
             created_at: now,
-            expires_at: now + ChronoDuration::days(i64::from(consent_days)),
+            expires_at: later(now, ChronoDuration::days(i64::from(consent_days))),
             revoked_at: None,
         }
     }
@@ -393,9 +390,7 @@ impl SandboxState {
     }
 
     pub fn customer_identifier(&self, customer_id: u64) -> Option<&str> {
-        self.customers
-            .get(&customer_id)
-            .map(|customer| customer.identifier.as_str())
+        self.customers.get(&customer_id).map(|customer| customer.identifier.as_str())
     }
 
     pub fn connection_json(&self, connection: &ConnectionRec) -> Value {
@@ -405,12 +400,7 @@ impl SandboxState {
 
 /// Settles pending rows of `account`: up to `count` (all when `None`) become posted rows with
 /// new ids, and `new_pending` fresh pending rows appear. Returns how many were settled.
-pub fn settle_pending(
-    account: &mut AccountRec,
-    count: Option<u64>,
-    new_pending: u64,
-    now: DateTime<Utc>,
-) -> u64 {
+pub fn settle_pending(account: &mut AccountRec, count: Option<u64>, new_pending: u64, now: DateTime<Utc>) -> u64 {
     let shape = &mut account.shape;
     let settle = count
         .unwrap_or(u64::MAX)

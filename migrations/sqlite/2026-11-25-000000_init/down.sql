@@ -1,3 +1,4 @@
+DROP TABLE bridge_settings;
 DROP TABLE online_transactions;
 DROP TABLE online_accounts;
 DROP TABLE online_links;

@@ -66,6 +66,7 @@ CREATE TABLE online_links (
     has_unlinked_accounts BOOLEAN NOT NULL DEFAULT 1,
     renewal_contact_email TEXT,
     renewal_contact_phone TEXT,
+    return_url TEXT,
     next_refresh_possible_at TEXT,
     sync_claimed_by TEXT,
     sync_claimed_until TEXT,
@@ -113,3 +114,9 @@ CREATE TABLE online_transactions (
 );
 CREATE INDEX online_transactions_account_status ON online_transactions (online_account_id, status, id);
 CREATE INDEX online_transactions_company ON online_transactions (company_id, id);
+
+-- Bridge-wide settings (e.g. where the offline sandbox of a running `serve` listens, for `bankbridge sync`).
+CREATE TABLE bridge_settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);

@@ -1,0 +1,285 @@
+//! Sandbox tests over real HTTP on 127.0.0.1: the hosted connect page, callbacks, volume.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use super::connect_page::{CONSENT_REQUIRED_MESSAGE, DUPLICATE_MESSAGE};
+use super::test_support::{admin, link, small_config, start, CallbackSink, RETURN_TO};
+use super::{submit_form, SandboxConfig};
+use crate::saltedge::{verify_callback, CallbackPayload, ErrorKind};
+
+async fn connect_url(client: &crate::saltedge::Client, identifier: &str, provider: Option<&str>) -> (String, String) {
+    let customer = client.get_or_create_customer(identifier).await.unwrap();
+    let session =
+        client.connect(&customer.customer_id, provider, RETURN_TO, &["accounts", "transactions"], None).await.unwrap();
+    (customer.customer_id, session.connect_url)
+}
+
+#[tokio::test]
+async fn connect_page_renders_form_with_consent_checkbox() {
+    let (sandbox, client) = start(small_config()).await;
+    let (_, url) = connect_url(&client, "page", Some("fakebank_interactive_xf")).await;
+    let response = reqwest::get(&url).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let page = response.text().await.unwrap();
+    for needle in [
+        "Fake Bank with SMS",
+        "name=\"login\"",
+        "name=\"password\"",
+        "name=\"sms_code\"",
+        "type=\"checkbox\" name=\"consent\"",
+        "123456",
+    ] {
+        assert!(page.contains(needle), "page lacks {needle}");
+    }
+    let (_, plain) = connect_url(&client, "page", Some("fakebank_simple_xf")).await;
+    let page = reqwest::get(&plain).await.unwrap().text().await.unwrap();
+    assert!(!page.contains("name=\"sms_code\""));
+    let missing = reqwest::get(sandbox.root_url.join("connect/nope").unwrap()).await.unwrap();
+    assert_eq!(missing.status(), 404);
+    sandbox.stop().await;
+}
+
+#[tokio::test]
+async fn consent_must_be_ticked_and_nothing_is_created_without_it() {
+    let sink = CallbackSink::start().await;
+    let (sandbox, client) =
+        start(SandboxConfig { callback_base_url: Some(sink.base_url.clone()), ..small_config() }).await;
+    let (customer_id, url) = connect_url(&client, "no-consent", Some("fakebank_simple_xf")).await;
+    let result = submit_form(&url, None, "username", "secret", None, false).await.unwrap();
+    assert_eq!(result.status, 422);
+    assert!(result.body.contains(CONSENT_REQUIRED_MESSAGE));
+    assert!(result.body.contains("You must give your consent"));
+    assert!(client.list_connections(&customer_id).await.unwrap().is_empty());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(sink.kinds().is_empty(), "no callback without consent");
+    // The same link still works once the box is ticked.
+    let result = submit_form(&url, None, "username", "secret", None, true).await.unwrap();
+    assert_eq!(result.status, 302);
+    // …and only once.
+    let again = submit_form(&url, None, "username", "secret", None, true).await.unwrap();
+    assert_eq!(again.status, 410);
+    sandbox.stop().await;
+    sink.stop().await;
+}
+
+#[tokio::test]
+async fn bad_password_fails_with_callback_and_creates_nothing() {
+    let sink = CallbackSink::start().await;
+    let (sandbox, client) =
+        start(SandboxConfig { callback_base_url: Some(sink.base_url.clone()), ..small_config() }).await;
+    let (customer_id, url) = connect_url(&client, "bad-password", Some("fakebank_simple_xf")).await;
+    let result = submit_form(&url, None, "username", "wrong", None, true).await.unwrap();
+    assert_eq!(result.status, 422);
+    assert!(result.body.contains("InvalidCredentials"));
+    assert!(result.body.contains("error_class=InvalidCredentials"), "offers a way back");
+    assert!(client.list_connections(&customer_id).await.unwrap().is_empty());
+    let received = sink.wait_for(1).await;
+    assert_eq!(sink.kinds(), vec!["fail"]);
+    let payload: CallbackPayload = serde_json::from_slice(&received[0].body).unwrap();
+    assert_eq!(payload.data.error_class.as_deref(), Some("InvalidCredentials"));
+    assert_eq!(payload.data.customer_id.as_deref(), Some(customer_id.as_str()));
+    assert!(payload.data.connection_id.is_none());
+    sandbox.stop().await;
+    sink.stop().await;
+}
+
+#[tokio::test]
+async fn success_redirects_and_sends_signed_callbacks() {
+    let sink = CallbackSink::start().await;
+    let (sandbox, client) =
+        start(SandboxConfig { callback_base_url: Some(sink.base_url.clone()), ..small_config() }).await;
+    let customer = client.create_customer("callbacks").await.unwrap();
+    let mut options = crate::saltedge::ConnectOptions::new(RETURN_TO);
+    options.provider_code = Some("fakebank_simple_xf".into());
+    options.custom_fields = Some(json!({ "odoo_link_id": "42" }));
+    let session = client.connect_with(&customer.customer_id, &options).await.unwrap();
+    let result = submit_form(&session.connect_url, None, "username", "secret", None, true).await.unwrap();
+    assert_eq!(result.status, 302);
+    let location = result.location.clone().unwrap();
+    assert!(location.starts_with("https://odoo.example/saltedge/return?state=abc&connection_id="));
+    let connection_id = result.connection_id().unwrap();
+
+    // Callbacks are sent before the redirect: notify, then success.
+    assert_eq!(sink.kinds(), vec!["notify", "success"]);
+    let received = sink.all();
+    let key = &sandbox.public_key_pem;
+    for callback in &received {
+        let signature = callback.signature.as_deref().unwrap();
+        assert!(verify_callback(key, &callback.url, &callback.body, signature));
+        let payload: CallbackPayload = serde_json::from_slice(&callback.body).unwrap();
+        assert_eq!(payload.data.connection_id.as_deref(), Some(connection_id.as_str()));
+        assert_eq!(payload.data.custom_fields["odoo_link_id"], "42");
+        assert_eq!(payload.meta.version.as_deref(), Some("6"));
+    }
+    let success = &received[1];
+    let signature = success.signature.as_deref().unwrap();
+    // A modified body, another URL, a missing signature or another key are all rejected.
+    let mut forged = success.body.clone();
+    let text = String::from_utf8(forged.clone()).unwrap().replace(&connection_id, "1");
+    forged = text.into_bytes();
+    assert!(!verify_callback(key, &success.url, &forged, signature));
+    assert!(!verify_callback(key, "http://127.0.0.1:1/saltedge/callbacks/success", &success.body, signature));
+    assert!(!verify_callback(key, &success.url, &success.body, ""));
+    let other_key = include_str!("../../tests/fixtures/saltedge/keys/client_public.pem");
+    assert!(!verify_callback(other_key, &success.url, &success.body, signature));
+
+    // Removing the connection sends a destroy callback.
+    client.remove_connection(&connection_id).await.unwrap();
+    let received = sink.wait_for(3).await;
+    assert_eq!(received[2].kind, "destroy");
+    sandbox.stop().await;
+    sink.stop().await;
+}
+
+#[tokio::test]
+async fn interactive_error_and_duplicate_providers() {
+    let (sandbox, client) = start(small_config()).await;
+    // Interactive: the SMS code is required.
+    let (_, url) = connect_url(&client, "providers", Some("fakebank_interactive_xf")).await;
+    let wrong = submit_form(&url, None, "username", "secret", Some("000000"), true).await.unwrap();
+    assert_eq!(wrong.status, 422);
+    assert!(wrong.body.contains("InvalidInteractiveCredentials"));
+    let right = submit_form(&url, None, "username", "secret", Some("123456"), true).await.unwrap();
+    assert_eq!(right.status, 302);
+
+    // The error provider fails with the class typed as password.
+    let (_, url) = connect_url(&client, "providers", Some("fakebank_with_error_xf")).await;
+    let failed = submit_form(&url, None, "username", "ProviderUnavailable", None, true).await.unwrap();
+    assert_eq!(failed.status, 422);
+    assert!(failed.body.contains("ProviderUnavailable"));
+    let failed = submit_form(&url, None, "username", "secret", None, true).await.unwrap();
+    assert!(failed.body.contains("InvalidCredentials"));
+
+    // The same login at the same provider for the same customer is a duplicate.
+    let (customer_id, first) = link(&client, "dup", "fakebank_simple_xf", "same-login").await;
+    let (_, url) = connect_url(&client, "dup", Some("fakebank_simple_xf")).await;
+    let duplicate = submit_form(&url, None, "same-login", "secret", None, true).await.unwrap();
+    assert_eq!(duplicate.status, 422);
+    assert!(duplicate.body.contains(DUPLICATE_MESSAGE) && duplicate.body.contains("ConnectionDuplicated"));
+    let connections = client.list_connections(&customer_id).await.unwrap();
+    assert_eq!(connections.len(), 1);
+    assert_eq!(connections[0].id, first);
+
+    // Without a preselected provider the page offers a choice.
+    let (_, url) = connect_url(&client, "choose", None).await;
+    let page = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    assert!(page.contains("<select name=\"provider_code\""));
+    let chosen = submit_form(&url, Some("musterbank_de"), "u", "secret", None, true).await.unwrap();
+    assert_eq!(chosen.status, 302, "{}", chosen.body);
+    sandbox.stop().await;
+}
+
+#[tokio::test]
+async fn failed_reconnect_deactivates_and_good_one_revives() {
+    let (sandbox, client) = start(small_config()).await;
+    let (_, connection_id) = link(&client, "reconnect", "fakebank_simple_xf", "carol").await;
+    let session = client.reconnect(&connection_id, RETURN_TO).await.unwrap();
+    let page = reqwest::get(&session.connect_url).await.unwrap().text().await.unwrap();
+    assert!(page.contains("Reconnect Fake Bank Simple") && page.contains("value=\"carol\""));
+    let failed = submit_form(&session.connect_url, None, "carol", "bad", None, true).await.unwrap();
+    assert_eq!(failed.status, 422);
+    let connection = client.get_connection(&connection_id).await.unwrap();
+    assert!(connection.needs_user());
+    assert_eq!(connection.fail_error_class(), Some("InvalidCredentials"));
+    let err = client.background_refresh(&connection_id).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NeedsUser);
+
+    let ok = submit_form(&session.connect_url, None, "carol", "secret", None, true).await.unwrap();
+    assert_eq!(ok.status, 302);
+    let connection = client.get_connection(&connection_id).await.unwrap();
+    assert!(connection.is_active() && connection.fail_error_class().is_none());
+
+    // Widget refresh of an interactive connection asks only for the SMS code.
+    let (_, sms) = link(&client, "reconnect", "fakebank_interactive_xf", "dave").await;
+    let session = client.refresh(&sms, RETURN_TO).await.unwrap();
+    let page = reqwest::get(&session.connect_url).await.unwrap().text().await.unwrap();
+    assert!(page.contains("name=\"sms_code\"") && !page.contains("name=\"password\""));
+    let ok = submit_form(&session.connect_url, None, "", "", Some("123456"), true).await.unwrap();
+    assert_eq!(ok.status, 302, "{}", ok.body);
+    sandbox.stop().await;
+}
+
+#[tokio::test]
+async fn a_million_transactions_are_generated_not_stored() {
+    let (sandbox, client) =
+        start(SandboxConfig { transactions_per_account: 1_000_000, accounts_per_connection: 1, ..small_config() })
+            .await;
+    let (_, connection_id) = link(&client, "bench", "fakebank_simple_xf", "username").await;
+    let account = client.list_accounts(&connection_id).await.unwrap().remove(0);
+    assert_eq!(account.extra.transactions_count.unwrap().posted, 1_000_000);
+    let first = client.transactions_page(&connection_id, &account.id, None, false, 1000).await.unwrap();
+    let first_id: u64 = first.data[0].id.parse().unwrap();
+    // Jump straight to the last page through from_id.
+    let started = Instant::now();
+    let tail_from = (first_id + 999_500).to_string();
+    let tail = client.transactions_page(&connection_id, &account.id, Some(&tail_from), false, 1000).await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(tail.data.len(), 500);
+    assert!(tail.next_id.is_none());
+    assert_eq!(tail.data.last().unwrap().id, (first_id + 999_999).to_string());
+    // Same request, same data.
+    let again = client.transactions_page(&connection_id, &account.id, Some(&tail_from), false, 1000).await.unwrap();
+    assert_eq!(tail, again);
+    sandbox.stop().await;
+}
+
+#[tokio::test]
+async fn api_errors_use_salt_edge_envelopes() {
+    let (sandbox, client) = start(small_config()).await;
+    let http = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: &str, body: Option<&str>| {
+        let mut request = http
+            .request(method, sandbox.base_url.join(path).unwrap())
+            .header("App-id", &sandbox.app_id)
+            .header("Secret", &sandbox.secret);
+        if let Some(body) = body {
+            request = request.header("Content-Type", "application/json").body(body.to_string());
+        }
+        request.send()
+    };
+    let response = call(reqwest::Method::GET, "no/such/route", None).await.unwrap();
+    assert_eq!(response.status(), 404);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["class"], "RouteNotFound");
+    let response = call(reqwest::Method::POST, "customers", Some("{not json")).await.unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["class"], "JsonParseError");
+    let response = call(reqwest::Method::GET, "transactions", None).await.unwrap();
+    assert_eq!(response.status(), 400);
+    let response = call(reqwest::Method::GET, "connections/123", None).await.unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["class"], "ConnectionNotFound");
+    let response = http.get(sandbox.base_url.join("providers").unwrap()).send().await.unwrap();
+    assert_eq!(response.status(), 401);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["class"], "AppIdNotProvided");
+
+    // Unknown customer and bad return_to are refused at connect time.
+    let err = client.connect("42", None, RETURN_TO, &["accounts"], None).await.unwrap_err();
+    assert_eq!(err.class(), Some("CustomerNotFound"));
+    let customer = client.create_customer("errors").await.unwrap();
+    let err = client.connect(&customer.customer_id, None, "not a url", &["accounts"], None).await.unwrap_err();
+    assert_eq!(err.class(), Some("ReturnURLInvalid"));
+    let err =
+        client.connect(&customer.customer_id, Some("no_such_bank"), RETURN_TO, &["accounts"], None).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+
+    // Admin hooks: add an account, settle pending rows.
+    let (_, connection_id) = link(&client, "errors", "fakebank_simple_xf", "erin").await;
+    let added = admin(
+        &sandbox,
+        &format!("connections/{connection_id}/accounts"),
+        json!({ "name": "Extra", "currency_code": "usd", "transactions": 7 }),
+    )
+    .await;
+    assert_eq!(added["data"]["currency_code"], "USD");
+    let accounts = client.list_accounts(&connection_id).await.unwrap();
+    assert_eq!(accounts.len(), 3);
+    let settled = admin(&sandbox, &format!("connections/{connection_id}/post_pending"), json!({ "count": 1 })).await;
+    assert_eq!(settled["settled"], 3);
+    sandbox.stop().await;
+}

@@ -13,6 +13,8 @@ if [ -z "${BANKBRIDGE_TEST_POSTGRES_URL:-}" ]; then
     echo "== starting a throwaway PostgreSQL server"
     pg_dir=$(mktemp -d /tmp/bankbridge-pg.XXXXXX)
     chmod 755 "$pg_dir"
+    BANKBRIDGE_TEST_PGPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    export BANKBRIDGE_TEST_PGPORT
     BANKBRIDGE_TEST_POSTGRES_URL=$(tests/postgres.sh start "$pg_dir/data")
     export BANKBRIDGE_TEST_POSTGRES_URL
 fi
@@ -27,6 +29,11 @@ if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+
+if command -v npm >/dev/null 2>&1; then
+    echo "== browser test dependencies (playwright-core, driving Debian's chromium)"
+    (cd tests/browser && npm ci --no-audit --no-fund --silent)
+fi
 
 echo "== Python suite against target/debug/bankbridge"
 export BANKBRIDGE_BIN="$repo/target/debug/bankbridge"

@@ -238,9 +238,23 @@ async fn load_connected(app: &Arc<App>, link_id: i64, company: Option<i64>) -> R
     }
 }
 
-/// "Update Credentials": Salt Edge's reconnect page (credentials and consent renewal).
+/// "Update Credentials": Salt Edge's reconnect page (credentials and consent renewal). A link whose first
+/// connection was never completed (consent page abandoned or refused) gets the connect page again.
 pub async fn update_credentials(app: &Arc<App>, company_id: i64, link_id: i64) -> Result<Value> {
     let bank = bank(app)?;
+    let link = app.db(move |conn, _| store::load_link(conn, link_id, Some(company_id))).await?;
+    if link.connection_identifier.is_none() {
+        if let (Some(code), Some(email)) = (link.provider_code.clone(), link.renewal_contact_email.clone()) {
+            let request = NewSynchronization {
+                link_ids: vec![link_id],
+                institution_code: code,
+                email,
+                phone: link.renewal_contact_phone.clone(),
+                return_to: link.return_url.clone(),
+            };
+            return new_synchronization(app, company_id, request).await;
+        }
+    }
     let (link, connection) = load_connected(app, link_id, Some(company_id)).await?;
     let session =
         bank.client.reconnect(&connection, &bank.return_url(link_id)).await.map_err(|e| user_error(Some(&link), &e))?;

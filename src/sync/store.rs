@@ -24,6 +24,8 @@ pub struct LinkRow {
     pub next_refresh_possible_at: Option<String>,
     pub auto_sync: bool,
     pub return_url: Option<String>,
+    pub renewal_contact_email: Option<String>,
+    pub renewal_contact_phone: Option<String>,
 }
 
 impl LinkRow {
@@ -44,6 +46,8 @@ type LinkColumns = (
     online_links::next_refresh_possible_at,
     online_links::auto_sync,
     online_links::return_url,
+    online_links::renewal_contact_email,
+    online_links::renewal_contact_phone,
 );
 
 const LINK_COLUMNS: LinkColumns = (
@@ -58,6 +62,8 @@ const LINK_COLUMNS: LinkColumns = (
     online_links::next_refresh_possible_at,
     online_links::auto_sync,
     online_links::return_url,
+    online_links::renewal_contact_email,
+    online_links::renewal_contact_phone,
 );
 
 /// A link of the given company (`None`: any company, for verified Salt Edge callbacks).

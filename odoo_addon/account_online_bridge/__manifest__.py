@@ -8,8 +8,6 @@
     "category": "Accounting/Accounting",
     "author": "bankbridge contributors",
     "license": "LGPL-3",
-    "application": False,
-    "installable": True,
     "depends": ["account"],
     "data": [
         "security/ir.model.access.csv",

@@ -549,8 +549,9 @@ class BridgeClient:
 
     def read_link(self, link_id):
         """The link's fields, or None when the bridge no longer has it."""
+        # search_read, not read: the bridge answers read of a deleted id with a fault.
         records = self.execute_kw(
-            LINK_MODEL, "read", [[int(link_id)]], {"fields": LINK_FIELDS}
+            LINK_MODEL, "search_read", [[("id", "=", int(link_id))]], {"fields": LINK_FIELDS}
         )
         return records[0] if records else None
 

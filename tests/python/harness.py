@@ -5,6 +5,7 @@ with the CLI, and a clean stop."""
 import os
 import re
 import secrets
+import socket
 import subprocess
 import threading
 import time
@@ -21,6 +22,13 @@ def binary():
     if not path.exists():
         raise RuntimeError(f"bankbridge binary not found at {path}: run `cargo build` first")
     return str(path)
+
+
+def free_port():
+    """A loopback port nobody listens on (for tests that need a dead address)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def postgres_admin_url():

@@ -50,7 +50,6 @@ class BankBridgeAccount(models.Model):
     online_identifier = fields.Char(readonly=True)
     journal_id = fields.Many2one(
         comodel_name="account.journal",
-        string="Journal",
         domain="[('type', '=', 'bank'), ('company_id', '=', company_id)]",
         check_company=True,
         ondelete="set null",

@@ -239,7 +239,7 @@ class BankBridgeLink(models.Model):
             _logger.info("bank bridge not configured: nothing to synchronize")
             return
         client = self._bank_bridge_client(settings)
-        for link in self.search([]):
+        for link in self.search([("bridge_id", "!=", False)]):
             try:
                 with self.env.cr.savepoint():
                     link._refresh_from_bridge(client)

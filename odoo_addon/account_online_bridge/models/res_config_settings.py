@@ -22,12 +22,10 @@ class ResConfigSettings(models.TransientModel):
         help="Base URL of the bankbridge server, e.g. http://127.0.0.1:8070",
     )
     bank_bridge_database = fields.Char(
-        string="Bank Bridge Database",
         config_parameter=PARAM_DATABASE,
         default=bridge_client.DEFAULT_DATABASE,
     )
     bank_bridge_login = fields.Char(
-        string="Bank Bridge Login",
         config_parameter=PARAM_LOGIN,
     )
     bank_bridge_api_key = fields.Char(

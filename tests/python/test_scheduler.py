@@ -1,0 +1,48 @@
+"""The auto_sync scheduler fetches connected links by itself, skips links with auto_sync off, and respects
+Salt Edge's next_refresh_possible_at (a link fetched by a button is not fetched again before its time)."""
+
+import time
+
+import harness
+from sandbox_flow import Api, connect
+
+PER_ACCOUNT = 40
+
+
+def wait_for(predicate, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    return predicate()
+
+
+def test_scheduler_fetches_auto_sync_links_only(tmp_path):
+    server = harness.Bridge(
+        harness.new_database_url("sqlite", tmp_path),
+        tmp_path,
+        extra_env={"BANKBRIDGE_SANDBOX_TRANSACTIONS": str(PER_ACCOUNT), "BANKBRIDGE_SYNC_INTERVAL": "1"},
+    )
+    server.add_user("alice", company="Acme")
+    server.start()
+    try:
+        api = Api(server, "alice")
+        manual, *_ = connect(api, "manual@acme.test")
+        api("account.online.link", "write", [manual], {"auto_sync": False})
+        automatic, *_ = connect(api, "auto@acme.test")
+
+        def posted(link):
+            accounts = api("account.online.account", "search", [["account_online_link_id", "=", link]])
+            return api("account.online.transaction", "search_count", [["online_account_id", "in", accounts], ["status", "=", "posted"]])
+
+        assert wait_for(lambda: posted(automatic) == 2 * PER_ACCOUNT), posted(automatic)
+        time.sleep(2.5)  # a few more cycles: still exactly once each, and nothing for the manual link
+        assert posted(automatic) == 2 * PER_ACCOUNT
+        assert posted(manual) == 0
+        log = server.log_text()
+        assert f"link={automatic}" in log and "scheduled fetch done" in log
+        assert f"scheduled fetch done link={manual}" not in log
+    finally:
+        server.stop()

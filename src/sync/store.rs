@@ -11,7 +11,8 @@ use crate::orm::sql::{Sql, SqlValue};
 use crate::orm::values::now_string;
 use crate::saltedge::{Account, Provider, Transaction};
 
-#[derive(Clone, Debug, Queryable)]
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = online_links)]
 pub struct LinkRow {
     pub id: i64,
     pub name: Option<String>,
@@ -34,41 +35,9 @@ impl LinkRow {
     }
 }
 
-type LinkColumns = (
-    online_links::id,
-    online_links::name,
-    online_links::provider_code,
-    online_links::state,
-    online_links::company_id,
-    online_links::client_id,
-    online_links::connection_identifier,
-    online_links::error_message,
-    online_links::next_refresh_possible_at,
-    online_links::auto_sync,
-    online_links::return_url,
-    online_links::renewal_contact_email,
-    online_links::renewal_contact_phone,
-);
-
-const LINK_COLUMNS: LinkColumns = (
-    online_links::id,
-    online_links::name,
-    online_links::provider_code,
-    online_links::state,
-    online_links::company_id,
-    online_links::client_id,
-    online_links::connection_identifier,
-    online_links::error_message,
-    online_links::next_refresh_possible_at,
-    online_links::auto_sync,
-    online_links::return_url,
-    online_links::renewal_contact_email,
-    online_links::renewal_contact_phone,
-);
-
 /// A link of the given company (`None`: any company, for verified Salt Edge callbacks).
 pub fn load_link(conn: &mut AnyConnection, id: i64, company: Option<i64>) -> Result<LinkRow> {
-    let mut query = online_links::table.filter(online_links::id.eq(id)).select(LINK_COLUMNS).into_boxed();
+    let mut query = online_links::table.filter(online_links::id.eq(id)).select(LinkRow::as_select()).into_boxed();
     if let Some(company) = company {
         query = query.filter(online_links::company_id.eq(company));
     }
@@ -80,7 +49,7 @@ pub fn load_link(conn: &mut AnyConnection, id: i64, company: Option<i64>) -> Res
 pub fn link_by_connection(conn: &mut AnyConnection, connection_id: &str) -> Result<Option<LinkRow>> {
     Ok(online_links::table
         .filter(online_links::connection_identifier.eq(connection_id))
-        .select(LINK_COLUMNS)
+        .select(LinkRow::as_select())
         .order(online_links::id)
         .first::<LinkRow>(conn)
         .optional()?)
@@ -99,7 +68,7 @@ pub fn other_live_link(
         .filter(online_links::provider_code.eq(provider_code))
         .filter(online_links::client_id.eq(customer_id))
         .filter(online_links::connection_identifier.is_not_null())
-        .select(LINK_COLUMNS)
+        .select(LinkRow::as_select())
         .order(online_links::id)
         .first::<LinkRow>(conn)
         .optional()?)
@@ -489,6 +458,16 @@ pub fn claim_due_link(
 pub fn release_claim(conn: &mut AnyConnection, link_id: i64) -> Result<()> {
     diesel::update(online_links::table.filter(online_links::id.eq(link_id)))
         .set((online_links::sync_claimed_by.eq(None::<String>), online_links::sync_claimed_until.eq(None::<String>)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Keeps a link claimed for `secs` more seconds (after a failed scheduled fetch: retried a cycle later).
+pub fn hold_claim(conn: &mut AnyConnection, link_id: i64, secs: i64) -> Result<()> {
+    let until =
+        (chrono::Utc::now() + chrono::Duration::seconds(secs)).naive_utc().format("%Y-%m-%d %H:%M:%S").to_string();
+    diesel::update(online_links::table.filter(online_links::id.eq(link_id)))
+        .set(online_links::sync_claimed_until.eq(Some(until)))
         .execute(conn)?;
     Ok(())
 }

@@ -129,3 +129,17 @@ class Bridge:
 
     def log_text(self):
         return self.log_path.read_text() if self.log_path.exists() else ""
+
+
+def started_bridge(backend, workdir, users, extra_env=None):
+    """A running bridge on a fresh database of `backend` with `users` ({login: company}) created."""
+    import pytest
+
+    if backend == "postgres" and not postgres_admin_url():
+        pytest.skip("no PostgreSQL server")
+    server = Bridge(new_database_url(backend, workdir), workdir, extra_env=extra_env)
+    for login, company in users.items():
+        server.add_user(login, company=company)
+    server.start()
+    server.backend = backend
+    return server

@@ -17,17 +17,8 @@ PENDING_PER_ACCOUNT = 2
 
 @pytest.fixture(scope="module")
 def flow(backend, tmp_path_factory):
-    if backend == "postgres" and not harness.postgres_admin_url():
-        pytest.skip("no PostgreSQL server")
     workdir = tmp_path_factory.mktemp(f"flow-{backend}")
-    server = harness.Bridge(
-        harness.new_database_url(backend, workdir),
-        workdir,
-        extra_env={"BANKBRIDGE_SANDBOX_TRANSACTIONS": str(TRANSACTIONS_PER_ACCOUNT), "BANKBRIDGE_SYNC_INTERVAL": "0"},
-    )
-    server.add_user("alice", company="Acme")
-    server.add_user("mallory", company="Evil Corp")
-    server.start()
+    server = harness.started_bridge(backend, workdir, {"alice": "Acme", "mallory": "Evil Corp"}, extra_env={"BANKBRIDGE_SANDBOX_TRANSACTIONS": str(TRANSACTIONS_PER_ACCOUNT), "BANKBRIDGE_SYNC_INTERVAL": "0"})
     yield server
     server.stop()
 

@@ -200,30 +200,25 @@ def normalize_url(url):
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
-class _TimeoutTransport(xmlrpc.client.Transport):
+class _TimeoutMixin:
+    """Gives an xmlrpc.client transport connections that time out."""
+
+    def __init__(self, timeout, **kwargs):
+        super().__init__(**kwargs)
+        self._timeout = timeout
+
+    def make_connection(self, host):
+        conn = super().make_connection(host)
+        conn.timeout = self._timeout
+        return conn
+
+
+class _TimeoutTransport(_TimeoutMixin, xmlrpc.client.Transport):
     """HTTP transport whose connections time out."""
 
-    def __init__(self, timeout, **kwargs):
-        super().__init__(**kwargs)
-        self._timeout = timeout
 
-    def make_connection(self, host):
-        conn = super().make_connection(host)
-        conn.timeout = self._timeout
-        return conn
-
-
-class _TimeoutSafeTransport(xmlrpc.client.SafeTransport):
+class _TimeoutSafeTransport(_TimeoutMixin, xmlrpc.client.SafeTransport):
     """HTTPS transport whose connections time out."""
-
-    def __init__(self, timeout, **kwargs):
-        super().__init__(**kwargs)
-        self._timeout = timeout
-
-    def make_connection(self, host):
-        conn = super().make_connection(host)
-        conn.timeout = self._timeout
-        return conn
 
 
 def is_act_url(result):

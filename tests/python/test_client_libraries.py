@@ -87,3 +87,13 @@ def test_jsonrpc_errors_and_web_session(bridge, link_id):
     assert reply["result"] == [{"id": link_id, "state": "disconnected"}]
     reply, _ = jsonrpc(f"{bridge.url}/web/dataset/call_kw", {"model": "account.online.link", "method": "read", "args": [[link_id]], "kwargs": {}})
     assert reply["error"]["code"] == 100
+
+
+def test_odooly(bridge, link_id):
+    odooly = pytest.importorskip("odooly")
+    client = odooly.Client(bridge.url, bridge.db, "alice", bridge.keys["alice"])
+    assert client.env.uid > 0
+    Link = client.env["account.online.link"]
+    assert Link.search_read([("id", "=", link_id)], ["name"])[0]["id"] == link_id
+    Link.browse(link_id).write({"renewal_contact_email": "odooly@example.com"})
+    assert Link.browse(link_id).renewal_contact_email == "odooly@example.com"

@@ -131,6 +131,18 @@ def test_batch_create_and_x2many_commands(api):
     assert rows == [{"id": savings, "name": "Savings EUR"}]
     api("account.online.link", "write", [link], {"account_online_account_ids": [[5]]})
     assert api("account.online.account", "search_count", [["account_online_link_id", "=", link]]) == 0
+    # (4, id) moves an account here; (6, 0, ids) keeps exactly those.
+    other = ids[1]
+    a, b = api("account.online.account", "create", [{"name": "A", "account_online_link_id": other}, {"name": "B", "account_online_link_id": other}])
+    api("account.online.link", "write", [link], {"account_online_account_ids": [[4, a]]})
+    assert api("account.online.account", "search", [["account_online_link_id", "=", link]]) == [a]
+    c = api("account.online.account", "create", {"name": "C", "account_online_link_id": link})
+    api("account.online.link", "write", [link], {"account_online_account_ids": [[6, 0, [c, b]]]})
+    assert api("account.online.account", "search", [["account_online_link_id", "=", link]], order="id") == [b, c]
+    assert api("account.online.account", "search_count", [["id", "=", a]]) == 0
+    with pytest.raises(xmlrpc.client.Fault) as err:
+        api("account.online.link", "write", [link], {"account_online_account_ids": [[9, 1]]})
+    assert err.value.faultCode == 2 and "commands" in err.value.faultString
 
 
 def test_dotted_paths_and_operators(api):

@@ -1,6 +1,7 @@
-//! Users, API keys and credential checks. Keys and passwords are stored as argon2id hashes; since every
-//! `object` call re-checks credentials (as Odoo does), successful checks are cached briefly in memory
-//! under a SHA-256 of the credentials, never the credentials themselves.
+//! Users, API keys and credential checks. Keys and passwords are stored as argon2id hashes. Every
+//! `object` call re-checks credentials against the stored user and keys (as Odoo does); to keep that
+//! cheap, the stored hash a secret matched is remembered in memory under a SHA-256 of the credentials
+//! (never the credentials themselves), so argon2 runs once per secret.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -16,7 +17,7 @@ use crate::db::schema::{api_keys, companies, users};
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
 
-const CACHE_TTL: Duration = Duration::from_secs(120);
+const CACHE_TTL: Duration = Duration::from_secs(600);
 /// Failed logins allowed per login name within `THROTTLE_WINDOW` before further attempts are refused.
 const MAX_FAILURES: u32 = 10;
 const THROTTLE_WINDOW: Duration = Duration::from_secs(60);
@@ -30,7 +31,7 @@ pub struct Identity {
 
 #[derive(Default)]
 pub struct Authenticator {
-    verified: Mutex<HashMap<[u8; 32], (Identity, Instant)>>,
+    verified: Mutex<HashMap<[u8; 32], (String, Instant)>>,
     failures: Mutex<HashMap<String, (u32, Instant)>>,
 }
 
@@ -70,10 +71,6 @@ impl Authenticator {
             tracing::warn!(login, "login refused: too many recent failures");
             return Ok(None);
         }
-        let key = cache_key(&format!("login:{login}"), secret);
-        if let Some(identity) = self.cached(&key) {
-            return Ok(Some(identity));
-        }
         let user = users::table
             .filter(users::login.eq(login))
             .filter(users::active.eq(true))
@@ -88,19 +85,15 @@ impl Authenticator {
             }
             _ => None,
         };
-        match identity {
-            Some(identity) => self.remember(key, identity),
-            None => self.record_failure(login),
+        if identity.is_none() {
+            self.record_failure(login);
         }
         Ok(identity)
     }
 
-    /// The per-call check of `object`: the user's identity, or Access Denied.
+    /// The per-call check of `object`: the user's identity, or Access Denied. The user row and its keys
+    /// are read every time, so disabling a user or deleting a key takes effect on the next call.
     pub fn check(&self, conn: &mut AnyConnection, uid: i64, secret: &str) -> Result<Identity> {
-        let key = cache_key(&format!("uid:{uid}"), secret);
-        if let Some(identity) = self.cached(&key) {
-            return Ok(identity);
-        }
         let throttle_key = format!("uid:{uid}");
         if self.throttled(&throttle_key) {
             return Err(Error::access_denied());
@@ -115,9 +108,7 @@ impl Authenticator {
             Some((company_id, password_hash))
                 if self.secret_matches(conn, uid, password_hash.as_deref(), secret)? =>
             {
-                let identity = Identity { uid, company_id };
-                self.remember(key, identity);
-                Ok(identity)
+                Ok(Identity { uid, company_id })
             }
             _ => {
                 self.record_failure(&throttle_key);
@@ -126,6 +117,8 @@ impl Authenticator {
         }
     }
 
+    /// Whether `secret` is one of the user's API keys or its password. The stored hash a secret matched
+    /// is remembered, so the slow argon2 check runs once per secret while that hash stays stored.
     fn secret_matches(
         &self,
         conn: &mut AnyConnection,
@@ -136,23 +129,32 @@ impl Authenticator {
         if secret.is_empty() {
             return Ok(false);
         }
+        let mut candidates: Vec<String> = Vec::new();
         if secret.len() >= KEY_PREFIX_LEN && secret.is_char_boundary(KEY_PREFIX_LEN) {
-            let hashes: Vec<String> = api_keys::table
+            candidates = api_keys::table
                 .filter(api_keys::user_id.eq(uid))
                 .filter(api_keys::key_prefix.eq(&secret[..KEY_PREFIX_LEN]))
                 .select(api_keys::key_hash)
                 .load(conn)?;
-            if hashes.iter().any(|h| verify_secret(secret, h)) {
-                return Ok(true);
-            }
         }
-        Ok(password_hash.is_some_and(|h| verify_secret(secret, h)))
+        candidates.extend(password_hash.map(str::to_string));
+        let key = cache_key(&uid.to_string(), secret);
+        if self.cached(&key).is_some_and(|hash| candidates.contains(&hash)) {
+            return Ok(true);
+        }
+        match candidates.into_iter().find(|hash| verify_secret(secret, hash)) {
+            Some(hash) => {
+                self.remember(key, hash);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 
-    fn cached(&self, key: &[u8; 32]) -> Option<Identity> {
+    fn cached(&self, key: &[u8; 32]) -> Option<String> {
         let mut map = self.verified.lock().unwrap_or_else(|p| p.into_inner());
         match map.get(key) {
-            Some((identity, at)) if at.elapsed() < CACHE_TTL => Some(*identity),
+            Some((hash, at)) if at.elapsed() < CACHE_TTL => Some(hash.clone()),
             Some(_) => {
                 map.remove(key);
                 None
@@ -161,12 +163,12 @@ impl Authenticator {
         }
     }
 
-    fn remember(&self, key: [u8; 32], identity: Identity) {
+    fn remember(&self, key: [u8; 32], hash: String) {
         let mut map = self.verified.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() > 10_000 {
             map.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
         }
-        map.insert(key, (identity, Instant::now()));
+        map.insert(key, (hash, Instant::now()));
     }
 
     fn throttled(&self, who: &str) -> bool {
@@ -184,11 +186,6 @@ impl Authenticator {
             *entry = (0, Instant::now());
         }
         entry.0 += 1;
-    }
-
-    /// Forgets cached successes (after keys or passwords change in this process).
-    pub fn clear_cache(&self) {
-        self.verified.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 }
 
@@ -276,4 +273,17 @@ pub fn ensure_first_user(conn: &mut AnyConnection) -> Result<Option<String>> {
         return Ok(None);
     }
     add_user(conn, "admin", "My Company", None).map(|(_, key)| Some(key))
+}
+
+/// Disables a user: its keys and password stop working on the next call.
+pub fn disable_user(conn: &mut AnyConnection, login: &str) -> Result<()> {
+    let uid = user_id(conn, login)?;
+    diesel::update(users::table.filter(users::id.eq(uid))).set(users::active.eq(false)).execute(conn)?;
+    Ok(())
+}
+
+/// Deletes every API key of a user; returns how many there were.
+pub fn revoke_keys(conn: &mut AnyConnection, login: &str) -> Result<usize> {
+    let uid = user_id(conn, login)?;
+    Ok(diesel::delete(api_keys::table.filter(api_keys::user_id.eq(uid))).execute(conn)?)
 }

@@ -142,6 +142,10 @@ enum UserCommand {
     },
     /// Set a user's password, read from the first line of standard input.
     Passwd { login: String },
+    /// Delete every API key of a user (effective on the next call of a running bridge).
+    Revoke { login: String },
+    /// Disable a user (effective on the next call of a running bridge).
+    Disable { login: String },
 }
 
 fn database_url(cli: &Cli) -> Result<DatabaseUrl, Error> {
@@ -246,6 +250,14 @@ fn run(cli: Cli) -> Result<(), Error> {
                     let password = read_secret_line()?;
                     auth::set_password(&mut conn, login, &password)?;
                     println!("password of {login} updated");
+                }
+                UserCommand::Revoke { login } => {
+                    let count = auth::revoke_keys(&mut conn, login)?;
+                    println!("deleted {count} API key(s) of {login}");
+                }
+                UserCommand::Disable { login } => {
+                    auth::disable_user(&mut conn, login)?;
+                    println!("user {login} disabled");
                 }
             }
             let _ = std::io::stdout().flush();

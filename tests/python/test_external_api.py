@@ -224,13 +224,15 @@ def test_wrong_argument_types_fault_cleanly(bridge, api):
         assert api.key not in err.value.faultString
 
 
-def test_nil_in_requests_is_accepted_when_the_client_sends_it(bridge, api):
-    if not api.allow_none:
-        pytest.skip("only clients with allow_none can send None")
-    ids = api("account.online.link", "search", [], limit=None, order=None)
+def test_nil_in_requests_is_accepted_when_the_client_sends_it(bridge):
+    common = xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/common", allow_none=True)
+    models = xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/object", allow_none=True)
+    key = bridge.keys["alice"]
+    uid = common.authenticate(bridge.db, "alice", key, None)
+    ids = models.execute_kw(bridge.db, uid, key, "account.online.link", "search", [[]], {"limit": None, "order": None})
     assert isinstance(ids, list)
-    link = make_link(api, "Nil Bank", renewal_contact_email=None)
-    [rec] = api("account.online.link", "read", [link], ["renewal_contact_email"])
+    link = models.execute_kw(bridge.db, uid, key, "account.online.link", "create", [{"name": "Nil Bank", "renewal_contact_email": None}])
+    [rec] = models.execute_kw(bridge.db, uid, key, "account.online.link", "read", [[link], ["renewal_contact_email"]])
     assert rec["renewal_contact_email"] is False
 
 

@@ -129,6 +129,29 @@ impl ManageConnection for ConnectionManager {
     }
 }
 
+/// Runs `work` in a transaction that will write. On SQLite it starts with `BEGIN IMMEDIATE`, taking the
+/// write lock up front (waiting up to busy_timeout): a deferred transaction that reads first and writes
+/// later fails at once with "database is locked" when another writer committed in between, which busy
+/// waiting cannot cure. PostgreSQL gets a plain transaction.
+pub fn write_transaction<T>(conn: &mut AnyConnection, work: impl FnOnce(&mut AnyConnection) -> Result<T>) -> Result<T> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    type Manager = <AnyConnection as Connection>::TransactionManager;
+    match conn {
+        AnyConnection::Sqlite(sqlite) => AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?,
+        AnyConnection::Postgresql(_) => Manager::begin_transaction(conn)?,
+    }
+    match work(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = Manager::rollback_transaction(conn);
+            Err(e)
+        }
+    }
+}
+
 pub type DbPool = Pool<ConnectionManager>;
 pub type DbConn = PooledConnection<ConnectionManager>;
 

@@ -13,8 +13,10 @@ use crate::rpc::Value;
 
 /// Largest `in` list accepted (databases cap bound parameters; a bigger list is a client bug).
 pub const MAX_IN_LIST: usize = 30_000;
-/// Deepest operator nesting accepted.
+/// Most terms (operators and leaves) in one domain list.
 pub const MAX_DOMAIN_TERMS: usize = 20_000;
+/// Deepest nesting of `&`, `|` and `!` accepted (after flattening chains of one operator).
+pub const MAX_DOMAIN_DEPTH: usize = 64;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
@@ -110,25 +112,46 @@ impl Domain {
         if items.len() > MAX_DOMAIN_TERMS {
             return Err(Error::application(format!("Domain has more than {MAX_DOMAIN_TERMS} terms.")));
         }
-        let mut stack: Vec<Domain> = Vec::new();
+        // Each entry carries its nesting depth. Chains of one operator are flattened (`| | a b c` is one
+        // Or of three) and `! !` cancels, so long domains stay shallow; what still nests deeper than
+        // MAX_DOMAIN_DEPTH is refused, because every later pass over the tree recurses.
+        let mut stack: Vec<(Domain, usize)> = Vec::new();
+        let too_deep = || Error::application(format!("Domain nests operators more than {MAX_DOMAIN_DEPTH} deep."));
         for item in items.iter().rev() {
             match item {
                 Value::Str(op) if op == "&" || op == "|" => {
-                    let (a, b) = match (stack.pop(), stack.pop()) {
+                    let ((a, da), (b, db)) = match (stack.pop(), stack.pop()) {
                         (Some(a), Some(b)) => (a, b),
                         _ => return Err(syntax_error(value)),
                     };
-                    stack.push(if op == "&" { Domain::And(vec![a, b]) } else { Domain::Or(vec![a, b]) });
+                    let and = op == "&";
+                    let flat = |d: Domain, depth: usize| match d {
+                        Domain::And(items) if and => (items, depth.saturating_sub(1)),
+                        Domain::Or(items) if !and => (items, depth.saturating_sub(1)),
+                        other => (vec![other], depth),
+                    };
+                    let (mut children, da) = flat(a, da);
+                    let (rest, db) = flat(b, db);
+                    children.extend(rest);
+                    let depth = da.max(db) + 1;
+                    if depth > MAX_DOMAIN_DEPTH {
+                        return Err(too_deep());
+                    }
+                    stack.push((if and { Domain::And(children) } else { Domain::Or(children) }, depth));
                 }
                 Value::Str(op) if op == "!" => {
-                    let a = stack.pop().ok_or_else(|| syntax_error(value))?;
-                    stack.push(Domain::Not(Box::new(a)));
+                    let entry = match stack.pop().ok_or_else(|| syntax_error(value))? {
+                        (Domain::Not(inner), depth) => (*inner, depth.saturating_sub(1)),
+                        (a, depth) if depth < MAX_DOMAIN_DEPTH => (Domain::Not(Box::new(a)), depth + 1),
+                        _ => return Err(too_deep()),
+                    };
+                    stack.push(entry);
                 }
-                Value::List(term) => stack.push(Self::parse_leaf(term)?),
+                Value::List(term) => stack.push((Self::parse_leaf(term)?, 1)),
                 _ => return Err(syntax_error(value)),
             }
         }
-        stack.reverse();
+        let mut stack: Vec<Domain> = stack.into_iter().rev().map(|(d, _)| d).collect();
         let domain = match stack.len() {
             0 => Domain::True,
             1 => stack.pop().unwrap_or(Domain::True),
@@ -671,6 +694,38 @@ mod tests {
         ] {
             assert!(Domain::parse(&bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn long_domains_stay_shallow_and_deep_ones_are_refused() {
+        let a = || leaf("a", "=", Value::Int(1));
+        // 19,999 `|` then 20,000 leaves (too many terms) and 9,999 + 10,000: one flat Or.
+        let mut ors: Vec<Value> = vec![Value::str("|"); 9_999];
+        ors.extend((0..10_000).map(|_| a()));
+        match Domain::parse(&list(ors)).unwrap() {
+            Domain::Or(items) => assert_eq!(items.len(), 10_000),
+            other => panic!("unexpected {other:?}"),
+        }
+        // 19,999 `!`: cancelled in pairs, one left.
+        let mut nots: Vec<Value> = vec![Value::str("!"); 19_999];
+        nots.push(a());
+        assert_eq!(
+            Domain::parse(&list(nots)).unwrap(),
+            Domain::Leaf { path: vec!["a".into()], op: Op::Ne, value: Value::Int(1) }
+        );
+        // Alternating & and | cannot be flattened: refused past the depth limit, accepted below it.
+        let alternating = |n: usize| {
+            let mut items = Vec::new();
+            for i in 0..n {
+                items.push(Value::str(if i % 2 == 0 { "&" } else { "|" }));
+                items.push(a());
+            }
+            items.push(a());
+            list(items)
+        };
+        assert!(Domain::parse(&alternating(MAX_DOMAIN_DEPTH - 1)).is_ok());
+        let err = Domain::parse(&alternating(9_000)).unwrap_err();
+        assert!(err.message().contains("deep"), "{}", err.message());
     }
 
     #[test]

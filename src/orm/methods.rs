@@ -318,7 +318,7 @@ fn optional_int(v: Option<&Value>, what: &str) -> Result<Option<i64>> {
 }
 
 /// `(offset, limit, order)` at positions `first`, `first+1`, `first+2` or as keywords.
-fn paging(call: &Call, first: usize) -> Result<(i64, Option<i64>, Option<String>)> {
+pub fn paging(call: &Call, first: usize) -> Result<(i64, Option<i64>, Option<String>)> {
     let offset = optional_int(call.arg(first, "offset"), "offset")?.unwrap_or(0);
     // Odoo treats limit=0 as "no limit".
     let limit = optional_int(call.arg(first + 1, "limit"), "limit")?.filter(|l| *l > 0);
@@ -514,6 +514,18 @@ impl Orm<'_> {
         limit: Option<i64>,
         order: Option<&str>,
     ) -> Result<Vec<i64>> {
+        self.search_sql(model, domain, offset, limit, order)?.load_ids(conn)
+    }
+
+    /// The query of `search`, compiled but not run (no database needed: the fuzz targets use it too).
+    pub fn search_sql(
+        &self,
+        model: &Model,
+        domain: &Value,
+        offset: i64,
+        limit: Option<i64>,
+        order: Option<&str>,
+    ) -> Result<Sql> {
         let order = self.order_clause(model, order)?;
         let mut sql = Sql::new(self.backend);
         sql.push(&format!("SELECT t.id AS id FROM {} t", model.table));
@@ -531,7 +543,7 @@ impl Orm<'_> {
             sql.push(" OFFSET ");
             sql.bind(SqlValue::Int(offset));
         }
-        sql.load_ids(conn)
+        Ok(sql)
     }
 
     pub fn count(&self, conn: &mut AnyConnection, model: &Model, domain: &Value, limit: Option<i64>) -> Result<i64> {

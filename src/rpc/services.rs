@@ -111,7 +111,18 @@ pub async fn check_credentials(app: &Arc<App>, uid: &Value, password: &Value) ->
     app.db(move |conn, app| app.auth.check(conn, uid, &password)).await
 }
 
-async fn object(app: &Arc<App>, method: &str, mut params: Vec<Value>) -> Result<Value> {
+/// An `object` call's model, method and arguments, once (db, uid, password) are set aside.
+#[derive(Debug)]
+pub struct ObjectCall {
+    pub model: String,
+    pub method: String,
+    pub args: Vec<Value>,
+    pub kwargs: BTreeMap<String, Value>,
+}
+
+/// Checks the shape of an `execute`/`execute_kw` call (`params` includes db, uid and password) and splits
+/// it. Pure, no database: `object` uses it after the credential check, and the fuzz targets drive it.
+pub fn parse_object_call(method: &str, mut params: Vec<Value>) -> Result<ObjectCall> {
     if method != "execute" && method != "execute_kw" {
         return Err(Error::application(format!("Method not available {method}")));
     }
@@ -122,9 +133,9 @@ async fn object(app: &Arc<App>, method: &str, mut params: Vec<Value>) -> Result<
         )));
     }
     let rest = params.split_off(5);
+    str_param(&params, 0, method, "db")?;
     let model_method = str_param(&params, 4, method, "method")?.to_string();
     let model_name = str_param(&params, 3, method, "model")?.to_string();
-    let identity = check_credentials(app, &params[1], &params[2]).await?;
     let (args, kwargs) = if method == "execute_kw" {
         if rest.len() > 2 {
             return Err(Error::application("execute_kw() takes (db, uid, password, model, method, args, kwargs)"));
@@ -149,7 +160,18 @@ async fn object(app: &Arc<App>, method: &str, mut params: Vec<Value>) -> Result<
     } else {
         (rest, BTreeMap::new())
     };
-    call_model(app, identity, &model_name, &model_method, args, kwargs).await
+    Ok(ObjectCall { model: model_name, method: model_method, args, kwargs })
+}
+
+async fn object(app: &Arc<App>, method: &str, params: Vec<Value>) -> Result<Value> {
+    if method != "execute" && method != "execute_kw" {
+        return Err(Error::application(format!("Method not available {method}")));
+    }
+    // Credentials first, as Odoo does: a caller without them learns nothing about the call's shape.
+    let none = Value::Bool(false);
+    let identity = check_credentials(app, params.get(1).unwrap_or(&none), params.get(2).unwrap_or(&none)).await?;
+    let call = parse_object_call(method, params)?;
+    call_model(app, identity, &call.model, &call.method, call.args, call.kwargs).await
 }
 
 /// Runs one model method for an authenticated user (shared by `object` and `/web/dataset/call_kw`).
@@ -183,10 +205,15 @@ pub async fn call_model(
                 hook(Arc::clone(app), call.clone()).await?;
             }
         }
+        let writes = matches!(operation, Operation::Create | Operation::Write | Operation::Unlink);
         return app
             .db(move |conn, app| {
                 use diesel::Connection;
-                conn.transaction(|conn| call_generic(&app.registry, conn, &call))
+                if writes {
+                    crate::db::write_transaction(conn, |conn| call_generic(&app.registry, conn, &call))
+                } else {
+                    conn.transaction(|conn| call_generic(&app.registry, conn, &call))
+                }
             })
             .await;
     }

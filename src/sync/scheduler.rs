@@ -36,8 +36,16 @@ pub async fn run_cycle(app: &Arc<App>, worker: &str, interval: Duration) -> Resu
                     "scheduled fetch done"
                 )
             }
-            // The link records its own error state; the next cycle tries again.
-            Err(e) => tracing::warn!(link = link_id, error = e.message(), "scheduled fetch failed"),
+            // The link records its own error state. Its claim is kept for one interval: released now, the
+            // link would still be due, and this loop (or another replica) would fetch it again and again
+            // within the same cycle.
+            Err(e) => {
+                tracing::warn!(link = link_id, error = e.message(), "scheduled fetch failed");
+                let secs = i64::try_from(interval.as_secs()).unwrap_or(LEASE_SECS).max(1);
+                app.db(move |conn, _| store::hold_claim(conn, link_id, secs)).await?;
+                fetched += 1;
+                continue;
+            }
         }
         app.db(move |conn, _| store::release_claim(conn, link_id)).await?;
         fetched += 1;

@@ -1,0 +1,275 @@
+"""Scale-out on PostgreSQL: two bridge processes on one database and one standalone Salt Edge sandbox,
+50 `auto_sync` links. Every link is fetched exactly once per scheduler cycle (claims use
+`FOR UPDATE SKIP LOCKED`), both processes take part, concurrent Fetch Transactions on one link from
+both processes never duplicate a row, a link whose fetch fails is not hammered within a cycle, and when
+one process is killed mid-cycle the other finishes the links it has not claimed."""
+
+import collections
+import json
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+import urllib.request
+import xmlrpc.client
+from urllib.parse import urlparse
+
+import pytest
+
+import harness
+from sandbox_flow import Api, admin, submit_connect
+
+
+LINKS = 50
+PER_ACCOUNT = 40
+PENDING = 2
+PROVIDER = "musterbank_de"
+INTERVAL = 20  # seconds between scheduler cycles (a cycle here takes a few)
+DONE = re.compile(r"scheduled fetch done link=(\d+)")
+FAILED = re.compile(r"scheduled fetch failed link=(\d+)")
+
+
+def psql(url, sql):
+    out = subprocess.run(["psql", url, "-At", "-c", sql], check=True, capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+class Sandbox:
+    def __init__(self, workdir):
+        self.port = harness.free_port()
+        self.log_path = workdir / "sandbox.log"
+        self.log = open(self.log_path, "w")
+        env = dict(os.environ, BANKBRIDGE_SANDBOX_TRANSACTIONS=str(PER_ACCOUNT), BANKBRIDGE_SANDBOX_PENDING=str(PENDING), BANKBRIDGE_SANDBOX_REFRESH_INTERVAL="0")
+        self.proc = subprocess.Popen([harness.binary(), "sandbox", "--port", str(self.port)], env=env, stdout=self.log, stderr=self.log, cwd=workdir)
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                admin(self.url + "/", "faults", {"mode": "none"})
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(self.log_path.read_text())
+
+    def faults(self, **config):
+        admin(self.url + "/", "faults", config)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=15)
+        self.log.close()
+
+
+def bridge_env(sandbox, interval):
+    return {
+        "BANKBRIDGE_SALTEDGE_URL": f"{sandbox.url}/api/v6/",
+        "BANKBRIDGE_SALTEDGE_APP_ID": "sandbox-app-id",
+        "BANKBRIDGE_SALTEDGE_SECRET": "sandbox-secret",
+        "BANKBRIDGE_SALTEDGE_CALLBACK_KEY": str(harness.REPO / "src" / "sandbox" / "keys" / "sandbox_public.pem"),
+        "BANKBRIDGE_SYNC_INTERVAL": str(interval),
+        "BANKBRIDGE_POOL_SIZE": "4",
+        "BANKBRIDGE_WORKERS": "2",
+    }
+
+
+def fetched(bridge, since=0):
+    """(link id → count) of scheduled fetches logged after byte offset `since`."""
+    return collections.Counter(int(m) for m in DONE.findall(bridge.log_text()[since:]))
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    if not harness.postgres_admin_url():
+        pytest.skip("no PostgreSQL server: set BANKBRIDGE_TEST_POSTGRES_URL or use tests/run.sh")
+    workdir = tmp_path_factory.mktemp("scale-out")
+    database = harness.new_database_url("postgres", workdir)
+    sandbox = Sandbox(workdir)
+    # Set-up bridge (no scheduler): 50 connected links.
+    setup = harness.Bridge(database, workdir, extra_env=bridge_env(sandbox, 0))
+    setup.add_user("alice", company="Acme")
+    setup.start()
+    api = Api(setup, "alice")
+    # A real (non-fake) provider of the sandbox: a bridge with Salt Edge credentials lists no fake banks.
+    wait_for(lambda: api("account.online.institution", "search_count", [["code", "=", PROVIDER]]), 30, "the institutions")
+    links = []
+    for i in range(LINKS):
+        action = api("account.online.link", "action_new_synchronization", [], institution_code=PROVIDER, email=f"scale{i}@acme.test")
+        status, _, body = submit_connect(action["url"], login=f"user{i}")
+        assert status == 200, body
+        links.append(action["res_id"])
+    states = api("account.online.link", "search_read", [["id", "in", links]], fields=["state", "auto_sync"])
+    assert all(s["state"] == "connected" and s["auto_sync"] for s in states), states
+    keys = dict(setup.keys)
+    setup.stop()
+    yield {"database": database, "sandbox": sandbox, "links": links, "workdir": workdir, "keys": keys}
+    sandbox.stop()
+
+
+def start_pair(cluster, interval=INTERVAL):
+    bridges = []
+    for _ in range(2):
+        bridge = harness.Bridge(cluster["database"], cluster["workdir"], extra_env=bridge_env(cluster["sandbox"], interval))
+        bridge.keys = dict(cluster["keys"])
+        bridges.append(bridge)
+    # Every link due now, no claim left over.
+    psql(cluster["database"], "UPDATE online_links SET last_refresh = NULL, sync_claimed_by = NULL, sync_claimed_until = NULL")
+    threads = [threading.Thread(target=b.start) for b in bridges]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return bridges
+
+
+def sandbox_ids(cluster, connection, account, pending):
+    """The transaction ids Salt Edge (the sandbox) holds for one account, read through its API."""
+    ids, from_id = [], None
+    while True:
+        query = f"connection_id={connection}&account_id={account}&per_page=1000" + ("&pending=true" if pending else "") + (f"&from_id={from_id}" if from_id else "")
+        request = urllib.request.Request(f"{cluster['sandbox'].url}/api/v6/transactions?{query}", headers={"App-id": "sandbox-app-id", "Secret": "sandbox-secret", "Accept": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as r:
+            page = json.loads(r.read())
+        ids += [t["id"] for t in page["data"]]
+        from_id = page["meta"]["next_id"]
+        if not from_id:
+            return ids
+
+
+def assert_exact_rows(cluster):
+    """Every account holds exactly the rows Salt Edge holds (ids and amounts): no duplicate, no gap."""
+    db = cluster["database"]
+    dupes = psql(db, "SELECT count(*) FROM (SELECT online_account_id, online_transaction_identifier FROM online_transactions GROUP BY 1, 2 HAVING count(*) > 1) d")
+    assert dupes == "0"
+    accounts = psql(db, "SELECT a.id || ' ' || l.connection_identifier || ' ' || a.online_identifier FROM online_accounts a JOIN online_links l ON l.id = a.account_online_link_id")
+    checked = 0
+    for line in accounts.splitlines():
+        account, connection, online_id = line.split()
+        for status, pending in (("posted", False), ("pending", True)):
+            stored = psql(db, f"SELECT online_transaction_identifier FROM online_transactions WHERE online_account_id = {account} AND status = '{status}'").split()
+            expected = sandbox_ids(cluster, connection, online_id, pending)
+            assert len(expected) == len(set(expected))
+            assert sorted(stored) == sorted(expected), (account, status, len(stored), len(expected))
+            checked += len(expected)
+    assert checked >= LINKS * (PER_ACCOUNT + PENDING)
+
+
+def test_every_link_is_fetched_exactly_once_per_cycle_by_one_of_two_processes(cluster):
+    links = set(cluster["links"])
+    a, b = start_pair(cluster)
+    try:
+        # Cycle 1: all 50 links fetched, each by exactly one process.
+        wait_for(lambda: sum((fetched(a) + fetched(b)).values()) >= LINKS, INTERVAL, "the first cycle")
+        first = fetched(a) + fetched(b)
+        assert set(first) == links, sorted(links - set(first))
+        assert set(first.values()) == {1}, {k: v for k, v in first.items() if v > 1}
+        assert set(fetched(a)) and set(fetched(b)), "both processes take part"
+        assert not set(fetched(a)) & set(fetched(b))
+        # Cycle 2 (one interval later): again exactly once each, not earlier.
+        assert sum((fetched(a) + fetched(b)).values()) == LINKS
+        wait_for(lambda: sum((fetched(a) + fetched(b)).values()) >= 2 * LINKS, 2 * INTERVAL + 10, "the second cycle")
+        time.sleep(1)
+        both = fetched(a) + fetched(b)
+        assert set(both) == links and set(both.values()) == {2}, {k: v for k, v in both.items() if v != 2}
+        assert FAILED.search(a.log_text() + b.log_text()) is None
+        assert_exact_rows(cluster)
+    finally:
+        a.stop()
+        b.stop()
+
+
+def test_concurrent_fetches_of_one_link_from_both_processes_never_duplicate(cluster):
+    # No scheduler here: its own fetch of the link would refresh it behind the test's back.
+    a, b = start_pair(cluster, interval=0)
+    try:
+        link = cluster["links"][0]
+        apis = [Api(a, "alice"), Api(b, "alice")]
+        account = apis[0]("account.online.account", "search", [["account_online_link_id", "=", link]])[0]
+        connection = apis[0].link(link, "connection_identifier")["connection_identifier"]
+        online_id = apis[0]("account.online.account", "read", [account], ["online_identifier"])[0]["online_identifier"]
+        errors = []
+
+        def press(bridge):
+            api = Api(bridge, "alice")  # one connection per thread: a ServerProxy is not thread-safe
+            try:
+                api("account.online.link", "action_fetch_transactions", [link])
+            except xmlrpc.client.Fault as e:
+                errors.append(e.faultString)
+
+        for round_ in range(4):
+            # New posted rows (settled pending ones) and new pending ones between rounds.
+            admin(cluster["sandbox"].url + "/", f"connections/{connection}/post_pending", {"account_id": online_id, "count": PENDING, "new_pending": PENDING})
+            threads = [threading.Thread(target=press, args=(bridge,)) for bridge in (a, b) for _ in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert not errors, errors
+            rows = apis[0]("account.online.transaction", "search_read", [["online_account_id", "=", account]], fields=["online_transaction_identifier", "status"])
+            identifiers = [r["online_transaction_identifier"] for r in rows]
+            assert len(identifiers) == len(set(identifiers)), round_
+            for status, is_pending in (("posted", False), ("pending", True)):
+                stored = sorted(r["online_transaction_identifier"] for r in rows if r["status"] == status)
+                expected = sorted(sandbox_ids(cluster, connection, online_id, is_pending))
+                assert stored == expected, (round_, status, sorted(set(expected) - set(stored)), sorted(set(stored) - set(expected)), psql(cluster["database"], f"SELECT last_transaction_identifier FROM online_accounts WHERE id = {account}"))
+            assert len(rows) >= PER_ACCOUNT + PENDING * (round_ + 2)
+    finally:
+        a.stop()
+        b.stop()
+
+
+def test_a_failing_link_is_not_refetched_within_a_cycle(cluster):
+    """A fetch that fails (here: Salt Edge answers garbage) leaves the link claimed until a later cycle;
+    released at once, the link was due again and both processes fetched it in a tight loop."""
+    cluster["sandbox"].faults(mode="malformed", every_nth=1)
+    a, b = start_pair(cluster)
+    try:
+        time.sleep(INTERVAL * 0.75)
+        failures = collections.Counter(int(m) for m in FAILED.findall(a.log_text() + b.log_text()))
+        assert set(failures) == set(cluster["links"]), len(failures)
+        assert set(failures.values()) == {1}, max(failures.values())
+    finally:
+        cluster["sandbox"].faults(mode="none")
+        a.stop()
+        b.stop()
+
+
+def test_one_process_killed_mid_cycle_the_other_finishes(cluster):
+    cluster["sandbox"].faults(mode="slow", every_nth=1, delay_ms=60)
+    # A long interval: the one cycle under test is the only one in the window.
+    a, b = start_pair(cluster, interval=120)
+    try:
+        wait_for(lambda: sum(fetched(a).values()) >= 5, 60, "process A's first fetches")
+        a.proc.send_signal(signal.SIGKILL)
+        a.proc.wait()
+        killed_done = fetched(a)
+        held = {int(x) for x in psql(cluster["database"], f"SELECT id FROM online_links WHERE sync_claimed_by LIKE '{a.proc.pid}-%'").split()}
+        assert len(held) <= 1, held  # A fetches one link at a time
+        # B finishes every link A had not finished; the one A was fetching stays leased to A (600 s).
+        remaining = set(cluster["links"]) - set(killed_done) - held
+        wait_for(lambda: remaining <= set(fetched(b)), 90, "process B to finish")
+        time.sleep(1)
+        by_b = fetched(b)
+        assert set(by_b.values()) == {1}
+        assert not set(by_b) & set(killed_done), "a link fetched twice in one cycle"
+        assert set(cluster["links"]) - set(killed_done) - set(by_b) <= held
+    finally:
+        cluster["sandbox"].faults(mode="none")
+        a.stop()
+        b.stop()
+    # Recovery: a one-shot sync of everything (what the next cycle does once the lease ends) is exact.
+    env = dict(os.environ, DATABASE_URL=cluster["database"], **bridge_env(cluster["sandbox"], 0))
+    out = subprocess.run([harness.binary(), "sync"], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert_exact_rows(cluster)

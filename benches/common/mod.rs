@@ -1,0 +1,141 @@
+//! Shared fixtures for the benchmarks: sandbox-generated transactions, a company/link/account to store
+//! them under, `search_read`-shaped records and large domains.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use bankbridge::db::{self, AnyConnection, DatabaseUrl};
+use bankbridge::rpc::Value;
+use bankbridge::saltedge::Transaction;
+use bankbridge::sandbox::data::{transaction_json, AccountShape, Row};
+use bankbridge::sync::store::{self, AccountRow};
+use diesel::connection::SimpleConnection;
+
+/// A sandbox account able to generate `rows` posted transactions (deterministic, as the sandbox serves them).
+pub fn shape(seq: u64, rows: u64) -> AccountShape {
+    AccountShape {
+        id: format!("{}", 7_000_000_000_000_000_000u64 + seq),
+        seq,
+        currency_code: "EUR".to_string(),
+        anchor: chrono::NaiveDate::from_ymd_opt(2026, 1, 31).expect("date"),
+        regular: rows,
+        posted_from_pending: 0,
+        pending_total: 0,
+    }
+}
+
+/// Posted rows `start..start + n` of `shape`, decoded as the sync engine decodes a page.
+pub fn transactions(shape: &AccountShape, start: u64, n: u64) -> Vec<Transaction> {
+    (start..start + n)
+        .map(|i| {
+            let json = transaction_json(shape, Row::Posted(i), "2026-01-31T10:00:00Z");
+            serde_json::from_value(json).expect("sandbox transaction decodes")
+        })
+        .collect()
+}
+
+/// Opens (and migrates) a database.
+pub fn open(url: &str) -> db::DbPool {
+    db::connect(&DatabaseUrl::parse(url).expect("database url"), 2).expect("open database")
+}
+
+/// A company, a link and one account to store transactions under; returns the account and company.
+pub fn account(conn: &mut AnyConnection, tag: &str) -> (AccountRow, i64) {
+    let company = bankbridge::auth::ensure_company(conn, &format!("Bench {tag}")).expect("company");
+    let link = store::create_link(
+        conn,
+        store::NewLink {
+            company_id: company,
+            name: "bench link",
+            institution_id: None,
+            provider_code: "fakebank_simple_xf",
+            email: "bench@example.com",
+            phone: None,
+        },
+    )
+    .expect("link");
+    conn.batch_execute(&format!(
+        "INSERT INTO online_accounts (name, online_identifier, account_online_link_id, company_id) \
+         VALUES ('bench {tag}', 'online-{tag}', {link}, {company})"
+    ))
+    .expect("account");
+    let account = store::link_accounts(conn, link).expect("accounts").pop().expect("one account");
+    (account, company)
+}
+
+/// `n` records shaped like `search_read` of `account.online.transaction` (all fields, classic load).
+pub fn search_read_records(n: usize) -> Value {
+    let shape = shape(1, n as u64);
+    let rows = transactions(&shape, 0, n as u64);
+    Value::List(
+        rows.iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let mut m = BTreeMap::new();
+                let id = i as i64 + 1;
+                m.insert("id".to_string(), Value::Int(id));
+                m.insert("online_transaction_identifier".to_string(), Value::Str(t.id.clone()));
+                m.insert("date".to_string(), Value::Str(t.made_on.clone()));
+                m.insert("amount".to_string(), Value::Float(t.amount));
+                m.insert("currency_code".to_string(), Value::Str(t.currency_code.clone()));
+                m.insert("payment_ref".to_string(), Value::Str(t.description.clone()));
+                m.insert("partner_name".to_string(), t.extra.payee.clone().into());
+                m.insert("account_number".to_string(), t.extra.account_number.clone().into());
+                m.insert("status".to_string(), Value::str("posted"));
+                m.insert(
+                    "online_account_id".to_string(),
+                    Value::List(vec![Value::Int(3), Value::str("Checking account")]),
+                );
+                m.insert("raw_data".to_string(), Value::Str(serde_json::to_string(t).expect("json")));
+                m.insert("company_id".to_string(), Value::List(vec![Value::Int(1), Value::str("My Company")]));
+                m.insert("create_date".to_string(), Value::str("2026-01-31 10:00:00"));
+                m.insert("display_name".to_string(), Value::Str(t.description.clone()));
+                Value::Map(m)
+            })
+            .collect(),
+    )
+}
+
+/// A domain on `account.online.transaction` with `terms` leaves: pairs joined by `|`, the pairs joined
+/// by Odoo's implicit `&` (shallow, as generated domains are).
+pub fn domain(terms: usize) -> Value {
+    let mut items = Vec::with_capacity(terms * 2);
+    for i in 0..terms {
+        if i % 2 == 0 && i + 1 < terms {
+            items.push(Value::str("|"));
+        }
+        let leaf = match i % 5 {
+            0 => vec![Value::str("amount"), Value::str(">"), Value::Float(i as f64 * 1.5)],
+            1 => vec![Value::str("payment_ref"), Value::str("ilike"), Value::Str(format!("shop {i}"))],
+            2 => vec![Value::str("status"), Value::str("="), Value::str("posted")],
+            3 => vec![
+                Value::str("date"),
+                Value::str("<="),
+                Value::Str(format!("2025-{:02}-{:02}", i % 12 + 1, i % 28 + 1)),
+            ],
+            _ => vec![
+                Value::str("online_account_id"),
+                Value::str("in"),
+                Value::List(vec![Value::Int(i as i64), Value::Int(3)]),
+            ],
+        };
+        items.push(Value::List(leaf));
+    }
+    Value::List(items)
+}
+
+/// The XML body Python's `xmlrpc.client` sends for `execute_kw(db, uid, key, model, 'search_read', [domain], kwargs)`.
+pub fn search_read_call(domain: Value) -> String {
+    let params = vec![
+        Value::str("bankbridge"),
+        Value::Int(2),
+        Value::str("0123456789abcdef0123456789abcdef01234567"),
+        Value::str("account.online.transaction"),
+        Value::str("search_read"),
+        Value::List(vec![domain]),
+        Value::map([("limit", Value::Int(80))]),
+    ];
+    let call =
+        dxr::MethodCall { name: "execute_kw".into(), params: params.into_iter().map(Value::into_xmlrpc).collect() };
+    format!("<?xml version='1.0'?>\n{}", call.to_xml().expect("xml"))
+}

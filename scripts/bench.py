@@ -1,0 +1,416 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmarks of the release binary (run through scripts/bench.sh, which builds it).
+
+  load    requests/s and latency percentiles (wrk, keep-alive, loopback) for common.version,
+          execute_kw search_read of 80 account.online.account records, read of one link, the
+          framework ceiling (a static server answering the byte-identical search_read response),
+          and Python's SimpleXMLRPCServer serving the same records from the same SQLite file.
+  encode  xmlrpc::encode_response vs Python's xmlrpc.client.dumps on the same 10,000 records.
+  sync    bankbridge sync of 100,000 and 1,000,000 sandbox transactions over HTTP into SQLite and
+          PostgreSQL (rows/s, peak RSS) vs storing the same rows with the same code and no HTTP.
+
+Every figure is reported as a ratio against its baseline measured in the same run. Needs only the
+Python standard library, plus `wrk` (load) and GNU time at /usr/bin/time (sync)."""
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+import xmlrpc.client
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+LUA = """
+local f = assert(io.open(os.getenv("BENCH_BODY"), "rb"))
+wrk.method = "POST"
+wrk.body = f:read("*a")
+f:close()
+wrk.headers["Content-Type"] = "text/xml"
+"""
+
+
+def machine():
+    model = "unknown"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPU ({model}), {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+class Proc:
+    """A background server that prints `listening on http://ADDR` on its first lines."""
+
+    def __init__(self, args, env=None, log=None):
+        self.log = open(log, "w") if log else subprocess.DEVNULL
+        self.p = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        self.lines = []
+        deadline = time.time() + 60
+        self.url = None
+        while time.time() < deadline:
+            line = self.p.stdout.readline()
+            if not line:
+                raise RuntimeError(f"{args[0]} exited early; see {log}")
+            self.lines.append(line.rstrip("\n"))
+            m = re.search(r"listening on (http://\S+)", line)
+            if m:
+                self.url = m.group(1)
+                break
+        if not self.url:
+            raise RuntimeError(f"{args[0]} did not start")
+
+    def read_line(self, pattern, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for line in self.lines:
+                m = re.search(pattern, line)
+                if m:
+                    return m
+            line = self.p.stdout.readline()
+            if not line:
+                break
+            self.lines.append(line.rstrip("\n"))
+        return None
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+
+
+def start_bridge(binary, database, workdir, extra_env=None):
+    env = dict(os.environ, DATABASE_URL=database, RUST_LOG="warn", **(extra_env or {}))
+    proc = Proc([binary, "serve", "--port", "0", "--sync-interval", "0"], env=env, log=Path(workdir) / "bridge.log")
+    key = proc.read_line(r"API key \(shown once\): (\S+)")
+    if not key:
+        proc.stop()
+        raise RuntimeError("the bridge did not print the first API key (database not empty?)")
+    return proc, key.group(1)
+
+
+def post(url, body, timeout=60):
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": "text/xml"})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return r.read()
+
+
+def wrk(url, body_file, seconds, connections, threads):
+    script = Path(body_file).with_suffix(".lua")
+    script.write_text(LUA)
+    env = dict(os.environ, BENCH_BODY=str(body_file))
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency", "-s", str(script), url],
+        env=env, capture_output=True, text=True, timeout=seconds + 60,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"wrk failed: {out.stderr}")
+    text = out.stdout
+
+    def dur(s):
+        m = re.match(r"([\d.]+)(us|ms|s|m)", s)
+        v, unit = float(m.group(1)), m.group(2)
+        return v * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
+
+    pct = {p: dur(v) for p, v in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", text, re.M)}
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    socket_errors = re.search(r"Socket errors: (.*)", text)
+    return {
+        "rps": rps, "p50_ms": pct.get("50"), "p90_ms": pct.get("90"), "p99_ms": pct.get("99"),
+        "non_2xx": int(errors.group(1)) if errors else 0,
+        "socket_errors": socket_errors.group(1) if socket_errors else "",
+    }
+
+
+def load(args):
+    if not shutil.which("wrk"):
+        sys.exit("wrk not found: install it (Debian: apt-get install wrk)")
+    work = Path(tempfile.mkdtemp(prefix="bankbridge-bench-load-"))
+    db_file = work / "bench.db"
+    procs = []
+    try:
+        bridge, key = start_bridge(args.bridge, str(db_file), work)
+        procs.append(bridge)
+        common = xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/common")
+        uid = common.authenticate("bankbridge", "admin", key, {})
+        obj = xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/object")
+        link = obj.execute_kw("bankbridge", uid, key, "account.online.link", "create", [{"name": "Benchmark bank"}])
+        obj.execute_kw("bankbridge", uid, key, "account.online.account", "create", [[
+            {"name": f"Account {i:02d}", "account_number": f"XF{i:020d}", "currency_code": "EUR",
+             "account_online_link_id": link, "journal_id": i}
+            for i in range(1, 81)
+        ]])
+
+        bodies = {
+            "version": ("/xmlrpc/2/common", xmlrpc.client.dumps((), "version")),
+            "search_read": ("/xmlrpc/2/object", xmlrpc.client.dumps(
+                ("bankbridge", uid, key, "account.online.account", "search_read", [[]], {"limit": 80}), "execute_kw")),
+            "read": ("/xmlrpc/2/object", xmlrpc.client.dumps(
+                ("bankbridge", uid, key, "account.online.link", "read", [[link]], {}), "execute_kw")),
+        }
+        files = {}
+        for name, (_, body) in bodies.items():
+            files[name] = work / f"{name}.xml"
+            files[name].write_text(body)
+
+        # The ceiling serves the bridge's own search_read response, byte for byte.
+        sr_url = bridge.url + bodies["search_read"][0]
+        response = post(sr_url, bodies["search_read"][1].encode())
+        (records,), _ = xmlrpc.client.loads(response)
+        assert len(records) == 80, len(records)
+        ceiling_body = work / "ceiling-response.xml"
+        ceiling_body.write_bytes(response)
+        ceiling = Proc([args.aid, "ceiling-server", "--body", str(ceiling_body), "--workers", str(os.cpu_count())],
+                       log=work / "ceiling.log")
+        procs.append(ceiling)
+        assert post(ceiling.url + "/xmlrpc/2/object", bodies["search_read"][1].encode()) == response
+
+        python = Proc([sys.executable, str(REPO / "scripts" / "bench_python_baseline.py"), str(db_file), key],
+                      log=work / "python.log")
+        procs.append(python)
+        (py_records,), _ = xmlrpc.client.loads(post(python.url + "/xmlrpc/2/object", bodies["search_read"][1].encode()))
+        if py_records != records:
+            diff = [(a, b) for a, b in zip(records, py_records) if a != b][:1]
+            raise RuntimeError(f"the Python baseline does not return the bridge's records: {diff}")
+
+        targets = {
+            "common.version": (bridge.url + bodies["version"][0], files["version"]),
+            "search_read 80 accounts": (sr_url, files["search_read"]),
+            "read 1 link": (bridge.url + bodies["read"][0], files["read"]),
+            "ceiling (static search_read)": (ceiling.url + "/xmlrpc/2/object", files["search_read"]),
+            "python SimpleXMLRPCServer search_read": (python.url + "/xmlrpc/2/object", files["search_read"]),
+        }
+        results = {name: [] for name in targets}
+        for round_no in range(args.rounds):
+            for name, (url, body) in targets.items():
+                wrk(url, body, 2, args.connections, args.threads)  # warm-up
+                r = wrk(url, body, args.seconds, args.connections, args.threads)
+                results[name].append(r)
+                print(f"round {round_no + 1} {name:40s} {r['rps']:10.0f} req/s  p50 {r['p50_ms']:.2f} ms  "
+                      f"p99 {r['p99_ms']:.2f} ms  non-2xx {r['non_2xx']} {r['socket_errors']}", flush=True)
+        # Responses still correct after the load.
+        (after,), _ = xmlrpc.client.loads(post(sr_url, bodies["search_read"][1].encode()))
+        assert after == records
+
+        best = {name: max(rs, key=lambda r: r["rps"]) for name, rs in results.items()}
+        sr, ceil, py = best["search_read 80 accounts"], best["ceiling (static search_read)"], best[
+            "python SimpleXMLRPCServer search_read"]
+        summary = {
+            "machine": machine(),
+            "command": " ".join(sys.argv),
+            "connections": args.connections, "wrk_threads": args.threads, "seconds": args.seconds,
+            "rounds": args.rounds, "response_bytes": len(response),
+            "best_round": best, "all_rounds": results,
+            "ratios": {
+                "search_read / ceiling": sr["rps"] / ceil["rps"],
+                "search_read / python": sr["rps"] / py["rps"],
+                "search_read p99 / p50": sr["p99_ms"] / sr["p50_ms"],
+            },
+        }
+        print()
+        print(f"machine: {summary['machine']}")
+        print(f"wrk -t{args.threads} -c{args.connections} -d{args.seconds}s, best of {args.rounds} rounds; "
+              f"search_read response {len(response)} bytes")
+        print("| target | req/s | p50 ms | p90 ms | p99 ms |")
+        print("|---|---:|---:|---:|---:|")
+        for name, r in best.items():
+            print(f"| {name} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p90_ms']:.2f} | {r['p99_ms']:.2f} |")
+        for k, v in summary["ratios"].items():
+            print(f"ratio {k}: {v:.2f}")
+        if args.json:
+            Path(args.json).write_text(json.dumps(summary, indent=2))
+    finally:
+        for p in reversed(procs):
+            p.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def transaction_records(n):
+    """10,000 records shaped like search_read of account.online.transaction (all fields)."""
+    out = []
+    for i in range(1, n + 1):
+        raw = {"id": str(8_000_000_000_000_000_000 + i), "account_id": "7000000000000000001", "duplicated": False,
+               "mode": "normal", "status": "posted", "made_on": f"2025-{i % 12 + 1:02d}-{i % 28 + 1:02d}",
+               "amount": round((i * 7919 % 200_000) / 100 - 1000, 2), "currency_code": "EUR",
+               "description": f"CARD PAYMENT {i} SHOP NUMBER {i % 97}", "category": "shopping",
+               "extra": {"payee": f"Shop {i % 97}", "account_number": f"XF{i:020d}", "information": "card"}}
+        out.append({
+            "id": i, "online_transaction_identifier": raw["id"], "date": raw["made_on"], "amount": raw["amount"],
+            "currency_code": "EUR", "payment_ref": raw["description"], "partner_name": raw["extra"]["payee"],
+            "account_number": False if i % 3 == 0 else raw["extra"]["account_number"], "status": "posted",
+            "online_account_id": [3, "Checking account"], "raw_data": json.dumps(raw),
+            "company_id": [1, "My Company"], "create_date": "2026-01-31 10:00:00", "display_name": raw["description"],
+        })
+    return out
+
+
+def encode(args):
+    work = Path(tempfile.mkdtemp(prefix="bankbridge-bench-encode-"))
+    try:
+        records = transaction_records(10_000)
+        data = work / "records.json"
+        data.write_text(json.dumps(records))
+        times = []
+        size = 0
+        for _ in range(args.iterations):
+            t = time.perf_counter()
+            xml = xmlrpc.client.dumps((records,), methodresponse=True, allow_none=False)
+            times.append(time.perf_counter() - t)
+            size = len(xml.encode())
+        times.sort()
+        py_best, py_median = times[0], times[len(times) // 2]
+        out = subprocess.run([args.aid, "encode", "--json", str(data), "--iterations", str(args.iterations)],
+                             capture_output=True, text=True, check=True).stdout
+        m = re.search(r"best_s=([\d.]+) median_s=([\d.]+) bytes=(\d+)", out)
+        rs_best, rs_median, rs_bytes = float(m.group(1)), float(m.group(2)), int(m.group(3))
+        print(f"machine: {machine()}")
+        print(f"10,000 records, best/median of {args.iterations}")
+        print(f"python xmlrpc.client.dumps: best {py_best * 1e3:.1f} ms, median {py_median * 1e3:.1f} ms, {size} bytes")
+        print(f"rust xmlrpc::encode_response: best {rs_best * 1e3:.1f} ms, median {rs_median * 1e3:.1f} ms, {rs_bytes} bytes")
+        print(f"ratio python/rust (best): {py_best / rs_best:.2f}; (median): {py_median / rs_median:.2f}")
+        if args.json:
+            Path(args.json).write_text(json.dumps({
+                "machine": machine(), "python_best_s": py_best, "python_median_s": py_median, "python_bytes": size,
+                "rust_best_s": rs_best, "rust_median_s": rs_median, "rust_bytes": rs_bytes,
+                "ratio_best": py_best / rs_best, "ratio_median": py_median / rs_median}, indent=2))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def connect_link(bridge_url, key):
+    """Links the sandbox's fakebank_simple_xf through its connect page; returns the link id."""
+    common = xmlrpc.client.ServerProxy(f"{bridge_url}/xmlrpc/2/common")
+    uid = common.authenticate("bankbridge", "admin", key, {})
+    obj = xmlrpc.client.ServerProxy(f"{bridge_url}/xmlrpc/2/object", allow_none=True)
+    action = obj.execute_kw("bankbridge", uid, key, "account.online.link", "action_new_synchronization", [],
+                            {"institution_code": "fakebank_simple_xf", "email": "bench@example.com"})
+    page = urllib.request.urlopen(action["url"], timeout=30).read().decode()
+    form = {"login": "username", "password": "secret", "consent": "yes"}
+    provider = re.search(r'name="provider_code" value="([^"]+)"', page)
+    if provider:
+        form["provider_code"] = provider.group(1)
+    urllib.request.urlopen(urllib.request.Request(action["url"], data=urllib.parse.urlencode(form).encode()),
+                           timeout=60).read()
+    link = obj.execute_kw("bankbridge", uid, key, "account.online.link", "read", [[action["res_id"]]],
+                          {"fields": ["state"]})[0]
+    assert link["state"] == "connected", link
+    return action["res_id"]
+
+
+def timed(cmd, env):
+    """Runs cmd under GNU time; returns (stdout, peak RSS in KiB)."""
+    out = subprocess.run(["/usr/bin/time", "-v", *cmd], env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{out.stdout}\n{out.stderr[-3000:]}")
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", out.stderr).group(1))
+    return out.stdout, rss
+
+
+def new_database(backend, work, admin_url, tag):
+    if backend == "sqlite":
+        return str(work / f"{tag}.db")
+    name = f"bb_bench_{tag}_{os.getpid()}"
+    subprocess.run(["psql", admin_url, "-q", "-c", f"CREATE DATABASE {name}"], check=True, capture_output=True)
+    return admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+def sync(args):
+    if not Path("/usr/bin/time").exists():
+        sys.exit("GNU time not found at /usr/bin/time (Debian: apt-get install time)")
+    work = Path(tempfile.mkdtemp(prefix="bankbridge-bench-sync-"))
+    results = []
+    pg_dir = None
+    try:
+        backends = ["sqlite"]
+        admin = os.environ.get("BANKBRIDGE_BENCH_POSTGRES_URL")
+        if not args.no_postgres:
+            if not admin:
+                pg_dir = Path(tempfile.mkdtemp(prefix="bankbridge-bench-pg-"))
+                os.chmod(pg_dir, 0o755)
+                env = dict(os.environ, BANKBRIDGE_TEST_PGPORT=os.environ.get("BANKBRIDGE_TEST_PGPORT", "55491"))
+                admin = subprocess.run([str(REPO / "tests" / "postgres.sh"), "start", str(pg_dir / "data")], env=env,
+                                       capture_output=True, text=True, check=True).stdout.strip()
+            backends.append("postgres")
+        for backend in backends:
+            for rows in args.rows:
+                tag = f"{backend}_{rows}"
+                db = new_database(backend, work, admin, tag)
+                bridge, key = start_bridge(args.bridge, db, work,
+                                           {"BANKBRIDGE_SANDBOX_TRANSACTIONS": str(rows // 2)})
+                try:
+                    link = connect_link(bridge.url, key)
+                    env = dict(os.environ, DATABASE_URL=db, RUST_LOG="warn")
+                    out, rss = timed([args.bridge, "sync", "--link", str(link)], env)
+                finally:
+                    bridge.stop()
+                m = re.search(r"(\d+) new transactions.* in ([\d.]+) s \((\d+) rows/s\)", out)
+                added, secs, rps = int(m.group(1)), float(m.group(2)), float(m.group(3))
+                cdb = new_database(backend, work, admin, tag + "_ceiling")
+                cout, crss = timed([args.aid, "store-ceiling", "--database", cdb, "--rows", str(rows)],
+                                   dict(os.environ, RUST_LOG="warn"))
+                cm = re.search(r"rows=(\d+) storage_s=([\d.]+) rows_per_s=(\d+)", cout)
+                r = {"backend": backend, "rows": rows, "added": added, "sync_s": secs, "sync_rows_per_s": rps,
+                     "sync_peak_rss_mib": rss / 1024, "ceiling_rows_per_s": float(cm.group(3)),
+                     "ceiling_peak_rss_mib": crss / 1024}
+                r["ratio"] = r["sync_rows_per_s"] / r["ceiling_rows_per_s"]
+                results.append(r)
+                print(f"{backend:8s} {rows:>8d} rows: sync {rps:8.0f} rows/s ({secs:.1f} s, peak RSS "
+                      f"{r['sync_peak_rss_mib']:.1f} MiB) | ceiling {r['ceiling_rows_per_s']:8.0f} rows/s | "
+                      f"ratio {r['ratio']:.2f}", flush=True)
+                if backend == "sqlite":
+                    for suffix in ("", "-wal", "-shm"):
+                        for path in (db, cdb):
+                            Path(path + suffix).unlink(missing_ok=True)
+        print()
+        print(f"machine: {machine()}")
+        print("| backend | rows | sync rows/s | peak RSS MiB | storage ceiling rows/s | sync / ceiling |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for r in results:
+            print(f"| {r['backend']} | {r['rows']:,} | {r['sync_rows_per_s']:.0f} | {r['sync_peak_rss_mib']:.1f} | "
+                  f"{r['ceiling_rows_per_s']:.0f} | {r['ratio']:.2f} |")
+        if args.json:
+            Path(args.json).write_text(json.dumps({"machine": machine(), "results": results}, indent=2))
+    finally:
+        if pg_dir:
+            subprocess.run([str(REPO / "tests" / "postgres.sh"), "stop", str(pg_dir / "data")], capture_output=True)
+            shutil.rmtree(pg_dir, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--bridge", required=True, help="the release bankbridge binary")
+    p.add_argument("--aid", required=True, help="the bench_aid benchmark binary")
+    p.add_argument("--json", help="also write the figures to this JSON file")
+    sub = p.add_subparsers(dest="what", required=True)
+    lp = sub.add_parser("load")
+    lp.add_argument("--seconds", type=int, default=10)
+    lp.add_argument("--connections", type=int, default=64)
+    lp.add_argument("--threads", type=int, default=2)
+    lp.add_argument("--rounds", type=int, default=2)
+    ep = sub.add_parser("encode")
+    ep.add_argument("--iterations", type=int, default=15)
+    sp = sub.add_parser("sync")
+    sp.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    sp.add_argument("--no-postgres", action="store_true")
+    args = p.parse_args()
+    {"load": load, "encode": encode, "sync": sync}[args.what](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds the release binary and the bench_aid helper, then runs scripts/bench.py:
+#   scripts/bench.sh load [--seconds 10 --connections 64 --rounds 2]
+#   scripts/bench.sh encode [--iterations 15]
+#   scripts/bench.sh sync [--rows 100000 1000000] [--no-postgres]
+# Options before the subcommand go to bench.py (e.g. --json FILE). Prerequisites (installed by nothing
+# here): wrk (load), GNU time at /usr/bin/time (sync), PostgreSQL server binaries (sync, unless
+# --no-postgres or BANKBRIDGE_BENCH_POSTGRES_URL names a server to create databases on), python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target=${CARGO_TARGET_DIR:-target}
+cargo build --release --quiet
+aid=$(cargo bench --quiet --no-run --bench bench_aid --message-format=json 2>/dev/null \
+    | python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "bench_aid" and m.get("executable"):
+        print(m["executable"])')
+[ -x "$aid" ] || { echo "could not build the bench_aid helper" >&2; exit 1; }
+exec python3 scripts/bench.py --bridge "$target/release/bankbridge" --aid "$aid" "$@"

@@ -31,8 +31,13 @@ pub struct Identity {
 
 #[derive(Default)]
 pub struct Authenticator {
+    /// SHA-256 of (uid, secret) → the stored hash it matched, and when it was last used.
     verified: Mutex<HashMap<[u8; 32], (String, Instant)>>,
     failures: Mutex<HashMap<String, (u32, Instant)>>,
+    /// Serializes argon2 checks: each takes ~19 MiB, so a burst of them (64 clients at once, or wrong
+    /// keys sprayed over many uids) must not run in parallel; it also lets a burst of calls with the same
+    /// new secret verify it once.
+    argon2_turn: Mutex<()>,
 }
 
 fn cache_key(scope: &str, secret: &str) -> [u8; 32] {
@@ -142,6 +147,11 @@ impl Authenticator {
         if self.cached(&key).is_some_and(|hash| candidates.contains(&hash)) {
             return Ok(true);
         }
+        let _turn = self.argon2_turn.lock().unwrap_or_else(|p| p.into_inner());
+        // Another call may have verified the same secret while this one waited.
+        if self.cached(&key).is_some_and(|hash| candidates.contains(&hash)) {
+            return Ok(true);
+        }
         match candidates.into_iter().find(|hash| verify_secret(secret, hash)) {
             Some(hash) => {
                 self.remember(key, hash);
@@ -153,8 +163,12 @@ impl Authenticator {
 
     fn cached(&self, key: &[u8; 32]) -> Option<String> {
         let mut map = self.verified.lock().unwrap_or_else(|p| p.into_inner());
-        match map.get(key) {
-            Some((hash, at)) if at.elapsed() < CACHE_TTL => Some(hash.clone()),
+        match map.get_mut(key) {
+            // Sliding expiry: a secret in use stays verified; idle ones are forgotten.
+            Some((hash, at)) if at.elapsed() < CACHE_TTL => {
+                *at = Instant::now();
+                Some(hash.clone())
+            }
             Some(_) => {
                 map.remove(key);
                 None

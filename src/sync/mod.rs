@@ -383,32 +383,42 @@ pub async fn fetch_transactions(
         let account_id = account.id;
         app.db(move |conn, _| store::set_account_status(conn, account_id, "processing")).await?;
         let mut cursor = account.last_transaction_identifier.clone();
-        loop {
-            let page =
-                match bank.client.transactions_page(&connection, &online_id, cursor.as_deref(), false, PAGE_SIZE).await
-                {
-                    Ok(page) => page,
-                    Err(e) => {
-                        let _ = app.db(move |conn, _| store::set_account_status(conn, account_id, "planned")).await;
-                        return Err(fail_link(app, &link, &e).await);
-                    }
-                };
+        let fetch = |from: Option<String>| {
+            let (client, connection, online_id) = (&bank.client, connection.clone(), online_id.clone());
+            async move { client.transactions_page(&connection, &online_id, from.as_deref(), false, PAGE_SIZE).await }
+        };
+        let mut fetched = Some(fetch(cursor.clone()).await);
+        while let Some(result) = fetched.take() {
+            let page = match result {
+                Ok(page) => page,
+                Err(e) => {
+                    let _ = app.db(move |conn, _| store::set_account_status(conn, account_id, "planned")).await;
+                    return Err(fail_link(app, &link, &e).await);
+                }
+            };
             // The next page starts at `next_id`; at the end, resume from the last row seen (the
             // unique key absorbs that one repeated row).
-            let next = page.next_id.clone();
-            let resume = next.clone().or_else(|| page.data.last().map(|t| t.id.clone())).or(cursor.clone());
+            let next = page.next_id.clone().filter(|n| Some(n) != cursor.as_ref());
+            let resume = page.next_id.clone().or_else(|| page.data.last().map(|t| t.id.clone())).or(cursor.clone());
             let rows = page.data;
-            let (acc, company_id, resume_for_db) = (account.clone(), link.company_id, resume.clone());
+            let (acc, company_id) = (account.clone(), link.company_id);
             let count = rows.len();
-            let inserted = app
-                .db(move |conn, _| store::store_posted_page(conn, &acc, company_id, &rows, resume_for_db.as_deref()))
-                .await?;
+            let store =
+                app.db(move |conn, _| store::store_posted_page(conn, &acc, company_id, &rows, resume.as_deref()));
+            // Fetch the next page while this one is being stored: at most two pages in memory.
+            let inserted = match next.clone() {
+                Some(from) => {
+                    let (stored, next_page) = tokio::join!(store, fetch(Some(from)));
+                    fetched = Some(next_page);
+                    stored?
+                }
+                None => store.await?,
+            };
             summary.posted_added += inserted;
             summary.pages += 1;
             progress.page(account_id, count);
-            match next {
-                Some(next) if Some(&next) != cursor.as_ref() => cursor = Some(next),
-                _ => break,
+            if next.is_some() {
+                cursor = next;
             }
         }
         let pending = match bank.client.transactions_page(&connection, &online_id, None, true, PAGE_SIZE).await {

@@ -24,6 +24,17 @@ def binary():
     return str(path)
 
 
+def wait_for(predicate, timeout=30, what="a condition"):
+    """Polls `predicate` until it returns something truthy, and returns that; fails after `timeout` s."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def free_port():
     """A loopback port nobody listens on (for tests that need a dead address)."""
     with socket.socket() as s:

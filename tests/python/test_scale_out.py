@@ -79,14 +79,6 @@ def fetched(bridge, since=0):
     return collections.Counter(int(m) for m in DONE.findall(bridge.log_text()[since:]))
 
 
-def wait_for(predicate, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +94,7 @@ def cluster(tmp_path_factory):
     setup.start()
     api = Api(setup, "alice")
     # A real (non-fake) provider of the sandbox: a bridge with Salt Edge credentials lists no fake banks.
-    wait_for(lambda: api("account.online.institution", "search_count", [["code", "=", PROVIDER]]), 30, "the institutions")
+    harness.wait_for(lambda: api("account.online.institution", "search_count", [["code", "=", PROVIDER]]), 30, "the institutions")
     links = []
     for i in range(LINKS):
         action = api("account.online.link", "action_new_synchronization", [], institution_code=PROVIDER, email=f"scale{i}@acme.test")
@@ -170,7 +162,7 @@ def test_every_link_is_fetched_exactly_once_per_cycle_by_one_of_two_processes(cl
     a, b = start_pair(cluster)
     try:
         # Cycle 1: all 50 links fetched, each by exactly one process.
-        wait_for(lambda: sum((fetched(a) + fetched(b)).values()) >= LINKS, INTERVAL, "the first cycle")
+        harness.wait_for(lambda: sum((fetched(a) + fetched(b)).values()) >= LINKS, INTERVAL, "the first cycle")
         first = fetched(a) + fetched(b)
         assert set(first) == links, sorted(links - set(first))
         assert set(first.values()) == {1}, {k: v for k, v in first.items() if v > 1}
@@ -178,7 +170,7 @@ def test_every_link_is_fetched_exactly_once_per_cycle_by_one_of_two_processes(cl
         assert not set(fetched(a)) & set(fetched(b))
         # Cycle 2 (one interval later): again exactly once each, not earlier.
         assert sum((fetched(a) + fetched(b)).values()) == LINKS
-        wait_for(lambda: sum((fetched(a) + fetched(b)).values()) >= 2 * LINKS, 2 * INTERVAL + 10, "the second cycle")
+        harness.wait_for(lambda: sum((fetched(a) + fetched(b)).values()) >= 2 * LINKS, 2 * INTERVAL + 10, "the second cycle")
         time.sleep(1)
         both = fetched(a) + fetched(b)
         assert set(both) == links and set(both.values()) == {2}, {k: v for k, v in both.items() if v != 2}
@@ -250,7 +242,7 @@ def test_one_process_killed_mid_cycle_the_other_finishes(cluster):
     # A long interval: the one cycle under test is the only one in the window.
     a, b = start_pair(cluster, interval=120)
     try:
-        wait_for(lambda: sum(fetched(a).values()) >= 5, 60, "process A's first fetches")
+        harness.wait_for(lambda: sum(fetched(a).values()) >= 5, 60, "process A's first fetches")
         a.proc.send_signal(signal.SIGKILL)
         a.proc.wait()
         killed_done = fetched(a)
@@ -258,7 +250,7 @@ def test_one_process_killed_mid_cycle_the_other_finishes(cluster):
         assert len(held) <= 1, held  # A fetches one link at a time
         # B finishes every link A had not finished; the one A was fetching stays leased to A (600 s).
         remaining = set(cluster["links"]) - set(killed_done) - held
-        wait_for(lambda: remaining <= set(fetched(b)), 90, "process B to finish")
+        harness.wait_for(lambda: remaining <= set(fetched(b)), 90, "process B to finish")
         time.sleep(1)
         by_b = fetched(b)
         assert set(by_b.values()) == {1}

@@ -9,14 +9,6 @@ from sandbox_flow import Api, connect
 PER_ACCOUNT = 40
 
 
-def wait_for(predicate, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    return predicate()
 
 
 def test_scheduler_fetches_auto_sync_links_only(tmp_path):
@@ -37,7 +29,7 @@ def test_scheduler_fetches_auto_sync_links_only(tmp_path):
             accounts = api("account.online.account", "search", [["account_online_link_id", "=", link]])
             return api("account.online.transaction", "search_count", [["online_account_id", "in", accounts], ["status", "=", "posted"]])
 
-        assert wait_for(lambda: posted(automatic) == 2 * PER_ACCOUNT), posted(automatic)
+        harness.wait_for(lambda: posted(automatic) == 2 * PER_ACCOUNT, what="the scheduled fetch")
         time.sleep(2.5)  # a few more cycles: still exactly once each, and nothing for the manual link
         assert posted(automatic) == 2 * PER_ACCOUNT
         assert posted(manual) == 0

@@ -139,10 +139,6 @@ pub fn institution_by_code(conn: &mut AnyConnection, code: &str) -> Result<Optio
         .optional()?)
 }
 
-pub fn institution_count(conn: &mut AnyConnection) -> Result<i64> {
-    Ok(online_institutions::table.count().get_result(conn)?)
-}
-
 /// Inserts new providers and refreshes known ones; returns how many were new.
 pub fn upsert_institutions(conn: &mut AnyConnection, providers: &[Provider]) -> Result<usize> {
     conn.transaction(|conn| {
@@ -412,14 +408,6 @@ pub fn replace_pending(
         .execute(conn)?;
         insert_rows(conn, account, company_id, rows, "pending")
     })
-}
-
-pub fn count_transactions(conn: &mut AnyConnection, account_id: i64, status: &str) -> Result<i64> {
-    Ok(online_transactions::table
-        .filter(online_transactions::online_account_id.eq(account_id))
-        .filter(online_transactions::status.eq(status))
-        .count()
-        .get_result(conn)?)
 }
 
 /// Claims one `auto_sync` link due for a scheduled fetch, for `lease_secs`, so that several replicas

@@ -68,3 +68,17 @@ def connect(api, email, institution="fakebank_simple_xf", login="username"):
     status, final_url, body = submit_connect(action["url"], login=login)
     assert status == 200, body
     return action["res_id"], action["url"], final_url, body
+
+
+def post_callback(bridge, kind, body, signature=None):
+    """POSTs a Salt Edge callback (`body`: raw bytes or a dict) to the bridge; returns the HTTP status."""
+    headers = {"Content-Type": "application/json"}
+    if signature is not None:
+        headers["Signature"] = signature
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    request = urllib.request.Request(f"{bridge.url}/saltedge/callbacks/{kind}", data=data, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code

@@ -9,14 +9,13 @@ import base64
 import json
 import subprocess
 import time
-import urllib.error
 import urllib.request
 import xmlrpc.client
 
 import pytest
 
 import harness
-from sandbox_flow import Api, connect
+from sandbox_flow import Api, connect, post_callback
 
 MODELS = ["account.online.link", "account.online.account", "account.online.transaction", "account.online.institution", "res.company", "res.users", "ir.model"]
 GENERIC = ["search", "search_count", "read", "search_read", "name_search", "exists", "fields_get", "check_access_rights", "default_get", "create", "write", "unlink"]
@@ -217,14 +216,6 @@ def sign(key_path, message):
     out = subprocess.run(["openssl", "dgst", "-sha256", "-sign", str(key_path)], input=message, capture_output=True, check=True)
     return base64.b64encode(out.stdout).decode()
 
-
-def post_callback(bridge, kind, body, signature):
-    request = urllib.request.Request(f"{bridge.url}/saltedge/callbacks/{kind}", data=body, headers={"Content-Type": "application/json", "Signature": signature})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as r:
-            return r.status
-    except urllib.error.HTTPError as e:
-        return e.code
 
 
 def test_callbacks_with_a_bad_signature_change_nothing(bridge, tmp_path):

@@ -1,15 +1,13 @@
 """The offline online-synchronization flow end to end: the real bridge with its built-in Salt Edge
 sandbox, driven over XML-RPC and plain HTTP like Odoo's buttons and a person's browser would."""
 
-import json
-import urllib.error
 import urllib.request
 import xmlrpc.client
 
 import pytest
 
 import harness
-from sandbox_flow import Api, admin, connect, submit_connect
+from sandbox_flow import Api, admin, connect, submit_connect, post_callback
 
 TRANSACTIONS_PER_ACCOUNT = 1234  # more than one 1,000-row page
 PENDING_PER_ACCOUNT = 2
@@ -189,17 +187,6 @@ def test_other_companies_cannot_press_my_buttons(flow, api):
         assert err.value.faultCode == 2, method
     assert api.link(link)["state"] == "connected"
 
-
-def post_callback(flow, kind, body, signature=None):
-    headers = {"Content-Type": "application/json"}
-    if signature is not None:
-        headers["Signature"] = signature
-    request = urllib.request.Request(f"{flow.url}/saltedge/callbacks/{kind}", data=json.dumps(body).encode(), headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as r:
-            return r.status
-    except urllib.error.HTTPError as e:
-        return e.code
 
 
 def test_forged_callbacks_change_nothing(flow, api):

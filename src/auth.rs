@@ -107,8 +107,10 @@ impl Authenticator {
             .filter(users::id.eq(uid))
             .filter(users::active.eq(true))
             .select((users::company_id, users::password_hash))
-            .first::<(i64, Option<String>)>(conn)
-            .optional()?;
+            // Not `first()`: its bound `LIMIT ?` makes SQLite re-prepare the cached statement on every call.
+            .load::<(i64, Option<String>)>(conn)?
+            .into_iter()
+            .next();
         match user {
             Some((company_id, password_hash))
                 if self.secret_matches(conn, uid, password_hash.as_deref(), secret)? =>

@@ -126,6 +126,20 @@ fn check_backend(url: DatabaseUrl) {
         let mut found: Vec<i64> = found.as_list().unwrap().iter().filter_map(Value::as_i64).collect();
         found.retain(|id| rows.iter().any(|(r, _)| r == id));
         assert_eq!(found, expected, "round {round}: domain {domain:?} on {url:?}");
+
+        // search_read runs as one query; it must answer exactly what read(search(...)) answers.
+        let order = ["id", "name desc", "currency_code, journal_id desc", "last_sync desc, name"][round % 4];
+        let paging = vec![
+            ("offset", Value::Int(rng.random_range(0..4))),
+            ("limit", Value::Int(rng.random_range(0..25))),
+            ("order", Value::str(order)),
+        ];
+        let ids = call_generic(&registry, &mut conn, &env_call(call("search", vec![domain.clone()], paging.clone())))
+            .unwrap();
+        let via_read = call_generic(&registry, &mut conn, &env_call(call("read", vec![ids], vec![]))).unwrap();
+        let direct =
+            call_generic(&registry, &mut conn, &env_call(call("search_read", vec![domain.clone()], paging))).unwrap();
+        assert_eq!(direct, via_read, "round {round}: search_read of {domain:?} ({order}) on {url:?}");
     }
 }
 

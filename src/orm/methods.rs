@@ -178,7 +178,7 @@ pub fn call_generic(registry: &Registry, conn: &mut AnyConnection, call: &Call) 
             let classic = load_classic(call.arg(2, "load"));
             // Reading an id that is gone (or belongs to another company) is an error, not an empty answer.
             orm.ensure_visible(conn, model, &ids)?;
-            Ok(Value::List(orm.read(conn, model, &ids, &fields, classic)?.into_iter().map(Value::Map).collect()))
+            Ok(Value::List(orm.read(conn, model, &ids, &fields, classic)?))
         }
         "search_read" => {
             call.check_arity(6)?;
@@ -187,8 +187,7 @@ pub fn call_generic(registry: &Registry, conn: &mut AnyConnection, call: &Call) 
             let fields = field_list(model, call.arg(1, "fields"))?;
             let (offset, limit, order) = paging(call, 2)?;
             let classic = load_classic(call.kwargs.get("load"));
-            let ids = orm.search(conn, model, &domain, offset, limit, order.as_deref())?;
-            Ok(Value::List(orm.read(conn, model, &ids, &fields, classic)?.into_iter().map(Value::Map).collect()))
+            Ok(Value::List(orm.search_read(conn, model, &domain, offset, limit, order.as_deref(), &fields, classic)?))
         }
         "name_search" => {
             call.check_arity(4)?;
@@ -526,22 +525,33 @@ impl Orm<'_> {
         limit: Option<i64>,
         order: Option<&str>,
     ) -> Result<Sql> {
+        self.select_sql("t.id AS id", model, domain, offset, limit, order)
+    }
+
+    /// `SELECT <select> FROM <model> t WHERE <domain and company scope> ORDER BY … LIMIT … OFFSET …`.
+    fn select_sql(
+        &self,
+        select: &str,
+        model: &Model,
+        domain: &Value,
+        offset: i64,
+        limit: Option<i64>,
+        order: Option<&str>,
+    ) -> Result<Sql> {
         let order = self.order_clause(model, order)?;
         let mut sql = Sql::new(self.backend);
-        sql.push(&format!("SELECT t.id AS id FROM {} t", model.table));
+        sql.push(&format!("SELECT {select} FROM {} t", model.table));
         self.where_clause(model, domain, &mut sql)?;
         sql.push(&format!(" ORDER BY {order}"));
+        // Written as literals (checked integers), not bound: SQLite re-prepares a statement whose LIMIT or
+        // OFFSET is a parameter every time that parameter is bound, which doubled the cost of each search.
         match (limit, self.backend) {
-            (Some(limit), _) => {
-                sql.push(" LIMIT ");
-                sql.bind(SqlValue::Int(limit));
-            }
+            (Some(limit), _) => sql.push(&format!(" LIMIT {limit}")),
             (None, Backend::Sqlite) if offset > 0 => sql.push(" LIMIT -1"),
             _ => {}
         }
         if offset > 0 {
-            sql.push(" OFFSET ");
-            sql.bind(SqlValue::Int(offset));
+            sql.push(&format!(" OFFSET {offset}"));
         }
         Ok(sql)
     }
@@ -551,8 +561,7 @@ impl Orm<'_> {
         sql.push(&format!("SELECT COUNT(*) AS n FROM (SELECT t.id FROM {} t", model.table));
         self.where_clause(model, domain, &mut sql)?;
         if let Some(limit) = limit.filter(|l| *l > 0) {
-            sql.push(" LIMIT ");
-            sql.bind(SqlValue::Int(limit));
+            sql.push(&format!(" LIMIT {limit}"));
         }
         sql.push(") c");
         sql.load_count(conn)
@@ -590,6 +599,7 @@ impl Orm<'_> {
         )))
     }
 
+    /// `read`: the records of `ids` in that order (duplicates once), unknown or foreign ids skipped.
     pub fn read(
         &self,
         conn: &mut AnyConnection,
@@ -597,109 +607,144 @@ impl Orm<'_> {
         ids: &[i64],
         fields: &[&Field],
         classic: bool,
-    ) -> Result<Vec<BTreeMap<String, Value>>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let columns: Vec<&Field> = model.columns().collect();
-        let column_names: Vec<&str> = columns.iter().map(|f| f.name).collect();
-        let mut rows: HashMap<i64, Vec<serde_json::Value>> = HashMap::with_capacity(ids.len());
+    ) -> Result<Vec<Value>> {
+        let select = json_row(self.backend, "t", &column_names(model));
+        let mut by_id: HashMap<i64, Vec<Value>> = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(10_000) {
             let mut sql = Sql::new(self.backend);
-            sql.push(&format!(
-                "SELECT {} FROM {} t WHERE t.id IN ({})",
-                json_row(self.backend, "t", &column_names),
-                model.table,
-                join_ids(chunk)
-            ));
+            sql.push(&format!("SELECT {select} FROM {} t WHERE t.id IN ({})", model.table, join_ids(chunk)));
             self.push_scope(model, "t", &mut sql);
-            for raw in sql.load_json_rows(conn)? {
-                let cells: Vec<serde_json::Value> =
-                    serde_json::from_str(&raw).map_err(|e| Error::internal("decoding a stored row", e))?;
-                if let Some(id) = cells.first().and_then(serde_json::Value::as_i64) {
-                    rows.insert(id, cells);
+            for row in sql.load_rows(conn)? {
+                if let Some(id) = row.first().and_then(Value::as_i64) {
+                    by_id.insert(id, row);
                 }
             }
+        }
+        // `remove` also drops repeated ids, as Odoo's recordsets do.
+        let rows = ids.iter().filter_map(|id| by_id.remove(id)).collect();
+        self.records(conn, model, rows, fields, classic)
+    }
+
+    /// `search_read` in one query: the search's rows are read as they are found, not looked up again by id.
+    #[allow(clippy::too_many_arguments)]
+    pub fn search_read(
+        &self,
+        conn: &mut AnyConnection,
+        model: &Model,
+        domain: &Value,
+        offset: i64,
+        limit: Option<i64>,
+        order: Option<&str>,
+        fields: &[&Field],
+        classic: bool,
+    ) -> Result<Vec<Value>> {
+        let select = json_row(self.backend, "t", &column_names(model));
+        let rows = self.select_sql(&select, model, domain, offset, limit, order)?.load_rows(conn)?;
+        self.records(conn, model, rows, fields, classic)
+    }
+
+    /// Builds the records of stored rows (cells in `column_names` order, id first): related display
+    /// names and one2many ids are fetched once per field for all rows.
+    fn records(
+        &self,
+        conn: &mut AnyConnection,
+        model: &Model,
+        mut rows: Vec<Vec<Value>>,
+        fields: &[&Field],
+        classic: bool,
+    ) -> Result<Vec<Value>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let row_id = |row: &Vec<Value>| row.first().and_then(Value::as_i64).unwrap_or(0);
+        let columns = column_names(model);
+        let column = |name: &str| columns.iter().position(|c| *c == name);
+
+        /// How each requested field is filled, worked out once for all rows.
+        enum Source<'f> {
+            DisplayName,
+            Children(HashMap<i64, Vec<i64>>),
+            Related(usize, HashMap<i64, String>),
+            Cell(usize, &'f Field),
+        }
+        let mut sources = Vec::with_capacity(fields.len());
+        for field in fields {
+            let source = match field.ftype {
+                _ if field.name == "display_name" => Source::DisplayName,
+                FieldType::One2many(comodel, inverse) => {
+                    let parent_ids: Vec<i64> = rows.iter().map(row_id).collect();
+                    Source::Children(self.child_ids(conn, self.registry.model(comodel)?, inverse, &parent_ids)?)
+                }
+                FieldType::Many2one(comodel) if classic => {
+                    let idx = column(field.name).ok_or_else(|| invalid_field(model, field.name))?;
+                    let ref_ids: Vec<i64> = rows.iter().filter_map(|r| r.get(idx).and_then(Value::as_i64)).collect();
+                    Source::Related(idx, self.display_names(conn, self.registry.model(comodel)?, &ref_ids)?)
+                }
+                _ => Source::Cell(column(field.name).ok_or_else(|| invalid_field(model, field.name))?, field),
+            };
+            sources.push(source);
         }
 
-        // Display names of related records, fetched once per comodel.
-        let mut related: HashMap<&str, HashMap<i64, String>> = HashMap::new();
-        for field in fields {
-            if let FieldType::Many2one(comodel) = field.ftype {
-                if !classic {
-                    continue;
-                }
-                let idx = column_names.iter().position(|c| *c == field.name).unwrap_or(0);
-                let ref_ids: Vec<i64> =
-                    rows.values().filter_map(|r| r.get(idx).and_then(serde_json::Value::as_i64)).collect();
-                let names = self.display_names(conn, self.registry.model(comodel)?, &ref_ids)?;
-                related.entry(comodel).or_default().extend(names);
-            }
-        }
-        // One2many ids, fetched once per field.
-        let mut children: HashMap<&str, HashMap<i64, Vec<i64>>> = HashMap::new();
-        for field in fields {
-            if let FieldType::One2many(comodel, inverse) = field.ftype {
-                let comodel = self.registry.model(comodel)?;
-                let parent_ids: Vec<i64> = rows.keys().copied().collect();
-                let mut map: HashMap<i64, Vec<i64>> = HashMap::new();
-                for chunk in parent_ids.chunks(10_000) {
-                    let mut sql = Sql::new(self.backend);
-                    sql.push(&format!(
-                        "SELECT t.{inverse} AS id, CAST(t.id AS TEXT) AS label FROM {} t WHERE t.{inverse} IN ({}) ORDER BY {}",
-                        comodel.table,
-                        join_ids(chunk),
-                        self.order_clause(comodel, None)?
-                    ));
-                    for (parent, child) in sql.load_id_texts(conn)? {
-                        if let Some(child) = child.and_then(|c| c.parse().ok()) {
-                            map.entry(parent).or_default().push(child);
-                        }
-                    }
-                }
-                children.insert(field.name, map);
-            }
-        }
-
-        let rec_name_idx = column_names.iter().position(|c| *c == model.rec_name);
+        let rec_name_idx = column(model.rec_name);
         let mut out = Vec::with_capacity(rows.len());
-        let mut seen = std::collections::HashSet::with_capacity(ids.len());
-        for id in ids {
-            let Some(cells) = rows.get(id) else { continue };
-            if !seen.insert(*id) {
-                continue;
-            }
-            let mut record = BTreeMap::new();
-            record.insert("id".to_string(), Value::Int(*id));
-            for field in fields {
-                let value = match field.ftype {
-                    _ if field.name == "display_name" => {
-                        Value::Str(display_name(model, *id, rec_name_idx.and_then(|i| cells.get(i))))
-                    }
-                    FieldType::One2many(..) => Value::List(
-                        children
-                            .get(field.name)
-                            .and_then(|m| m.get(id))
-                            .map_or_else(Vec::new, |c| c.iter().copied().map(Value::Int).collect()),
+        for cells in &mut rows {
+            let id = row_id(cells);
+            let mut record = Vec::with_capacity(fields.len() + 1);
+            record.push(("id", Value::Int(id)));
+            // The display name first: it may read the cell another field then takes.
+            let name = sources
+                .iter()
+                .any(|s| matches!(s, Source::DisplayName))
+                .then(|| display_name(model, id, rec_name_idx.and_then(|i| cells.get(i))));
+            for (field, source) in fields.iter().zip(&sources) {
+                let value = match source {
+                    Source::DisplayName => Value::Str(name.clone().unwrap_or_default()),
+                    Source::Children(children) => Value::List(
+                        children.get(&id).map_or_else(Vec::new, |c| c.iter().copied().map(Value::Int).collect()),
                     ),
-                    ftype => {
-                        let idx = column_names.iter().position(|c| *c == field.name).unwrap_or(0);
-                        let cell = cells.get(idx).unwrap_or(&serde_json::Value::Null);
-                        match (ftype, read_cell(ftype, cell)) {
-                            (FieldType::Many2one(comodel), Value::Int(ref_id)) if classic => {
-                                let name =
-                                    related.get(comodel).and_then(|m| m.get(&ref_id)).cloned().unwrap_or_default();
-                                Value::List(vec![Value::Int(ref_id), Value::Str(name)])
-                            }
-                            (_, v) => v,
-                        }
-                    }
+                    Source::Related(idx, names) => match cells.get(*idx).and_then(Value::as_i64) {
+                        Some(ref_id) => Value::List(vec![
+                            Value::Int(ref_id),
+                            Value::Str(names.get(&ref_id).cloned().unwrap_or_default()),
+                        ]),
+                        None => Value::Bool(false),
+                    },
+                    Source::Cell(idx, field) => read_cell(
+                        field.ftype,
+                        cells.get_mut(*idx).map_or(Value::Nil, |c| std::mem::replace(c, Value::Nil)),
+                    ),
                 };
-                record.insert(field.name.to_string(), value);
+                record.push((field.name, value));
             }
-            out.push(record);
+            out.push(Value::Record(record));
         }
         Ok(out)
+    }
+
+    /// The ids of the `comodel` records whose `inverse` points at each parent, in the comodel's order.
+    fn child_ids(
+        &self,
+        conn: &mut AnyConnection,
+        comodel: &Model,
+        inverse: &str,
+        parent_ids: &[i64],
+    ) -> Result<HashMap<i64, Vec<i64>>> {
+        let mut map: HashMap<i64, Vec<i64>> = HashMap::new();
+        for chunk in parent_ids.chunks(10_000) {
+            let mut sql = Sql::new(self.backend);
+            sql.push(&format!(
+                "SELECT t.{inverse} AS id, CAST(t.id AS TEXT) AS label FROM {} t WHERE t.{inverse} IN ({}) ORDER BY {}",
+                comodel.table,
+                join_ids(chunk),
+                self.order_clause(comodel, None)?
+            ));
+            for (parent, child) in sql.load_id_texts(conn)? {
+                if let Some(child) = child.and_then(|c| c.parse().ok()) {
+                    map.entry(parent).or_default().push(child);
+                }
+            }
+        }
+        Ok(map)
     }
 
     fn display_names(&self, conn: &mut AnyConnection, model: &Model, ids: &[i64]) -> Result<HashMap<i64, String>> {
@@ -716,7 +761,7 @@ impl Orm<'_> {
                 join_ids(chunk)
             ));
             for (id, label) in sql.load_id_texts(conn)? {
-                let cell = label.map(serde_json::Value::String);
+                let cell = label.map(Value::Str);
                 out.insert(id, display_name(model, id, cell.as_ref()));
             }
         }
@@ -1000,12 +1045,18 @@ impl Orm<'_> {
     }
 }
 
-fn display_name(model: &Model, id: i64, cell: Option<&serde_json::Value>) -> String {
+fn display_name(model: &Model, id: i64, cell: Option<&Value>) -> String {
     match cell {
-        Some(serde_json::Value::String(s)) if !s.is_empty() => s.clone(),
-        Some(serde_json::Value::Number(n)) => n.to_string(),
+        Some(Value::Str(s)) if !s.is_empty() => s.clone(),
+        Some(Value::Int(n)) => n.to_string(),
+        Some(Value::Float(f)) => f.to_string(),
         _ => format!("{},{id}", model.name),
     }
+}
+
+/// The stored columns as rows are selected: `id` first.
+fn column_names(model: &Model) -> Vec<&'static str> {
+    model.columns().map(|f| f.name).collect()
 }
 
 pub fn join_ids(ids: &[i64]) -> String {

@@ -6,6 +6,7 @@ use diesel::sql_types::{BigInt, Bool, Double, Nullable, Text};
 
 use crate::db::{AnyConnection, Backend, MultiBackend};
 use crate::error::Result;
+use crate::rpc::Value;
 
 /// A bound parameter. `Null` carries its SQL type: PostgreSQL rejects untyped NULLs in some positions.
 #[derive(Clone, Debug, PartialEq, PartialOrd)]
@@ -119,14 +120,17 @@ impl Sql {
         Ok(self.into_query().load::<CountRow>(conn)?.first().map_or(0, |r| r.n))
     }
 
-    /// Rows selected as one JSON array each (see `json_row`).
-    pub fn load_json_rows(self, conn: &mut AnyConnection) -> Result<Vec<String>> {
-        #[derive(QueryableByName)]
-        struct JsonRow {
-            #[diesel(sql_type = Text)]
-            row: String,
+    /// Rows selected as one JSON array each (see `json_row`), decoded into their cells.
+    pub fn load_rows(self, conn: &mut AnyConnection) -> Result<Vec<Vec<Value>>> {
+        /// Decoded while diesel reads the row, so the JSON text is never kept.
+        struct JsonRow(Vec<Value>);
+        impl QueryableByName<MultiBackend> for JsonRow {
+            fn build<'a>(row: &impl diesel::row::NamedRow<'a, MultiBackend>) -> diesel::deserialize::Result<Self> {
+                let text: String = diesel::row::NamedRow::get::<Text, String>(row, "row")?;
+                Ok(JsonRow(serde_json::from_str(&text)?))
+            }
         }
-        Ok(self.into_query().load::<JsonRow>(conn)?.into_iter().map(|r| r.row).collect())
+        Ok(self.into_query().load::<JsonRow>(conn)?.into_iter().map(|r| r.0).collect())
     }
 
     /// `(id, text)` pairs, e.g. display names of related records.

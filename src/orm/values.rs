@@ -141,20 +141,22 @@ pub fn now_string() -> String {
 }
 
 /// Decodes one cell of a JSON row into Odoo's read format.
-pub fn read_cell(ftype: FieldType, cell: &serde_json::Value) -> Value {
-    use serde_json::Value as J;
+pub fn read_cell(ftype: FieldType, cell: Value) -> Value {
     match (ftype, cell) {
-        (FieldType::Boolean, J::Bool(b)) => Value::Bool(*b),
-        (FieldType::Boolean, J::Number(n)) => Value::Bool(n.as_i64().unwrap_or(0) != 0),
+        (FieldType::Boolean, Value::Bool(b)) => Value::Bool(b),
+        (FieldType::Boolean, Value::Int(n)) => Value::Bool(n != 0),
         (FieldType::Boolean, _) => Value::Bool(false),
         // Odoo reads empty numbers as zero, not False.
-        (FieldType::Integer, J::Number(n)) => Value::Int(n.as_i64().unwrap_or(0)),
+        (FieldType::Integer, Value::Int(n)) => Value::Int(n),
+        (FieldType::Integer, Value::Float(f)) => Value::Int(f as i64),
         (FieldType::Integer, _) => Value::Int(0),
-        (FieldType::Float, J::Number(n)) => Value::Float(n.as_f64().unwrap_or(0.0)),
+        (FieldType::Float, Value::Float(f)) => Value::Float(f),
+        (FieldType::Float, Value::Int(n)) => Value::Float(n as f64),
         (FieldType::Float, _) => Value::Float(0.0),
-        (FieldType::Many2one(_), J::Number(n)) => Value::Int(n.as_i64().unwrap_or(0)),
-        (_, J::String(s)) => Value::Str(s.clone()),
-        (_, J::Number(n)) => Value::Str(n.to_string()),
+        (FieldType::Many2one(_), Value::Int(n)) => Value::Int(n),
+        (_, Value::Str(s)) => Value::Str(s),
+        (_, Value::Int(n)) => Value::Str(n.to_string()),
+        (_, Value::Float(f)) => Value::Str(f.to_string()),
         _ => Value::Bool(false),
     }
 }

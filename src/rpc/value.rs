@@ -13,6 +13,10 @@ pub enum Value {
     Str(String),
     List(Vec<Value>),
     Map(BTreeMap<String, Value>),
+    /// A struct whose member names come from the model registry (what `read` returns), kept in Odoo's
+    /// order (`id`, then the fields as requested). It is a `Map` on the wire; it exists so that reading
+    /// thousands of records does not allocate and sort a copy of every field name for every record.
+    Record(Vec<(&'static str, Value)>),
 }
 
 impl Value {
@@ -33,7 +37,7 @@ impl Value {
             Value::Float(_) => "float",
             Value::Str(_) => "str",
             Value::List(_) => "list",
-            Value::Map(_) => "dict",
+            Value::Map(_) | Value::Record(_) => "dict",
         }
     }
 
@@ -47,6 +51,7 @@ impl Value {
             Value::Str(s) => s.is_empty(),
             Value::List(l) => l.is_empty(),
             Value::Map(m) => m.is_empty(),
+            Value::Record(m) => m.is_empty(),
         }
     }
 
@@ -90,6 +95,9 @@ impl Value {
             Value::Str(s) => dxr::Value::String(s),
             Value::List(items) => dxr::Value::Array(items.into_iter().map(Value::into_xmlrpc).collect()),
             Value::Map(members) => dxr::Value::Struct(members.into_iter().map(|(k, v)| (k, v.into_xmlrpc())).collect()),
+            Value::Record(members) => {
+                dxr::Value::Struct(members.into_iter().map(|(k, v)| (k.to_string(), v.into_xmlrpc())).collect())
+            }
         }
     }
 
@@ -137,6 +145,9 @@ impl Value {
             Value::Map(members) => {
                 serde_json::Value::Object(members.into_iter().map(|(k, v)| (k, v.into_json())).collect())
             }
+            Value::Record(members) => {
+                serde_json::Value::Object(members.into_iter().map(|(k, v)| (k.to_string(), v.into_json())).collect())
+            }
         }
     }
 
@@ -154,6 +165,61 @@ impl Value {
                 Value::Map(members.into_iter().map(|(k, v)| (k, Value::from_json(v))).collect())
             }
         }
+    }
+}
+
+/// JSON straight into a `Value` (stored rows, JSON-RPC), without a `serde_json::Value` in between.
+impl<'de> serde::Deserialize<'de> for Value {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Value, D::Error> {
+        deserializer.deserialize_any(ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_unit<E>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Nil)
+    }
+    fn visit_none<E>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Nil)
+    }
+    fn visit_bool<E>(self, b: bool) -> std::result::Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+    fn visit_i64<E>(self, i: i64) -> std::result::Result<Value, E> {
+        Ok(Value::Int(i))
+    }
+    fn visit_u64<E>(self, u: u64) -> std::result::Result<Value, E> {
+        Ok(i64::try_from(u).map_or(Value::Float(u as f64), Value::Int))
+    }
+    fn visit_f64<E>(self, f: f64) -> std::result::Result<Value, E> {
+        Ok(Value::Float(f))
+    }
+    fn visit_str<E>(self, s: &str) -> std::result::Result<Value, E> {
+        Ok(Value::Str(s.to_string()))
+    }
+    fn visit_string<E>(self, s: String) -> std::result::Result<Value, E> {
+        Ok(Value::Str(s))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::List(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Value, A::Error> {
+        let mut members = BTreeMap::new();
+        while let Some((key, value)) = map.next_entry::<String, Value>()? {
+            members.insert(key, value);
+        }
+        Ok(Value::Map(members))
     }
 }
 
@@ -212,6 +278,38 @@ mod tests {
         .unwrap();
         let v = Value::from_xmlrpc(call.params.into_iter().next().unwrap());
         assert_eq!(v, Value::str("2024-02-29 23:59:58"));
+    }
+
+    #[test]
+    fn json_text_decodes_straight_into_values() {
+        let v: Value =
+            serde_json::from_str(r#"[1, -2, 1.5, "a\"b", null, true, {"k": [false]}, 18446744073709551615]"#).unwrap();
+        assert_eq!(
+            v,
+            Value::List(vec![
+                Value::Int(1),
+                Value::Int(-2),
+                Value::Float(1.5),
+                Value::str("a\"b"),
+                Value::Nil,
+                Value::Bool(true),
+                Value::map([("k", Value::List(vec![Value::Bool(false)]))]),
+                Value::Float(18446744073709551615.0),
+            ])
+        );
+        let text = r#"{"a": 1, "b": [null, "x"]}"#;
+        let direct: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(direct, Value::from_json(serde_json::from_str(text).unwrap()));
+    }
+
+    #[test]
+    fn records_are_structs_on_the_wire() {
+        let record = Value::Record(vec![("id", Value::Int(3)), ("name", Value::str("x"))]);
+        let map = Value::map([("id", Value::Int(3)), ("name", Value::str("x"))]);
+        assert_eq!(record.clone().into_xmlrpc(), map.clone().into_xmlrpc());
+        assert_eq!(record.clone().into_json(), map.into_json());
+        assert_eq!(record.kind(), "dict");
+        assert!(!record.is_falsy());
     }
 
     #[test]

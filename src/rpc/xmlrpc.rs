@@ -70,6 +70,7 @@ fn size_estimate(value: &Value) -> usize {
         Value::Str(s) => 30 + s.len(),
         Value::List(items) => 35 + items.first().map_or(0, |first| items.len() * size_estimate(first)),
         Value::Map(members) => 30 + members.iter().map(|(k, v)| 30 + k.len() + size_estimate(v)).sum::<usize>(),
+        Value::Record(members) => 30 + members.iter().map(|(k, v)| 30 + k.len() + size_estimate(v)).sum::<usize>(),
     }
 }
 
@@ -125,18 +126,21 @@ fn write_value(out: &mut String, value: &Value) {
             }
             out.push_str("</data></array></value>");
         }
-        Value::Map(members) => {
-            out.push_str("<value><struct>");
-            for (name, member) in members {
-                out.push_str("<member><name>");
-                escape_into(out, name);
-                out.push_str("</name>");
-                write_value(out, member);
-                out.push_str("</member>");
-            }
-            out.push_str("</struct></value>");
-        }
+        Value::Map(members) => write_struct(out, members.iter().map(|(name, member)| (name.as_str(), member))),
+        Value::Record(members) => write_struct(out, members.iter().map(|(name, member)| (*name, member))),
     }
+}
+
+fn write_struct<'v>(out: &mut String, members: impl Iterator<Item = (&'v str, &'v Value)>) {
+    out.push_str("<value><struct>");
+    for (name, member) in members {
+        out.push_str("<member><name>");
+        escape_into(out, name);
+        out.push_str("</name>");
+        write_value(out, member);
+        out.push_str("</member>");
+    }
+    out.push_str("</struct></value>");
 }
 
 /// Bytes that text content escapes (dxr uses quick-xml's full quoting, which also writes `\r` as `&#13;`).

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::app::App;
 use crate::auth::Identity;
+use crate::db::AnyConnection;
 use crate::error::{Error, Result};
 use crate::orm::methods::{self, call_generic, check_access, generic_operation, Call, Env, Operation};
 use crate::rpc::Value;
@@ -102,15 +103,6 @@ fn db(app: &Arc<App>, method: &str, params: Vec<Value>) -> Result<Value> {
     }
 }
 
-/// Checks the credentials of an `object` call (every call, as Odoo does).
-pub async fn check_credentials(app: &Arc<App>, uid: &Value, password: &Value) -> Result<Identity> {
-    let (Some(uid), Value::Str(password)) = (uid.as_i64(), password) else {
-        return Err(Error::access_denied());
-    };
-    let password = password.clone();
-    app.db(move |conn, app| app.auth.check(conn, uid, &password)).await
-}
-
 /// An `object` call's model, method and arguments, once (db, uid, password) are set aside.
 #[derive(Debug)]
 pub struct ObjectCall {
@@ -168,21 +160,51 @@ async fn object(app: &Arc<App>, method: &str, params: Vec<Value>) -> Result<Valu
         return Err(Error::application(format!("Method not available {method}")));
     }
     // Credentials first, as Odoo does: a caller without them learns nothing about the call's shape.
-    let none = Value::Bool(false);
-    let identity = check_credentials(app, params.get(1).unwrap_or(&none), params.get(2).unwrap_or(&none)).await?;
-    let call = parse_object_call(method, params)?;
-    call_model(app, identity, &call.model, &call.method, call.args, call.kwargs).await
+    let (Some(uid), Some(Value::Str(password))) = (params.get(1).and_then(Value::as_i64), params.get(2)) else {
+        return Err(Error::access_denied());
+    };
+    let password = password.clone();
+    let method = method.to_string();
+    // One trip to the blocking pool for the common case: the credential check and a generic method run on
+    // the same connection, one after the other. Buttons and unlink hooks continue here, off the pool.
+    let planned = app
+        .db(move |conn, app| {
+            let identity = app.auth.check(conn, uid, &password)?;
+            let call = parse_object_call(&method, params)?;
+            match plan_call(app, identity, &call.model, &call.method, call.args, call.kwargs)? {
+                Planned::Generic { call, operation } if !runs_hook(app, &call, operation) => {
+                    run_generic(conn, app, &call, operation).map(Step::Done)
+                }
+                planned => Ok(Step::Continue(planned)),
+            }
+        })
+        .await?;
+    match planned {
+        Step::Done(value) => Ok(value),
+        Step::Continue(planned) => run_planned(app, planned).await,
+    }
 }
 
-/// Runs one model method for an authenticated user (shared by `object` and `/web/dataset/call_kw`).
-pub async fn call_model(
-    app: &Arc<App>,
+enum Step {
+    Done(Value),
+    Continue(Planned),
+}
+
+/// A model method call, checked and ready to run.
+enum Planned {
+    Generic { call: Call, operation: Operation },
+    Button { handler: methods::MethodFn, call: Call },
+}
+
+/// Checks that `method` may be called remotely on `model_name` by this user, and how it runs.
+fn plan_call(
+    app: &App,
     identity: Identity,
     model_name: &str,
     method: &str,
     args: Vec<Value>,
     mut kwargs: BTreeMap<String, Value>,
-) -> Result<Value> {
+) -> Result<Planned> {
     if method.starts_with('_') || method == "init" {
         return Err(Error::access(format!("Private methods (such as {method}) cannot be called remotely.")));
     }
@@ -200,25 +222,51 @@ pub async fn call_model(
     };
     if let Some(operation) = generic_operation(method) {
         check_access(model, operation)?;
-        if operation == Operation::Unlink {
-            if let Some(hook) = model.before_unlink {
-                hook(Arc::clone(app), call.clone()).await?;
-            }
-        }
-        let writes = matches!(operation, Operation::Create | Operation::Write | Operation::Unlink);
-        return app
-            .db(move |conn, app| {
-                use diesel::Connection;
-                if writes {
-                    crate::db::write_transaction(conn, |conn| call_generic(&app.registry, conn, &call))
-                } else {
-                    conn.transaction(|conn| call_generic(&app.registry, conn, &call))
-                }
-            })
-            .await;
+        return Ok(Planned::Generic { call, operation });
     }
     match model.method(method) {
-        Some(handler) => handler(Arc::clone(app), call).await,
+        Some(handler) => Ok(Planned::Button { handler, call }),
         None => Err(methods::unknown_method(model, method)),
     }
+}
+
+/// Whether a generic call must first run the model's async `before_unlink` hook.
+fn runs_hook(app: &App, call: &Call, operation: Operation) -> bool {
+    operation == Operation::Unlink && app.registry.model(call.model).is_ok_and(|m| m.before_unlink.is_some())
+}
+
+/// A generic method in its own transaction (writes take SQLite's write lock up front).
+fn run_generic(conn: &mut AnyConnection, app: &App, call: &Call, operation: Operation) -> Result<Value> {
+    use diesel::Connection;
+    if matches!(operation, Operation::Create | Operation::Write | Operation::Unlink) {
+        crate::db::write_transaction(conn, |conn| call_generic(&app.registry, conn, call))
+    } else {
+        conn.transaction(|conn| call_generic(&app.registry, conn, call))
+    }
+}
+
+async fn run_planned(app: &Arc<App>, planned: Planned) -> Result<Value> {
+    match planned {
+        Planned::Generic { call, operation } => {
+            if runs_hook(app, &call, operation) {
+                if let Some(hook) = app.registry.model(call.model)?.before_unlink {
+                    hook(Arc::clone(app), call.clone()).await?;
+                }
+            }
+            app.db(move |conn, app| run_generic(conn, app, &call, operation)).await
+        }
+        Planned::Button { handler, call } => handler(Arc::clone(app), call).await,
+    }
+}
+
+/// Runs one model method for an authenticated user (`/web/dataset/call_kw`).
+pub async fn call_model(
+    app: &Arc<App>,
+    identity: Identity,
+    model_name: &str,
+    method: &str,
+    args: Vec<Value>,
+    kwargs: BTreeMap<String, Value>,
+) -> Result<Value> {
+    run_planned(app, plan_call(app, identity, model_name, method, args, kwargs)?).await
 }

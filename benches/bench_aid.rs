@@ -17,10 +17,6 @@ use std::time::{Duration, Instant};
 use bankbridge::rpc::{xmlrpc, Value};
 use bankbridge::sync::store;
 
-// The same allocator as `bankbridge`, so the ceiling server and the storage ceiling compare like with like.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
 }

@@ -13,10 +13,6 @@ use bankbridge::sandbox::{self, SandboxConfig};
 use bankbridge::server::{self, SaltEdgeOptions, ServeOptions};
 use bankbridge::sync;
 
-// glibc malloc spent ~30% of a search_read under load (arena locks, consolidating freed response buffers).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(name = "bankbridge", version, about = "Odoo 17 bank synchronization bridge over Salt Edge")]
 struct Cli {

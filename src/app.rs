@@ -16,11 +16,14 @@ pub struct App {
     pub db_name: String,
     /// Salt Edge (or the sandbox); `None` for commands that do not talk to it.
     pub bank: Option<Arc<crate::sync::Bank>>,
+    /// One permit per pooled connection (see `db`).
+    db_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl App {
     pub fn new(pool: DbPool, db_name: String, bank: Option<crate::sync::Bank>) -> Arc<App> {
         Arc::new(App {
+            db_slots: Arc::new(tokio::sync::Semaphore::new(pool.max_size() as usize)),
             pool,
             registry: crate::models::registry(),
             auth: Authenticator::default(),
@@ -35,8 +38,17 @@ impl App {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection, &App) -> Result<T> + Send + 'static,
     {
+        // Callers beyond the pool's size queue here, on the event loop, instead of each parking a
+        // blocking thread on the pool (64 clients kept ~64 threads waiting for 8 SQLite connections).
+        // The slot is released on the blocking thread as soon as the work is done, not when the event
+        // loop gets round to the result.
+        let slot = Arc::clone(&self.db_slots)
+            .acquire_owned()
+            .await
+            .map_err(|e| Error::internal("waiting for a database slot", e))?;
         let app = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
+            let _slot = slot;
             let mut conn = app.pool.get().map_err(Error::from_pool)?;
             work(&mut conn, &app)
         })

@@ -1,6 +1,7 @@
 //! Criterion benchmarks of the hot paths: decoding a `methodCall` carrying a 1,000-term domain, encoding
 //! a `search_read` response of 10,000 transactions, domain evaluation (parse + validate + SQL, and
-//! in-memory matching), and storing one page of 1,000 transactions in SQLite and PostgreSQL.
+//! in-memory matching), storing one page of 1,000 transactions in SQLite and PostgreSQL, and the work
+//! of the load script's `search_read` of 80 accounts without HTTP (the query and records, the encoding).
 //!
 //! `cargo bench --bench hot_paths`; PostgreSQL runs when `BANKBRIDGE_BENCH_POSTGRES_URL` names a
 //! database the benchmark may write to (e.g. one started with `tests/postgres.sh start DIR`).
@@ -102,6 +103,47 @@ fn page_insert(c: &mut Criterion, name: &str, url: &str) {
     group.finish();
 }
 
+/// The load script's `search_read` of 80 `account.online.account` records, in process: what a request
+/// costs the bridge besides HTTP and the credential check.
+fn search_read_80(c: &mut Criterion, dir: &std::path::Path) {
+    use bankbridge::orm::methods::{call_generic, Call, Env};
+    let pool = common::open(dir.join("accounts.db").to_str().expect("utf-8 path"));
+    let mut conn = pool.get().expect("connection");
+    let company = bankbridge::auth::ensure_company(&mut conn, "Bench search_read").expect("company");
+    let registry = bankbridge::models::registry();
+    let call = |model: &'static str, method: &str, args: Vec<Value>, kwargs: Vec<(&str, Value)>| Call {
+        model,
+        method: method.to_string(),
+        args,
+        kwargs: kwargs.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        env: Env { uid: 1, company_id: company, context: Default::default() },
+    };
+    let new_link = call("account.online.link", "create", vec![Value::map([("name", Value::str("Bench"))])], vec![]);
+    let link = call_generic(&registry, &mut conn, &new_link).expect("link");
+    let accounts = (1..=80)
+        .map(|i| {
+            Value::map([
+                ("name", Value::str(format!("Account {i:02}"))),
+                ("account_number", Value::str(format!("XF{i:020}"))),
+                ("currency_code", Value::str("EUR")),
+                ("account_online_link_id", link.clone()),
+                ("journal_id", Value::Int(i)),
+            ])
+        })
+        .collect();
+    let new_accounts = call("account.online.account", "create", vec![Value::List(accounts)], vec![]);
+    call_generic(&registry, &mut conn, &new_accounts).expect("accounts");
+    let search_read =
+        call("account.online.account", "search_read", vec![Value::List(vec![])], vec![("limit", Value::Int(80))]);
+    let response = call_generic(&registry, &mut conn, &search_read).expect("search_read");
+    assert_eq!(response.as_list().map(<[Value]>::len), Some(80));
+
+    let mut group = c.benchmark_group("search_read_80_accounts");
+    group.bench_function("orm_sqlite", |b| b.iter(|| call_generic(&registry, &mut conn, &search_read).expect("read")));
+    group.bench_function("encode", |b| b.iter(|| xmlrpc::write_response(&response)));
+    group.finish();
+}
+
 fn storage(c: &mut Criterion) {
     let dir = std::env::temp_dir().join(format!("bankbridge-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -110,6 +152,7 @@ fn storage(c: &mut Criterion) {
         Ok(url) if !url.is_empty() => page_insert(c, "postgres", &url),
         _ => eprintln!("store_posted_page/1000_transactions_postgres skipped: set BANKBRIDGE_BENCH_POSTGRES_URL"),
     }
+    search_read_80(c, &dir);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

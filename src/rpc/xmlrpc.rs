@@ -326,6 +326,41 @@ mod tests {
     }
 
     #[test]
+    fn escaping_matches_a_char_by_char_escaper_at_every_position() {
+        fn naive(text: &str) -> String {
+            text.chars()
+                .map(|c| match c {
+                    '&' => "&amp;".to_string(),
+                    '<' => "&lt;".to_string(),
+                    '>' => "&gt;".to_string(),
+                    '\'' => "&apos;".to_string(),
+                    '"' => "&quot;".to_string(),
+                    '\r' => "&#13;".to_string(),
+                    other => other.to_string(),
+                })
+                .collect()
+        }
+        // Random strings of every length up to 40, so escaped bytes fall at every offset of the 8-byte words.
+        let alphabet = ['a', '&', '<', '>', '\'', '"', '\r', '\n', 'é', '中', '🚀', '\u{1}', '0', 'Z'];
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        for len in 0..40 {
+            for _ in 0..60 {
+                let text: String = (0..len)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        alphabet[(seed % alphabet.len() as u64) as usize]
+                    })
+                    .collect();
+                let mut out = String::new();
+                escape_into(&mut out, &text);
+                assert_eq!(out, naive(&text), "{text:?}");
+            }
+        }
+    }
+
+    #[test]
     fn responses_never_contain_nil() {
         let xml = encode_response(Value::List(vec![Value::Nil, Value::map([("x", Value::Nil)])]));
         assert!(!xml.contains("nil"), "{xml}");

@@ -656,6 +656,8 @@ impl Orm<'_> {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
+        // `id` always comes first, once, whether or not it was asked for.
+        let fields: Vec<&Field> = fields.iter().copied().filter(|f| f.name != "id").collect();
         let row_id = |row: &Vec<Value>| row.first().and_then(Value::as_i64).unwrap_or(0);
         let columns = column_names(model);
         let column = |name: &str| columns.iter().position(|c| *c == name);
@@ -668,7 +670,7 @@ impl Orm<'_> {
             Cell(usize, &'f Field),
         }
         let mut sources = Vec::with_capacity(fields.len());
-        for field in fields {
+        for field in &fields {
             let source = match field.ftype {
                 _ if field.name == "display_name" => Source::DisplayName,
                 FieldType::One2many(comodel, inverse) => {

@@ -203,6 +203,13 @@ def load(args):
                 results[name].append(r)
                 print(f"round {round_no + 1} {name:40s} {r['rps']:10.0f} req/s  p50 {r['p50_ms']:.2f} ms  "
                       f"p99 {r['p99_ms']:.2f} ms  non-2xx {r['non_2xx']} {r['socket_errors']}", flush=True)
+        # One client at a time: Python's best case (no GIL contention between its 64 threads).
+        single = {}
+        for name in ("search_read 80 accounts", "python SimpleXMLRPCServer search_read"):
+            url, body = targets[name]
+            single[name] = wrk(url, body, args.seconds, 1, 1)
+            print(f"1 connection {name:40s} {single[name]['rps']:10.0f} req/s  p50 {single[name]['p50_ms']:.2f} ms",
+                  flush=True)
         # Responses still correct after the load.
         (after,), _ = xmlrpc.client.loads(post(sr_url, bodies["search_read"][1].encode()))
         assert after == records
@@ -220,7 +227,10 @@ def load(args):
                 "search_read / ceiling": sr["rps"] / ceil["rps"],
                 "search_read / python": sr["rps"] / py["rps"],
                 "search_read p99 / p50": sr["p99_ms"] / sr["p50_ms"],
+                "search_read / python, 1 connection each": single["search_read 80 accounts"]["rps"]
+                / single["python SimpleXMLRPCServer search_read"]["rps"],
             },
+            "one_connection": single,
         }
         print()
         print(f"machine: {summary['machine']}")

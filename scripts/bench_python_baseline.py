@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Baseline peer for scripts/bench_load.sh: Python's stdlib SimpleXMLRPCServer (the stack Odoo's own
+"""Baseline peer for `scripts/bench.sh load`: Python's stdlib SimpleXMLRPCServer (the stack Odoo's own
 XML-RPC sits on: xmlrpc.client marshalling) serving `execute_kw(..., 'account.online.account',
 'search_read', ...)` from the same SQLite file as the bridge, in the same wire format (many2one as
 [id, name], empty values as False). One thread per connection (ThreadingMixIn) and HTTP/1.1

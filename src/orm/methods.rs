@@ -688,16 +688,14 @@ impl Orm<'_> {
         }
 
         let rec_name_idx = column(model.rec_name);
+        let wants_display_name = sources.iter().any(|s| matches!(s, Source::DisplayName));
         let mut out = Vec::with_capacity(rows.len());
         for cells in &mut rows {
             let id = row_id(cells);
             let mut record = Vec::with_capacity(fields.len() + 1);
             record.push(("id", Value::Int(id)));
             // The display name first: it may read the cell another field then takes.
-            let name = sources
-                .iter()
-                .any(|s| matches!(s, Source::DisplayName))
-                .then(|| display_name(model, id, rec_name_idx.and_then(|i| cells.get(i))));
+            let name = wants_display_name.then(|| display_name(model, id, rec_name_idx.and_then(|i| cells.get(i))));
             for (field, source) in fields.iter().zip(&sources) {
                 let value = match source {
                     Source::DisplayName => Value::Str(name.clone().unwrap_or_default()),

@@ -167,7 +167,7 @@ async fn object(app: &Arc<App>, method: &str, params: Vec<Value>) -> Result<Valu
     let method = method.to_string();
     // One trip to the blocking pool for the common case: the credential check and a generic method run on
     // the same connection, one after the other. Buttons and unlink hooks continue here, off the pool.
-    let planned = app
+    let step = app
         .db(move |conn, app| {
             let identity = app.auth.check(conn, uid, &password)?;
             let call = parse_object_call(&method, params)?;
@@ -179,12 +179,13 @@ async fn object(app: &Arc<App>, method: &str, params: Vec<Value>) -> Result<Valu
             }
         })
         .await?;
-    match planned {
+    match step {
         Step::Done(value) => Ok(value),
         Step::Continue(planned) => run_planned(app, planned).await,
     }
 }
 
+/// Where an `object` call stands after its trip to the blocking pool.
 enum Step {
     Done(Value),
     Continue(Planned),

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use bankbridge::db::Backend;
 use bankbridge::orm::domain::Domain;
-use bankbridge::orm::methods::{self, Call, Env, Orm};
+use bankbridge::orm::methods::{self, Call, Env, Orm, Search};
 use bankbridge::orm::sql::Sql;
 use bankbridge::orm::Registry;
 use bankbridge::rpc::{services, xmlrpc, Value};
@@ -60,7 +60,8 @@ fn compile_call(call: &Call) {
     };
     for backend in BACKENDS {
         let orm = Orm { registry, backend, env: &call.env };
-        if let Ok(sql) = orm.search_sql(model, domain, offset, limit, order.as_deref()) {
+        let search = Search { domain, offset, limit, order: order.as_deref() };
+        if let Ok(sql) = orm.search_sql(model, &search) {
             check_sql(&sql);
         }
     }

@@ -160,7 +160,7 @@ pub fn call_generic(registry: &Registry, conn: &mut AnyConnection, call: &Call) 
             if call.arg(4, "count").is_some_and(|c| !c.is_falsy()) {
                 return Ok(Value::Int(orm.count(conn, model, &domain, None)?));
             }
-            let ids = orm.search(conn, model, &domain, offset, limit, order.as_deref())?;
+            let ids = orm.search(conn, model, &Search { domain: &domain, offset, limit, order: order.as_deref() })?;
             Ok(Value::List(ids.into_iter().map(Value::Int).collect()))
         }
         "search_count" => {
@@ -187,7 +187,8 @@ pub fn call_generic(registry: &Registry, conn: &mut AnyConnection, call: &Call) 
             let fields = field_list(model, call.arg(1, "fields"))?;
             let (offset, limit, order) = paging(call, 2)?;
             let classic = load_classic(call.kwargs.get("load"));
-            Ok(Value::List(orm.search_read(conn, model, &domain, offset, limit, order.as_deref(), &fields, classic)?))
+            let search = Search { domain: &domain, offset, limit, order: order.as_deref() };
+            Ok(Value::List(orm.search_read(conn, model, &search, &fields, classic)?))
         }
         "name_search" => {
             call.check_arity(4)?;
@@ -205,7 +206,7 @@ pub fn call_generic(registry: &Registry, conn: &mut AnyConnection, call: &Call) 
             if !name.is_empty() || operator != "ilike" {
                 domain.push(Value::List(vec![Value::str(model.rec_name), Value::Str(operator), Value::Str(name)]));
             }
-            let ids = orm.search(conn, model, &Value::List(domain), 0, limit, None)?;
+            let ids = orm.search(conn, model, &Search { limit, ..Search::all(&Value::List(domain)) })?;
             orm.name_pairs(conn, model, &ids)
         }
         "name_get" => {
@@ -438,6 +439,22 @@ pub fn fields_get(model: &Model, all: Option<&[String]>, attributes: Option<&[St
     Value::Map(out)
 }
 
+/// What `search` and `search_read` select: a domain and Odoo's paging (`offset`, `limit`, `order`).
+#[derive(Clone, Copy)]
+pub struct Search<'a> {
+    pub domain: &'a Value,
+    pub offset: i64,
+    pub limit: Option<i64>,
+    pub order: Option<&'a str>,
+}
+
+impl<'a> Search<'a> {
+    /// Every record matching `domain`, in the model's default order.
+    pub fn all(domain: &'a Value) -> Search<'a> {
+        Search { domain, offset: 0, limit: None, order: None }
+    }
+}
+
 /// The ORM bound to one caller and one backend.
 pub struct Orm<'a> {
     pub registry: &'a Registry,
@@ -504,40 +521,18 @@ impl Orm<'_> {
         Ok(terms.join(", "))
     }
 
-    pub fn search(
-        &self,
-        conn: &mut AnyConnection,
-        model: &Model,
-        domain: &Value,
-        offset: i64,
-        limit: Option<i64>,
-        order: Option<&str>,
-    ) -> Result<Vec<i64>> {
-        self.search_sql(model, domain, offset, limit, order)?.load_ids(conn)
+    pub fn search(&self, conn: &mut AnyConnection, model: &Model, search: &Search) -> Result<Vec<i64>> {
+        self.search_sql(model, search)?.load_ids(conn)
     }
 
     /// The query of `search`, compiled but not run (no database needed: the fuzz targets use it too).
-    pub fn search_sql(
-        &self,
-        model: &Model,
-        domain: &Value,
-        offset: i64,
-        limit: Option<i64>,
-        order: Option<&str>,
-    ) -> Result<Sql> {
-        self.select_sql("t.id AS id", model, domain, offset, limit, order)
+    pub fn search_sql(&self, model: &Model, search: &Search) -> Result<Sql> {
+        self.select_sql("t.id AS id", model, search)
     }
 
     /// `SELECT <select> FROM <model> t WHERE <domain and company scope> ORDER BY … LIMIT … OFFSET …`.
-    fn select_sql(
-        &self,
-        select: &str,
-        model: &Model,
-        domain: &Value,
-        offset: i64,
-        limit: Option<i64>,
-        order: Option<&str>,
-    ) -> Result<Sql> {
+    fn select_sql(&self, select: &str, model: &Model, search: &Search) -> Result<Sql> {
+        let Search { domain, offset, limit, order } = *search;
         let order = self.order_clause(model, order)?;
         let mut sql = Sql::new(self.backend);
         sql.push(&format!("SELECT {select} FROM {} t", model.table));
@@ -626,20 +621,16 @@ impl Orm<'_> {
     }
 
     /// `search_read` in one query: the search's rows are read as they are found, not looked up again by id.
-    #[allow(clippy::too_many_arguments)]
     pub fn search_read(
         &self,
         conn: &mut AnyConnection,
         model: &Model,
-        domain: &Value,
-        offset: i64,
-        limit: Option<i64>,
-        order: Option<&str>,
+        search: &Search,
         fields: &[&Field],
         classic: bool,
     ) -> Result<Vec<Value>> {
         let select = json_row(self.backend, "t", &column_names(model));
-        let rows = self.select_sql(&select, model, domain, offset, limit, order)?.load_rows(conn)?;
+        let rows = self.select_sql(&select, model, search)?.load_rows(conn)?;
         self.records(conn, model, rows, fields, classic)
     }
 
@@ -950,14 +941,8 @@ impl Orm<'_> {
         };
         let commands = value.as_list().ok_or_else(bad)?;
         let children = |orm: &Self, conn: &mut AnyConnection| -> Result<Vec<i64>> {
-            orm.search(
-                conn,
-                comodel,
-                &Value::List(vec![Value::List(vec![Value::str(inverse), Value::str("="), Value::Int(parent)])]),
-                0,
-                None,
-                None,
-            )
+            let domain = Value::List(vec![Value::List(vec![Value::str(inverse), Value::str("="), Value::Int(parent)])]);
+            orm.search(conn, comodel, &Search::all(&domain))
         };
         let link = |orm: &Self, conn: &mut AnyConnection, ids: &[i64]| -> Result<()> {
             let mut vals = BTreeMap::new();

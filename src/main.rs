@@ -297,7 +297,8 @@ async fn run_sync(app: std::sync::Arc<App>, link: Option<i64>) -> Result<(), Err
             }
             Err(e) => {
                 failed += 1;
-                progress.0.println(format!("link {id}: {e}"));
+                // Shown in every mode: `println` on a hidden bar (no terminal, e.g. cron) prints nothing.
+                progress.0.suspend(|| eprintln!("link {id} failed: {e}"));
             }
         }
     }
@@ -309,7 +310,7 @@ async fn run_sync(app: std::sync::Arc<App>, link: Option<i64>) -> Result<(), Err
         (progress.0.position() as f64) / secs.max(0.001)
     );
     if failed > 0 {
-        return Err(Error::user(format!("{failed} link(s) could not be synced")));
+        return Err(Error::user(format!("{failed} of {} link(s) could not be synced (reasons above)", links.len())));
     }
     Ok(())
 }

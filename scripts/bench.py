@@ -368,8 +368,9 @@ def sync(args):
                     out, rss = timed([args.bridge, "sync", "--link", str(link)], env)
                 finally:
                     bridge.stop()
-                m = re.search(r"(\d+) new transactions.* in ([\d.]+) s \((\d+) rows/s\)", out)
-                added, secs, rps = int(m.group(1)), float(m.group(2)), float(m.group(3))
+                m = re.search(r"([\d,]+) new transactions.* in ([\d.]+) s \(([\d,]+) rows/s\)", out)
+                added, secs = int(m.group(1).replace(",", "")), float(m.group(2))
+                rps = float(m.group(3).replace(",", ""))
                 cdb = new_database(backend, work, admin, tag + "_ceiling")
                 cout, crss = timed([args.aid, "store-ceiling", "--database", cdb, "--rows", str(rows)],
                                    dict(os.environ, RUST_LOG="warn"))

@@ -46,6 +46,26 @@ def test_without_a_terminal_each_failed_link_says_why_and_the_exit_code_is_non_z
     assert "1 of 2 link(s) could not be synced" in out.stderr, out.stderr
 
 
+def test_without_a_terminal_progress_lines_show_total_rate_and_eta(flow):
+    api = Api(flow, "alice")
+    link, *_ = connect(api, "progress@acme.test")
+    out = run_sync(flow, "--link", str(link), "--progress-interval", "0")
+    assert out.returncode == 0, out.stderr
+    line = re.compile(r"^link (\d+): ([\d,]+) of ([\d,]+) rows \((\d+)%\), ([\d,]+) rows/s, ETA (\S.*)$")
+    progress = [m for m in map(line.match, out.stderr.splitlines()) if m]
+    assert len(progress) >= 2, out.stderr
+    accounts = api("account.online.account", "search", [["account_online_link_id", "=", link]])
+    total = PER_ACCOUNT * len(accounts)
+    assert all(int(m.group(1)) == link and m.group(3) == f"{total:,}" for m in progress), out.stderr
+    assert progress[-1].group(2) == f"{total:,}" and progress[-1].group(4) == "100", out.stderr
+    assert any(0 < int(m.group(4)) < 100 for m in progress), out.stderr
+    assert re.search(rf"synced 1 link\(s\): {total:,} new transactions, .* \([\d,]+ rows/s\)", out.stdout), out.stdout
+    # A rerun expects nothing new.
+    again = run_sync(flow, "--link", str(link), "--progress-interval", "0")
+    assert again.returncode == 0 and "new transactions" in again.stdout, again
+    assert "synced 1 link(s): 0 new transactions" in again.stdout, again.stdout
+
+
 def test_with_serve_stopped_sync_says_the_bridge_is_not_running(flow):
     api = Api(flow, "alice")
     connect(api, "stopped@acme.test")

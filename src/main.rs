@@ -22,7 +22,8 @@ Environment:
   RUST_LOG               log filter (tracing), e.g. `debug` or `bankbridge=debug,info`
                          [default: info,actix_server=warn]; logs never contain request bodies,
                          passwords or keys
-  BANKBRIDGE_DATABASE    the database when neither --database nor DATABASE_URL is set";
+  BANKBRIDGE_DATABASE    the database when neither --database nor DATABASE_URL is set
+  BANKBRIDGE_LOG_FORMAT  `text` or `json` (the --log-format flag)";
 
 #[derive(Parser)]
 #[command(
@@ -32,8 +33,17 @@ Environment:
     after_help = ENVIRONMENT_HELP
 )]
 struct Cli {
+    /// Log lines on standard error: `text` for people, `json` (one object per line) for log shippers.
+    #[arg(long, global = true, env = "BANKBRIDGE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 /// Where the data lives; only the commands that open the database take it.
@@ -534,15 +544,19 @@ async fn run_sync(app: std::sync::Arc<App>, link: Option<i64>, every: Duration) 
     Ok(())
 }
 
+fn init_logging(format: LogFormat) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,actix_server=warn".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => builder.json().with_current_span(false).init(),
+    }
+}
+
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,actix_server=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
     let cli = Cli::parse();
+    init_logging(cli.log_format);
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

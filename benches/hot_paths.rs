@@ -15,8 +15,9 @@ use std::time::Duration;
 use bankbridge::db::Backend;
 use bankbridge::orm::domain::Domain;
 use bankbridge::orm::sql::Sql;
-use bankbridge::rpc::{xmlrpc, Value};
+use bankbridge::rpc::xmlrpc;
 use bankbridge::sync::store;
+use bankbridge::types::Value;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
 fn codec(c: &mut Criterion) {

@@ -12,7 +12,8 @@ use bankbridge::orm::domain::Domain;
 use bankbridge::orm::methods::{self, Call, Env, Orm, Search};
 use bankbridge::orm::sql::Sql;
 use bankbridge::orm::Registry;
-use bankbridge::rpc::{services, xmlrpc, Value};
+use bankbridge::rpc::{services, xmlrpc};
+use bankbridge::types::Value;
 
 const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use bankbridge::db::{self, DatabaseUrl};
 use bankbridge::orm::domain::Domain;
 use bankbridge::orm::methods::{call_generic, Call, Env};
-use bankbridge::rpc::Value;
+use bankbridge::types::Value;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 

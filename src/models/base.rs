@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::app::App;
 use crate::orm::methods::{Call, MethodFuture};
 use crate::orm::{Access, CompanyScope, Field, FieldType, Model};
-use crate::rpc::Value;
+use crate::types::Value;
 
 pub fn res_company() -> Model {
     Model {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::app::App;
 use crate::orm::methods::{Call, MethodFuture};
 use crate::orm::{Access, CompanyScope, Field, FieldType, Model};
-use crate::rpc::Value;
+use crate::types::Value;
 
 pub const STATUSES: &[(&str, &str)] = &[("active", "Active"), ("inactive", "Inactive"), ("disabled", "Disabled")];
 pub const MODES: &[(&str, &str)] = &[("oauth", "OAuth"), ("web", "Web"), ("api", "API"), ("file", "File")];

@@ -7,8 +7,8 @@ use crate::app::App;
 use crate::error::{Error, Result};
 use crate::orm::methods::{Call, MethodFuture};
 use crate::orm::{Access, CompanyScope, Default, Field, FieldType, Model};
-use crate::rpc::Value;
 use crate::sync::{self, notification, NewSynchronization};
+use crate::types::Value;
 
 pub const LINK_STATES: &[(&str, &str)] =
     &[("connected", "Connected"), ("error", "Error"), ("disconnected", "Not Connected")];
@@ -93,7 +93,7 @@ fn action_new_synchronization(app: Arc<App>, call: Call) -> MethodFuture {
     Box::pin(async move {
         call.check_kwargs(&["institution_code", "email", "phone", "return_to"])?;
         let request = NewSynchronization {
-            link_ids: call.args.first().map(crate::orm::values::id_list).transpose()?.unwrap_or_default(),
+            link_ids: call.args.first().map(crate::orm::convert::id_list).transpose()?.unwrap_or_default(),
             institution_code: text_arg(&call, 1, "institution_code")?.unwrap_or_default(),
             email: text_arg(&call, 2, "email")?.unwrap_or_default(),
             phone: text_arg(&call, 3, "phone")?,

@@ -5,11 +5,11 @@
 use std::cmp::Ordering;
 
 use crate::error::{Error, Result};
+use crate::orm::convert::{self, coerce_for_domain};
 use crate::orm::model::{FieldType, Model};
 use crate::orm::registry::Registry;
 use crate::orm::sql::{Sql, SqlValue};
-use crate::orm::values::{self, coerce_for_domain};
-use crate::rpc::Value;
+use crate::types::Value;
 
 /// Largest `in` list accepted (databases cap bound parameters; a bigger list is a client bug).
 pub const MAX_IN_LIST: usize = 30_000;
@@ -372,7 +372,7 @@ fn leaf_sql(
                 (Op::Eq, true) => sql.push(&format!("NOT {exists})")),
                 (Op::Ne, true) => sql.push(&format!("{exists})")),
                 (Op::In | Op::Eq, false) | (Op::NotIn | Op::Ne, false) => {
-                    let ids = values::id_list(value)?;
+                    let ids = convert::id_list(value)?;
                     let neg = if matches!(op, Op::NotIn | Op::Ne) { "NOT " } else { "" };
                     sql.push(&format!("{neg}{exists} AND {sub}.id IN ({}))", join_ids(&ids)));
                 }

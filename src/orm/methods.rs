@@ -9,12 +9,12 @@ use std::sync::Arc;
 use crate::app::App;
 use crate::db::{AnyConnection, Backend};
 use crate::error::{Error, Result};
+use crate::orm::convert::{coerce_for_write, id_list, now_string, read_cell};
 use crate::orm::domain::Domain;
 use crate::orm::model::{CompanyScope, Default, Field, FieldType, Model};
 use crate::orm::registry::Registry;
 use crate::orm::sql::{json_row, Sql, SqlValue};
-use crate::orm::values::{coerce_for_write, id_list, now_string, read_cell};
-use crate::rpc::Value;
+use crate::types::Value;
 
 pub type MethodFuture = Pin<Box<dyn Future<Output = Result<Value>> + Send>>;
 /// A model-specific public method (a button). It receives the whole call and may talk to Salt Edge.

@@ -8,7 +8,7 @@ use crate::auth::Identity;
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
 use crate::orm::methods::{self, call_generic, check_access, generic_operation, Call, Env, Operation};
-use crate::rpc::Value;
+use crate::types::Value;
 
 pub const SERVER_VERSION: &str = concat!("17.0+bankbridge-", env!("CARGO_PKG_VERSION"));
 

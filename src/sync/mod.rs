@@ -12,9 +12,9 @@ use std::sync::Arc;
 
 use crate::app::App;
 use crate::error::{Error, Result};
-use crate::orm::values::now_string;
-use crate::rpc::Value;
+use crate::orm::convert::now_string;
 use crate::saltedge::{self, ConnectOptions, ErrorKind as SeKind, SaltEdgeError};
+use crate::types::Value;
 use store::{LinkRow, LinkUpdate};
 
 /// Transactions asked per page (Salt Edge's maximum).

@@ -2,11 +2,7 @@
 //! `search_read`, `create`, `write`, `unlink`, `fields_get`, … with Odoo 17's signatures and wire format.
 
 use std::collections::{BTreeMap, HashMap};
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
 
-use crate::app::App;
 use crate::db::{AnyConnection, Backend};
 use crate::error::{Error, Result};
 use crate::orm::convert::{coerce_for_write, id_list, now_string, read_cell};
@@ -15,10 +11,6 @@ use crate::orm::model::{CompanyScope, Default, Field, FieldType, Model};
 use crate::orm::registry::Registry;
 use crate::orm::sql::{json_row, Sql, SqlValue};
 use crate::types::Value;
-
-pub type MethodFuture = Pin<Box<dyn Future<Output = Result<Value>> + Send>>;
-/// A model-specific public method (a button). It receives the whole call and may talk to Salt Edge.
-pub type MethodFn = fn(Arc<App>, Call) -> MethodFuture;
 
 /// Who is calling: the authenticated user and its company (every query is scoped to it).
 #[derive(Clone, Debug)]

@@ -107,7 +107,8 @@ fn page_insert(c: &mut Criterion, name: &str, url: &str) {
 /// The load script's `search_read` of 80 `account.online.account` records, in process: what a request
 /// costs the bridge besides HTTP and the credential check.
 fn search_read_80(c: &mut Criterion, dir: &std::path::Path) {
-    use bankbridge::orm::methods::{call_generic, Call, Env};
+    use bankbridge::orm::methods::call_generic;
+    use bankbridge::orm::{Call, Env};
     let pool = common::open(dir.join("accounts.db").to_str().expect("utf-8 path"));
     let mut conn = pool.get().expect("connection");
     let company = bankbridge::auth::ensure_company(&mut conn, "Bench search_read").expect("company");

@@ -68,7 +68,7 @@ fn audit_fields() -> [Field; 2] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::orm::methods::generic_operation;
+    use crate::orm::access::generic_operation;
 
     #[test]
     fn buttons_belong_to_registered_models_and_shadow_no_generic_method() {

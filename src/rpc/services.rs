@@ -8,7 +8,9 @@ use crate::auth::Identity;
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
 use crate::models::{self, Button};
-use crate::orm::methods::{self, call_generic, check_access, generic_operation, Call, Env, Operation};
+use crate::orm::access::{check_access, generic_operation, Operation};
+use crate::orm::methods::{self, call_generic};
+use crate::orm::{Call, Env};
 use crate::types::Value;
 
 pub const SERVER_VERSION: &str = concat!("17.0+bankbridge-", env!("CARGO_PKG_VERSION"));

@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use crate::app::{App, Bank};
 use crate::error::{Error, Result};
-use crate::orm::convert::now_string;
 use crate::saltedge::{self, ConnectOptions, ErrorKind as SeKind, SaltEdgeError};
+use crate::types::time::now_string;
 use crate::types::Value;
 use store::{LinkRow, LinkUpdate};
 

@@ -7,9 +7,9 @@ use diesel::prelude::*;
 use crate::db::schema::{bridge_settings, online_accounts, online_institutions, online_links, online_transactions};
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
-use crate::orm::convert::now_string;
 use crate::orm::sql::{Sql, SqlValue};
 use crate::saltedge::{Account, Provider, Transaction};
+use crate::types::time::now_string;
 
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = online_links)]

@@ -37,7 +37,10 @@ async fn health(app: web::Data<Arc<App>>) -> HttpResponse {
         .await
     {
         Ok(()) => HttpResponse::Ok().json(serde_json::json!({"status": "ok", "version": services::SERVER_VERSION})),
-        Err(_) => HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "database unavailable"})),
+        Err(e) => {
+            fault::log(&e, "health");
+            HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "database unavailable"}))
+        }
     }
 }
 

@@ -18,9 +18,9 @@ LAYERS = [
     ("start-up", ["main", "server"]),
     # The built-in Salt Edge emulator: below start-up only, so nothing but start-up (and tests) reaches it.
     ("sandbox", ["sandbox"]),
-    # sync::web is the sync engine's HTTP face (Salt Edge's callbacks and the return page): it stands with
-    # the wire, above the engine it calls.
-    ("wire", ["rpc", "sync::web"]),
+    # The sync engine's HTTP face (Salt Edge's callbacks and the return page) stands with the wire, above
+    # the engine it calls: sync::web here, sync::callbacks and sync::return_page on the `sync` branch.
+    ("wire", ["rpc", "sync::web", "sync::callbacks", "sync::return_page"]),
     ("models", ["models"]),
     ("sync", ["sync"]),
     ("app", ["app"]),

@@ -9,7 +9,7 @@
 //!    `models::registry()`, the Salt Edge `Bank` or the sandbox's) and serves.
 //! 2. `sandbox`: the built-in Salt Edge emulator, reachable only from start-up and tests.
 //! 3. wire: `rpc` (XML-RPC and JSON-RPC codecs, Odoo's faults, the `common`/`db`/`object` services, the
-//!    routes) and `sync::web` (Salt Edge's callbacks and the return page).
+//!    routes) and the sync engine's HTTP face, `sync::web` (Salt Edge's callbacks and the return page).
 //! 4. `models`: the exposed models (their fields, for the ORM) and their buttons, typed over `App`.
 //! 5. `sync`: the online-synchronization flows behind the buttons, the scheduler, and their storage.
 //! 6. `app`: the running bridge's shared state (pool, registry, authenticator, `Bank`).

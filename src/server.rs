@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use actix_web::{web, App as ActixApp, HttpServer};
 
-use crate::app::{App, Bank};
+use crate::app::App;
 use crate::db::{self, DatabaseUrl};
 use crate::error::{Error, Result};
 use crate::rpc::jsonrpc::Sessions;
 use crate::saltedge::{self, ClientConfig};
 use crate::sandbox::{self, SandboxConfig};
-use crate::sync::{self, store};
+use crate::sync::{self, store, Bank};
 
 /// Where Salt Edge is, and how the bridge identifies itself to it.
 #[derive(Clone, Debug, Default)]

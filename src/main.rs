@@ -311,7 +311,7 @@ fn run(command: Command) -> Result<(), Error> {
             let db_name = "bankbridge";
             let base = server::open(&database.url()?, db_name, 2, None)?;
             let bank = server::bank_for_cli(&base, &saltedge.options(), "http://127.0.0.1".to_string())?;
-            let app = App::new(base.pool.clone(), db_name.to_string(), Some(bank));
+            let app = App::new(base.pool.clone(), db_name.to_string(), bankbridge::models::registry(), Some(bank));
             actix_web::rt::System::new().block_on(run_sync(app, link, Duration::from_secs(progress_interval)))
         }
         Command::Migrate { ref database } => {

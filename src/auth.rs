@@ -22,6 +22,14 @@ const CACHE_TTL: Duration = Duration::from_secs(600);
 const MAX_FAILURES: u32 = 10;
 const THROTTLE_WINDOW: Duration = Duration::from_secs(60);
 const KEY_PREFIX_LEN: usize = 8;
+/// Longest login and secret looked at. Longer ones are refused before any lookup, hashing or throttle
+/// bookkeeping: no stored login exceeds 200 characters (`add_user`), an API key has 40 and a password
+/// beyond 4 KiB is a payload, not a password.
+pub const MAX_LOGIN_BYTES: usize = 256;
+pub const MAX_SECRET_BYTES: usize = 4096;
+/// Most failed-login counters kept at once (each 32-byte hashed key plus a count and a time): past it,
+/// expired ones go first, then the oldest. A spray of distinct logins costs a fixed few hundred KiB.
+const MAX_THROTTLE_ENTRIES: usize = 10_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Identity {
@@ -33,7 +41,9 @@ pub struct Identity {
 pub struct Authenticator {
     /// SHA-256 of (uid, secret) → the stored hash it matched, and when it was last used.
     verified: Mutex<HashMap<[u8; 32], (String, Instant)>>,
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
+    /// SHA-256 of a login (or `uid:N`) → failures in the current window and when it started; bounded by
+    /// `MAX_THROTTLE_ENTRIES`, so callers cannot grow it with distinct or huge logins.
+    failures: Mutex<HashMap<[u8; 32], (u32, Instant)>>,
     /// Serializes argon2 checks: each takes ~19 MiB, so a burst of them (64 clients at once, or wrong
     /// keys sprayed over many uids) must not run in parallel; it also lets a burst of calls with the same
     /// new secret verify it once.
@@ -72,8 +82,16 @@ pub fn generate_api_key() -> String {
 impl Authenticator {
     /// `common.authenticate`: the uid, or `None` for unknown login, wrong secret or too many failures.
     pub fn authenticate(&self, conn: &mut AnyConnection, login: &str, secret: &str) -> Result<Option<Identity>> {
+        if login.len() > MAX_LOGIN_BYTES || secret.len() > MAX_SECRET_BYTES {
+            tracing::info!(
+                login_bytes = login.len(),
+                secret_bytes = secret.len(),
+                "login refused: login or secret over {MAX_LOGIN_BYTES} / {MAX_SECRET_BYTES} bytes"
+            );
+            return Ok(None);
+        }
         if self.throttled(login) {
-            tracing::warn!(login, "login refused: too many recent failures");
+            tracing::warn!(login = %crate::rpc::fault::escaped(login), "login refused: too many recent failures");
             return Ok(None);
         }
         let user = users::table
@@ -99,6 +117,9 @@ impl Authenticator {
     /// The per-call check of `object`: the user's identity, or Access Denied. The user row and its keys
     /// are read every time, so disabling a user or deleting a key takes effect on the next call.
     pub fn check(&self, conn: &mut AnyConnection, uid: i64, secret: &str) -> Result<Identity> {
+        if secret.len() > MAX_SECRET_BYTES {
+            return Err(Error::access_denied());
+        }
         let throttle_key = format!("uid:{uid}");
         if self.throttled(&throttle_key) {
             return Err(Error::access_denied());
@@ -189,20 +210,35 @@ impl Authenticator {
 
     fn throttled(&self, who: &str) -> bool {
         let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(who).is_some_and(|(n, since)| *n >= MAX_FAILURES && since.elapsed() < THROTTLE_WINDOW)
+        map.get(&throttle_key(who)).is_some_and(|(n, since)| *n >= MAX_FAILURES && since.elapsed() < THROTTLE_WINDOW)
     }
 
     fn record_failure(&self, who: &str) {
+        let key = throttle_key(who);
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() > 10_000 {
+        if !map.contains_key(&key) && map.len() >= MAX_THROTTLE_ENTRIES {
             map.retain(|_, (_, since)| since.elapsed() < THROTTLE_WINDOW);
+            if map.len() >= MAX_THROTTLE_ENTRIES {
+                if let Some(oldest) = map.iter().min_by_key(|(_, (_, since))| *since).map(|(k, _)| *k) {
+                    map.remove(&oldest);
+                }
+            }
         }
-        let entry = map.entry(who.to_string()).or_insert((0, Instant::now()));
+        let entry = map.entry(key).or_insert((0, Instant::now()));
         if entry.1.elapsed() >= THROTTLE_WINDOW {
             *entry = (0, Instant::now());
         }
         entry.0 += 1;
     }
+
+    /// How many failed-login counters are kept (for tests of the bound).
+    pub fn throttle_entries(&self) -> usize {
+        self.failures.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+fn throttle_key(who: &str) -> [u8; 32] {
+    Sha256::digest(who.as_bytes()).into()
 }
 
 /// Finds or creates a company by name.

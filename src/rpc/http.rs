@@ -9,7 +9,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::app::App;
 use crate::error::Error;
+use crate::rpc::fault::escaped;
 use crate::rpc::jsonrpc::{self, Sessions};
+use crate::rpc::services::Caller;
 use crate::rpc::{fault, services, xmlrpc, Value};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -44,34 +46,77 @@ fn xml(body: String) -> HttpResponse {
     HttpResponse::Ok().content_type("text/xml; charset=utf-8").body(body)
 }
 
-async fn xmlrpc_v2(app: web::Data<Arc<App>>, service: web::Path<String>, body: web::Bytes) -> HttpResponse {
-    xml(handle_xmlrpc(&app, &service, &body, false).await)
+async fn xmlrpc_v2(
+    app: web::Data<Arc<App>>,
+    service: web::Path<String>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    xml(handle_xmlrpc(&app, &service, &body, false, &peer_of(&req)).await)
 }
 
-async fn xmlrpc_legacy(app: web::Data<Arc<App>>, service: web::Path<String>, body: web::Bytes) -> HttpResponse {
-    xml(handle_xmlrpc(&app, &service, &body, true).await)
+async fn xmlrpc_legacy(
+    app: web::Data<Arc<App>>,
+    service: web::Path<String>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    xml(handle_xmlrpc(&app, &service, &body, true, &peer_of(&req)).await)
 }
 
-async fn handle_xmlrpc(app: &Arc<App>, service: &str, body: &[u8], legacy: bool) -> String {
+async fn handle_xmlrpc(app: &Arc<App>, service: &str, body: &[u8], legacy: bool, peer: &str) -> String {
     let started = Instant::now();
+    let mut caller = Caller::default();
     let request = match xmlrpc::decode(body) {
         Ok(r) => r,
         Err(e) => {
-            fault::log(&e, "decode");
+            let what = format!("{service}.(undecodable)");
+            fault::log(&e, &what);
+            access_log("xmlrpc", &what, &caller, peer, Some(&e), started);
             return xmlrpc::encode_fault(&e, legacy);
         }
     };
     let what = describe_call(service, &request.method, &request.params);
-    let outcome = services::dispatch(app, service, &request.method, request.params).await;
-    let body = match outcome {
+    let outcome = services::dispatch(app, service, &request.method, request.params, &mut caller).await;
+    let error = outcome.as_ref().err();
+    if let Some(e) = error {
+        fault::log(e, &what);
+    }
+    access_log("xmlrpc", &what, &caller, peer, error, started);
+    match outcome {
         Ok(value) => xmlrpc::encode_response(value),
-        Err(e) => {
-            fault::log(&e, &what);
-            xmlrpc::encode_fault(&e, legacy)
-        }
-    };
-    tracing::debug!(call = %what, elapsed_ms = started.elapsed().as_millis() as u64, "xmlrpc");
-    body
+        Err(e) => xmlrpc::encode_fault(&e, legacy),
+    }
+}
+
+/// The client's socket address (not a forwarded-for header, which the client writes itself).
+fn peer_of(req: &HttpRequest) -> String {
+    req.peer_addr().map_or_else(|| "-".to_string(), |a| a.to_string())
+}
+
+/// The access line of one RPC request, at info: what was called, by whom (uid and company, 0 when not
+/// authenticated), from where, the fault code (0 for success) and the time taken. Refused credentials
+/// log "access denied" with the login the caller gave. Client-supplied names are escaped; the fields
+/// stay separate so a JSON log format keeps them apart.
+fn access_log(
+    protocol: &'static str,
+    what: &str,
+    caller: &Caller,
+    peer: &str,
+    error: Option<&Error>,
+    started: Instant,
+) {
+    let uid = caller.identity.map(|i| i.uid).or(caller.claimed_uid).unwrap_or(0);
+    let company = caller.identity.map_or(0, |i| i.company_id);
+    let fault = error.map_or(0, |e| fault::int_code(e.kind()));
+    let ms = started.elapsed().as_millis() as u64;
+    let call = escaped(what);
+    if caller.denied {
+        let login = escaped(caller.login.as_deref().unwrap_or("-"));
+        tracing::info!(target: "bankbridge::access", protocol, call = %call, login = %login, uid, peer = %peer, fault, ms, "access denied");
+    } else {
+        tracing::info!(target: "bankbridge::access", protocol, call = %call, uid, company, peer = %peer, fault, ms, "access");
+    }
 }
 
 /// `service.method` plus the model and model method for `object` calls; never arguments or credentials.
@@ -88,25 +133,38 @@ fn json(body: serde_json::Value) -> HttpResponse {
     HttpResponse::Ok().content_type(ContentType::json()).body(body.to_string())
 }
 
-async fn jsonrpc_call(app: web::Data<Arc<App>>, body: web::Bytes) -> HttpResponse {
+async fn jsonrpc_call(app: web::Data<Arc<App>>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let started = Instant::now();
+    let peer = peer_of(&req);
+    let mut caller = Caller::default();
     let request = match jsonrpc::parse(&body) {
         Ok(r) => r,
-        Err(e) => return json(jsonrpc::error(serde_json::Value::Null, &e)),
+        Err(e) => {
+            access_log("jsonrpc", "(unparsable)", &caller, &peer, Some(&e), started);
+            return json(jsonrpc::error(serde_json::Value::Null, &e));
+        }
     };
     let service = jsonrpc::object_param(&request.params, "service").and_then(|v| v.as_str()).unwrap_or("").to_string();
     let method = jsonrpc::object_param(&request.params, "method").and_then(|v| v.as_str()).unwrap_or("").to_string();
     let args = match jsonrpc::object_param(&request.params, "args").cloned().map(Value::from_json) {
         Some(Value::List(items)) => items,
         None => Vec::new(),
-        Some(_) => return json(jsonrpc::error(request.id, &Error::application("params.args must be a list"))),
+        Some(_) => {
+            let e = Error::application("params.args must be a list");
+            access_log("jsonrpc", &format!("{service}.{method}"), &caller, &peer, Some(&e), started);
+            return json(jsonrpc::error(request.id, &e));
+        }
     };
     let what = describe_call(&service, &method, &args);
-    match services::dispatch(&app, &service, &method, args).await {
+    let outcome = services::dispatch(&app, &service, &method, args, &mut caller).await;
+    let error = outcome.as_ref().err();
+    if let Some(e) = error {
+        fault::log(e, &what);
+    }
+    access_log("jsonrpc", &what, &caller, &peer, error, started);
+    match outcome {
         Ok(value) => json(jsonrpc::result(request.id, value.into_json())),
-        Err(e) => {
-            fault::log(&e, &what);
-            json(jsonrpc::error(request.id, &e))
-        }
+        Err(e) => json(jsonrpc::error(request.id, &e)),
     }
 }
 
@@ -128,30 +186,65 @@ fn session_of(req: &HttpRequest, sessions: &Sessions) -> Option<(String, crate::
     Some((sid, identity, login))
 }
 
-async fn web_authenticate(app: web::Data<Arc<App>>, sessions: web::Data<Sessions>, body: web::Bytes) -> HttpResponse {
+async fn web_authenticate(
+    app: web::Data<Arc<App>>,
+    sessions: web::Data<Sessions>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    const WHAT: &str = "web.session.authenticate";
+    let started = Instant::now();
+    let peer = peer_of(&req);
+    let mut caller = Caller::default();
     let request = match jsonrpc::parse(&body) {
         Ok(r) => r,
-        Err(e) => return json(jsonrpc::error(serde_json::Value::Null, &e)),
+        Err(e) => {
+            access_log("jsonrpc", WHAT, &caller, &peer, Some(&e), started);
+            return json(jsonrpc::error(serde_json::Value::Null, &e));
+        }
     };
     let field = |k: &str| jsonrpc::object_param(&request.params, k).and_then(|v| v.as_str()).map(str::to_string);
+    // Odoo's `/web/session/authenticate` answers an unknown database with AccessError "Database not found.".
+    if let Some(db) = field("db").filter(|db| *db != app.db_name) {
+        let message = format!("Database not found: {db:?} (this bridge serves the database {:?}).", app.db_name);
+        let e = Error::access(message);
+        access_log("jsonrpc", WHAT, &caller, &peer, Some(&e), started);
+        return json(jsonrpc::error(request.id, &e));
+    }
+    caller.login = field("login");
     let (Some(login), Some(password)) = (field("login"), field("password")) else {
-        return json(jsonrpc::error(request.id, &Error::access_denied()));
+        caller.denied = true;
+        let e = Error::access_denied();
+        access_log("jsonrpc", WHAT, &caller, &peer, Some(&e), started);
+        return json(jsonrpc::error(request.id, &e));
     };
     let login_for_auth = login.clone();
     let outcome = app.db(move |conn, app| app.auth.authenticate(conn, &login_for_auth, &password)).await;
-    match outcome {
+    let response = match &outcome {
         Ok(Some(identity)) => {
-            let sid = sessions.open(identity, login.clone());
-            let info = jsonrpc::session_info(identity, &login, &app.db_name, &sid);
+            caller.identity = Some(*identity);
+            let sid = sessions.open(*identity, login.clone());
+            let info = jsonrpc::session_info(*identity, &login, &app.db_name, &sid);
             let cookie = actix_web::cookie::Cookie::build(SESSION_COOKIE, sid).path("/").http_only(true).finish();
             HttpResponse::Ok()
                 .content_type(ContentType::json())
                 .cookie(cookie)
                 .body(jsonrpc::result(request.id, info).to_string())
         }
-        Ok(None) => json(jsonrpc::error(request.id, &Error::access_denied())),
-        Err(e) => json(jsonrpc::error(request.id, &e)),
-    }
+        Ok(None) => {
+            caller.denied = true;
+            json(jsonrpc::error(request.id, &Error::access_denied()))
+        }
+        Err(e) => json(jsonrpc::error(request.id, e)),
+    };
+    let denied = Error::access_denied();
+    let error = match &outcome {
+        Ok(Some(_)) => None,
+        Ok(None) => Some(&denied),
+        Err(e) => Some(e),
+    };
+    access_log("jsonrpc", WHAT, &caller, &peer, error, started);
+    response
 }
 
 async fn web_session_info(
@@ -206,22 +299,32 @@ async fn web_model_call(
         Ok(r) => r,
         Err(e) => return json(jsonrpc::error(serde_json::Value::Null, &e)),
     };
-    let Some((_, identity, _)) = session_of(&req, &sessions) else {
-        return json(jsonrpc::session_expired(request.id));
-    };
+    let started = Instant::now();
+    let peer = peer_of(&req);
+    let mut caller = Caller::default();
     let param = |k: &str| jsonrpc::object_param(&request.params, k);
     let model = param("model").and_then(|v| v.as_str()).unwrap_or("").to_string();
     let method = param("method").and_then(|v| v.as_str()).unwrap_or("").to_string();
+    let what = format!("web {model}.{method}");
+    let Some((_, identity, _)) = session_of(&req, &sessions) else {
+        caller.denied = true;
+        access_log("jsonrpc", &what, &caller, &peer, Some(&Error::access_denied()), started);
+        return json(jsonrpc::session_expired(request.id));
+    };
+    caller.identity = Some(identity);
     let args = match param("args").cloned().map(Value::from_json) {
         Some(Value::List(items)) => items,
         _ => Vec::new(),
     };
     let kwargs = if with_kwargs { jsonrpc::kwargs_of(param("kwargs")) } else { Default::default() };
-    match services::call_model(&app, identity, &model, &method, args, kwargs).await {
+    let outcome = services::call_model(&app, identity, &model, &method, args, kwargs).await;
+    let error = outcome.as_ref().err();
+    if let Some(e) = error {
+        fault::log(e, &what);
+    }
+    access_log("jsonrpc", &what, &caller, &peer, error, started);
+    match outcome {
         Ok(value) => json(jsonrpc::result(request.id, value.into_json())),
-        Err(e) => {
-            fault::log(&e, &format!("web {model}.{method}"));
-            json(jsonrpc::error(request.id, &e))
-        }
+        Err(e) => json(jsonrpc::error(request.id, &e)),
     }
 }

@@ -82,6 +82,17 @@ pub fn generate_api_key() -> String {
 impl Authenticator {
     /// `common.authenticate`: the uid, or `None` for unknown login, wrong secret or too many failures.
     pub fn authenticate(&self, conn: &mut AnyConnection, login: &str, secret: &str) -> Result<Option<Identity>> {
+        Ok(self.authenticate_credential(conn, login, secret)?.map(|(identity, _)| identity))
+    }
+
+    /// `authenticate`, also returning the stored hash the secret matched (the password's or an API
+    /// key's): a web session remembers it, and lives only while that hash stays stored (`check_session`).
+    pub fn authenticate_credential(
+        &self,
+        conn: &mut AnyConnection,
+        login: &str,
+        secret: &str,
+    ) -> Result<Option<(Identity, String)>> {
         if login.len() > MAX_LOGIN_BYTES || secret.len() > MAX_SECRET_BYTES {
             tracing::info!(
                 login_bytes = login.len(),
@@ -100,18 +111,44 @@ impl Authenticator {
             .select((users::id, users::company_id, users::password_hash))
             .first::<(i64, i64, Option<String>)>(conn)
             .optional()?;
-        let identity = match user {
-            Some((uid, company_id, password_hash))
-                if self.secret_matches(conn, uid, password_hash.as_deref(), secret)? =>
-            {
-                Some(Identity { uid, company_id })
-            }
-            _ => None,
+        let matched = match user {
+            Some((uid, company_id, password_hash)) => self
+                .matching_hash(conn, uid, password_hash.as_deref(), secret)?
+                .map(|hash| (Identity { uid, company_id }, hash)),
+            None => None,
         };
-        if identity.is_none() {
+        if matched.is_none() {
             self.record_failure(login);
         }
-        Ok(identity)
+        Ok(matched)
+    }
+
+    /// The per-call check of a web session: the user is still active and the credential it logged in
+    /// with (password or API key, by its stored hash) is still stored, so `user disable`, `user revoke`
+    /// and `user passwd` end the session on its next call, as they end XML-RPC access.
+    pub fn check_session(&self, conn: &mut AnyConnection, uid: i64, credential_hash: &str) -> Result<Identity> {
+        let user = users::table
+            .filter(users::id.eq(uid))
+            .filter(users::active.eq(true))
+            .select((users::company_id, users::password_hash))
+            .load::<(i64, Option<String>)>(conn)?
+            .into_iter()
+            .next();
+        let Some((company_id, password_hash)) = user else {
+            return Err(Error::access_denied());
+        };
+        let still_stored = password_hash.as_deref() == Some(credential_hash)
+            || api_keys::table
+                .filter(api_keys::user_id.eq(uid))
+                .filter(api_keys::key_hash.eq(credential_hash))
+                .count()
+                .get_result::<i64>(conn)?
+                > 0;
+        if still_stored {
+            Ok(Identity { uid, company_id })
+        } else {
+            Err(Error::access_denied())
+        }
     }
 
     /// The per-call check of `object`: the user's identity, or Access Denied. The user row and its keys
@@ -134,7 +171,7 @@ impl Authenticator {
             .next();
         match user {
             Some((company_id, password_hash))
-                if self.secret_matches(conn, uid, password_hash.as_deref(), secret)? =>
+                if self.matching_hash(conn, uid, password_hash.as_deref(), secret)?.is_some() =>
             {
                 Ok(Identity { uid, company_id })
             }
@@ -145,17 +182,17 @@ impl Authenticator {
         }
     }
 
-    /// Whether `secret` is one of the user's API keys or its password. The stored hash a secret matched
-    /// is remembered, so the slow argon2 check runs once per secret while that hash stays stored.
-    fn secret_matches(
+    /// The stored hash of the user's API key or password that `secret` matches, if any. It is
+    /// remembered, so the slow argon2 check runs once per secret while that hash stays stored.
+    fn matching_hash(
         &self,
         conn: &mut AnyConnection,
         uid: i64,
         password_hash: Option<&str>,
         secret: &str,
-    ) -> Result<bool> {
+    ) -> Result<Option<String>> {
         if secret.is_empty() {
-            return Ok(false);
+            return Ok(None);
         }
         let mut candidates: Vec<String> = Vec::new();
         if secret.len() >= KEY_PREFIX_LEN && secret.is_char_boundary(KEY_PREFIX_LEN) {
@@ -167,20 +204,20 @@ impl Authenticator {
         }
         candidates.extend(password_hash.map(str::to_string));
         let key = cache_key(&uid.to_string(), secret);
-        if self.cached(&key).is_some_and(|hash| candidates.contains(&hash)) {
-            return Ok(true);
+        if let Some(hash) = self.cached(&key).filter(|hash| candidates.contains(hash)) {
+            return Ok(Some(hash));
         }
         let _turn = self.argon2_turn.lock().unwrap_or_else(|p| p.into_inner());
         // Another call may have verified the same secret while this one waited.
-        if self.cached(&key).is_some_and(|hash| candidates.contains(&hash)) {
-            return Ok(true);
+        if let Some(hash) = self.cached(&key).filter(|hash| candidates.contains(hash)) {
+            return Ok(Some(hash));
         }
         match candidates.into_iter().find(|hash| verify_secret(secret, hash)) {
             Some(hash) => {
-                self.remember(key, hash);
-                Ok(true)
+                self.remember(key, hash.clone());
+                Ok(Some(hash))
             }
-            None => Ok(false),
+            None => Ok(None),
         }
     }
 

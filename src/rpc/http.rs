@@ -10,7 +10,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use crate::app::App;
 use crate::error::Error;
 use crate::rpc::fault::escaped;
-use crate::rpc::jsonrpc::{self, Sessions};
+use crate::rpc::jsonrpc::{self, Session, Sessions};
 use crate::rpc::services::Caller;
 use crate::rpc::{fault, services, xmlrpc, Value};
 
@@ -180,10 +180,32 @@ async fn web_database_list(app: web::Data<Arc<App>>, body: web::Bytes) -> HttpRe
 
 const SESSION_COOKIE: &str = "session_id";
 
-fn session_of(req: &HttpRequest, sessions: &Sessions) -> Option<(String, crate::auth::Identity, String)> {
+fn session_of(req: &HttpRequest, sessions: &Sessions) -> Option<(String, Session)> {
     let sid = req.cookie(SESSION_COOKIE)?.value().to_string();
-    let (identity, login) = sessions.get(&sid)?;
-    Some((sid, identity, login))
+    let session = sessions.get(&sid)?;
+    Some((sid, session))
+}
+
+/// The request's session, checked against the user's live state (active, credential still stored);
+/// a session whose user was disabled, or whose key was revoked or password changed, is closed here.
+async fn live_session(
+    app: &Arc<App>,
+    req: &HttpRequest,
+    sessions: &Sessions,
+) -> Result<Option<(String, Session)>, Error> {
+    let Some((sid, mut session)) = session_of(req, sessions) else { return Ok(None) };
+    let (uid, hash) = (session.identity.uid, session.credential_hash.clone());
+    match app.db(move |conn, app| app.auth.check_session(conn, uid, &hash)).await {
+        Ok(identity) => {
+            session.identity = identity;
+            Ok(Some((sid, session)))
+        }
+        Err(e) if e.kind() == crate::error::ErrorKind::AccessDenied => {
+            sessions.close(&sid);
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 async fn web_authenticate(
@@ -219,11 +241,13 @@ async fn web_authenticate(
         return json(jsonrpc::error(request.id, &e));
     };
     let login_for_auth = login.clone();
-    let outcome = app.db(move |conn, app| app.auth.authenticate(conn, &login_for_auth, &password)).await;
+    let outcome = app.db(move |conn, app| app.auth.authenticate_credential(conn, &login_for_auth, &password)).await;
     let response = match &outcome {
-        Ok(Some(identity)) => {
+        Ok(Some((identity, credential_hash))) => {
             caller.identity = Some(*identity);
-            let sid = sessions.open(*identity, login.clone());
+            let session =
+                Session { identity: *identity, login: login.clone(), credential_hash: credential_hash.clone() };
+            let sid = sessions.open(session);
             let info = jsonrpc::session_info(*identity, &login, &app.db_name, &sid);
             let cookie = actix_web::cookie::Cookie::build(SESSION_COOKIE, sid).path("/").http_only(true).finish();
             HttpResponse::Ok()
@@ -254,17 +278,18 @@ async fn web_session_info(
     body: web::Bytes,
 ) -> HttpResponse {
     let id = jsonrpc::parse(&body).map(|r| r.id).unwrap_or_default();
-    match session_of(&req, &sessions) {
-        Some((sid, identity, login)) => {
-            json(jsonrpc::result(id, jsonrpc::session_info(identity, &login, &app.db_name, &sid)))
+    match live_session(&app, &req, &sessions).await {
+        Ok(Some((sid, session))) => {
+            json(jsonrpc::result(id, jsonrpc::session_info(session.identity, &session.login, &app.db_name, &sid)))
         }
-        None => json(jsonrpc::session_expired(id)),
+        Ok(None) => json(jsonrpc::session_expired(id)),
+        Err(e) => json(jsonrpc::error(id, &e)),
     }
 }
 
 async fn web_session_destroy(sessions: web::Data<Sessions>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let id = jsonrpc::parse(&body).map(|r| r.id).unwrap_or_default();
-    if let Some((sid, _, _)) = session_of(&req, &sessions) {
+    if let Some((sid, _)) = session_of(&req, &sessions) {
         sessions.close(&sid);
     }
     json(jsonrpc::result(id, serde_json::Value::Null))
@@ -306,10 +331,17 @@ async fn web_model_call(
     let model = param("model").and_then(|v| v.as_str()).unwrap_or("").to_string();
     let method = param("method").and_then(|v| v.as_str()).unwrap_or("").to_string();
     let what = format!("web {model}.{method}");
-    let Some((_, identity, _)) = session_of(&req, &sessions) else {
-        caller.denied = true;
-        access_log("jsonrpc", &what, &caller, &peer, Some(&Error::access_denied()), started);
-        return json(jsonrpc::session_expired(request.id));
+    let identity = match live_session(&app, &req, &sessions).await {
+        Ok(Some((_, session))) => session.identity,
+        Ok(None) => {
+            caller.denied = true;
+            access_log("jsonrpc", &what, &caller, &peer, Some(&Error::access_denied()), started);
+            return json(jsonrpc::session_expired(request.id));
+        }
+        Err(e) => {
+            access_log("jsonrpc", &what, &caller, &peer, Some(&e), started);
+            return json(jsonrpc::error(request.id, &e));
+        }
     };
     caller.identity = Some(identity);
     let args = match param("args").cloned().map(Value::from_json) {

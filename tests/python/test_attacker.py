@@ -86,3 +86,89 @@ def test_a_model_name_with_a_newline_forges_no_log_line(sqlite_bridge):
     for line in log.splitlines():
         assert not line.startswith("2026-11-27T00:00:00.000000Z"), line
         assert not line.lstrip().startswith("INFO bankbridge::auth: FORGED"), line
+
+
+@pytest.fixture(scope="module")
+def two_backend_bridge(backend, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp(f"attacker-{backend}")
+    if backend == "postgres" and not harness.postgres_admin_url():
+        pytest.skip("no PostgreSQL server")
+    server = harness.Bridge(harness.new_database_url(backend, workdir), workdir)
+    for login in ("kate", "liam"):
+        server.add_user(login, company="Acme")
+    server.add_user("mona", company="Acme", password="mona-password-1")
+    server.start()
+    yield server
+    server.stop()
+
+
+class WebSession:
+    """A browser-like JSON client of /web/session/* with its own cookie jar."""
+
+    def __init__(self, bridge, headers=None):
+        import http.cookiejar
+
+        self.bridge = bridge
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.headers = {"Content-Type": "application/json", **(headers or {})}
+
+    def post(self, path, params, headers=None):
+        body = json.dumps({"jsonrpc": "2.0", "method": "call", "id": 1, "params": params}).encode()
+        req = urllib.request.Request(self.bridge.url + path, data=body, headers={**self.headers, **(headers or {})})
+        with self.opener.open(req, timeout=30) as r:
+            return json.loads(r.read())
+
+    def login(self, login, password):
+        answer = self.post("/web/session/authenticate", {"db": self.bridge.db, "login": login, "password": password})
+        assert answer["result"]["uid"], answer
+        return answer
+
+    def call_kw(self, model, method, args, kwargs=None):
+        return self.post(f"/web/dataset/call_kw/{model}/{method}",
+                         {"model": model, "method": method, "args": args, "kwargs": kwargs or {}})
+
+
+def assert_usable(session):
+    assert "result" in session.call_kw("account.online.link", "search_read", [[]], {"fields": ["name"]})
+    assert isinstance(session.call_kw("account.online.link", "create", [{"name": "web"}])["result"], int)
+
+
+def assert_expired(session):
+    for answer in (session.call_kw("account.online.link", "search_read", [[]], {"fields": ["name"]}),
+                   session.call_kw("account.online.link", "create", [{"name": "after"}]),
+                   session.post("/web/session/get_session_info", {})):
+        assert answer.get("error", {}).get("code") == 100, answer
+
+
+def test_web_session_ends_when_its_key_is_revoked(two_backend_bridge):
+    b = two_backend_bridge
+    session = WebSession(b)
+    session.login("kate", b.keys["kate"])
+    assert_usable(session)
+    b.cli("user", "revoke", "kate")
+    assert_expired(session)
+
+
+def test_web_session_ends_when_the_user_is_disabled(two_backend_bridge):
+    b = two_backend_bridge
+    session = WebSession(b)
+    session.login("liam", b.keys["liam"])
+    assert_usable(session)
+    b.cli("user", "disable", "liam")
+    assert_expired(session)
+
+
+def test_web_session_ends_when_its_password_changes(two_backend_bridge):
+    b = two_backend_bridge
+    by_password, by_key = WebSession(b), WebSession(b)
+    by_password.login("mona", "mona-password-1")
+    by_key.login("mona", b.keys["mona"])
+    assert_usable(by_password)
+    b.cli("user", "passwd", "mona", stdin="mona-password-2\n")
+    assert_expired(by_password)
+    # The session opened with the (unchanged) API key lives on; the new password opens a new one.
+    assert_usable(by_key)
+    fresh = WebSession(b)
+    fresh.login("mona", "mona-password-2")
+    assert_usable(fresh)

@@ -144,12 +144,14 @@ pub async fn serve(options: ServeOptions) -> Result<()> {
     }
 
     let sessions = web::Data::new(Sessions::default());
+    let web_policy = web::Data::new(crate::rpc::http::WebPolicy::new(&public_url));
     let data = web::Data::new(Arc::clone(&app));
     let limit = options.max_request_bytes;
     let server = HttpServer::new(move || {
         ActixApp::new()
             .app_data(data.clone())
             .app_data(sessions.clone())
+            .app_data(web_policy.clone())
             .app_data(web::PayloadConfig::new(limit))
             .configure(crate::rpc::http::configure)
             .configure(crate::sync::web::configure)

@@ -180,6 +180,68 @@ async fn web_database_list(app: web::Data<Arc<App>>, body: web::Bytes) -> HttpRe
 
 const SESSION_COOKIE: &str = "session_id";
 
+/// What the cookie-carrying `/web/session/*` and `/web/dataset/*` routes accept from a browser, against
+/// cross-site request forgery: a JSON body (a cross-site form or `no-cors` fetch cannot send
+/// `Content-Type: application/json`), an `Origin`, when sent, of this bridge (its public URL or the
+/// `Host` it was reached by), and a `SameSite=Lax` cookie, `Secure` when the public URL is https.
+#[derive(Clone, Debug)]
+pub struct WebPolicy {
+    /// `scheme://host[:port]` of the public URL.
+    public_origin: Option<String>,
+    secure_cookie: bool,
+}
+
+impl WebPolicy {
+    pub fn new(public_url: &str) -> WebPolicy {
+        let parsed = url::Url::parse(public_url).ok();
+        WebPolicy {
+            public_origin: parsed.as_ref().map(|u| u.origin().ascii_serialization()),
+            secure_cookie: parsed.is_some_and(|u| u.scheme() == "https"),
+        }
+    }
+
+    /// The refusal of a request a browser may have sent from another site, if it is one.
+    fn refusal(&self, req: &HttpRequest, body: &[u8]) -> Option<HttpResponse> {
+        let content_type = req.headers().get(actix_web::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let is_json = content_type
+            .and_then(|ct| ct.split(';').next())
+            .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"));
+        if !is_json {
+            let e = Error::application("This route accepts only JSON-RPC requests (Content-Type: application/json).");
+            return Some(
+                HttpResponse::UnsupportedMediaType()
+                    .content_type(ContentType::json())
+                    .body(jsonrpc::error(request_id(body), &e).to_string()),
+            );
+        }
+        let origin = req.headers().get(actix_web::http::header::ORIGIN)?;
+        let origin = origin.to_str().unwrap_or("(not text)");
+        let host = req.headers().get(actix_web::http::header::HOST).and_then(|h| h.to_str().ok());
+        let same_host = url::Url::parse(origin).ok().is_some_and(|o| {
+            let authority = match o.port() {
+                Some(port) => format!("{}:{port}", o.host_str().unwrap_or("")),
+                None => o.host_str().unwrap_or("").to_string(),
+            };
+            host.is_some_and(|h| h.eq_ignore_ascii_case(&authority))
+        });
+        if same_host || self.public_origin.as_deref() == Some(origin) {
+            return None;
+        }
+        tracing::info!(origin = %escaped(origin), peer = %peer_of(req), "cross-origin request refused");
+        let e =
+            Error::access("Cross-origin request refused: the Origin is neither this bridge's public URL nor its host.");
+        Some(
+            HttpResponse::Forbidden()
+                .content_type(ContentType::json())
+                .body(jsonrpc::error(request_id(body), &e).to_string()),
+        )
+    }
+}
+
+fn request_id(body: &[u8]) -> serde_json::Value {
+    jsonrpc::parse(body).map(|r| r.id).unwrap_or_default()
+}
+
 fn session_of(req: &HttpRequest, sessions: &Sessions) -> Option<(String, Session)> {
     let sid = req.cookie(SESSION_COOKIE)?.value().to_string();
     let session = sessions.get(&sid)?;
@@ -211,10 +273,14 @@ async fn live_session(
 async fn web_authenticate(
     app: web::Data<Arc<App>>,
     sessions: web::Data<Sessions>,
+    policy: web::Data<WebPolicy>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
     const WHAT: &str = "web.session.authenticate";
+    if let Some(refused) = policy.refusal(&req, &body) {
+        return refused;
+    }
     let started = Instant::now();
     let peer = peer_of(&req);
     let mut caller = Caller::default();
@@ -249,7 +315,12 @@ async fn web_authenticate(
                 Session { identity: *identity, login: login.clone(), credential_hash: credential_hash.clone() };
             let sid = sessions.open(session);
             let info = jsonrpc::session_info(*identity, &login, &app.db_name, &sid);
-            let cookie = actix_web::cookie::Cookie::build(SESSION_COOKIE, sid).path("/").http_only(true).finish();
+            let cookie = actix_web::cookie::Cookie::build(SESSION_COOKIE, sid)
+                .path("/")
+                .http_only(true)
+                .same_site(actix_web::cookie::SameSite::Lax)
+                .secure(policy.secure_cookie)
+                .finish();
             HttpResponse::Ok()
                 .content_type(ContentType::json())
                 .cookie(cookie)
@@ -274,10 +345,14 @@ async fn web_authenticate(
 async fn web_session_info(
     app: web::Data<Arc<App>>,
     sessions: web::Data<Sessions>,
+    policy: web::Data<WebPolicy>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let id = jsonrpc::parse(&body).map(|r| r.id).unwrap_or_default();
+    if let Some(refused) = policy.refusal(&req, &body) {
+        return refused;
+    }
+    let id = request_id(&body);
     match live_session(&app, &req, &sessions).await {
         Ok(Some((sid, session))) => {
             json(jsonrpc::result(id, jsonrpc::session_info(session.identity, &session.login, &app.db_name, &sid)))
@@ -287,8 +362,16 @@ async fn web_session_info(
     }
 }
 
-async fn web_session_destroy(sessions: web::Data<Sessions>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    let id = jsonrpc::parse(&body).map(|r| r.id).unwrap_or_default();
+async fn web_session_destroy(
+    sessions: web::Data<Sessions>,
+    policy: web::Data<WebPolicy>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    if let Some(refused) = policy.refusal(&req, &body) {
+        return refused;
+    }
+    let id = request_id(&body);
     if let Some((sid, _)) = session_of(&req, &sessions) {
         sessions.close(&sid);
     }
@@ -298,18 +381,26 @@ async fn web_session_destroy(sessions: web::Data<Sessions>, req: HttpRequest, bo
 async fn web_call_kw(
     app: web::Data<Arc<App>>,
     sessions: web::Data<Sessions>,
+    policy: web::Data<WebPolicy>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
+    if let Some(refused) = policy.refusal(&req, &body) {
+        return refused;
+    }
     web_model_call(app, sessions, req, body, true).await
 }
 
 async fn web_call(
     app: web::Data<Arc<App>>,
     sessions: web::Data<Sessions>,
+    policy: web::Data<WebPolicy>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
+    if let Some(refused) = policy.refusal(&req, &body) {
+        return refused;
+    }
     web_model_call(app, sessions, req, body, false).await
 }
 

@@ -172,3 +172,65 @@ def test_web_session_ends_when_its_password_changes(two_backend_bridge):
     fresh = WebSession(b)
     fresh.login("mona", "mona-password-2")
     assert_usable(fresh)
+
+
+def raw_post(bridge, path, body, headers):
+    req = urllib.request.Request(bridge.url + path, data=body, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.headers, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, json.loads(e.read())
+
+
+def authenticate_body(bridge, login):
+    return json.dumps({"jsonrpc": "2.0", "method": "call", "id": 5,
+                       "params": {"db": bridge.db, "login": login, "password": bridge.keys[login]}}).encode()
+
+
+def test_json_session_routes_refuse_cross_site_requests(sqlite_bridge):
+    b = sqlite_bridge
+    body = authenticate_body(b, "ivan")
+    # A cross-site HTML form can only send these content types.
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"):
+        status, headers, answer = raw_post(b, "/web/session/authenticate", body, {"Content-Type": content_type})
+        assert status == 415 and "Set-Cookie" not in headers, (content_type, status, answer)
+        assert "application/json" in answer["error"]["data"]["message"] and answer["id"] == 5
+    status, headers, answer = raw_post(b, "/web/session/authenticate", body,
+                                       {"Content-Type": "application/json", "Origin": "https://evil.example"})
+    assert status == 403 and "Set-Cookie" not in headers, answer
+    assert "Cross-origin request refused" in answer["error"]["data"]["message"]
+    # The bridge's own origin, and clients that send no Origin (scripts, Odoo), are accepted.
+    for extra in ({"Origin": b.url}, {}):
+        status, headers, answer = raw_post(b, "/web/session/authenticate", body,
+                                           {"Content-Type": "application/json; charset=utf-8", **extra})
+        assert status == 200 and answer["result"]["uid"], answer
+        cookie = headers["Set-Cookie"]
+        assert "SameSite=Lax" in cookie and "HttpOnly" in cookie and "Secure" not in cookie, cookie
+    sid = cookie.split(";")[0]
+    call = json.dumps({"jsonrpc": "2.0", "method": "call", "id": 6, "params": {
+        "model": "account.online.link", "method": "create", "args": [{"name": "csrf"}], "kwargs": {}}}).encode()
+    status, _, answer = raw_post(b, "/web/dataset/call_kw", call, {"Content-Type": "text/plain", "Cookie": sid})
+    assert status == 415 and "result" not in answer
+    status, _, answer = raw_post(b, "/web/dataset/call_kw", call,
+                                 {"Content-Type": "application/json", "Cookie": sid, "Origin": "null"})
+    assert status == 403 and "result" not in answer
+    status, _, answer = raw_post(b, "/web/dataset/call_kw", call, {"Content-Type": "application/json", "Cookie": sid})
+    assert status == 200 and isinstance(answer["result"], int)
+
+
+def test_session_cookie_is_secure_behind_an_https_public_url(tmp_path):
+    server = harness.Bridge(str(tmp_path / "https.db"), tmp_path, extra_args=["--public-url", "https://bridge.example.com"])
+    server.add_user("nora", company="Acme")
+    server.start()
+    try:
+        body = authenticate_body(server, "nora")
+        status, headers, answer = raw_post(server, "/web/session/authenticate", body,
+                                           {"Content-Type": "application/json", "Origin": "https://bridge.example.com"})
+        assert status == 200 and answer["result"]["uid"], answer
+        assert "Secure" in headers["Set-Cookie"] and "SameSite=Lax" in headers["Set-Cookie"]
+        status, _, _ = raw_post(server, "/web/session/authenticate", body,
+                                {"Content-Type": "application/json", "Origin": "http://bridge.example.com"})
+        assert status == 403
+    finally:
+        server.stop()

@@ -234,3 +234,96 @@ def test_session_cookie_is_secure_behind_an_https_public_url(tmp_path):
         assert status == 403
     finally:
         server.stop()
+
+
+def test_drip_feeding_connections_from_one_peer_do_not_starve_others(tmp_path):
+    """1,100 connections from one peer (127.0.0.2) each send a request head and drip its body a byte a
+    second, on a bridge started with a 512 open-file soft limit (as on many systems). Before: the
+    descriptors ran out and every other call timed out. Now the bridge raises the soft limit to the
+    hard one, answers a peer's connections beyond 256 with 503, and cuts off a body not received within
+    20 s, while a normal call from another address succeeds at once."""
+    import resource
+    import selectors
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard < 4096:
+        pytest.skip(f"hard open-file limit {hard} too low for this test")
+    server = harness.Bridge(str(tmp_path / "drip.db"), tmp_path)
+    server.add_user("olga", company="Acme")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (512, hard))
+    try:
+        server.start()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    drips = []
+    try:
+        with open(f"/proc/{server.proc.pid}/limits") as f:
+            limits = next(line for line in f if line.startswith("Max open files")).split()
+        assert int(limits[3]) == int(limits[4]) == hard, limits
+        host, port = server.url.removeprefix("http://").split(":")
+        head = (f"POST /xmlrpc/2/common HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: text/xml\r\n"
+                "Content-Length: 100000\r\n\r\n<").encode()
+        refused_connect = 0
+        for _ in range(1100):
+            s = socket.socket()
+            s.settimeout(2)
+            s.bind(("127.0.0.2", 0))
+            try:
+                s.connect((host, int(port)))
+                s.sendall(head)
+            except OSError:
+                refused_connect += 1
+                s.close()
+                continue
+            s.setblocking(False)
+            drips.append(s)
+        assert len(drips) > 1000, refused_connect
+
+        def normal_call():
+            conn = http.client.HTTPConnection(host, int(port), timeout=10)
+            body = xmlrpc.client.dumps((server.db, "olga", server.keys["olga"], {}), "authenticate").encode()
+            conn.request("POST", "/xmlrpc/2/common", body=body, headers={"Content-Type": "text/xml"})
+            reply = conn.getresponse()
+            assert reply.status == 200
+            uid = xmlrpc.client.loads(reply.read())[0][0]
+            conn.close()
+            return uid
+
+        assert normal_call()
+        # Drip for up to 30 s (past the 20 s body deadline), reading what the bridge answers.
+        sel = selectors.DefaultSelector()
+        for s in drips:
+            sel.register(s, selectors.EVENT_READ)
+        answers, open_drips = {}, set(drips)
+        deadline = time.monotonic() + 30
+        next_drip = 0.0
+        while open_drips and time.monotonic() < deadline:
+            if time.monotonic() >= next_drip:
+                for s in list(open_drips):
+                    try:
+                        s.send(b"x")
+                    except OSError:
+                        pass
+                next_drip = time.monotonic() + 1
+            for key, _ in sel.select(timeout=0.2):
+                s = key.fileobj
+                try:
+                    data = s.recv(4096)
+                except OSError:
+                    data = b""
+                answers.setdefault(s, b"")
+                answers[s] += data
+                if not data or b"\r\n\r\n" in answers[s]:
+                    sel.unregister(s)
+                    open_drips.discard(s)
+            assert normal_call()
+        statuses = [a.split(b" ", 2)[1] if a.startswith(b"HTTP/1.1 ") else b"closed" for a in answers.values()]
+        print({k: statuses.count(k) for k in set(statuses)})
+        # Every dripping connection was answered or closed within the deadline: none is left open.
+        assert not open_drips, f"{len(open_drips)} dripping connections still open"
+        assert statuses.count(b"503") >= len(drips) - 256, statuses.count(b"503")
+        assert statuses.count(b"503") + statuses.count(b"400") + statuses.count(b"408") + statuses.count(b"closed") == len(drips)
+    finally:
+        for s in drips:
+            s.close()
+        server.stop()

@@ -322,8 +322,31 @@ pub fn bank_for_cli(app: &App, options: &SaltEdgeOptions, public_url: String) ->
     })?;
     let defaults = SandboxConfig::default();
     let base = url::Url::parse(&url).map_err(|e| Error::config(format!("stored sandbox URL: {e}")))?;
+    ensure_sandbox_answers(&base)?;
     let mut config = ClientConfig::new(base, defaults.app_id, defaults.secret);
     config.timeout = Duration::from_secs(30);
     let client = saltedge::Client::new(config).map_err(|e| Error::config(format!("sandbox client: {e}")))?;
     Ok(Bank { client, callback_public_key: None, public_url, include_sandboxes: true })
+}
+
+/// The sandbox lives inside `bankbridge serve`, on a port chosen at each start; the URL stored by the
+/// last start outlives the process. One short connection attempt tells "the bridge is not running"
+/// apart from a Salt Edge failure, instead of the client's retries blaming Salt Edge after many seconds.
+fn ensure_sandbox_answers(base: &url::Url) -> Result<()> {
+    let not_running = |reason: String| {
+        Error::config(format!(
+            "the bridge is not running: without Salt Edge credentials, `bankbridge sync` uses the Salt Edge sandbox \
+             of a running `bankbridge serve` on this database, and nothing answers at {base} ({reason}). Start \
+             `bankbridge serve` first, or set BANKBRIDGE_SALTEDGE_APP_ID and BANKBRIDGE_SALTEDGE_SECRET."
+        ))
+    };
+    let addresses = base.socket_addrs(|| None).map_err(|e| not_running(e.to_string()))?;
+    let mut last_error = String::from("no address");
+    for address in addresses {
+        match std::net::TcpStream::connect_timeout(&address, Duration::from_secs(2)) {
+            Ok(_) => return Ok(()),
+            Err(e) => last_error = e.to_string(),
+        }
+    }
+    Err(not_running(last_error))
 }

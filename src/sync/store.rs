@@ -357,6 +357,16 @@ fn insert_rows(
     Ok(inserted)
 }
 
+/// How many posted transactions of the account are stored.
+pub fn posted_count(conn: &mut AnyConnection, account_id: i64) -> Result<u64> {
+    let count: i64 = online_transactions::table
+        .filter(online_transactions::online_account_id.eq(account_id))
+        .filter(online_transactions::status.eq("posted"))
+        .count()
+        .get_result(conn)?;
+    Ok(count.max(0) as u64)
+}
+
 /// One page of posted transactions and the account's new cursor, atomically.
 pub fn store_posted_page(
     conn: &mut AnyConnection,

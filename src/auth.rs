@@ -28,7 +28,7 @@ const KEY_PREFIX_LEN: usize = 8;
 pub const MAX_LOGIN_BYTES: usize = 256;
 pub const MAX_SECRET_BYTES: usize = 4096;
 /// Most failed-login counters kept at once (each 32-byte hashed key plus a count and a time): past it,
-/// expired ones go first, then the oldest. A spray of distinct logins costs a fixed few hundred KiB.
+/// expired ones go first, then the oldest tenth. A spray of distinct logins costs a fixed few hundred KiB.
 const MAX_THROTTLE_ENTRIES: usize = 10_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -257,9 +257,12 @@ impl Authenticator {
         if !map.contains_key(&key) && map.len() >= MAX_THROTTLE_ENTRIES {
             map.retain(|_, (_, since)| since.elapsed() < THROTTLE_WINDOW);
             if map.len() >= MAX_THROTTLE_ENTRIES {
-                if let Some(oldest) = map.iter().min_by_key(|(_, (_, since))| *since).map(|(k, _)| *k) {
-                    map.remove(&oldest);
-                }
+                // Still full of live counters (a spray of distinct logins): forget the oldest tenth in one
+                // pass, so the cost is paid once per thousand new logins, not on each.
+                let mut starts: Vec<Instant> = map.values().map(|(_, since)| *since).collect();
+                let (_, cutoff, _) = starts.select_nth_unstable(MAX_THROTTLE_ENTRIES / 10);
+                let cutoff = *cutoff;
+                map.retain(|_, (_, since)| *since > cutoff);
             }
         }
         let entry = map.entry(key).or_insert((0, Instant::now()));
@@ -376,4 +379,24 @@ pub fn disable_user(conn: &mut AnyConnection, login: &str) -> Result<()> {
 pub fn revoke_keys(conn: &mut AnyConnection, login: &str) -> Result<usize> {
     let uid = user_id(conn, login)?;
     Ok(diesel::delete(api_keys::table.filter(api_keys::user_id.eq(uid))).execute(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_login_counters_stay_bounded_and_keep_throttling() {
+        let auth = Authenticator::default();
+        for i in 0..(MAX_THROTTLE_ENTRIES * 2 + 500) {
+            auth.record_failure(&format!("sprayed-login-{i}"));
+        }
+        assert!(auth.throttle_entries() <= MAX_THROTTLE_ENTRIES, "{}", auth.throttle_entries());
+        // The newest counters survive the spray: a login failing now is still throttled.
+        for _ in 0..MAX_FAILURES {
+            auth.record_failure("target");
+        }
+        assert!(auth.throttled("target"));
+        assert!(!auth.throttled("sprayed-login-0"));
+    }
 }

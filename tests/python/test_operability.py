@@ -61,11 +61,14 @@ def test_first_start_on_a_fresh_sqlite_file_logs_no_error(tmp_path):
 
 
 def test_sqlite_files_are_private(tmp_path):
-    os.umask(0o022)
     path = tmp_path / "private.db"
     server = harness.Bridge(str(path), tmp_path)
-    server.add_user("frank", company="Acme")
-    server.start()
+    previous_umask = os.umask(0o022)  # the usual umask, which made the files 0644
+    try:
+        server.add_user("frank", company="Acme")
+        server.start()
+    finally:
+        os.umask(previous_umask)
     try:
         common = xmlrpc.client.ServerProxy(f"{server.url}/xmlrpc/2/common")
         models = xmlrpc.client.ServerProxy(f"{server.url}/xmlrpc/2/object")

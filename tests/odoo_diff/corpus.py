@@ -2,7 +2,8 @@
 creation order), which each endpoint resolves to its own ids, so the same corpus runs on Odoo and on the bridge.
 
 A case is a dict: id, model, method, args, kwargs, and optionally `deviation` (a key of deviations.DEVIATIONS)
-and `creates` (the call returns new ids, registered under labels `<case id>:<n>`).
+`creates` (the call returns new ids, registered under labels `<case id>:<n>`) and `writes` (the case changes
+data: it runs in order after every read-only case).
 """
 
 TX = "account.online.transaction"
@@ -538,6 +539,7 @@ def write_cases():
 
     for n, case in enumerate(c):
         case.setdefault("id", f"w{n}")
+        case["writes"] = True  # run in order, after the read-only cases
     return c
 
 

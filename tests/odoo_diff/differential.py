@@ -9,6 +9,7 @@ import re
 import secrets
 import socket
 import subprocess
+import threading
 import time
 import xmlrpc.client
 from pathlib import Path
@@ -124,11 +125,15 @@ def fault_first_line(fault):
 class Endpoint:
     """One XML-RPC server (Odoo or the bridge) logged in as one user."""
 
-    def __init__(self, url, db, login, key, name):
-        self.url, self.db, self.key, self.name = url, db, key, name
-        self.uid = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/common").authenticate(db, login, key, {})
+    def __init__(self, url, db, login, key, name, uid=None):
+        self.url, self.db, self.login, self.key, self.name = url, db, login, key, name
+        self.uid = uid or xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/common").authenticate(db, login, key, {})
         assert self.uid, f"{name}: cannot log in as {login}"
         self.proxy = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/object", allow_none=True)
+
+    def clone(self):
+        """The same login on a connection of its own (a ServerProxy is not shared between threads)."""
+        return Endpoint(self.url, self.db, self.login, self.key, self.name, self.uid)
 
     def raw(self, model, method, args, kwargs=None):
         return self.proxy.execute_kw(self.db, self.uid, self.key, model, method, list(args), kwargs or {})
@@ -226,13 +231,29 @@ class Normalizer:
         return ("ok", value)
 
 
-def run_corpus(endpoint, cases, ids, fields):
-    """Runs every case in order on one endpoint; returns {case id: normalized outcome}."""
+def run_corpus(endpoint, cases, ids, fields, threads=4):
+    """Runs every case on one endpoint; returns {case id: normalized outcome}. The read-only cases (those
+    before the first write case) run on `threads` connections at once; their answers are normalized in corpus
+    order afterwards, so labels come out the same as in a sequential run. Write cases run one by one."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from corpus import resolve
 
     norm = Normalizer(fields, ids)
-    results = {}
-    for case in cases:
+    first_write = next((i for i, c in enumerate(cases) if c.get("writes")), len(cases))
+    local = threading.local()
+
+    def call(case):
+        if not hasattr(local, "endpoint"):
+            local.endpoint = endpoint.clone()
+        return local.endpoint.call(case["model"], case["method"], resolve(case["args"], ids),
+                                   resolve(case["kwargs"], ids))
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        raw = list(pool.map(call, cases[:first_write]))
+    results = {case["id"]: norm.outcome(case["model"], case["method"], out)
+               for case, out in zip(cases[:first_write], raw)}
+    for case in cases[first_write:]:
         outcome = endpoint.call(case["model"], case["method"], resolve(case["args"], ids), resolve(case["kwargs"], ids))
         if case.get("creates") and outcome[0] == "ok":
             new = outcome[1] if isinstance(outcome[1], list) else [outcome[1]]

@@ -57,7 +57,9 @@ class OdooReference:
             }
             self.fields[corpus.COMPANY] = {"name": {"type": "char"}}
             self.cases = corpus.corpus(self.fields)
+            started = time.time()
             self.results = differential.run_corpus(odoo, self.cases, ids, self.fields)
+            print(f"Odoo answered the corpus in {time.time() - started:.1f} s")
         assert institutions == self.institutions, "both bridges must start from the same institution list"
         return self.results
 

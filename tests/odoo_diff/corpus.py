@@ -303,30 +303,35 @@ def special_domain_cases():
 
 def order_paging_cases():
     cases = []
+    # Odoo adds no tie-breaker: every valid order ends with a unique key, so that both answers are determined.
     orders = {
-        TX: ["amount", "amount desc", "amount asc, id desc", "payment_ref", "payment_ref desc", "payment_ref asc nulls first",
-             "payment_ref asc nulls last", "payment_ref desc nulls last", "payment_ref desc nulls first",
-             "partner_name desc, id", "online_account_id, id", "online_account_id desc, id", "company_id, id",
-             "display_name", "display_name desc, id", "date, amount desc", "status, date, id", "id desc",
-             "amount up", "nope", "amount desc desc", "id; drop table x", "", "online_account_id.name", "create_date, id",
-             "currency_code desc nulls last, id", "raw_data, id"],
-        ACC: ["balance, id", "balance desc, id", "journal_id, id", "journal_id desc, id", "last_sync, id",
-              "last_sync desc nulls first, id", "account_online_link_id, id", "account_online_link_id desc, id",
-              "fetching_status, id", "inverse_transaction_sign, id", "account_online_account_ids", "name"],
-        LINK: ["institution_id, id", "institution_id desc, id", "name, id", "name desc nulls last, id",
-               "state, id", "auto_sync desc, id", "last_refresh, id", "account_online_account_ids, id"],
+        TX: ["amount, id", "amount desc, id", "amount asc, id desc", "payment_ref, id", "payment_ref desc, id",
+             "payment_ref asc nulls first, id", "payment_ref asc nulls last, id", "payment_ref desc nulls last, id",
+             "payment_ref desc nulls first, id", "partner_name desc, id", "online_account_id, id",
+             "online_account_id desc, id", "online_account_id desc nulls last, id", "company_id, id",
+             "display_name, id", "display_name desc, id desc", "date, amount desc, id", "status, date, id", "id desc",
+             "online_transaction_identifier", "amount up", "nope", "amount desc desc", "id; drop table x", "",
+             "online_account_id.name", "currency_code desc nulls last, id", "raw_data, id", "AMOUNT, id",
+             "amount DESC, id", "amount desc nulls, id"],
+        ACC: ["balance, id", "balance desc, id", "balance desc nulls last, id", "journal_id, id",
+              "journal_id desc, id", "last_sync, id", "last_sync desc nulls first, id", "account_online_link_id, id",
+              "account_online_link_id desc, id", "fetching_status, id", "inverse_transaction_sign, id",
+              "inverse_transaction_sign desc, id", "account_online_account_ids", "name, id"],
+        LINK: ["institution_id, id", "institution_id desc, id", "institution_id nulls first, id", "name, id",
+               "name desc nulls last, id", "state, id", "auto_sync desc, id", "last_refresh, id",
+               "account_online_account_ids, id"],
         INST: ["code", "country_code, name", "max_consent_days desc, name", "id desc"],
     }
     for model, items in orders.items():
         for order in items:
             cases.append({"model": model, "method": "search", "args": [[]], "kwargs": {"order": order}})
     for kw in ({"limit": 5}, {"limit": 0}, {"offset": 3}, {"offset": 3, "limit": 4}, {"offset": 100},
-               {"offset": -1}, {"limit": -1}, {"limit": "x"}, {"offset": 2, "limit": 2, "order": "amount"},
+               {"offset": -1}, {"limit": -1}, {"limit": "x"}, {"offset": 2, "limit": 2, "order": "amount, id"},
                {"limit": False}, {"offset": False}, {"limit": 3.0}):
         cases.append({"model": TX, "method": "search", "args": [[]], "kwargs": kw})
         cases.append({"model": TX, "method": "search_read", "args": [[("amount", "<", 0)]],
                       "kwargs": dict(kw, fields=["payment_ref"])})
-    cases.append({"model": TX, "method": "search", "args": [[], 2, 3, "amount"]})
+    cases.append({"model": TX, "method": "search", "args": [[], 2, 3, "amount, id"]})
     cases.append({"model": TX, "method": "search", "args": [[]], "kwargs": {"count": True}})
     for dom in ([], [("amount", "<", 0)], [("online_account_id", "ilike", "sav")], "bad"):
         cases.append({"model": TX, "method": "search_count", "args": [dom]})
@@ -358,7 +363,7 @@ def read_cases(fields):
         {"model": TX, "method": "read", "args": [[tx(1)]], "kwargs": {"fields": ["online_account_id"], "load": None}},
         {"model": TX, "method": "search_read", "args": [[("amount", ">", 100)], ["payment_ref", "online_account_id"]]},
         {"model": TX, "method": "search_read", "args": [],
-         "kwargs": {"domain": [("status", "=", "pending")], "fields": ["payment_ref"], "order": "amount"}},
+         "kwargs": {"domain": [("status", "=", "pending")], "fields": ["payment_ref"], "order": "amount, id"}},
         {"model": TX, "method": "search_read", "args": [[("payment_ref", "=", False)]],
          "kwargs": {"fields": ["display_name", "payment_ref"]}},
         {"model": ACC, "method": "search_read", "args": [[]],

@@ -1,5 +1,8 @@
 //! The shared state of a running bridge, and the one way to reach the database from async code
 //! (diesel is synchronous, so every query runs on the blocking pool, never on the event loop).
+//!
+//! Start-up (`server.rs`) builds it from its parts (the pool, the model registry, the Salt Edge `Bank`);
+//! the wire, the models' buttons and the sync engine use it. It imports none of them.
 
 use std::sync::Arc;
 
@@ -7,6 +10,27 @@ use crate::auth::Authenticator;
 use crate::db::{AnyConnection, DbPool};
 use crate::error::{Error, Result};
 use crate::orm::Registry;
+use crate::saltedge;
+
+/// How the bridge reaches Salt Edge (or the sandbox) and how Salt Edge reaches it back.
+pub struct Bank {
+    pub client: saltedge::Client,
+    /// Verifies callback signatures; `None` refuses every callback.
+    pub callback_public_key: Option<String>,
+    /// The bridge's own base URL as Salt Edge and browsers reach it (return URLs, callbacks).
+    pub public_url: String,
+    /// List and offer Salt Edge's fake providers (country XF).
+    pub include_sandboxes: bool,
+}
+
+impl Bank {
+    pub fn return_url(&self, link_id: i64) -> String {
+        format!("{}/saltedge/return?link={link_id}", self.public_url.trim_end_matches('/'))
+    }
+    pub fn callback_url(&self, kind: &str) -> String {
+        format!("{}/saltedge/callbacks/{kind}", self.public_url.trim_end_matches('/'))
+    }
+}
 
 pub struct App {
     pub pool: DbPool,
@@ -15,17 +39,17 @@ pub struct App {
     /// The database name clients pass as `db` (one database per bridge).
     pub db_name: String,
     /// Salt Edge (or the sandbox); `None` for commands that do not talk to it.
-    pub bank: Option<Arc<crate::sync::Bank>>,
+    pub bank: Option<Arc<Bank>>,
     /// One permit per pooled connection (see `db`).
     db_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl App {
-    pub fn new(pool: DbPool, db_name: String, bank: Option<crate::sync::Bank>) -> Arc<App> {
+    pub fn new(pool: DbPool, db_name: String, registry: Registry, bank: Option<Bank>) -> Arc<App> {
         Arc::new(App {
             db_slots: Arc::new(tokio::sync::Semaphore::new(pool.max_size() as usize)),
             pool,
-            registry: crate::models::registry(),
+            registry,
             auth: Authenticator::default(),
             db_name,
             bank: bank.map(Arc::new),

@@ -32,7 +32,5 @@ pub fn model() -> Model {
         order: "date desc, id desc",
         scope: CompanyScope::CompanyField,
         access: Access::ALL,
-        methods: vec![],
-        before_unlink: None,
     }
 }

@@ -10,35 +10,15 @@ pub mod web;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::app::App;
+use crate::app::{App, Bank};
 use crate::error::{Error, Result};
-use crate::orm::values::now_string;
-use crate::rpc::Value;
+use crate::orm::convert::now_string;
 use crate::saltedge::{self, ConnectOptions, ErrorKind as SeKind, SaltEdgeError};
+use crate::types::Value;
 use store::{LinkRow, LinkUpdate};
 
 /// Transactions asked per page (Salt Edge's maximum).
 pub const PAGE_SIZE: u32 = 1000;
-
-/// How the bridge reaches Salt Edge (or the sandbox) and how Salt Edge reaches it back.
-pub struct Bank {
-    pub client: saltedge::Client,
-    /// Verifies callback signatures; `None` refuses every callback.
-    pub callback_public_key: Option<String>,
-    /// The bridge's own base URL as Salt Edge and browsers reach it (return URLs, callbacks).
-    pub public_url: String,
-    /// List and offer Salt Edge's fake providers (country XF).
-    pub include_sandboxes: bool,
-}
-
-impl Bank {
-    pub fn return_url(&self, link_id: i64) -> String {
-        format!("{}/saltedge/return?link={link_id}", self.public_url.trim_end_matches('/'))
-    }
-    pub fn callback_url(&self, kind: &str) -> String {
-        format!("{}/saltedge/callbacks/{kind}", self.public_url.trim_end_matches('/'))
-    }
-}
 
 pub fn bank(app: &App) -> Result<&Bank> {
     app.bank.as_deref().ok_or_else(|| {

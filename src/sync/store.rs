@@ -7,8 +7,8 @@ use diesel::prelude::*;
 use crate::db::schema::{bridge_settings, online_accounts, online_institutions, online_links, online_transactions};
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
+use crate::orm::convert::now_string;
 use crate::orm::sql::{Sql, SqlValue};
-use crate::orm::values::now_string;
 use crate::saltedge::{Account, Provider, Transaction};
 
 #[derive(Clone, Debug, Queryable, Selectable)]

@@ -1,11 +1,11 @@
-//! Conversions between wire values and column values, per Odoo field type.
+//! Conversions between `Value`s (what clients send and read) and column values, per Odoo field type.
 
 use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::error::{Error, Result};
 use crate::orm::model::{Field, FieldType};
 use crate::orm::sql::{SqlKind, SqlValue};
-use crate::rpc::Value;
+use crate::types::Value;
 
 pub const DATE_FORMAT: &str = "%Y-%m-%d";
 pub const DATETIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";

@@ -3,6 +3,7 @@
 //! memory is `eval.rs` (the reference semantics the SQL compiler is tested against).
 
 mod eval;
+pub(crate) mod operand;
 mod sql;
 
 use crate::error::{Error, Result};
@@ -58,6 +59,29 @@ impl Op {
             Op::NotAny => Op::Any,
             Op::EqOpt | Op::EqLike | Op::EqILike => return None,
         })
+    }
+
+    /// The operator as Odoo spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Eq => "=",
+            Op::Ne => "!=",
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Gt => ">",
+            Op::Ge => ">=",
+            Op::EqOpt => "=?",
+            Op::Like => "like",
+            Op::NotLike => "not like",
+            Op::ILike => "ilike",
+            Op::NotILike => "not ilike",
+            Op::EqLike => "=like",
+            Op::EqILike => "=ilike",
+            Op::In => "in",
+            Op::NotIn => "not in",
+            Op::Any => "any",
+            Op::NotAny => "not any",
+        }
     }
 
     pub fn parse(s: &str) -> Option<Op> {
@@ -252,20 +276,6 @@ fn describe(term: &[Value]) -> String {
         })
         .collect();
     format!("({})", parts.join(", "))
-}
-
-fn like_pattern(value: &Value, wrap: bool) -> String {
-    let raw = match value {
-        Value::Str(s) => s.clone(),
-        Value::Int(i) => i.to_string(),
-        Value::Float(f) => f.to_string(),
-        other => other.kind().to_string(),
-    };
-    if !wrap {
-        return raw;
-    }
-    let escaped = raw.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
 }
 
 #[cfg(test)]

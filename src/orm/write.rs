@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::orm::access::{check_access, Operation};
 use crate::orm::args::{invalid_field, Env};
 use crate::orm::convert::{coerce_for_write, id_list, now_string};
+use crate::orm::domain::operand::like_text;
 use crate::orm::model::{CompanyScope, Default, Field, FieldType, Model};
 use crate::orm::read::{join_ids, Orm};
 use crate::orm::sql::{Sql, SqlValue};
@@ -133,7 +134,7 @@ impl Orm<'_> {
         sql.push(") RETURNING id");
         let id = sql.load_ids(conn)?.first().copied().ok_or_else(|| Error::application("insert returned no id"))?;
         for (field, value) in commands {
-            self.apply_commands(conn, field, &[id], value)?;
+            self.apply_commands(conn, model, field, &[id], value)?;
         }
         Ok(id)
     }
@@ -174,7 +175,7 @@ impl Orm<'_> {
             sql.execute(conn)?;
         }
         for (field, value) in commands {
-            self.apply_commands(conn, field, ids, value)?;
+            self.apply_commands(conn, model, field, ids, value)?;
         }
         Ok(())
     }
@@ -196,7 +197,14 @@ impl Orm<'_> {
     /// Set-based: each command is one statement per chunk of ids however many parents there are (a large
     /// write used to run every command record by record while holding the write lock). As in Odoo, missing
     /// ids are skipped and commands it does not know are ignored.
-    fn apply_commands(&self, conn: &mut AnyConnection, field: &Field, parents: &[i64], value: &Value) -> Result<()> {
+    fn apply_commands(
+        &self,
+        conn: &mut AnyConnection,
+        model: &Model,
+        field: &Field,
+        parents: &[i64],
+        value: &Value,
+    ) -> Result<()> {
         let FieldType::One2many(comodel, inverse) = field.ftype else {
             return Ok(());
         };
@@ -204,12 +212,7 @@ impl Orm<'_> {
         let Some(&last_parent) = parents.last() else {
             return Ok(());
         };
-        let bad = || {
-            Error::application(format!(
-                "{} takes a list of commands such as (0, 0, values), (4, id), (6, 0, ids).",
-                field.name
-            ))
-        };
+        let bad = || Error::application(format!("Wrong value for {}.{}: {}", model.name, field.name, like_text(value)));
         let shorthand;
         let commands: &[Value] = match value {
             v if v.is_null() => {

@@ -411,13 +411,14 @@ fn invalid_order(spec: &str) -> Error {
     ))
 }
 
-/// `field [asc|desc] [nulls first|nulls last], …` as Odoo's `regex_order` accepts it (lower case only);
+/// `field [asc|desc] [nulls first|nulls last], …` as Odoo's `regex_order` accepts it (in any case);
 /// anything else is Odoo's UserError.
 fn parse_order(spec: &str) -> Result<Vec<OrderTerm<'_>>> {
-    let valid_name =
-        |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    let valid_name = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
     let mut terms = Vec::new();
     for part in spec.split(',') {
+        let lowered = part.to_ascii_lowercase();
+        let keywords: Vec<&str> = lowered.split_whitespace().collect();
         let words: Vec<&str> = part.split_whitespace().collect();
         let Some((&name, rest)) = words.split_first() else {
             return Err(invalid_order(spec));
@@ -430,6 +431,7 @@ fn parse_order(spec: &str) -> Result<Vec<OrderTerm<'_>>> {
         if !valid_name(field) || property.is_some_and(|p| !valid_name(p)) {
             return Err(invalid_order(spec));
         }
+        let rest = &keywords[keywords.len() - rest.len()..];
         let (desc, rest) = match rest.split_first() {
             Some((&"asc", rest)) => (false, rest),
             Some((&"desc", rest)) => (true, rest),

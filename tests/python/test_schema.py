@@ -37,9 +37,9 @@ STORED_AS = {
     "char": "text", "text": "text", "selection": "text", "date": "text", "datetime": "text",
     "integer": "integer", "many2one": "integer", "float": "float", "boolean": "boolean",
 }
-# NOT NULL columns of fields that are not required: booleans are never NULL (False is stored), as in Odoo.
-# Known exception, issue 16 item 7: the balance is NOT NULL DEFAULT 0 where Odoo leaves a float never set NULL.
-NOT_NULL_BUT_OPTIONAL = {("online_accounts", "balance")}
+# NOT NULL columns of fields that are not required: booleans are never NULL (False is stored), as in Odoo;
+# a number never set is NULL (issue 16 item 7), so no other column is listed here.
+NOT_NULL_BUT_OPTIONAL = set()
 
 
 def portable_type(declared):

@@ -234,12 +234,13 @@ impl Domain {
             Domain::Leaf { path, op, value } => {
                 let mut current = model;
                 for (i, part) in path.iter().enumerate() {
+                    // Odoo's texts: the leaf as it stands once the path's first hops are taken.
                     let field = current.field(part).ok_or_else(|| {
                         Error::application(format!(
-                            "Invalid field {}.{} in leaf {:?}",
+                            "Invalid field {}.{} in leaf {}",
                             current.name,
                             part,
-                            path.join(".")
+                            operand::leaf_repr(&path[i..], *op, value)
                         ))
                     })?;
                     let last = i + 1 == path.len();
@@ -249,9 +250,9 @@ impl Domain {
                     if !last || matches!(op, Op::Any | Op::NotAny) {
                         let comodel = field.ftype.comodel().ok_or_else(|| {
                             Error::application(format!(
-                                "Invalid field path {:?}: {} is not a relational field",
-                                path.join("."),
-                                part
+                                "Invalid field '{}' in domain term {}",
+                                path[i..].join("."),
+                                operand::leaf_repr(&path[i..], *op, value)
                             ))
                         })?;
                         current = registry.model(comodel)?;

@@ -83,9 +83,10 @@ fn leaf_sql(
     }
 
     if field.name == "display_name" {
-        // display_name is the record's name field.
-        let name_field = model.field(model.rec_name).unwrap_or(field);
-        return column_sql(alias, name_field.name, FieldType::Char, op, value, path, sql);
+        // Odoo 17 cannot search its computed display_name: it logs an error and drops the leaf (every record
+        // matches). Search the name field (`name_search`) instead.
+        sql.push("1=1");
+        return Ok(());
     }
     match field.ftype {
         // A name (or names) against a many2one: Odoo resolves it with the comodel's name_search.
@@ -230,6 +231,7 @@ fn column_sql(
             let negate = op == Op::NotIn;
             let items = match value {
                 // An abuse Odoo keeps: `in True` and `not in False` mean "is set".
+                Value::Bool(_) if is_bool => std::slice::from_ref(value),
                 Value::Bool(b) => {
                     sql.push(&format!("({col} IS {}NULL)", if *b != negate { "NOT " } else { "" }));
                     return Ok(());

@@ -278,9 +278,10 @@ def same(expected, actual):
     return type(expected) is type(actual) and expected == actual
 
 
-def compare(cases, odoo, bridge, deviations):
-    """(differences, deviation failures): lists of (case, Odoo's outcome, the bridge's outcome)."""
-    differences, broken = [], []
+def compare(cases, odoo, bridge, deviations, known=()):
+    """(differences, known differences, deviation failures, known differences that match now): lists of
+    (case, Odoo's outcome, the bridge's outcome)."""
+    differences, still_known, broken, fixed = [], [], [], []
     for case in cases:
         expected, actual = odoo[case["id"]], bridge[case["id"]]
         if case.get("deviation"):
@@ -288,8 +289,10 @@ def compare(cases, odoo, bridge, deviations):
             if not holds(actual):
                 broken.append((case, expected, actual))
         elif not same(expected, actual):
-            differences.append((case, expected, actual))
-    return differences, broken
+            (still_known if case["id"] in known else differences).append((case, expected, actual))
+        elif case["id"] in known:
+            fixed.append((case, expected, actual))
+    return differences, still_known, broken, fixed
 
 
 def first_difference(expected, actual, path=""):

@@ -187,7 +187,7 @@ def test_faults_for_every_error_path(api):
         (("account.online.link", "_private", []), 4, "Private methods (such as _private) cannot be called remotely."),
         (("account.online.link", "no_such_method", []), 1, "The method 'no_such_method' does not exist"),
         (("account.online.link", "search", [["bogus", "=", 1]]), 1, "Invalid field"),
-        (("account.online.link", "search", [["name", "~~", 1]]), 1, "unknown operator"),
+        (("account.online.link", "search", [["name", "~~", 1]]), 1, "Invalid leaf ('name', '~~', 1)"),
         (("account.online.link", "create", {"nope": 1}), 1, "Invalid field 'nope'"),
         (("account.online.link", "create", {"state": "connected"}), 2, "read-only"),
         (("account.online.link", "create", {"auto_sync": True, "institution_id": 987654}), 2, "another model requires the record"),

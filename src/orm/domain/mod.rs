@@ -119,9 +119,27 @@ pub enum Domain {
     Leaf { path: Vec<String>, op: Op, value: Value },
 }
 
+/// Odoo's texts for a domain that is not prefix notation.
 fn syntax_error(domain: &Value) -> Error {
-    let _ = domain;
-    Error::application("Domain is syntactically not correct: expected a list of operators ('&', '|', '!') and [field, operator, value] terms in prefix notation.")
+    let mut shown = operand::py_repr(domain);
+    if shown.chars().count() > 300 {
+        shown = shown.chars().take(300).chain("…]".chars()).collect();
+    }
+    Error::application(format!("Domain {shown} is syntactically not correct."))
+}
+
+/// Python's error for unpacking a term that is not three items into `left, operator, right`.
+fn unpack_error(len: usize) -> Error {
+    Error::application(if len < 3 {
+        format!("not enough values to unpack (expected 3, got {len})")
+    } else {
+        "too many values to unpack (expected 3)".to_string()
+    })
+}
+
+/// A term as Python prints a tuple: `('amount', 'between', 1)`.
+fn tuple_repr(term: &[Value]) -> String {
+    format!("({})", term.iter().map(operand::py_repr).collect::<Vec<_>>().join(", "))
 }
 
 impl Domain {
@@ -130,7 +148,11 @@ impl Domain {
         let items = match value {
             Value::List(items) => items,
             v if v.is_null() => return Ok(Domain::True),
-            _ => return Err(syntax_error(value)),
+            _ => {
+                return Err(Error::application(
+                    "Domains to normalize must have a 'domain' form: a list or tuple of domain components",
+                ))
+            }
         };
         if items.len() > MAX_DOMAIN_TERMS {
             return Err(Error::application(format!("Domain has more than {MAX_DOMAIN_TERMS} terms.")));
@@ -171,7 +193,9 @@ impl Domain {
                     stack.push(entry);
                 }
                 Value::List(term) => stack.push((Self::parse_leaf(term)?, 1)),
-                _ => return Err(syntax_error(value)),
+                // Odoo unpacks anything else as a term: a string by its characters.
+                Value::Str(s) => return Err(unpack_error(s.chars().count())),
+                other => return Err(Error::application(format!("cannot unpack non-iterable {} object", other.kind()))),
             }
         }
         let mut stack: Vec<Domain> = stack.into_iter().rev().map(|(d, _)| d).collect();
@@ -204,9 +228,9 @@ impl Domain {
     }
 
     fn parse_leaf(term: &[Value]) -> Result<Domain> {
-        let invalid = || Error::application(format!("Invalid leaf {}", describe(term)));
+        let invalid = || Error::application(format!("Invalid leaf {}", tuple_repr(term)));
         if term.len() != 3 {
-            return Err(invalid());
+            return Err(unpack_error(term.len()));
         }
         let op_str = term[1].as_str().ok_or_else(invalid)?;
         // TRUE_LEAF (1, '=', 1) and FALSE_LEAF (0, '=', 1).
@@ -216,9 +240,7 @@ impl Domain {
             }
         }
         let field = term[0].as_str().ok_or_else(invalid)?;
-        let op = Op::parse(op_str).ok_or_else(|| {
-            Error::application(format!("Invalid leaf {}: unknown operator {op_str:?}", describe(term)))
-        })?;
+        let op = Op::parse(op_str).ok_or_else(invalid)?;
         if field.is_empty() || field.split('.').any(str::is_empty) {
             return Err(invalid());
         }
@@ -265,18 +287,6 @@ impl Domain {
             }
         }
     }
-}
-
-fn describe(term: &[Value]) -> String {
-    let parts: Vec<String> = term
-        .iter()
-        .map(|v| match v {
-            Value::Str(s) => format!("{s:?}"),
-            Value::Int(i) => i.to_string(),
-            other => other.kind().to_string(),
-        })
-        .collect();
-    format!("({})", parts.join(", "))
 }
 
 #[cfg(test)]

@@ -329,7 +329,8 @@ impl Orm<'_> {
                 join_ids(chunk),
             ));
             for (parent, child) in sql.load_id_texts(conn)? {
-                if let Some(child) = child.and_then(|c| c.parse().ok()) {
+                if let Some(child) = child {
+                    let child = child.parse().map_err(|e| Error::internal("reading one2many ids", e))?;
                     map.entry(parent).or_default().push(child);
                 }
             }

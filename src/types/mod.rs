@@ -1,8 +1,12 @@
 //! Shared data types, below every other layer: the wire-neutral `Value` that the wire, models, ORM and
-//! sync engine pass between them, and the one cleaning point for text before it is stored.
+//! sync engine pass between them, the states records carry, Odoo's date and datetime text, and the one
+//! cleaning point for text before it is stored.
 
+pub mod state;
 pub mod text;
+pub mod time;
 pub mod value;
 
+pub use state::{LinkState, TransactionStatus};
 pub use text::clean_text;
 pub use value::Value;

@@ -101,6 +101,10 @@ fn check_backend(url: DatabaseUrl) {
             .unwrap()
             .as_i64()
             .unwrap();
+        // As in Odoo, an integer written as False is stored as 0 (only a never-set integer is NULL).
+        if vals["journal_id"].is_null() {
+            vals.insert("journal_id".into(), Value::Int(0));
+        }
         rows.push((id, vals));
     }
     let model = registry.model("account.online.account").unwrap();

@@ -23,6 +23,42 @@ pub enum AnyConnection {
     Sqlite(diesel::SqliteConnection),
 }
 
+diesel::define_sql_function! {
+    /// Unicode lower-casing (SQLite's own lower() folds ASCII only), so that `ilike` folds `É` to `é` as
+    /// PostgreSQL's ILIKE does.
+    fn unicode_lower(text: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
+}
+
+diesel::define_sql_function! {
+    /// A float as PostgreSQL's `float8::text` prints it, so that a like operator on a float column compares
+    /// the same text on both backends.
+    fn pg_float_text(value: diesel::sql_types::Nullable<diesel::sql_types::Double>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
+}
+
+fn register_sqlite_functions(conn: &mut diesel::SqliteConnection) -> QueryResult<()> {
+    unicode_lower_utils::register_impl(conn, |text: Option<String>| text.map(|t| t.to_lowercase()))?;
+    pg_float_text_utils::register_impl(conn, |value: Option<f64>| value.map(float_text))
+}
+
+/// PostgreSQL's `float8::text`: shortest round-trip digits, with an exponent from 1e15 up and below 1e-4.
+pub fn float_text(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+    }
+    let abs = f.abs();
+    if abs != 0.0 && !(1e-4..1e15).contains(&abs) {
+        let s = format!("{f:e}");
+        let (mantissa, exponent) = s.split_once('e').unwrap_or((&s, "0"));
+        let exponent: i32 = exponent.parse().unwrap_or(0);
+        format!("{mantissa}e{}{:02}", if exponent < 0 { '-' } else { '+' }, exponent.abs())
+    } else {
+        format!("{f}")
+    }
+}
+
 /// Which SQL dialect a connection speaks; the ORM layer writes placeholders and a few functions per dialect.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -109,6 +145,7 @@ impl ManageConnection for ConnectionManager {
                 let mut conn =
                     diesel::SqliteConnection::establish(path).map_err(diesel::r2d2::Error::ConnectionError)?;
                 conn.batch_execute(SQLITE_CONNECTION_PRAGMAS).map_err(diesel::r2d2::Error::QueryError)?;
+                register_sqlite_functions(&mut conn).map_err(diesel::r2d2::Error::QueryError)?;
                 Ok(AnyConnection::Sqlite(conn))
             }
         }

@@ -93,7 +93,7 @@ diesel::table! {
         id -> BigInt,
         name -> Text,
         account_number -> Nullable<Text>,
-        balance -> Double,
+        balance -> Nullable<Double>,
         currency_code -> Nullable<Text>,
         online_identifier -> Nullable<Text>,
         account_online_link_id -> BigInt,

@@ -76,7 +76,8 @@ pub(crate) fn optional_int(v: Option<&Value>, what: &str) -> Result<Option<i64>>
         Some(v) if v.is_null() => Ok(None),
         Some(v) => match v.as_i64() {
             Some(n) if n >= 0 => Ok(Some(n)),
-            Some(_) => Err(Error::user(format!("{what} must be zero or a positive integer"))),
+            // PostgreSQL's refusal, which Odoo passes on as fault 1.
+            Some(_) => Err(Error::application(format!("{} must not be negative", what.to_uppercase()))),
             None => Err(Error::application(format!("{what} must be an integer, got {}", v.kind()))),
         },
     }

@@ -3,10 +3,11 @@
 use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::error::{Error, Result};
+use crate::orm::domain::operand::{like_text, py_repr};
 use crate::orm::model::{Field, FieldType};
 use crate::orm::sql::{SqlKind, SqlValue};
 use crate::types::time::{date_string, naive_datetime_string, DATETIME_FORMAT, DATE_FORMAT};
-use crate::types::Value;
+use crate::types::{clean_text, Value};
 
 pub fn sql_kind(ftype: FieldType) -> SqlKind {
     match ftype {
@@ -17,104 +18,71 @@ pub fn sql_kind(ftype: FieldType) -> SqlKind {
     }
 }
 
-fn as_int(v: &Value) -> Option<i64> {
-    match v {
-        Value::Bool(b) => Some(i64::from(*b)),
-        other => other.as_i64(),
-    }
-}
-
-/// A domain operand: lenient like Odoo's SQL (numbers compare to text columns as text, and so on).
-pub fn coerce_for_domain(ftype: FieldType, v: &Value) -> Result<SqlValue> {
-    let bad = || {
-        Error::application(format!("Invalid value of type {} for a {} field in domain", v.kind(), ftype.odoo_name()))
-    };
-    Ok(match sql_kind(ftype) {
-        SqlKind::Int => match v {
-            Value::Str(s) => SqlValue::Int(s.trim().parse().map_err(|_| bad())?),
-            // A many2one compared to a [id, name] pair (as read returns it) means the id.
-            Value::List(pair) if pair.len() == 2 => SqlValue::Int(pair[0].as_i64().ok_or_else(bad)?),
-            other => SqlValue::Int(as_int(other).ok_or_else(bad)?),
-        },
-        SqlKind::Float => match v {
-            Value::Float(f) => SqlValue::Float(*f),
-            Value::Int(i) => SqlValue::Float(*i as f64),
-            Value::Str(s) => SqlValue::Float(s.trim().parse().map_err(|_| bad())?),
-            _ => return Err(bad()),
-        },
-        SqlKind::Bool => SqlValue::Bool(!v.is_falsy()),
-        SqlKind::Text => match v {
-            Value::Str(s) => SqlValue::Text(s.clone()),
-            Value::Int(i) => SqlValue::Text(i.to_string()),
-            Value::Float(f) => SqlValue::Text(f.to_string()),
-            _ => return Err(bad()),
-        },
-    })
-}
-
-/// A value written by `create`/`write`: checked against the field's type, selection and format.
+/// A value written by `create`/`write`, converted as Odoo's `convert_to_column` converts it: False is 0 for
+/// numbers (a never-set number stays NULL), numbers may come as text, an integer takes a float's whole part,
+/// text is cleaned of what cannot be stored. What Odoo cannot convert is Odoo's fault 1 with Python's text.
 pub fn coerce_for_write(model: &str, field: &Field, v: &Value) -> Result<SqlValue> {
-    let bad = |why: &str| {
-        Error::validation(format!(
-            "Wrong value for {model}.{}: {why} (got {}).",
-            field.name,
-            match v {
-                Value::Str(s) if s.chars().count() <= 40 => format!("{s:?}"),
-                other => other.kind().to_string(),
-            }
-        ))
-    };
-    if v.is_null() && field.ftype != FieldType::Boolean {
-        return Ok(SqlValue::Null(sql_kind(field.ftype)));
-    }
+    let wrong = || Error::application(format!("Wrong value for {model}.{}: {}", field.name, py_repr(v)));
+    let not_numeric = |what: &str| Error::application(format!("{what}, not '{}'", v.kind()));
     Ok(match field.ftype {
+        FieldType::Boolean => SqlValue::Bool(!v.is_falsy()),
+        FieldType::Integer => {
+            match v {
+                Value::Nil | Value::Bool(false) => SqlValue::Int(0),
+                Value::Bool(true) => SqlValue::Int(1),
+                Value::Int(i) => SqlValue::Int(*i),
+                Value::Float(f) if f.is_finite() => SqlValue::Int(f.trunc() as i64),
+                Value::Str(s) => SqlValue::Int(s.trim().parse().map_err(|_| {
+                    Error::application(format!("invalid literal for int() with base 10: {}", py_repr(v)))
+                })?),
+                _ => return Err(not_numeric("int() argument must be a string, a bytes-like object or a real number")),
+            }
+        }
+        FieldType::Float => match v {
+            Value::Nil | Value::Bool(false) => SqlValue::Float(0.0),
+            Value::Bool(true) => SqlValue::Float(1.0),
+            Value::Float(f) if f.is_finite() => SqlValue::Float(*f),
+            Value::Int(i) => SqlValue::Float(*i as f64),
+            Value::Str(s) => match s.trim().parse::<f64>() {
+                Ok(f) if f.is_finite() => SqlValue::Float(f),
+                _ => return Err(Error::application(format!("could not convert string to float: {}", py_repr(v)))),
+            },
+            _ => return Err(not_numeric("float() argument must be a string or a real number")),
+        },
+        _ if v.is_null() => SqlValue::Null(sql_kind(field.ftype)),
         FieldType::Char | FieldType::Text => match v {
-            Value::Str(s) => SqlValue::Text(clean_text(s)),
-            Value::Int(i) => SqlValue::Text(i.to_string()),
-            Value::Float(f) => SqlValue::Text(f.to_string()),
-            _ => return Err(bad("expected a string")),
+            Value::Str(s) => SqlValue::Text(clean_text(s).into_owned()),
+            other => SqlValue::Text(clean_text(&like_text(other)).into_owned()),
         },
         FieldType::Selection(options) => match v {
             Value::Str(s) if options.iter().any(|(k, _)| k == s) => SqlValue::Text(s.clone()),
-            _ => {
-                let keys: Vec<&str> = options.iter().map(|(k, _)| *k).collect();
-                return Err(bad(&format!("expected one of {}", keys.join(", "))));
-            }
+            _ => return Err(wrong()),
         },
-        FieldType::Integer => SqlValue::Int(as_int(v).ok_or_else(|| bad("expected an integer"))?),
         FieldType::Many2one(_) => match v {
-            Value::List(pair) if pair.len() == 2 => {
-                SqlValue::Int(pair[0].as_i64().ok_or_else(|| bad("expected a record id"))?)
+            Value::List(pair) if pair.len() == 2 && pair[0].as_i64().is_some() => {
+                SqlValue::Int(pair[0].as_i64().unwrap_or_default())
             }
-            other => SqlValue::Int(other.as_i64().filter(|i| *i > 0).ok_or_else(|| bad("expected a record id"))?),
+            // PostgreSQL refuses what Odoo passes through here (a name, a list of ids).
+            other => SqlValue::Int(other.as_i64().ok_or_else(|| {
+                Error::application(format!("invalid input syntax for type integer: {}", py_repr(other)))
+            })?),
         },
-        FieldType::Float => match v {
-            Value::Float(f) if f.is_finite() => SqlValue::Float(*f),
-            Value::Int(i) => SqlValue::Float(*i as f64),
-            _ => return Err(bad("expected a number")),
-        },
-        FieldType::Boolean => SqlValue::Bool(!v.is_falsy()),
         FieldType::Date => match v {
-            Value::Str(s) => SqlValue::Text(parse_date(s).ok_or_else(|| bad("expected a date YYYY-MM-DD"))?),
-            _ => return Err(bad("expected a date string YYYY-MM-DD")),
+            Value::Str(s) => SqlValue::Text(
+                parse_date(s)
+                    .ok_or_else(|| Error::application(format!("invalid input syntax for type date: \"{s}\"")))?,
+            ),
+            other => return Err(Error::application(format!("'{}' object is not subscriptable", other.kind()))),
         },
         FieldType::Datetime => match v {
-            Value::Str(s) => {
-                SqlValue::Text(parse_datetime(s).ok_or_else(|| bad("expected a datetime YYYY-MM-DD HH:MM:SS"))?)
-            }
-            _ => return Err(bad("expected a datetime string YYYY-MM-DD HH:MM:SS")),
+            Value::Str(s) => SqlValue::Text(
+                parse_datetime(s)
+                    .ok_or_else(|| Error::application(format!("invalid input syntax for type timestamp: \"{s}\"")))?,
+            ),
+            other => return Err(Error::application(format!("'{}' object is not subscriptable", other.kind()))),
         },
-        FieldType::One2many(..) => return Err(bad("one2many values are written with commands")),
+        FieldType::One2many(..) => return Err(wrong()),
     })
-}
-
-/// Odoo strips control characters that XML cannot carry; NUL would also break PostgreSQL text.
-fn clean_text(s: &str) -> String {
-    if s.chars().any(|c| (c as u32) < 32 && !matches!(c, '\t' | '\n' | '\r')) {
-        s.chars().filter(|c| (*c as u32) >= 32 || matches!(c, '\t' | '\n' | '\r')).collect()
-    } else {
-        s.to_string()
-    }
 }
 
 pub fn parse_date(s: &str) -> Option<String> {
@@ -155,10 +123,18 @@ pub fn read_cell(ftype: FieldType, cell: Value) -> Value {
     }
 }
 
+/// Most record ids one call may name (ids, x2many commands): a bigger list is refused with a clear fault
+/// instead of holding the write lock for a minute (the same bound as a domain's `in` list).
+pub const MAX_IDS_PER_CALL: usize = 30_000;
+
 /// Ids given as one int or a list of ints (Odoo accepts both for record methods).
 pub fn id_list(v: &Value) -> Result<Vec<i64>> {
     let bad = || Error::application(format!("Expected a list of record ids, got {}", v.kind()));
     match v {
+        Value::List(items) if items.len() > MAX_IDS_PER_CALL => Err(Error::user(format!(
+            "Too many record ids in one call ({}): the bridge takes at most {MAX_IDS_PER_CALL}; split the call.",
+            items.len()
+        ))),
         Value::List(items) => items.iter().map(|i| i.as_i64().ok_or_else(bad)).collect(),
         Value::Int(i) => Ok(vec![*i]),
         v if v.is_null() => Ok(Vec::new()),
@@ -177,10 +153,5 @@ mod tests {
         assert_eq!(parse_datetime("2024-02-29T10:11:12Z").as_deref(), Some("2024-02-29 10:11:12"));
         assert_eq!(parse_datetime("2024-02-29").as_deref(), Some("2024-02-29 00:00:00"));
         assert_eq!(parse_datetime("yesterday"), None);
-    }
-
-    #[test]
-    fn control_characters_are_stripped() {
-        assert_eq!(clean_text("a\u{0}b\tc"), "ab\tc");
     }
 }

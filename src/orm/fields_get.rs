@@ -17,7 +17,6 @@ pub fn fields_get(model: &Model, all: Option<&[String]>, attributes: Option<&[St
             ("name", Value::str(field.name)),
             ("type", Value::str(field.ftype.odoo_name())),
             ("string", Value::str(field.string)),
-            ("help", if field.help.is_empty() { Value::Bool(false) } else { Value::str(field.help) }),
             ("readonly", Value::Bool(field.readonly)),
             ("required", Value::Bool(field.required)),
             ("store", Value::Bool(field.is_stored() && field.name != "display_name")),
@@ -28,6 +27,10 @@ pub fn fields_get(model: &Model, all: Option<&[String]>, attributes: Option<&[St
             ("change_default", Value::Bool(false)),
             ("depends", Value::List(vec![])),
         ];
+        // Odoo describes a help only when the field has one.
+        if !field.help.is_empty() {
+            desc.push(("help", Value::str(field.help)));
+        }
         match field.ftype {
             FieldType::Selection(options) => desc.push((
                 "selection",

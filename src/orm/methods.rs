@@ -45,8 +45,7 @@ pub fn call_generic(registry: &Registry, conn: &mut AnyConnection, call: &Call) 
             let ids = call.ids()?;
             let fields = field_list(model, call.arg(1, "fields"))?;
             let classic = load_classic(call.arg(2, "load"));
-            // Reading an id that is gone (or belongs to another company) is an error, not an empty answer.
-            orm.ensure_visible(conn, model, &ids)?;
+            // As in Odoo, ids that are gone are left out of the answer; so are another company's.
             Ok(Value::List(orm.read(conn, model, &ids, &fields, classic)?))
         }
         "search_read" => {
@@ -72,7 +71,8 @@ pub fn call_generic(registry: &Registry, conn: &mut AnyConnection, call: &Call) 
                 v if v.is_null() => Vec::new(),
                 _ => return Err(Error::application("name_search(): args must be a domain list")),
             };
-            if !name.is_empty() || operator != "ilike" {
+            // Odoo leaves out the name criterion `like ''` / `ilike ''`, which matches every record.
+            if !(name.is_empty() && (operator == "ilike" || operator == "like")) {
                 domain.push(Value::List(vec![Value::str(model.rec_name), Value::Str(operator), Value::Str(name)]));
             }
             let ids = orm.search(conn, model, &Search { limit, ..Search::all(&Value::List(domain)) })?;

@@ -61,38 +61,75 @@ impl Orm<'_> {
         Ok(())
     }
 
-    fn order_clause(&self, model: &Model, order: Option<&str>) -> Result<String> {
+    /// Odoo's `_order_to_sql` for `order` (or the model's default) on alias `t`: the LEFT JOINs that
+    /// many2one terms need and the ORDER BY list, ending with `t.id` so that every answer is determined.
+    fn order_clause(&self, model: &Model, order: Option<&str>) -> Result<(String, String)> {
         let spec = order.filter(|o| !o.trim().is_empty()).unwrap_or(model.order);
-        let mut terms = Vec::new();
-        let mut has_id = false;
-        for term in spec.split(',') {
-            let mut words = term.split_whitespace();
-            let name = words.next().ok_or_else(|| Error::application(format!("Invalid order {spec:?}")))?;
-            let direction = match words.next().map(str::to_ascii_lowercase).as_deref() {
-                None | Some("asc") => "ASC NULLS LAST",
-                Some("desc") => "DESC NULLS FIRST",
-                Some(_) => {
-                    return Err(Error::application(format!("Invalid order {spec:?}: use 'field [asc|desc], …'")))
-                }
-            };
-            if words.next().is_some() {
-                return Err(Error::application(format!("Invalid order {spec:?}: use 'field [asc|desc], …'")));
-            }
-            let field = match name {
-                "display_name" => model.field(model.rec_name),
-                other => model.field(other),
-            }
-            .filter(|f| f.is_stored() && f.name != "display_name")
-            .ok_or_else(|| {
-                Error::application(format!("Invalid order {spec:?}: {name} is not a sortable field of {}", model.name))
-            })?;
-            has_id |= field.name == "id";
-            terms.push(format!("t.{} {direction}", field.name));
-        }
-        if !has_id {
+        let mut joins = Vec::new();
+        let mut terms = self.order_terms(model, spec, "t", false, &mut joins, &mut Vec::new())?;
+        if !terms.iter().any(|t| t.starts_with("t.id ")) {
             terms.push("t.id ASC".to_string());
         }
-        Ok(terms.join(", "))
+        Ok((joins.concat(), terms.join(", ")))
+    }
+
+    /// The ORDER BY terms of `spec` on `model` under `alias`, pushing LEFT JOINs to `joins`. As in Odoo: a
+    /// many2one sorts by its comodel's order (joined) unless that order is `id`; a boolean sorts as
+    /// COALESCE(value, FALSE); fields without a column (display_name, one2many) are skipped; nulls come last
+    /// ascending and first descending (PostgreSQL's defaults, written out for SQLite) unless the term says.
+    fn order_terms(
+        &self,
+        model: &Model,
+        spec: &str,
+        alias: &str,
+        reverse: bool,
+        joins: &mut Vec<String>,
+        seen: &mut Vec<(&'static str, &'static str)>,
+    ) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for term in parse_order(spec)? {
+            let field = model.field(term.field).ok_or_else(|| {
+                Error::application(format!("Invalid field '{}' on model '{}'", term.field, model.name))
+            })?;
+            if let Some(property) = term.property {
+                return Err(Error::application(format!(
+                    "Order a property ('{property}') on a non-properties field ('{}')",
+                    term.field
+                )));
+            }
+            if !field.is_stored() || field.name == "display_name" {
+                continue;
+            }
+            let desc = term.desc != reverse;
+            let nulls_first = term.nulls_first.map(|first| first != reverse);
+            let col = format!("{alias}.{}", field.name);
+            if let FieldType::Many2one(comodel_name) = field.ftype {
+                let comodel = self.registry.model(comodel_name)?;
+                if comodel.order.trim() != "id" {
+                    if seen.contains(&(model.name, field.name)) {
+                        continue;
+                    }
+                    seen.push((model.name, field.name));
+                    match nulls_first {
+                        Some(true) => out.push(format!("({col} IS NOT NULL)")),
+                        Some(false) => out.push(format!("({col} IS NULL)")),
+                        None => {}
+                    }
+                    let coalias = format!("{alias}_{}", field.name);
+                    joins.push(format!(" LEFT JOIN {} {coalias} ON {coalias}.id = {col}", comodel.table));
+                    out.extend(self.order_terms(comodel, comodel.order, &coalias, desc, joins, seen)?);
+                    continue;
+                }
+            }
+            let key = match (field.ftype, self.backend) {
+                (FieldType::Boolean, Backend::Sqlite) => format!("COALESCE({col}, 0)"),
+                (FieldType::Boolean, Backend::Postgres) => format!("COALESCE({col}, FALSE)"),
+                _ => col,
+            };
+            let nulls = if nulls_first.unwrap_or(desc) { "NULLS FIRST" } else { "NULLS LAST" };
+            out.push(format!("{key} {} {nulls}", if desc { "DESC" } else { "ASC" }));
+        }
+        Ok(out)
     }
 
     pub fn search(&self, conn: &mut AnyConnection, model: &Model, search: &Search) -> Result<Vec<i64>> {
@@ -107,9 +144,9 @@ impl Orm<'_> {
     /// `SELECT <select> FROM <model> t WHERE <domain and company scope> ORDER BY … LIMIT … OFFSET …`.
     fn select_sql(&self, select: &str, model: &Model, search: &Search) -> Result<Sql> {
         let Search { domain, offset, limit, order } = *search;
-        let order = self.order_clause(model, order)?;
+        let (joins, order) = self.order_clause(model, order)?;
         let mut sql = Sql::new(self.backend);
-        sql.push(&format!("SELECT {select} FROM {} t", model.table));
+        sql.push(&format!("SELECT {select} FROM {} t{joins}", model.table));
         self.where_clause(model, domain, &mut sql)?;
         sql.push(&format!(" ORDER BY {order}"));
         // Written as literals (checked integers), not bound: SQLite re-prepares a statement whose LIMIT or
@@ -151,24 +188,8 @@ impl Orm<'_> {
         Ok(found)
     }
 
-    /// Fails with Odoo's MissingError unless every id exists and is visible.
-    pub fn ensure_visible(&self, conn: &mut AnyConnection, model: &Model, ids: &[i64]) -> Result<()> {
-        let found = self.visible_ids(conn, model, ids)?;
-        let mut missing: Vec<i64> = ids.iter().copied().filter(|i| !found.contains(i)).collect();
-        if missing.is_empty() {
-            return Ok(());
-        }
-        missing.sort_unstable();
-        missing.dedup();
-        Err(Error::missing(format!(
-            "Record does not exist or has been deleted.\n(Record: {}({}), User: {})",
-            model.name,
-            missing.iter().map(i64::to_string).collect::<Vec<_>>().join(", "),
-            self.env.uid
-        )))
-    }
-
-    /// `read`: the records of `ids` in that order (duplicates once), unknown or foreign ids skipped.
+    /// `read`: the records of `ids` in that order, a repeated id as often as it is given, ids that do not exist
+    /// (or that belong to another company) skipped: Odoo's answer for missing records.
     pub fn read(
         &self,
         conn: &mut AnyConnection,
@@ -179,7 +200,11 @@ impl Orm<'_> {
     ) -> Result<Vec<Value>> {
         let select = json_row(self.backend, "t", &column_names(model));
         let mut by_id: HashMap<i64, Vec<Value>> = HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(10_000) {
+        let mut unique = ids.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        let ids_to_fetch = unique;
+        for chunk in ids_to_fetch.chunks(10_000) {
             let mut sql = Sql::new(self.backend);
             sql.push(&format!("SELECT {select} FROM {} t WHERE t.id IN ({})", model.table, join_ids(chunk)));
             self.push_scope(model, "t", &mut sql);
@@ -189,8 +214,7 @@ impl Orm<'_> {
                 }
             }
         }
-        // `remove` also drops repeated ids, as Odoo's recordsets do.
-        let rows = ids.iter().filter_map(|id| by_id.remove(id)).collect();
+        let rows = ids.iter().filter_map(|id| by_id.get(id).cloned()).collect();
         self.records(conn, model, rows, fields, classic)
     }
 
@@ -231,7 +255,7 @@ impl Orm<'_> {
         enum Source<'f> {
             DisplayName,
             Children(HashMap<i64, Vec<i64>>),
-            Related(usize, HashMap<i64, String>),
+            Related(usize, HashMap<i64, Value>),
             Cell(usize, &'f Field),
         }
         let mut sources = Vec::with_capacity(fields.len());
@@ -260,17 +284,17 @@ impl Orm<'_> {
             let mut record = Vec::with_capacity(fields.len() + 1);
             record.push(("id", Value::Int(id)));
             // The display name first: it may read the cell another field then takes.
-            let name = wants_display_name.then(|| display_name(model, id, rec_name_idx.and_then(|i| cells.get(i))));
+            let name = wants_display_name.then(|| display_name(rec_name_idx.and_then(|i| cells.get(i))));
             for (field, source) in fields.iter().zip(&sources) {
                 let value = match source {
-                    Source::DisplayName => Value::Str(name.clone().unwrap_or_default()),
+                    Source::DisplayName => name.clone().unwrap_or(Value::Bool(false)),
                     Source::Children(children) => Value::List(
                         children.get(&id).map_or_else(Vec::new, |c| c.iter().copied().map(Value::Int).collect()),
                     ),
                     Source::Related(idx, names) => match cells.get(*idx).and_then(Value::as_i64) {
                         Some(ref_id) => Value::List(vec![
                             Value::Int(ref_id),
-                            Value::Str(names.get(&ref_id).cloned().unwrap_or_default()),
+                            names.get(&ref_id).cloned().unwrap_or(Value::Bool(false)),
                         ]),
                         None => Value::Bool(false),
                     },
@@ -297,11 +321,12 @@ impl Orm<'_> {
         let mut map: HashMap<i64, Vec<i64>> = HashMap::new();
         for chunk in parent_ids.chunks(10_000) {
             let mut sql = Sql::new(self.backend);
+            let (joins, order) = self.order_clause(comodel, None)?;
             sql.push(&format!(
-                "SELECT t.{inverse} AS id, CAST(t.id AS TEXT) AS label FROM {} t WHERE t.{inverse} IN ({}) ORDER BY {}",
+                "SELECT t.{inverse} AS id, CAST(t.id AS TEXT) AS label FROM {} t{joins} WHERE t.{inverse} IN ({}) \
+                 ORDER BY {order}",
                 comodel.table,
                 join_ids(chunk),
-                self.order_clause(comodel, None)?
             ));
             for (parent, child) in sql.load_id_texts(conn)? {
                 if let Some(child) = child {
@@ -313,7 +338,7 @@ impl Orm<'_> {
         Ok(map)
     }
 
-    fn display_names(&self, conn: &mut AnyConnection, model: &Model, ids: &[i64]) -> Result<HashMap<i64, String>> {
+    fn display_names(&self, conn: &mut AnyConnection, model: &Model, ids: &[i64]) -> Result<HashMap<i64, Value>> {
         let mut out = HashMap::new();
         let mut unique: Vec<i64> = ids.to_vec();
         unique.sort_unstable();
@@ -328,7 +353,7 @@ impl Orm<'_> {
             ));
             for (id, label) in sql.load_id_texts(conn)? {
                 let cell = label.map(Value::Str);
-                out.insert(id, display_name(model, id, cell.as_ref()));
+                out.insert(id, display_name(cell.as_ref()));
             }
         }
         Ok(out)
@@ -338,19 +363,18 @@ impl Orm<'_> {
         let visible = self.visible_ids(conn, model, ids)?;
         let names = self.display_names(conn, model, &visible)?;
         Ok(Value::List(
-            ids.iter()
-                .filter_map(|id| names.get(id).map(|n| Value::List(vec![Value::Int(*id), Value::str(n.clone())])))
-                .collect(),
+            ids.iter().filter_map(|id| names.get(id).map(|n| Value::List(vec![Value::Int(*id), n.clone()]))).collect(),
         ))
     }
 }
 
-fn display_name(model: &Model, id: i64, cell: Option<&Value>) -> String {
+/// A record's display name: its name field as text, or False when that is empty (as Odoo shows it).
+fn display_name(cell: Option<&Value>) -> Value {
     match cell {
-        Some(Value::Str(s)) if !s.is_empty() => s.clone(),
-        Some(Value::Int(n)) => n.to_string(),
-        Some(Value::Float(f)) => f.to_string(),
-        _ => format!("{},{id}", model.name),
+        Some(Value::Str(s)) if !s.is_empty() => Value::Str(s.clone()),
+        Some(Value::Int(n)) => Value::Str(n.to_string()),
+        Some(Value::Float(f)) => Value::Str(f.to_string()),
+        _ => Value::Bool(false),
     }
 }
 
@@ -371,4 +395,56 @@ pub fn join_ids(ids: &[i64]) -> String {
         s.push_str(&id.to_string());
     }
     s
+}
+
+/// One term of an `order` specification.
+struct OrderTerm<'s> {
+    field: &'s str,
+    property: Option<&'s str>,
+    desc: bool,
+    nulls_first: Option<bool>,
+}
+
+fn invalid_order(spec: &str) -> Error {
+    Error::user(format!(
+        "Invalid \"order\" specified ({spec}). A valid \"order\" specification is a comma-separated list of valid \
+         field names (optionally followed by asc/desc for the direction)"
+    ))
+}
+
+/// `field [asc|desc] [nulls first|nulls last], …` as Odoo's `regex_order` accepts it (in any case);
+/// anything else is Odoo's UserError.
+fn parse_order(spec: &str) -> Result<Vec<OrderTerm<'_>>> {
+    let valid_name = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let mut terms = Vec::new();
+    for part in spec.split(',') {
+        let lowered = part.to_ascii_lowercase();
+        let keywords: Vec<&str> = lowered.split_whitespace().collect();
+        let words: Vec<&str> = part.split_whitespace().collect();
+        let Some((&name, rest)) = words.split_first() else {
+            return Err(invalid_order(spec));
+        };
+        let name = name.strip_prefix('"').and_then(|n| n.strip_suffix('"')).unwrap_or(name);
+        let (field, property) = match name.split_once('.') {
+            Some((field, property)) => (field, Some(property)),
+            None => (name, None),
+        };
+        if !valid_name(field) || property.is_some_and(|p| !valid_name(p)) {
+            return Err(invalid_order(spec));
+        }
+        let rest = &keywords[keywords.len() - rest.len()..];
+        let (desc, rest) = match rest.split_first() {
+            Some((&"asc", rest)) => (false, rest),
+            Some((&"desc", rest)) => (true, rest),
+            _ => (false, rest),
+        };
+        let nulls_first = match rest {
+            [] => None,
+            ["nulls", "first"] => Some(true),
+            ["nulls", "last"] => Some(false),
+            _ => return Err(invalid_order(spec)),
+        };
+        terms.push(OrderTerm { field, property, desc, nulls_first });
+    }
+    Ok(terms)
 }

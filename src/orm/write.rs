@@ -8,11 +8,21 @@ use crate::error::{Error, Result};
 use crate::orm::access::{check_access, Operation};
 use crate::orm::args::{invalid_field, Env};
 use crate::orm::convert::{coerce_for_write, id_list};
+use crate::orm::domain::operand::like_text;
 use crate::orm::model::{CompanyScope, Default, Field, FieldType, Model};
-use crate::orm::read::{join_ids, Orm, Search};
+use crate::orm::read::{join_ids, Orm};
 use crate::orm::sql::{Sql, SqlValue};
 use crate::types::time::now_string;
 use crate::types::Value;
+
+/// Odoo's text for the NOT NULL constraint PostgreSQL enforces on a required field.
+fn mandatory_field_missing(model: &Model, field: &Field) -> Error {
+    Error::validation(format!(
+        "The operation cannot be completed:\n- Create/update: a mandatory field is not set.\n- Delete: another model \
+         requires the record being deleted. If possible, archive it instead.\n\nModel: {} ({})\nField: {} ({})",
+        model.description, model.name, field.string, field.name
+    ))
+}
 
 pub(crate) fn default_value(field: &Field, env: &Env) -> Option<Value> {
     match field.default {
@@ -34,10 +44,11 @@ impl Orm<'_> {
         };
         let comodel = self.registry.model(comodel)?;
         if self.visible_ids(conn, comodel, &[*id])?.is_empty() {
-            return Err(Error::validation(format!(
-                "The value of {} refers to a {} record ({id}) that does not exist or that you cannot access.",
-                field.name, comodel.description
-            )));
+            // Odoo's text for the foreign key PostgreSQL refuses; another company's record reads as missing.
+            return Err(Error::validation(
+                "The operation cannot be completed: another model requires the record being deleted. If possible, \
+                 archive it instead.",
+            ));
         }
         Ok(())
     }
@@ -55,11 +66,9 @@ impl Orm<'_> {
         let mut commands = Vec::new();
         for (name, value) in vals {
             let field = model.field(name).ok_or_else(|| invalid_field(model, name))?;
+            // Odoo ignores these two (magic fields).
             if field.name == "id" || field.name == "display_name" {
-                return Err(Error::validation(format!(
-                    "The field {} of {} cannot be written.",
-                    field.name, model.name
-                )));
+                continue;
             }
             if field.name == "company_id" && model.scope == CompanyScope::CompanyField {
                 if value.as_i64() == Some(self.env.company_id) || value.is_null() && !creating {
@@ -85,7 +94,7 @@ impl Orm<'_> {
             }
             let sql_value = coerce_for_write(model.name, field, value)?;
             if field.required && matches!(sql_value, SqlValue::Null(_)) {
-                return Err(Error::validation(format!("The field '{}' ({}) is required.", field.string, field.name)));
+                return Err(mandatory_field_missing(model, field));
             }
             self.check_reference(conn, field, &sql_value)?;
             columns.push((field.name, sql_value));
@@ -107,12 +116,7 @@ impl Orm<'_> {
             };
             match value {
                 Some(v) => columns.push((field.name, v)),
-                None if field.required => {
-                    return Err(Error::validation(format!(
-                        "Missing required value for the field '{}' ({}) of {}.",
-                        field.string, field.name, model.name
-                    )))
-                }
+                None if field.required => return Err(mandatory_field_missing(model, field)),
                 None => {}
             }
         }
@@ -131,7 +135,7 @@ impl Orm<'_> {
         sql.push(") RETURNING id");
         let id = sql.load_ids(conn)?.first().copied().ok_or_else(|| Error::application("insert returned no id"))?;
         for (field, value) in commands {
-            self.apply_commands(conn, field, id, value)?;
+            self.apply_commands(conn, model, field, &[id], value)?;
         }
         Ok(id)
     }
@@ -147,8 +151,14 @@ impl Orm<'_> {
         if ids.is_empty() {
             return Ok(());
         }
-        self.ensure_visible(conn, model, ids)?;
         let (mut columns, commands) = self.prepare_values(conn, model, vals, false)?;
+        // As in Odoo, ids that are gone are ignored; another company's are never touched.
+        let visible: std::collections::HashSet<i64> = self.visible_ids(conn, model, ids)?.into_iter().collect();
+        let ids = ids.iter().copied().filter(|id| visible.contains(id)).collect::<Vec<_>>();
+        let ids = ids.as_slice();
+        if ids.is_empty() {
+            return Ok(());
+        }
         if model.field("write_date").is_some() {
             columns.push(("write_date", SqlValue::Text(now_string())));
         }
@@ -166,9 +176,7 @@ impl Orm<'_> {
             sql.execute(conn)?;
         }
         for (field, value) in commands {
-            for id in ids {
-                self.apply_commands(conn, field, *id, value)?;
-            }
+            self.apply_commands(conn, model, field, ids, value)?;
         }
         Ok(())
     }
@@ -185,74 +193,103 @@ impl Orm<'_> {
         Ok(())
     }
 
-    /// Odoo's x2many commands: (0,0,vals) (1,id,vals) (2,id) (3,id) (4,id) (5,) (6,0,ids).
-    fn apply_commands(&self, conn: &mut AnyConnection, field: &Field, parent: i64, value: &Value) -> Result<()> {
+    /// Odoo's x2many commands on the one2many `field` of every record of `parents`: (0,0,vals) (1,id,vals)
+    /// (2,id) (3,id) (4,id) (5,) (6,0,ids), a plain id list meaning (6,0,ids) and False meaning (5,).
+    /// Set-based: each command is one statement per chunk of ids however many parents there are (a large
+    /// write used to run every command record by record while holding the write lock). As in Odoo, missing
+    /// ids are skipped and commands it does not know are ignored.
+    fn apply_commands(
+        &self,
+        conn: &mut AnyConnection,
+        model: &Model,
+        field: &Field,
+        parents: &[i64],
+        value: &Value,
+    ) -> Result<()> {
         let FieldType::One2many(comodel, inverse) = field.ftype else {
             return Ok(());
         };
         let comodel = self.registry.model(comodel)?;
-        let bad = || {
-            Error::validation(format!(
-                "{} takes a list of commands such as (0, 0, values), (4, id), (6, 0, ids).",
-                field.name
-            ))
+        let Some(&last_parent) = parents.last() else {
+            return Ok(());
         };
-        let commands = value.as_list().ok_or_else(bad)?;
-        let children = |orm: &Self, conn: &mut AnyConnection| -> Result<Vec<i64>> {
-            let domain = Value::List(vec![Value::List(vec![Value::str(inverse), Value::str("="), Value::Int(parent)])]);
-            orm.search(conn, comodel, &Search::all(&domain))
-        };
-        let link = |orm: &Self, conn: &mut AnyConnection, ids: &[i64]| -> Result<()> {
-            let mut vals = BTreeMap::new();
-            vals.insert(inverse.to_string(), Value::Int(parent));
-            orm.write_internal(conn, comodel, ids, &vals)
+        let bad = || Error::application(format!("Wrong value for {}.{}: {}", model.name, field.name, like_text(value)));
+        let shorthand;
+        let commands: &[Value] = match value {
+            v if v.is_null() => {
+                shorthand = [Value::List(vec![Value::Int(5)])];
+                &shorthand
+            }
+            Value::List(items) if !items.is_empty() && items.iter().all(|i| i.as_i64().is_some()) => {
+                shorthand = [Value::List(vec![Value::Int(6), Value::Int(0), value.clone()])];
+                &shorthand
+            }
+            Value::List(items) => items,
+            _ => return Err(bad()),
         };
         for command in commands {
             let parts = command.as_list().ok_or_else(bad)?;
-            let code = parts.first().and_then(Value::as_i64).ok_or_else(bad)?;
             let target = parts.get(1).and_then(Value::as_i64);
-            match code {
-                0 => {
+            match parts.first().and_then(Value::as_i64) {
+                Some(0) => {
                     let Some(Value::Map(vals)) = parts.get(2) else {
                         return Err(bad());
                     };
-                    let mut vals = vals.clone();
-                    vals.insert(inverse.to_string(), Value::Int(parent));
-                    self.create(conn, comodel, &vals)?;
+                    for parent in parents {
+                        let mut vals = vals.clone();
+                        vals.insert(inverse.to_string(), Value::Int(*parent));
+                        self.create(conn, comodel, &vals)?;
+                    }
                 }
-                1 => {
+                Some(1) => {
                     let (Some(id), Some(Value::Map(vals))) = (target, parts.get(2)) else {
                         return Err(bad());
                     };
                     self.write(conn, comodel, &[id], vals)?;
                 }
-                2 | 3 => {
-                    // The inverse of every one2many here is required, so cutting the link deletes the row.
-                    let id = target.ok_or_else(bad)?;
-                    self.ensure_visible(conn, comodel, &[id])?;
-                    self.unlink(conn, comodel, &[id])?;
-                }
-                4 => {
-                    let id = target.ok_or_else(bad)?;
-                    self.ensure_visible(conn, comodel, &[id])?;
-                    link(self, conn, &[id])?;
-                }
-                5 => {
-                    let ids = children(self, conn)?;
-                    self.unlink(conn, comodel, &ids)?;
-                }
-                6 => {
+                // The inverse of every one2many here is required, so cutting the link deletes the row.
+                Some(2 | 3) => self.unlink(conn, comodel, &[target.ok_or_else(bad)?])?,
+                Some(4) => self.relink(conn, comodel, inverse, last_parent, &[target.ok_or_else(bad)?])?,
+                Some(5) => self.delete_children(conn, comodel, inverse, parents, &[])?,
+                Some(6) => {
                     let wanted = id_list(parts.get(2).ok_or_else(bad)?)?;
-                    self.ensure_visible(conn, comodel, &wanted)?;
-                    let current = children(self, conn)?;
-                    let dropped: Vec<i64> = current.iter().copied().filter(|i| !wanted.contains(i)).collect();
-                    self.unlink(conn, comodel, &dropped)?;
-                    link(self, conn, &wanted)?;
+                    self.delete_children(conn, comodel, inverse, parents, &wanted)?;
+                    self.relink(conn, comodel, inverse, last_parent, &wanted)?;
                 }
-                _ => return Err(bad()),
+                _ => {}
             }
         }
         Ok(())
+    }
+
+    /// Deletes the `comodel` records of `parents`, except `keep`: one statement per chunk of parents.
+    fn delete_children(
+        &self,
+        conn: &mut AnyConnection,
+        comodel: &Model,
+        inverse: &str,
+        parents: &[i64],
+        keep: &[i64],
+    ) -> Result<()> {
+        check_access(comodel, Operation::Unlink)?;
+        for chunk in parents.chunks(10_000) {
+            let mut sql = Sql::new(self.backend);
+            sql.push(&format!("DELETE FROM {} WHERE {inverse} IN ({})", comodel.table, join_ids(chunk)));
+            if !keep.is_empty() {
+                sql.push(&format!(" AND id NOT IN ({})", join_ids(keep)));
+            }
+            self.push_scope(comodel, comodel.table, &mut sql);
+            sql.execute(conn)?;
+        }
+        Ok(())
+    }
+
+    /// Points the `comodel` records `ids` (the caller's; missing ones skipped) at `parent`: one statement.
+    fn relink(&self, conn: &mut AnyConnection, comodel: &Model, inverse: &str, parent: i64, ids: &[i64]) -> Result<()> {
+        check_access(comodel, Operation::Write)?;
+        let mut vals = BTreeMap::new();
+        vals.insert(inverse.to_string(), Value::Int(parent));
+        self.write_internal(conn, comodel, ids, &vals)
     }
 
     /// A write by the bridge itself: readonly fields allowed, still scoped and type-checked.

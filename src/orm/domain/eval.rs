@@ -3,9 +3,12 @@
 
 use std::cmp::Ordering;
 
-use super::{like_pattern, Domain, Op};
+use super::operand::{
+    check_pattern, column_operand, datetime_day_bound, is_negative, leaf_repr, like_text, non_text_operand,
+};
+use super::sql::in_params;
+use super::{Domain, Op};
 use crate::error::{Error, Result};
-use crate::orm::convert::coerce_for_domain;
 use crate::orm::model::{FieldType, Model};
 use crate::orm::sql::SqlValue;
 use crate::types::Value;
@@ -40,87 +43,97 @@ impl Domain {
                 }
                 let field =
                     model.field(&path[0]).ok_or_else(|| Error::application(format!("Invalid field {:?}", path[0])))?;
+                if field.name == "display_name" {
+                    // Dropped, as Odoo 17 drops a leaf on its computed display_name (see the compiler).
+                    return Ok(true);
+                }
                 let actual = get(&path[0]).unwrap_or(Value::Bool(false));
-                eval_leaf(field.ftype, &actual, *op, value)?
+                eval_leaf(field.ftype, &actual, *op, value, path)?
             }
         })
     }
 }
 
-/// In-memory evaluation of one leaf with the same semantics as the SQL compiler.
-fn eval_leaf(ftype: FieldType, actual: &Value, op: Op, expected: &Value) -> Result<bool> {
+/// In-memory evaluation of one leaf with the SQL compiler's (Odoo's) semantics; `actual` is the stored cell
+/// (`Nil` or `Bool(false)` for NULL).
+fn eval_leaf(ftype: FieldType, actual: &Value, op: Op, expected: &Value, path: &[String]) -> Result<bool> {
     let is_bool = ftype == FieldType::Boolean;
-    let actual_null = actual.is_null() && !is_bool;
-    let actual_sql = if actual_null { None } else { Some(coerce_for_domain(ftype, actual)?) };
-    let normalized_bool = |v: Option<SqlValue>| {
-        if is_bool && v.is_none() {
-            Some(SqlValue::Bool(false))
-        } else {
-            v
-        }
+    let cell: Option<SqlValue> = match actual {
+        Value::Nil => None,
+        v if v.is_null() && !is_bool => None,
+        v => Some(column_operand(ftype, v)?),
     };
-    let actual_sql = normalized_bool(actual_sql);
+    let day_bound = datetime_day_bound(ftype, op, expected);
+    let expected = day_bound.as_ref().unwrap_or(expected);
     Ok(match op {
         Op::EqOpt if expected.is_null() => true,
-        Op::Eq | Op::EqOpt | Op::Ne => {
-            let equal = if expected.is_null() && !is_bool {
-                actual_sql.is_none()
-            } else {
-                let want = coerce_for_domain(ftype, expected)?;
-                actual_sql.as_ref() == Some(&want)
+        Op::In | Op::NotIn => {
+            let negate = op == Op::NotIn;
+            let items = match expected {
+                Value::Bool(_) if is_bool => std::slice::from_ref(expected),
+                Value::Bool(b) => return Ok(cell.is_some() == (*b != negate)),
+                Value::List(items) => items,
+                _ => return Err(Error::application(format!("Invalid domain term {}", leaf_repr(path, op, expected)))),
             };
-            equal != (op == Op::Ne)
-        }
-        Op::Lt | Op::Le | Op::Gt | Op::Ge => {
-            if expected.is_null() {
-                return Ok(false);
+            let (params, check_null) = in_params(ftype, items)?;
+            let member = cell.as_ref().map(|c| params.contains(c));
+            match (negate, check_null) {
+                (false, false) => member == Some(true),
+                (false, true) => member != Some(false),
+                (true, false) => member != Some(true),
+                (true, true) => member == Some(false),
             }
-            let want = coerce_for_domain(ftype, expected)?;
-            match actual_sql.as_ref().and_then(|a| a.partial_cmp(&want)) {
-                None => false,
-                Some(ord) => match op {
+        }
+        Op::Eq | Op::Ne | Op::EqOpt if is_bool && matches!(expected, Value::Bool(_)) => {
+            let want = matches!(expected, Value::Bool(true)) != (op == Op::Ne);
+            (cell == Some(SqlValue::Bool(true))) == want
+        }
+        Op::Eq | Op::EqOpt if expected.is_null() => cell.is_none(),
+        Op::Ne if expected.is_null() => cell.is_some(),
+        Op::Any | Op::NotAny => return Err(Error::application("any/not any need the database")),
+        _ => {
+            let wildcard = matches!(op, Op::Like | Op::NotLike | Op::ILike | Op::NotILike);
+            let likeish = wildcard || matches!(op, Op::EqLike | Op::EqILike);
+            let right = if wildcard {
+                SqlValue::Text(format!("%{}%", like_text(expected)))
+            } else {
+                column_operand(ftype, expected)?
+            };
+            let holds = match (&cell, &right) {
+                (None, _) | (_, SqlValue::Null(_)) => false,
+                (Some(c), SqlValue::Text(pattern)) if likeish => {
+                    check_pattern(pattern)?;
+                    let text = match c {
+                        SqlValue::Bool(b) => b.to_string(),
+                        SqlValue::Float(f) => crate::db::float_text(*f),
+                        other => other.as_text(),
+                    };
+                    let insensitive = matches!(op, Op::ILike | Op::NotILike | Op::EqILike);
+                    like_match(&text, pattern, insensitive) != matches!(op, Op::NotLike | Op::NotILike)
+                }
+                (Some(_), other) if likeish => {
+                    let kind = non_text_operand(other).unwrap_or("unknown");
+                    return Err(Error::application(format!("operator does not exist: text ~~ {kind}")));
+                }
+                (Some(c), r) => c.partial_cmp(r).is_some_and(|ord| match op {
+                    Op::Ne => ord != Ordering::Equal,
                     Op::Lt => ord == Ordering::Less,
                     Op::Le => ord != Ordering::Greater,
                     Op::Gt => ord == Ordering::Greater,
-                    _ => ord != Ordering::Less,
-                },
-            }
-        }
-        Op::Like | Op::NotLike | Op::ILike | Op::NotILike | Op::EqLike | Op::EqILike => {
-            let negate = matches!(op, Op::NotLike | Op::NotILike);
-            if expected.is_null() {
-                return Ok(actual_sql.is_none() != negate);
-            }
-            let Some(text) = actual_sql.as_ref().map(SqlValue::as_text) else {
-                return Ok(negate);
+                    Op::Ge => ord != Ordering::Less,
+                    _ => ord == Ordering::Equal,
+                }),
             };
-            let insensitive = matches!(op, Op::ILike | Op::NotILike | Op::EqILike);
-            let pattern = like_pattern(expected, !matches!(op, Op::EqLike | Op::EqILike));
-            like_match(&text, &pattern, insensitive) != negate
+            let or_null = (wildcard && expected.is_falsy()) || (!expected.is_falsy() && is_negative(op));
+            holds || (or_null && cell.is_none())
         }
-        Op::In | Op::NotIn => {
-            let items: Vec<Value> = match expected {
-                Value::List(items) => items.clone(),
-                single => vec![single.clone()],
-            };
-            let mut found = false;
-            for item in &items {
-                if item.is_null() && !is_bool {
-                    found |= actual_sql.is_none();
-                } else if actual_sql.as_ref() == Some(&coerce_for_domain(ftype, item)?) {
-                    found = true;
-                }
-            }
-            found != (op == Op::NotIn)
-        }
-        Op::Any | Op::NotAny => return Err(Error::application("any/not any need the database")),
     })
 }
 
 /// SQL LIKE with `\` escapes (`%` any run, `_` one character).
 fn like_match(text: &str, pattern: &str, insensitive: bool) -> bool {
     let (text, pattern) = if insensitive {
-        (text.to_ascii_lowercase(), pattern.to_ascii_lowercase())
+        (text.to_lowercase(), pattern.to_lowercase())
     } else {
         (text.to_string(), pattern.to_string())
     };

@@ -3,6 +3,7 @@
 //! memory is `eval.rs` (the reference semantics the SQL compiler is tested against).
 
 mod eval;
+pub(crate) mod operand;
 mod sql;
 
 use crate::error::{Error, Result};
@@ -60,6 +61,29 @@ impl Op {
         })
     }
 
+    /// The operator as Odoo spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Eq => "=",
+            Op::Ne => "!=",
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Gt => ">",
+            Op::Ge => ">=",
+            Op::EqOpt => "=?",
+            Op::Like => "like",
+            Op::NotLike => "not like",
+            Op::ILike => "ilike",
+            Op::NotILike => "not ilike",
+            Op::EqLike => "=like",
+            Op::EqILike => "=ilike",
+            Op::In => "in",
+            Op::NotIn => "not in",
+            Op::Any => "any",
+            Op::NotAny => "not any",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Op> {
         Some(match s.to_ascii_lowercase().as_str() {
             "=" | "==" => Op::Eq,
@@ -95,9 +119,27 @@ pub enum Domain {
     Leaf { path: Vec<String>, op: Op, value: Value },
 }
 
+/// Odoo's texts for a domain that is not prefix notation.
 fn syntax_error(domain: &Value) -> Error {
-    let _ = domain;
-    Error::application("Domain is syntactically not correct: expected a list of operators ('&', '|', '!') and [field, operator, value] terms in prefix notation.")
+    let mut shown = operand::py_repr(domain);
+    if shown.chars().count() > 300 {
+        shown = shown.chars().take(300).chain("…]".chars()).collect();
+    }
+    Error::application(format!("Domain {shown} is syntactically not correct."))
+}
+
+/// Python's error for unpacking a term that is not three items into `left, operator, right`.
+fn unpack_error(len: usize) -> Error {
+    Error::application(if len < 3 {
+        format!("not enough values to unpack (expected 3, got {len})")
+    } else {
+        "too many values to unpack (expected 3)".to_string()
+    })
+}
+
+/// A term as Python prints a tuple: `('amount', 'between', 1)`.
+fn tuple_repr(term: &[Value]) -> String {
+    format!("({})", term.iter().map(operand::py_repr).collect::<Vec<_>>().join(", "))
 }
 
 impl Domain {
@@ -106,7 +148,11 @@ impl Domain {
         let items = match value {
             Value::List(items) => items,
             v if v.is_null() => return Ok(Domain::True),
-            _ => return Err(syntax_error(value)),
+            _ => {
+                return Err(Error::application(
+                    "Domains to normalize must have a 'domain' form: a list or tuple of domain components",
+                ))
+            }
         };
         if items.len() > MAX_DOMAIN_TERMS {
             return Err(Error::application(format!("Domain has more than {MAX_DOMAIN_TERMS} terms.")));
@@ -147,7 +193,9 @@ impl Domain {
                     stack.push(entry);
                 }
                 Value::List(term) => stack.push((Self::parse_leaf(term)?, 1)),
-                _ => return Err(syntax_error(value)),
+                // Odoo unpacks anything else as a term: a string by its characters.
+                Value::Str(s) => return Err(unpack_error(s.chars().count())),
+                other => return Err(Error::application(format!("cannot unpack non-iterable {} object", other.kind()))),
             }
         }
         let mut stack: Vec<Domain> = stack.into_iter().rev().map(|(d, _)| d).collect();
@@ -180,9 +228,9 @@ impl Domain {
     }
 
     fn parse_leaf(term: &[Value]) -> Result<Domain> {
-        let invalid = || Error::application(format!("Invalid leaf {}", describe(term)));
+        let invalid = || Error::application(format!("Invalid leaf {}", tuple_repr(term)));
         if term.len() != 3 {
-            return Err(invalid());
+            return Err(unpack_error(term.len()));
         }
         let op_str = term[1].as_str().ok_or_else(invalid)?;
         // TRUE_LEAF (1, '=', 1) and FALSE_LEAF (0, '=', 1).
@@ -192,9 +240,7 @@ impl Domain {
             }
         }
         let field = term[0].as_str().ok_or_else(invalid)?;
-        let op = Op::parse(op_str).ok_or_else(|| {
-            Error::application(format!("Invalid leaf {}: unknown operator {op_str:?}", describe(term)))
-        })?;
+        let op = Op::parse(op_str).ok_or_else(invalid)?;
         if field.is_empty() || field.split('.').any(str::is_empty) {
             return Err(invalid());
         }
@@ -210,12 +256,13 @@ impl Domain {
             Domain::Leaf { path, op, value } => {
                 let mut current = model;
                 for (i, part) in path.iter().enumerate() {
+                    // Odoo's texts: the leaf as it stands once the path's first hops are taken.
                     let field = current.field(part).ok_or_else(|| {
                         Error::application(format!(
-                            "Invalid field {}.{} in leaf {:?}",
+                            "Invalid field {}.{} in leaf {}",
                             current.name,
                             part,
-                            path.join(".")
+                            operand::leaf_repr(&path[i..], *op, value)
                         ))
                     })?;
                     let last = i + 1 == path.len();
@@ -225,9 +272,9 @@ impl Domain {
                     if !last || matches!(op, Op::Any | Op::NotAny) {
                         let comodel = field.ftype.comodel().ok_or_else(|| {
                             Error::application(format!(
-                                "Invalid field path {:?}: {} is not a relational field",
-                                path.join("."),
-                                part
+                                "Invalid field '{}' in domain term {}",
+                                path[i..].join("."),
+                                operand::leaf_repr(&path[i..], *op, value)
                             ))
                         })?;
                         current = registry.model(comodel)?;
@@ -240,32 +287,6 @@ impl Domain {
             }
         }
     }
-}
-
-fn describe(term: &[Value]) -> String {
-    let parts: Vec<String> = term
-        .iter()
-        .map(|v| match v {
-            Value::Str(s) => format!("{s:?}"),
-            Value::Int(i) => i.to_string(),
-            other => other.kind().to_string(),
-        })
-        .collect();
-    format!("({})", parts.join(", "))
-}
-
-fn like_pattern(value: &Value, wrap: bool) -> String {
-    let raw = match value {
-        Value::Str(s) => s.clone(),
-        Value::Int(i) => i.to_string(),
-        Value::Float(f) => f.to_string(),
-        other => other.kind().to_string(),
-    };
-    if !wrap {
-        return raw;
-    }
-    let escaped = raw.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
 }
 
 #[cfg(test)]

@@ -1,9 +1,12 @@
 //! Compiling a domain to a SQL boolean expression: every value bound, every column name taken from the
 //! registry, relational paths as sub-selects.
 
-use super::{like_pattern, Domain, Op, MAX_IN_LIST};
+use super::operand::{
+    check_pattern, column_operand, datetime_day_bound, is_negative, leaf_repr, like_text, non_text_operand,
+};
+use super::{Domain, Op, MAX_IN_LIST};
+use crate::db::Backend;
 use crate::error::{Error, Result};
-use crate::orm::convert::{self, coerce_for_domain};
 use crate::orm::model::{FieldType, Model};
 use crate::orm::registry::Registry;
 use crate::orm::sql::{Sql, SqlValue};
@@ -80,31 +83,107 @@ fn leaf_sql(
     }
 
     if field.name == "display_name" {
-        // display_name is the record's name field.
-        let name_field = model.field(model.rec_name).unwrap_or(field);
-        return column_sql(alias, name_field.name, FieldType::Char, op, value, sql);
+        // Odoo 17 cannot search its computed display_name: it logs an error and drops the leaf (every record
+        // matches). Search the name field (`name_search`) instead.
+        sql.push("1=1");
+        return Ok(());
     }
     match field.ftype {
+        // A name (or names) against a many2one: Odoo resolves it with the comodel's name_search.
+        FieldType::Many2one(comodel_name) if names_operand(value) => {
+            let comodel = registry.model(comodel_name)?;
+            let op = match (op, value) {
+                (Op::Lt | Op::Gt | Op::Le | Op::Ge, Value::Str(_)) => Op::Eq,
+                (Op::Lt | Op::Gt | Op::Le | Op::Ge, _) => Op::In,
+                (Op::In, Value::Str(_)) => Op::Eq,
+                (Op::NotIn, Value::Str(_)) => Op::Ne,
+                (Op::Eq, Value::List(_)) => Op::In,
+                (Op::Ne, Value::List(_)) => Op::NotIn,
+                (op, _) => op,
+            };
+            let col = format!("{alias}.{}", field.name);
+            let sub = sql.next_alias();
+            sql.push(&format!("({col} IN (SELECT {sub}.id FROM {} {sub} WHERE ", comodel.table));
+            name_condition(comodel, &sub, op, value, sql)?;
+            sql.push(")");
+            if is_negative(op) {
+                sql.push(&format!(" OR {col} IS NULL"));
+            }
+            sql.push(")");
+            Ok(())
+        }
+        // Any operator on a one2many means "has a line among these" (or, negative, "has none of these").
         FieldType::One2many(comodel_name, inverse) => {
             let comodel = registry.model(comodel_name)?;
             let sub = sql.next_alias();
-            let exists = format!("EXISTS (SELECT 1 FROM {} {sub} WHERE {sub}.{inverse} = {alias}.id", comodel.table);
-            match (op, value.is_null()) {
-                (Op::Eq, true) => sql.push(&format!("NOT {exists})")),
-                (Op::Ne, true) => sql.push(&format!("{exists})")),
-                (Op::In | Op::Eq, false) | (Op::NotIn | Op::Ne, false) => {
-                    let ids = convert::id_list(value)?;
-                    let neg = if matches!(op, Op::NotIn | Op::Ne) { "NOT " } else { "" };
-                    sql.push(&format!("{neg}{exists} AND {sub}.id IN ({}))", join_ids(&ids)));
+            let negative = is_negative(op);
+            let lines =
+                format!("SELECT {sub}.{inverse} FROM {} {sub} WHERE {sub}.{inverse} IS NOT NULL", comodel.table);
+            if matches!(value, Value::Bool(false)) {
+                let not = if negative { "" } else { "NOT " };
+                sql.push(&format!("{alias}.id {not}IN ({lines})"));
+                return Ok(());
+            }
+            let not = if negative { "NOT " } else { "" };
+            sql.push(&format!("{alias}.id {not}IN ({lines} AND "));
+            match value {
+                Value::Str(_) => {
+                    let positive = if negative { op.negated().unwrap_or(op) } else { op };
+                    name_condition(comodel, &sub, positive, value, sql)?;
                 }
-                _ => {
-                    return Err(Error::application(format!("Operator not supported on one2many field {}", field.name)))
+                Value::List(items) => {
+                    let ids = record_ids(items)?;
+                    sql.push(&if ids.is_empty() {
+                        "1=0".to_string()
+                    } else {
+                        format!("{sub}.id IN ({})", join_ids(&ids))
+                    });
+                }
+                single => {
+                    let ids = record_ids(std::slice::from_ref(single))?;
+                    sql.push(&format!("{sub}.id IN ({})", join_ids(&ids)));
                 }
             }
+            sql.push(")");
             Ok(())
         }
-        ftype => column_sql(alias, field.name, ftype, op, value, sql),
+        ftype => column_sql(alias, field.name, ftype, op, value, path, sql),
     }
+}
+
+/// Whether a relational operand is a name (or names) to look up rather than ids.
+fn names_operand(value: &Value) -> bool {
+    match value {
+        Value::Str(_) => true,
+        Value::List(items) => !items.is_empty() && items.iter().all(|i| matches!(i, Value::Str(_))),
+        _ => false,
+    }
+}
+
+/// Odoo's `_name_search(value, [], op)` on `comodel` as a condition on `sub`: its name field compared with
+/// `op`, or no condition for `like ''`/`ilike ''`, which match every record.
+fn name_condition(comodel: &Model, sub: &str, op: Op, value: &Value, sql: &mut Sql) -> Result<()> {
+    if matches!(op, Op::Like | Op::ILike) && value.as_str() == Some("") {
+        sql.push("1=1");
+        return Ok(());
+    }
+    let name_field = comodel
+        .field(comodel.rec_name)
+        .ok_or_else(|| Error::application(format!("Cannot execute name_search on {}", comodel.name)))?;
+    column_sql(sub, name_field.name, name_field.ftype, op, value, &[name_field.name.to_string()], sql)
+}
+
+/// Record ids given to a one2many leaf; anything else is what PostgreSQL would refuse in an id list.
+fn record_ids(items: &[Value]) -> Result<Vec<i64>> {
+    items
+        .iter()
+        .filter(|v| !v.is_null())
+        .map(|v| {
+            v.as_i64().ok_or_else(|| {
+                Error::application(format!("invalid input syntax for type integer: \"{}\"", like_text(v)))
+            })
+        })
+        .collect()
 }
 
 fn join_ids(ids: &[i64]) -> String {
@@ -114,111 +193,169 @@ fn join_ids(ids: &[i64]) -> String {
     ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
 }
 
-fn column_sql(alias: &str, column: &str, ftype: FieldType, op: Op, value: &Value, sql: &mut Sql) -> Result<()> {
+/// The column as PostgreSQL's `::text` renders it, the same on both backends: what like operators compare.
+fn column_text(backend: Backend, col: &str, ftype: FieldType) -> String {
+    match (ftype, backend) {
+        (FieldType::Char | FieldType::Text | FieldType::Selection(_) | FieldType::Date | FieldType::Datetime, _) => {
+            col.to_string()
+        }
+        (FieldType::Boolean | FieldType::Float, Backend::Postgres) => format!("{col}::text"),
+        (FieldType::Boolean, Backend::Sqlite) => {
+            format!("(CASE WHEN {col} IS NULL THEN NULL WHEN {col} THEN 'true' ELSE 'false' END)")
+        }
+        (FieldType::Float, Backend::Sqlite) => format!("pg_float_text({col})"),
+        _ => format!("CAST({col} AS TEXT)"),
+    }
+}
+
+/// Odoo 17's `__leaf_to_sql` for a stored column: `in` lists with their NULL rule, booleans read as False
+/// when NULL, `= False` as IS NULL, like operators on the column's text with the value wrapped in `%…%` as
+/// given (`%` and `_` are wildcards, a backslash escapes), an empty like value matching every row, and
+/// negative operators keeping NULL rows when the value is set.
+fn column_sql(
+    alias: &str,
+    column: &str,
+    ftype: FieldType,
+    op: Op,
+    value: &Value,
+    path: &[String],
+    sql: &mut Sql,
+) -> Result<()> {
     let col = format!("{alias}.{column}");
     let is_bool = ftype == FieldType::Boolean;
+    let day_bound = datetime_day_bound(ftype, op, value);
+    let value = day_bound.as_ref().unwrap_or(value);
     match op {
         Op::EqOpt if value.is_null() => sql.push("1=1"),
-        Op::Eq | Op::EqOpt | Op::Ne => {
-            let negate = op == Op::Ne;
-            if value.is_null() && !is_bool {
-                sql.push(&format!("{col} IS {}NULL", if negate { "NOT " } else { "" }));
-            } else {
-                let bound = coerce_for_domain(ftype, value)?;
-                // Odoo reads a NULL boolean as False, and `!=` keeps NULL rows.
-                let null_matches = (is_bool && bound == SqlValue::Bool(false)) != negate;
-                if negate {
-                    sql.push(&format!("({col} <> "));
-                } else {
-                    sql.push(&format!("({col} = "));
-                }
-                sql.bind(bound);
-                sql.push(&format!("{})", if null_matches { format!(" OR {col} IS NULL") } else { String::new() }));
-            }
-        }
-        Op::Lt | Op::Le | Op::Gt | Op::Ge => {
-            if value.is_null() {
-                sql.push("1=0");
-            } else {
-                let sym = match op {
-                    Op::Lt => "<",
-                    Op::Le => "<=",
-                    Op::Gt => ">",
-                    _ => ">=",
-                };
-                sql.push(&format!("{col} {sym} "));
-                sql.bind(coerce_for_domain(ftype, value)?);
-            }
-        }
-        Op::Like | Op::NotLike | Op::ILike | Op::NotILike | Op::EqLike | Op::EqILike => {
-            let insensitive = matches!(op, Op::ILike | Op::NotILike | Op::EqILike);
-            let negate = matches!(op, Op::NotLike | Op::NotILike);
-            if value.is_null() {
-                sql.push(&format!("{col} IS {}NULL", if negate { "NOT " } else { "" }));
-                return Ok(());
-            }
-            let pattern = like_pattern(value, !matches!(op, Op::EqLike | Op::EqILike));
-            let (lhs, rhs_open, rhs_close) =
-                if insensitive { (format!("LOWER({col})"), "LOWER(", ")") } else { (col.clone(), "", "") };
-            if negate {
-                sql.push(&format!("({lhs} NOT LIKE {rhs_open}"));
-            } else {
-                sql.push(&format!("({lhs} LIKE {rhs_open}"));
-            }
-            sql.bind(SqlValue::Text(pattern));
-            sql.push(&format!("{rhs_close} ESCAPE '\\'"));
-            if negate {
-                sql.push(&format!(" OR {col} IS NULL"));
-            }
-            sql.push(")");
-        }
         Op::In | Op::NotIn => {
             let negate = op == Op::NotIn;
-            let items: Vec<Value> = match value {
-                Value::List(items) => items.clone(),
-                single => vec![single.clone()],
+            let items = match value {
+                // An abuse Odoo keeps: `in True` and `not in False` mean "is set".
+                Value::Bool(_) if is_bool => std::slice::from_ref(value),
+                Value::Bool(b) => {
+                    sql.push(&format!("({col} IS {}NULL)", if *b != negate { "NOT " } else { "" }));
+                    return Ok(());
+                }
+                Value::List(items) => items,
+                _ => return Err(Error::application(format!("Invalid domain term {}", leaf_repr(path, op, value)))),
             };
             if items.len() > MAX_IN_LIST {
                 return Err(Error::application(format!("An 'in' list may hold at most {MAX_IN_LIST} values.")));
             }
-            let has_null = items.iter().any(|v| v.is_null() && !is_bool);
-            let concrete: Vec<&Value> = items.iter().filter(|v| !v.is_null() || is_bool).collect();
-            let mut parts = 0;
+            let (params, check_null) = in_params(ftype, items)?;
             sql.push("(");
-            if !concrete.is_empty() {
+            if params.is_empty() {
+                sql.push(if negate { "1=1" } else { "1=0" });
+            } else {
                 sql.push(&format!("{col} {}IN (", if negate { "NOT " } else { "" }));
-                let integral = matches!(ftype, FieldType::Integer | FieldType::Many2one(_));
-                for (i, item) in concrete.iter().enumerate() {
+                for (i, param) in params.into_iter().enumerate() {
                     if i > 0 {
                         sql.push(",");
                     }
-                    match coerce_for_domain(ftype, item)? {
+                    match param {
                         // Integers are rendered from parsed i64s, never from client text.
-                        SqlValue::Int(n) if integral => sql.push(&n.to_string()),
+                        SqlValue::Int(n) => sql.push(&n.to_string()),
                         other => sql.bind(other),
                     }
                 }
                 sql.push(")");
-                parts += 1;
             }
-            match (negate, has_null) {
-                (false, true) => {
-                    sql.push(&format!("{}{col} IS NULL", if parts > 0 { " OR " } else { "" }));
-                    parts += 1;
-                }
-                (true, true) => {
-                    sql.push(&format!("{}{col} IS NOT NULL", if parts > 0 { " AND " } else { "" }));
-                    parts += 1;
-                }
-                (true, false) if parts > 0 => sql.push(&format!(" OR {col} IS NULL")),
-                _ => {}
-            }
-            if parts == 0 {
-                sql.push(if negate { "1=1" } else { "1=0" });
+            match (negate, check_null) {
+                (false, true) | (true, false) => sql.push(&format!(" OR {col} IS NULL")),
+                (true, true) => sql.push(&format!(" AND {col} IS NOT NULL")),
+                (false, false) => {}
             }
             sql.push(")");
         }
+        Op::Eq | Op::Ne | Op::EqOpt if is_bool && matches!(value, Value::Bool(_)) => {
+            let want = matches!(value, Value::Bool(true)) != (op == Op::Ne);
+            sql.push(&if want { format!("({col} = TRUE)") } else { format!("({col} IS NULL OR {col} = FALSE)") });
+        }
+        Op::Eq | Op::EqOpt if value.is_null() => sql.push(&format!("({col} IS NULL)")),
+        Op::Ne if value.is_null() => sql.push(&format!("({col} IS NOT NULL)")),
         Op::Any | Op::NotAny => return Err(Error::application("any/not any need a relational field")),
+        _ => {
+            let wildcard = matches!(op, Op::Like | Op::NotLike | Op::ILike | Op::NotILike);
+            let likeish = wildcard || matches!(op, Op::EqLike | Op::EqILike);
+            let right = if wildcard {
+                SqlValue::Text(format!("%{}%", like_text(value)))
+            } else {
+                column_operand(ftype, value)?
+            };
+            sql.push("(");
+            if likeish {
+                if let Some(kind) = non_text_operand(&right) {
+                    return Err(Error::application(format!("operator does not exist: text ~~ {kind}")));
+                }
+                if let SqlValue::Text(pattern) = &right {
+                    check_pattern(pattern)?;
+                }
+                let left = column_text(sql.backend(), &col, ftype);
+                let not = if matches!(op, Op::NotLike | Op::NotILike) { "NOT " } else { "" };
+                let insensitive = matches!(op, Op::ILike | Op::NotILike | Op::EqILike);
+                match (insensitive, sql.backend()) {
+                    (true, Backend::Postgres) => {
+                        sql.push(&format!("({left} {not}ILIKE "));
+                        sql.bind(right);
+                        sql.push(")");
+                    }
+                    // SQLite's own lower() folds ASCII only: unicode_lower (registered at connect) folds all.
+                    (true, Backend::Sqlite) => {
+                        sql.push(&format!("(unicode_lower({left}) {not}LIKE unicode_lower("));
+                        sql.bind(right);
+                        sql.push(") ESCAPE '\\')");
+                    }
+                    (false, Backend::Postgres) => {
+                        sql.push(&format!("({left} {not}LIKE "));
+                        sql.bind(right);
+                        sql.push(")");
+                    }
+                    (false, Backend::Sqlite) => {
+                        sql.push(&format!("({left} {not}LIKE "));
+                        sql.bind(right);
+                        sql.push(" ESCAPE '\\')");
+                    }
+                }
+            } else {
+                let sym = match op {
+                    Op::Ne => "<>",
+                    Op::Lt => "<",
+                    Op::Le => "<=",
+                    Op::Gt => ">",
+                    Op::Ge => ">=",
+                    _ => "=",
+                };
+                sql.push(&format!("({col} {sym} "));
+                sql.bind(right);
+                sql.push(")");
+            }
+            if (wildcard && value.is_falsy()) || (!value.is_falsy() && is_negative(op)) {
+                sql.push(&format!(" OR {col} IS NULL"));
+            }
+            sql.push(")");
+        }
     }
     Ok(())
+}
+
+/// The values of an `in` list as Odoo binds them, and whether NULL rows match too (a False or None in the
+/// list; for a boolean, False).
+pub(super) fn in_params(ftype: FieldType, items: &[Value]) -> Result<(Vec<SqlValue>, bool)> {
+    if ftype == FieldType::Boolean {
+        // Python's `True in right` / `False in right`: 1 and 1.0 equal True, 0 and 0.0 equal False.
+        let has = |want: bool| {
+            items.iter().any(|v| match v {
+                Value::Bool(b) => *b == want,
+                Value::Int(i) => *i == i64::from(want),
+                Value::Float(f) => *f == f64::from(u8::from(want)),
+                _ => false,
+            })
+        };
+        let params = [true, false].into_iter().filter(|b| has(*b)).map(SqlValue::Bool).collect();
+        return Ok((params, has(false)));
+    }
+    let concrete: Vec<&Value> = items.iter().filter(|v| !v.is_null()).collect();
+    let check_null = concrete.len() < items.len();
+    let params = concrete.into_iter().map(|v| column_operand(ftype, v)).collect::<Result<Vec<_>>>()?;
+    Ok((params, check_null))
 }

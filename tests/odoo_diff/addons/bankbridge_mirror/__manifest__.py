@@ -1,0 +1,11 @@
+# The bridge's four account.online.* models as a plain Odoo 17 module: the same fields, types, defaults,
+# record names and orders, and no business logic, so that Odoo's generic ORM answers the differential test
+# (tests/python/test_odoo_differential.py) for the same data the bridge holds.
+{
+    "name": "bankbridge mirror (differential test)",
+    "version": "17.0.1.0.0",
+    "depends": ["base"],
+    "data": ["security/ir.model.access.csv"],
+    "license": "LGPL-3",
+    "installable": True,
+}

@@ -1,0 +1,172 @@
+"""Same calls, same answers as Odoo 17 (issue 16): a plain Odoo module with the bridge's four account.online.*
+models (tests/odoo_diff/addons/bankbridge_mirror) runs in real Odoo 17; the same seed data goes into it and into
+the real bridge (SQLite and PostgreSQL); a corpus of calls (tests/odoo_diff/corpus.py) runs on both and the
+answers are compared modulo ids. Any difference outside tests/odoo_diff/deviations.py fails the test.
+
+Odoo is installed once per session and its answers are reused for both backends of the bridge. Details of
+every difference go to target/test-output/odoo-diff-<backend>.txt.
+"""
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import harness
+
+sys.path.insert(0, str(harness.REPO / "tests" / "odoo_diff"))
+import corpus  # noqa: E402
+import differential  # noqa: E402
+from deviations import DEVIATIONS, KNOWN_DIFFERENCES  # noqa: E402
+
+REPORT_DIR = harness.REPO / "target" / "test-output"
+
+
+def _require_postgres():
+    if harness.postgres_admin_url():
+        return harness.postgres_admin_url()
+    if os.environ.get("CI"):
+        pytest.fail("the differential test needs PostgreSQL for Odoo: set BANKBRIDGE_TEST_POSTGRES_URL")
+    pytest.skip("no PostgreSQL server for Odoo: set BANKBRIDGE_TEST_POSTGRES_URL or use tests/run.sh")
+
+
+class OdooReference:
+    """Odoo started once; its answers computed on first use (they need the bridge's institution list)."""
+
+    def __init__(self, server):
+        self.server = server
+        self.institutions = None
+        self.fields = None
+        self.cases = None
+        self.results = None
+
+    def answers(self, institutions):
+        if self.results is None:
+            odoo = self.server.endpoint()
+            ids = differential.IdMap()
+            corpus.seed(odoo, ids, lambda model, rid, values: odoo.raw(model, "write", [[rid], values]),
+                        institutions=institutions)
+            self.institutions = institutions
+            self.fields = {
+                model: odoo.raw(model, "fields_get", [], {"attributes": ["type", "relation", "selection"]})
+                for model in (corpus.TX, corpus.ACC, corpus.LINK, corpus.INST)
+            }
+            self.fields[corpus.COMPANY] = {"name": {"type": "char"}}
+            self.cases = corpus.corpus(self.fields)
+            started = time.time()
+            self.results = differential.run_corpus(odoo, self.cases, ids, self.fields)
+            print(f"Odoo answered the corpus in {time.time() - started:.1f} s")
+        assert institutions == self.institutions, "both bridges must start from the same institution list"
+        return self.results
+
+
+@pytest.fixture(scope="module")
+def odoo_reference(tmp_path_factory):
+    url = _require_postgres()
+    server = differential.OdooServer(url, tmp_path_factory.mktemp("odoo"))
+    server.start()
+    yield OdooReference(server)
+    server.stop()
+
+
+def _sql_literal(value):
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def managed_setter(bridge):
+    """Writes the fields the bridge manages itself straight into its database (clients may not)."""
+
+    def set_managed(model, record_id, values):
+        table = corpus.TABLES[model]
+        assignments = ", ".join(f"{column} = {_sql_literal(value)}" for column, value in values.items())
+        statement = f"UPDATE {table} SET {assignments} WHERE id = {int(record_id)}"
+        if bridge.backend == "sqlite":
+            with sqlite3.connect(bridge.database_url) as conn:
+                assert conn.execute(statement).rowcount == 1
+        else:
+            subprocess.run(["psql", bridge.database_url, "-q", "-v", "ON_ERROR_STOP=1", "-c", statement],
+                           check=True, capture_output=True)
+
+    return set_managed
+
+
+def _bridge_endpoint(bridge):
+    endpoint = differential.Endpoint(bridge.url, bridge.db, "alice", bridge.keys["alice"], "bridge")
+    harness.wait_for(lambda: endpoint.raw(corpus.INST, "search_count", [[]]) > 0, what="institutions")
+    return endpoint
+
+
+def _report(backend, cases, differences, known, broken, fixed):
+    compared = [c for c in cases if not c.get("deviation")]
+    matched = len(compared) - len(differences) - len(known)
+    lines = [
+        f"differential test against Odoo 17, bridge on {backend}: corpus {len(cases)} calls, "
+        f"{len(compared)} compared, {matched} same answer ({100.0 * matched / len(compared):.1f}%), "
+        f"{len(known)} known differences (deviations.KNOWN_DIFFERENCES), {len(differences)} new ones, "
+        f"{len(fixed)} known ones that match now, {len(cases) - len(compared)} deliberate deviations "
+        f"({len(broken)} not as documented)"
+    ]
+    for case, expected, actual in differences + broken + fixed + known:
+        lines.append(f"- {case['id']} {case['model']}.{case['method']} args={case['args']!r} "
+                     f"kwargs={case['kwargs']!r}{' [' + case['deviation'] + ']' if case.get('deviation') else ''}")
+        lines.append(f"    odoo:   {expected!r}"[:300])
+        lines.append(f"    bridge: {actual!r}"[:300])
+        lines.append(f"    first difference at {differential.first_difference(expected, actual)}")
+    REPORT_DIR.mkdir(parents=True, exist_ok=True)
+    path = REPORT_DIR / f"odoo-diff-{backend}.txt"
+    path.write_text("\n".join(lines) + "\n")
+    print(lines[0])
+    return lines[0], path
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_same_answers_as_odoo(backend, odoo_reference, tmp_path):
+    _require_postgres()
+    bridge = harness.started_bridge(backend, tmp_path, {"alice": "Acme"})
+    try:
+        endpoint = _bridge_endpoint(bridge)
+        institutions = corpus.institution_values(endpoint)
+        odoo = odoo_reference.answers(institutions)
+        ids = differential.IdMap()
+        corpus.seed(endpoint, ids, managed_setter(bridge))
+        started = time.time()
+        answers = differential.run_corpus(endpoint, odoo_reference.cases, ids, odoo_reference.fields)
+        elapsed = time.time() - started
+    finally:
+        bridge.stop()
+    differences, known, broken, fixed = differential.compare(
+        odoo_reference.cases, odoo, answers, DEVIATIONS, KNOWN_DIFFERENCES
+    )
+    summary, path = _report(backend, odoo_reference.cases, differences, known, broken, fixed)
+    print(f"bridge answered the corpus in {elapsed:.1f} s; details in {path}")
+    assert not differences and not broken and not fixed, f"{summary}; details in {path}"
+
+
+def test_corpus_covers_every_operator_on_every_field_type(odoo_reference):
+    """The corpus is broad by construction: every operator meets every field type of every model."""
+    if odoo_reference.cases is None:
+        pytest.skip("the Odoo answers were not computed (the bridge tests did not run)")
+    seen = set()
+    for case in odoo_reference.cases:
+        if case["method"] != "search" or not isinstance(case["args"][0], list):
+            continue
+        for leaf in case["args"][0]:
+            if isinstance(leaf, tuple) and len(leaf) == 3 and isinstance(leaf[0], str) and "." not in leaf[0]:
+                ftype = odoo_reference.fields[case["model"]].get(leaf[0], {}).get("type")
+                seen.add((case["model"], ftype, leaf[1]))
+    for model in (corpus.TX, corpus.ACC, corpus.LINK, corpus.INST):
+        types = {d["type"] for n, d in odoo_reference.fields[model].items() if n not in differential.AUDIT_FIELDS}
+        for ftype in types:
+            for op in corpus.OPERATORS:
+                assert (model, ftype, op) in seen, f"no case for {op!r} on a {ftype} field of {model}"
+    assert len(odoo_reference.cases) > 1200

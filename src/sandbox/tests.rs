@@ -266,7 +266,8 @@ async fn api_errors_use_salt_edge_envelopes() {
     assert_eq!(err.class(), Some("ReturnURLInvalid"));
     let err =
         client.connect(&customer.customer_id, Some("no_such_bank"), RETURN_TO, &["accounts"], None).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::NotFound);
+    // An unknown provider is a refused request, not a connection that is gone.
+    assert_eq!(err.kind(), ErrorKind::Rejected);
 
     // Admin hooks: add an account, settle pending rows.
     let (_, connection_id) = link(&client, "errors", "fakebank_simple_xf", "erin").await;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::app::App;
 use crate::error::Result;
-use crate::sync::{fetch_transactions, store};
+use crate::sync::{fetch_and_wait, store};
 
 /// How long a claim protects a link from other replicas; a crashed replica's claims expire after it.
 const LEASE_SECS: i64 = 600;
@@ -21,13 +21,17 @@ pub async fn run_cycle(app: &Arc<App>, worker: &str, interval: Duration) -> Resu
         .naive_utc()
         .format("%Y-%m-%d %H:%M:%S")
         .to_string();
+    let stale_fetching_before = crate::sync::state::db_time(
+        chrono::Utc::now() - chrono::Duration::seconds(crate::sync::flows::STALE_FETCHING_SECS),
+    );
     let mut fetched = 0;
     loop {
-        let (w, due) = (worker.to_string(), due_before.clone());
-        let Some(link_id) = app.db(move |conn, _| store::claim_due_link(conn, &w, LEASE_SECS, &due)).await? else {
+        let (w, due, stale) = (worker.to_string(), due_before.clone(), stale_fetching_before.clone());
+        let Some(link_id) = app.db(move |conn, _| store::claim_due_link(conn, &w, LEASE_SECS, &due, &stale)).await?
+        else {
             break;
         };
-        match fetch_transactions(app, None, link_id, &()).await {
+        match fetch_and_wait(app, None, link_id, false, &()).await {
             Ok(summary) => {
                 tracing::info!(
                     link = link_id,

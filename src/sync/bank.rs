@@ -121,8 +121,23 @@ pub fn shared_bank(app: &App) -> Result<&Arc<Bank>> {
 
 /// The Salt Edge customer identifier of a company: one customer per company of this bridge's
 /// database, never shared and never derived from an e-mail (the e-mail is only the renewal contact).
-pub fn customer_identifier(db_name: &str, company_id: i64) -> String {
-    format!("bankbridge-{db_name}-company-{company_id}")
+/// `installation` (random, stored once per database) keeps two databases that use the same Salt Edge
+/// app (a staging copy, a second bridge) from sharing customers even with equal names and ids.
+pub fn customer_identifier(db_name: &str, installation: &str, company_id: i64) -> String {
+    format!("bankbridge-{db_name}-{installation}-company-{company_id}")
+}
+
+const INSTALLATION_SETTING: &str = "saltedge.installation_id";
+
+/// This database's installation id, created on first use.
+fn installation_id(conn: &mut crate::db::AnyConnection) -> Result<String> {
+    if let Some(known) = store::get_setting(conn, INSTALLATION_SETTING)? {
+        return Ok(known);
+    }
+    let fresh = hex::encode(rand::random::<[u8; 6]>());
+    store::insert_setting_if_absent(conn, INSTALLATION_SETTING, &fresh)?;
+    store::get_setting(conn, INSTALLATION_SETTING)?
+        .ok_or_else(|| Error::application("The bridge's installation id could not be recorded."))
 }
 
 /// The company's own Salt Edge customer id: stored once found or created.
@@ -130,7 +145,8 @@ pub async fn company_customer(app: &Arc<App>, company_id: i64) -> Result<String>
     if let Some(known) = app.db(move |conn, _| store::company_customer(conn, company_id)).await? {
         return Ok(known);
     }
-    let identifier = customer_identifier(&app.db_name, company_id);
+    let installation = app.db(|conn, _| installation_id(conn)).await?;
+    let identifier = customer_identifier(&app.db_name, &installation, company_id);
     let customer = bank(app)?
         .client
         .get_or_create_customer(&identifier)
@@ -221,9 +237,10 @@ mod tests {
 
     #[test]
     fn customer_identifiers_differ_per_company_and_database() {
-        assert_eq!(customer_identifier("bankbridge", 1), "bankbridge-bankbridge-company-1");
-        assert_ne!(customer_identifier("bankbridge", 1), customer_identifier("bankbridge", 2));
-        assert_ne!(customer_identifier("a", 1), customer_identifier("b", 1));
+        assert_eq!(customer_identifier("bankbridge", "0a1b", 1), "bankbridge-bankbridge-0a1b-company-1");
+        assert_ne!(customer_identifier("bankbridge", "0a1b", 1), customer_identifier("bankbridge", "0a1b", 2));
+        assert_ne!(customer_identifier("a", "0a1b", 1), customer_identifier("b", "0a1b", 1));
+        assert_ne!(customer_identifier("a", "0a1b", 1), customer_identifier("a", "ffff", 1));
     }
 
     #[test]

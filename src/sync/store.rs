@@ -547,6 +547,19 @@ pub fn set_setting(conn: &mut AnyConnection, key: &str, value: &str) -> Result<(
     })
 }
 
+/// Stores a setting unless one is there already (a concurrent first writer wins).
+pub fn insert_setting_if_absent(conn: &mut AnyConnection, key: &str, value: &str) -> Result<()> {
+    let inserted = diesel::insert_into(bridge_settings::table)
+        .values((bridge_settings::key.eq(key), bridge_settings::value.eq(value)))
+        .execute(conn);
+    match inserted {
+        Ok(_) | Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Every link id of a company, or all links (for `bankbridge sync`).
 pub fn link_ids(conn: &mut AnyConnection, only_connected: bool) -> Result<Vec<i64>> {
     let mut query = online_links::table.select(online_links::id).order(online_links::id).into_boxed();

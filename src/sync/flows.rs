@@ -154,7 +154,7 @@ pub async fn follow_attempt(
             );
             let text = message.clone();
             app.db(move |conn, _| {
-                store::update_link(conn, link_id, LinkUpdate::to_state(LinkState::Connected, Some(text)))
+                store::finish_link(conn, link_id, LinkUpdate::to_state(LinkState::Connected, Some(text)))
             })
             .await?;
             return Err(Error::user(message));
@@ -198,7 +198,7 @@ async fn finish_attempt(
                     update.next_refresh = Some(next.clone());
                     update.next_refresh_possible_at = Some(next);
                 }
-                store::update_link(conn, link_id, update)
+                store::finish_link(conn, link_id, update)
             })
             .await?;
             Ok(summary)
@@ -529,7 +529,7 @@ pub async fn run_fetch(
                     app.db(move |conn, _| {
                         let mut update = LinkUpdate::to_state(LinkState::Connected, None);
                         update.last_refresh = Some(Some(now));
-                        store::update_link(conn, link_id, update)
+                        store::finish_link(conn, link_id, update)
                     })
                     .await?;
                     Ok(summary)

@@ -149,6 +149,20 @@ pub fn update_link(conn: &mut AnyConnection, id: i64, mut update: LinkUpdate) ->
     Ok(())
 }
 
+/// Ends a synchronization on the link, unless the user disconnected it meanwhile (revoke, remove): a
+/// late result must not bring back a link the user has just cut off.
+pub fn finish_link(conn: &mut AnyConnection, id: i64, mut update: LinkUpdate) -> Result<()> {
+    update.write_date = Some(Some(now_string()));
+    diesel::update(
+        online_links::table
+            .filter(online_links::id.eq(id))
+            .filter(online_links::state.ne(LinkState::Disconnected.as_str())),
+    )
+    .set(update)
+    .execute(conn)?;
+    Ok(())
+}
+
 pub struct NewLink<'a> {
     pub company_id: i64,
     pub name: &'a str,

@@ -275,6 +275,11 @@ def test_return_url_is_used_once(flow, api):
     assert settled(api, action["res_id"])["state"] == "connected"
     status, _, body = get(location, follow=False)
     assert status == 200 and "no longer valid" in body
+    # Update Credentials with the Odoo form's URL: the browser ends there after the reconnect page.
+    update = api("account.online.link", "action_update_credentials", [action["res_id"]], return_to="http://odoo.acme.test/odoo/action-43")
+    status, back, _ = get(submit_connect_location(update["url"], login="once-login"), follow=False)
+    assert status == 302 and back == "http://odoo.acme.test/odoo/action-43"
+    assert settled(api, action["res_id"])["state"] == "connected"
 
 
 def test_return_to_is_allow_listed(flow, api):

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::*;
-use crate::sandbox::test_support::{admin, client_with, link, small_config, start};
+use crate::sandbox::test_support::{admin, client_with, link, small_config, start, wait_for_attempt};
 use crate::sandbox::SandboxConfig;
 
 /// Pages through all transactions of one account, checking order and paging invariants.
@@ -114,6 +114,7 @@ async fn full_flow_connect_accounts_transactions_remove() {
     assert_eq!(form.status, 302);
     assert!(form.location.as_deref().unwrap().starts_with("https://odoo.example/return?connection_id="));
     let connection_id = form.connection_id().unwrap();
+    wait_for_attempt(&client, &connection_id).await;
 
     let connection = client.get_connection(&connection_id).await.unwrap();
     assert!(connection.is_active());
@@ -156,6 +157,7 @@ async fn full_flow_connect_accounts_transactions_remove() {
     assert_eq!(err.class(), Some("ConnectionCannotBeRefreshed"));
     admin(&sandbox, &format!("connections/{connection_id}/next_refresh"), json!({ "in_secs": -1 })).await;
     client.background_refresh(&connection_id).await.unwrap();
+    wait_for_attempt(&client, &connection_id).await;
     // The refresh settled the 3 pending rows (new ids, same content) and brought 3 new ones.
     let (posted_after, _) = all_transactions(&client, &connection_id, &account.id, false, 1000).await;
     assert_eq!(posted_after.len(), 2_503);
@@ -194,6 +196,7 @@ async fn expired_or_revoked_consent_needs_the_user() {
     let session = client.reconnect(&expiring, "https://odoo.example/back").await.unwrap();
     let form = crate::sandbox::submit_form(&session.connect_url, None, "alice", "secret", None, true).await.unwrap();
     assert_eq!(form.status, 302, "{}", form.body);
+    wait_for_attempt(&client, &expiring).await;
     client.list_accounts(&expiring).await.unwrap();
     assert_eq!(client.list_consents(&expiring).await.unwrap().len(), 2);
 

@@ -13,6 +13,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, Utc};
 use serde_json::{json, Value};
 
+use super::attempts::{self, Work};
 use super::callbacks::{self, Callback};
 use super::data::{self, AccountShape};
 use super::state::{
@@ -79,7 +80,7 @@ type ApiResult = Result<Reply, ApiError>;
 
 /// What a handler gets to look at.
 struct Call<'a> {
-    shared: &'a Shared,
+    shared: &'a web::Data<Shared>,
     path: String,
     query: HashMap<String, String>,
     query_pairs: Vec<(String, String)>,
@@ -582,6 +583,7 @@ pub(crate) fn check_consent(connection: &ConnectionRec, now: DateTime<Utc>) -> R
 }
 
 fn check_refresh_allowed(connection: &ConnectionRec, now: DateTime<Utc>) -> Result<(), ApiError> {
+    check_not_processing(connection)?;
     check_consent(connection, now)?;
     if connection.status != ConnectionStatus::Active {
         return Err(ApiError::new(
@@ -590,11 +592,23 @@ fn check_refresh_allowed(connection: &ConnectionRec, now: DateTime<Utc>) -> Resu
             "The connection is inactive; reconnect it with valid credentials.",
         ));
     }
-    if now < connection.next_refresh_possible_at {
+    if let Some(at) = connection.next_refresh_possible_at.filter(|at| now < *at) {
         return Err(ApiError::new(
             406,
             "ConnectionCannotBeRefreshed",
-            format!("Connection cannot be refreshed before {}.", state::timestamp(connection.next_refresh_possible_at)),
+            format!("Connection cannot be refreshed before {}.", state::timestamp(at)),
+        ));
+    }
+    Ok(())
+}
+
+/// One attempt at a time per connection.
+pub(crate) fn check_not_processing(connection: &ConnectionRec) -> Result<(), ApiError> {
+    if connection.is_processing() {
+        return Err(ApiError::new(
+            409,
+            "ConnectionAlreadyProcessing",
+            format!("Connection with id: '{}' is already being processed.", connection.id),
         ));
     }
     Ok(())
@@ -605,8 +619,9 @@ fn widget_session(call: &Call, id: &str, widget: Widget) -> ApiResult {
     let mut options = widget_options(call)?;
     let mut state = call.shared.lock();
     let connection = state.connections.get(&key).ok_or_else(|| connection_not_found(id))?;
-    if matches!(widget, Widget::Refresh) {
-        check_refresh_allowed(connection, call.now)?;
+    match widget {
+        Widget::Refresh => check_refresh_allowed(connection, call.now)?,
+        Widget::Reconnect => check_not_processing(connection)?,
     }
     if call.body_field("/data/attempt/custom_fields").is_none() {
         options.custom_fields = connection.last_attempt.custom_fields.clone();
@@ -619,41 +634,22 @@ fn widget_session(call: &Call, id: &str, widget: Widget) -> ApiResult {
     Ok(Reply::data(new_session(call, &mut state, kind, options, customer_id)))
 }
 
-/// Fetches "new data": settles pending rows and creates new ones. Used by refreshes.
-pub(crate) fn refresh_connection(
-    state: &mut SandboxState,
-    connection_id: u64,
-    shared: &Shared,
-    now: DateTime<Utc>,
-    custom_fields: Value,
-) -> Option<Vec<Callback>> {
-    let attempt = state.new_attempt(now, custom_fields, None);
-    let new_pending = u64::from(shared.cfg.pending_per_account);
-    let interval = state::chrono_duration(shared.cfg.refresh_interval);
-    let connection = state.connections.get_mut(&connection_id)?;
-    for account in &mut connection.accounts {
-        state::settle_pending(account, None, new_pending, now);
-    }
-    let custom_fields = attempt.custom_fields.clone();
-    connection.last_attempt = attempt;
-    connection.updated_at = now;
-    connection.next_refresh_possible_at = state::later(now, interval);
-    let customer_id = connection.customer_id;
-    Some(vec![
-        Callback::new("notify", Some(connection_id), customer_id, &custom_fields).stage("fetch_accounts"),
-        Callback::new("success", Some(connection_id), customer_id, &custom_fields).stage("finish"),
-    ])
-}
-
 fn background_refresh(call: &Call, id: &str) -> ApiResult {
     let key = connection_key(id)?;
     let mut state = call.shared.lock();
     let connection = state.connections.get(&key).ok_or_else(|| connection_not_found(id))?;
     check_refresh_allowed(connection, call.now)?;
     let custom_fields = connection.last_attempt.custom_fields.clone();
-    let callbacks = refresh_connection(&mut state, key, call.shared, call.now, custom_fields).unwrap_or_default();
-    let connection = state.connections.get(&key).ok_or_else(|| connection_not_found(id))?;
-    let mut reply = Reply::data(state.connection_json(connection));
+    let attempt = state.start_attempt(call.now, custom_fields);
+    let attempt_id = attempt.id;
+    let connection = state.connections.get_mut(&key).ok_or_else(|| connection_not_found(id))?;
+    connection.last_attempt = attempt;
+    connection.next_refresh_possible_at = None;
+    // The answer shows the attempt as it starts; the data comes when it finishes.
+    let connection = connection.clone();
+    let answer = state.connection_json(&connection);
+    let callbacks = attempts::launch(call.shared, &mut state, key, attempt_id, Work::Refresh, call.now);
+    let mut reply = Reply::data(answer);
     reply.callbacks = callbacks;
     Ok(reply)
 }

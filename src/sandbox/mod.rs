@@ -26,12 +26,23 @@
 //!   `fakebank_simple_xf` (`credit_modele_fr` like the interactive one).
 //!   Fake providers are listed only with `include_sandboxes=true`.
 //!
+//! # Attempts are asynchronous (as at Salt Edge)
+//! Connect (after the hosted page), reconnect, refresh and background_refresh start an attempt
+//! and answer at once: `last_attempt.finished: false`, stage `start`, `next_refresh_possible_at:
+//! null`. Over [`SandboxConfig::attempt_delay`] (default 1.5 s; CLI `--attempt-delay-ms` /
+//! `--sandbox-attempt-delay-ms`, env `BANKBRIDGE_SANDBOX_ATTEMPT_DELAY_MS`) it goes through
+//! `connect`, `fetch_accounts`, `fetch_recent` (one signed `notify` callback each), then
+//! `finish`: only then do a new connection's accounts, or a refresh's settled and new rows,
+//! appear, followed by the `success` callback. A second attempt while one runs is refused with
+//! 409 `ConnectionAlreadyProcessing`. A zero delay (instant mode) runs the attempt inside the
+//! request: for benchmarks only.
+//!
 //! # Connect flow
 //! A failed *new* link creates nothing (the page shows the error, a `fail` callback is sent
 //! with `connection_id: null`, and a link back to `return_to?error_class=…` is offered). A failed
-//! reconnect marks the connection `inactive`. On success the sandbox sends `notify` then
-//! `success` callbacks (awaited, 3 s timeout each, failures only logged) and redirects (302) to
-//! `return_to` with `connection_id` appended.
+//! reconnect marks the connection `inactive`. On success the connection is created at once and
+//! the browser is redirected (302) to `return_to` with `connection_id` appended **before** the
+//! attempt has fetched anything.
 //!
 //! # Data
 //! Each new connection gets `accounts_per_connection` accounts with `transactions_per_account`
@@ -41,6 +52,7 @@
 
 pub mod admin;
 mod api;
+mod attempts;
 mod callbacks;
 pub mod connect_page;
 pub mod data;
@@ -70,6 +82,9 @@ pub const SANDBOX_PRIVATE_KEY_PEM: &str = include_str!("keys/sandbox_private.pem
 /// Public half of [`SANDBOX_PRIVATE_KEY_PEM`]: what a bridge uses to verify sandbox callbacks.
 pub const SANDBOX_PUBLIC_KEY_PEM: &str = include_str!("keys/sandbox_public.pem");
 
+/// Default [`SandboxConfig::attempt_delay`].
+pub const DEFAULT_ATTEMPT_DELAY: Duration = Duration::from_millis(1500);
+
 /// Sandbox settings.
 #[derive(Clone)]
 pub struct SandboxConfig {
@@ -87,6 +102,9 @@ pub struct SandboxConfig {
     pub accounts_per_connection: u32,
     /// Time between two allowed refreshes (`next_refresh_possible_at`).
     pub refresh_interval: Duration,
+    /// How long an attempt (connect, reconnect, refresh, background refresh) runs before its
+    /// data appears. Zero = instant mode, for benchmarks only: Salt Edge is never instant.
+    pub attempt_delay: Duration,
     /// Lifetime of a consent.
     pub consent_days: u32,
     /// When set, a request carrying a `Signature` header is verified against this key.
@@ -109,6 +127,7 @@ impl Default for SandboxConfig {
             page_size: 1000,
             accounts_per_connection: 2,
             refresh_interval: Duration::from_secs(5 * 60),
+            attempt_delay: DEFAULT_ATTEMPT_DELAY,
             consent_days: 90,
             client_public_key_pem: None,
             require_signature: false,
@@ -128,6 +147,7 @@ impl fmt::Debug for SandboxConfig {
             .field("page_size", &self.page_size)
             .field("accounts_per_connection", &self.accounts_per_connection)
             .field("refresh_interval", &self.refresh_interval)
+            .field("attempt_delay", &self.attempt_delay)
             .field("consent_days", &self.consent_days)
             .field("verifies_signatures", &self.client_public_key_pem.is_some())
             .field("require_signature", &self.require_signature)

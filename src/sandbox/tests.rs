@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::connect_page::{CONSENT_REQUIRED_MESSAGE, DUPLICATE_MESSAGE};
-use super::test_support::{admin, link, small_config, start, CallbackSink, RETURN_TO};
+use super::test_support::{admin, link, small_config, start, wait_for_attempt, CallbackSink, RETURN_TO};
 use super::{submit_form, SandboxConfig};
 use crate::saltedge::{verify_callback, CallbackPayload, ErrorKind};
 
@@ -86,26 +86,92 @@ async fn bad_password_fails_with_callback_and_creates_nothing() {
     sink.stop().await;
 }
 
+/// Raw `GET /api/v6/{path}` with the sandbox's credentials: (status, JSON body).
+async fn api_get(sandbox: &super::SandboxHandle, path: &str) -> (u16, Value) {
+    api_call(sandbox, reqwest::Method::GET, path, None).await
+}
+
+async fn api_call(
+    sandbox: &super::SandboxHandle,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, sandbox.base_url.join(path).unwrap())
+        .header("App-id", &sandbox.app_id)
+        .header("Secret", &sandbox.secret);
+    if let Some(body) = body {
+        request = request.header("Content-Type", "application/json").body(body.to_string());
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+fn stage_names(connection: &Value) -> Vec<String> {
+    connection["last_attempt"]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|stage| stage["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
 #[tokio::test]
-async fn success_redirects_and_sends_signed_callbacks() {
+async fn connect_redirects_before_the_attempt_finishes_then_data_and_signed_callbacks_follow() {
     let sink = CallbackSink::start().await;
-    let (sandbox, client) =
-        start(SandboxConfig { callback_base_url: Some(sink.base_url.clone()), ..small_config() }).await;
+    let (sandbox, client) = start(SandboxConfig {
+        callback_base_url: Some(sink.base_url.clone()),
+        attempt_delay: Duration::from_millis(1200),
+        ..small_config()
+    })
+    .await;
     let customer = client.create_customer("callbacks").await.unwrap();
     let mut options = crate::saltedge::ConnectOptions::new(RETURN_TO);
     options.provider_code = Some("fakebank_simple_xf".into());
     options.custom_fields = Some(json!({ "odoo_link_id": "42" }));
     let session = client.connect_with(&customer.customer_id, &options).await.unwrap();
+    let submitted = Instant::now();
     let result = submit_form(&session.connect_url, None, "username", "secret", None, true).await.unwrap();
     assert_eq!(result.status, 302);
+    assert!(submitted.elapsed() < Duration::from_millis(1000), "the browser goes back before the fetch ends");
     let location = result.location.clone().unwrap();
     assert!(location.starts_with("https://odoo.example/saltedge/return?state=abc&connection_id="));
     let connection_id = result.connection_id().unwrap();
 
-    // Callbacks are sent before the redirect: notify, then success.
-    assert_eq!(sink.kinds(), vec!["notify", "success"]);
-    let received = sink.all();
+    // The connection exists at once, its attempt is running and it has no data yet.
+    let (status, running) = api_get(&sandbox, &format!("connections/{connection_id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(running["data"]["last_attempt"]["finished"], false);
+    assert_eq!(running["data"]["last_attempt"]["success_at"], Value::Null);
+    assert_eq!(running["data"]["next_refresh_possible_at"], Value::Null);
+    assert_eq!(stage_names(&running["data"])[0], "start");
+    assert!(client.list_accounts(&connection_id).await.unwrap().is_empty());
+    assert!(sink.kinds().iter().all(|kind| kind == "notify"), "no success before the end: {:?}", sink.kinds());
+    // A second attempt cannot start while this one runs.
+    let (status, busy) = api_call(
+        &sandbox,
+        reqwest::Method::POST,
+        &format!("connections/{connection_id}/background_refresh"),
+        Some(json!({ "data": { "attempt": { "fetch_scopes": ["accounts", "transactions"] } } })),
+    )
+    .await;
+    assert_eq!((status, busy["error"]["class"].as_str()), (409, Some("ConnectionAlreadyProcessing")));
+
+    let finished = wait_for_attempt(&client, &connection_id).await;
+    assert!(finished.last_success_at().is_some());
+    assert!(finished.next_refresh_possible_at.is_some());
+    let (_, done) = api_get(&sandbox, &format!("connections/{connection_id}")).await;
+    assert_eq!(stage_names(&done["data"]), ["start", "connect", "fetch_accounts", "fetch_recent", "finish"]);
+    assert_eq!(done["data"]["last_attempt"]["last_stage"]["name"], "finish");
+    assert_eq!(client.list_accounts(&connection_id).await.unwrap().len(), 2);
+
+    // notify per stage, then success; every one signed, fresh, with the custom fields.
+    let received = sink.wait_for(4).await;
+    assert_eq!(sink.kinds(), ["notify", "notify", "notify", "success"]);
     let key = &sandbox.public_key_pem;
+    let mut stages = Vec::new();
     for callback in &received {
         let signature = callback.signature.as_deref().unwrap();
         assert!(verify_callback(key, &callback.url, &callback.body, signature));
@@ -113,8 +179,13 @@ async fn success_redirects_and_sends_signed_callbacks() {
         assert_eq!(payload.data.connection_id.as_deref(), Some(connection_id.as_str()));
         assert_eq!(payload.data.custom_fields["odoo_link_id"], "42");
         assert_eq!(payload.meta.version.as_deref(), Some("6"));
+        let body: Value = serde_json::from_slice(&callback.body).unwrap();
+        let sent = chrono::DateTime::parse_from_rfc3339(body["meta"]["time"].as_str().unwrap()).unwrap();
+        assert!((chrono::Utc::now() - sent.with_timezone(&chrono::Utc)).num_seconds() < 30, "meta.time is fresh");
+        stages.push(body["data"]["stage"].as_str().unwrap().to_string());
     }
-    let success = &received[1];
+    assert_eq!(stages, ["connect", "fetch_accounts", "fetch_recent", "finish"]);
+    let success = &received[3];
     let signature = success.signature.as_deref().unwrap();
     // A modified body, another URL, a missing signature or another key are all rejected.
     let mut forged = success.body.clone();
@@ -128,8 +199,57 @@ async fn success_redirects_and_sends_signed_callbacks() {
 
     // Removing the connection sends a destroy callback.
     client.remove_connection(&connection_id).await.unwrap();
-    let received = sink.wait_for(3).await;
-    assert_eq!(received[2].kind, "destroy");
+    let received = sink.wait_for(5).await;
+    assert_eq!(received[4].kind, "destroy");
+    sandbox.stop().await;
+    sink.stop().await;
+}
+
+#[tokio::test]
+async fn background_refresh_answers_at_once_and_brings_its_data_when_it_finishes() {
+    let sink = CallbackSink::start().await;
+    let (sandbox, client) = start(SandboxConfig {
+        callback_base_url: Some(sink.base_url.clone()),
+        attempt_delay: Duration::from_millis(1200),
+        accounts_per_connection: 1,
+        ..small_config()
+    })
+    .await;
+    let (_, connection_id) = link(&client, "refresh", "fakebank_simple_xf", "username").await;
+    let account = client.list_accounts(&connection_id).await.unwrap().remove(0);
+    let page = client.transactions_page(&connection_id, &account.id, None, false, 1000).await.unwrap();
+    let posted_before = page.data.len();
+    let pending = client.transactions_page(&connection_id, &account.id, None, true, 1000).await.unwrap().data;
+    assert_eq!(pending.len(), 2);
+    let callbacks_before = sink.wait_for(4).await.len();
+
+    let (status, answer) = api_call(
+        &sandbox,
+        reqwest::Method::POST,
+        &format!("connections/{connection_id}/background_refresh"),
+        Some(json!({ "data": { "attempt": { "fetch_scopes": ["accounts", "transactions"] } } })),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["data"]["last_attempt"]["finished"], false);
+    assert_eq!(answer["data"]["next_refresh_possible_at"], Value::Null);
+    // Nothing new yet: the pending rows are still pending.
+    let still = client.transactions_page(&connection_id, &account.id, None, true, 1000).await.unwrap().data;
+    assert_eq!(still, pending);
+    let page = client.transactions_page(&connection_id, &account.id, None, false, 1000).await.unwrap();
+    assert_eq!(page.data.len(), posted_before);
+
+    wait_for_attempt(&client, &connection_id).await;
+    let after = client.transactions_page(&connection_id, &account.id, None, false, 1000).await.unwrap().data;
+    assert_eq!(after.len(), posted_before + 2, "the two pending rows are posted now");
+    for (was_pending, settled) in pending.iter().zip(&after[posted_before..]) {
+        assert_eq!(was_pending.amount, settled.amount);
+        assert_ne!(was_pending.id, settled.id);
+        assert_eq!(settled.status, "posted");
+    }
+    let kinds: Vec<String> =
+        sink.wait_for(callbacks_before + 4).await[callbacks_before..].iter().map(|r| r.kind.clone()).collect();
+    assert_eq!(kinds, ["notify", "notify", "notify", "success"]);
     sandbox.stop().await;
     sink.stop().await;
 }

@@ -26,6 +26,8 @@ use crate::saltedge::signing;
 const SESSION_LIFETIME_MINUTES: i64 = 60;
 const MAX_PER_PAGE: u32 = 1000;
 const MAX_FAULT_DELAY_MS: u64 = 10 * 60 * 1000;
+/// PSD2: background refreshes of a regulated provider's connection allowed per 24 hours.
+pub const BACKGROUND_REFRESHES_PER_DAY: usize = 4;
 
 /// A Salt Edge error answer.
 #[derive(Debug)]
@@ -639,12 +641,23 @@ fn background_refresh(call: &Call, id: &str) -> ApiResult {
     let mut state = call.shared.lock();
     let connection = state.connections.get(&key).ok_or_else(|| connection_not_found(id))?;
     check_refresh_allowed(connection, call.now)?;
+    let day_ago = call.now - ChronoDuration::hours(24);
+    let recent = connection.background_refreshes.iter().filter(|at| **at > day_ago).count();
+    if connection.provider.regulated && recent >= BACKGROUND_REFRESHES_PER_DAY {
+        return Err(ApiError::new(
+            406,
+            "BackgroundFetchLimitExceeded",
+            "Background fetch limit (4 times in a 24 hour period) was exceeded. This restriction applies only to PSD2 providers.",
+        ));
+    }
     let custom_fields = connection.last_attempt.custom_fields.clone();
     let attempt = state.start_attempt(call.now, custom_fields);
     let attempt_id = attempt.id;
     let connection = state.connections.get_mut(&key).ok_or_else(|| connection_not_found(id))?;
     connection.last_attempt = attempt;
     connection.next_refresh_possible_at = None;
+    connection.background_refreshes.retain(|at| *at > day_ago);
+    connection.background_refreshes.push(call.now);
     // The answer shows the attempt as it starts; the data comes when it finishes.
     let connection = connection.clone();
     let answer = state.connection_json(&connection);

@@ -245,6 +245,7 @@ fn succeed(
                     last_attempt: attempt,
                     consents: vec![consent],
                     accounts: Vec::new(),
+                    background_refreshes: Vec::new(),
                 },
             );
             (id, Work::Link)

@@ -218,6 +218,8 @@ pub struct ConnectionRec {
     pub last_attempt: AttemptRec,
     pub consents: Vec<ConsentRec>,
     pub accounts: Vec<AccountRec>,
+    /// Start times of background refreshes, for the PSD2 limit of regulated providers.
+    pub background_refreshes: Vec<DateTime<Utc>>,
 }
 
 impl ConnectionRec {

@@ -403,3 +403,66 @@ async fn api_errors_use_salt_edge_envelopes() {
     assert_eq!(settled["settled"], 3);
     sandbox.stop().await;
 }
+
+async fn background_refresh_raw(sandbox: &super::SandboxHandle, connection_id: &str) -> (u16, Value) {
+    api_call(
+        sandbox,
+        reqwest::Method::POST,
+        &format!("connections/{connection_id}/background_refresh"),
+        Some(json!({ "data": { "attempt": { "fetch_scopes": ["accounts", "transactions"] } } })),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn refreshes_respect_next_refresh_possible_at_and_the_psd2_daily_limit() {
+    let (sandbox, client) = start(SandboxConfig { refresh_interval: Duration::from_secs(300), ..small_config() }).await;
+    let (_, connection_id) = link(&client, "limits", "fakebank_simple_xf", "username").await;
+    let connection = client.get_connection(&connection_id).await.unwrap();
+    let next = connection.next_refresh_possible_at_utc().unwrap();
+    assert!(next > chrono::Utc::now() + chrono::Duration::seconds(290), "{next}");
+
+    // Too early: 406 ConnectionCannotBeRefreshed in Salt Edge's envelope, for both refreshes.
+    let (status, body) = background_refresh_raw(&sandbox, &connection_id).await;
+    assert_eq!(status, 406);
+    assert_eq!(body["error"]["class"], "ConnectionCannotBeRefreshed");
+    assert!(body["error"]["message"].as_str().unwrap().contains(&state_timestamp(next)));
+    assert!(body["error"]["documentation_url"].is_string());
+    assert!(body["request"].is_object());
+    let (status, body) = api_call(
+        &sandbox,
+        reqwest::Method::POST,
+        &format!("connections/{connection_id}/refresh"),
+        Some(json!({ "data": { "attempt": { "return_to": RETURN_TO } } })),
+    )
+    .await;
+    assert_eq!((status, body["error"]["class"].as_str()), (406, Some("ConnectionCannotBeRefreshed")));
+
+    // Once the time has come, it works.
+    admin(&sandbox, &format!("connections/{connection_id}/next_refresh"), json!({ "in_secs": -1 })).await;
+    let (status, _) = background_refresh_raw(&sandbox, &connection_id).await;
+    assert_eq!(status, 200);
+    sandbox.stop().await;
+
+    // A regulated (PSD2) provider allows 4 background refreshes per 24 hours, then 406
+    // BackgroundFetchLimitExceeded; an unregulated fake bank has no such limit.
+    let (sandbox, client) = start(small_config()).await;
+    let (_, regulated) = link(&client, "psd2", "fake_client_xf", "username").await;
+    let (_, unregulated) = link(&client, "psd2", "fakebank_simple_xf", "username").await;
+    for round in 0..4 {
+        for id in [&regulated, &unregulated] {
+            let (status, body) = background_refresh_raw(&sandbox, id).await;
+            assert_eq!(status, 200, "round {round}: {body}");
+            wait_for_attempt(&client, id).await;
+        }
+    }
+    let (status, body) = background_refresh_raw(&sandbox, &regulated).await;
+    assert_eq!((status, body["error"]["class"].as_str()), (406, Some("BackgroundFetchLimitExceeded")));
+    let (status, _) = background_refresh_raw(&sandbox, &unregulated).await;
+    assert_eq!(status, 200);
+    sandbox.stop().await;
+}
+
+fn state_timestamp(time: chrono::DateTime<chrono::Utc>) -> String {
+    time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}

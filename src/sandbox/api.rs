@@ -687,6 +687,7 @@ fn show_connection(call: &Call, id: &str) -> ApiResult {
     let key = connection_key(id)?;
     let state = call.shared.lock();
     let connection = state.connections.get(&key).ok_or_else(|| connection_not_found(id))?;
+    check_owner(call, &state, connection)?;
     Ok(Reply::data(state.connection_json(connection)))
 }
 
@@ -707,7 +708,23 @@ fn consent_connection<'a>(call: &Call, state: &'a SandboxState) -> Result<&'a Co
         .or_else(|| id_value(call.body_field("/data/connection_id")).map(|id| id.to_string()))
         .ok_or_else(|| ApiError::new(400, "WrongRequestFormat", "`connection_id` is required."))?;
     let key = connection_key(&id)?;
-    state.connections.get(&key).ok_or_else(|| connection_not_found(&id))
+    let connection = state.connections.get(&key).ok_or_else(|| connection_not_found(&id))?;
+    check_owner(call, state, connection)?;
+    Ok(connection)
+}
+
+/// A connection belongs to exactly one customer: a request naming another customer
+/// (`customer_id` in the query) does not see it, and an unknown customer is `CustomerNotFound`.
+fn check_owner(call: &Call, state: &SandboxState, connection: &ConnectionRec) -> Result<(), ApiError> {
+    let Some(text) = call.query("customer_id") else {
+        return Ok(());
+    };
+    let customer_id = text.parse::<u64>().ok().filter(|id| state.customers.contains_key(id));
+    match customer_id {
+        None => Err(customer_not_found(text)),
+        Some(id) if id != connection.customer_id => Err(connection_not_found(&connection.id.to_string())),
+        Some(_) => Ok(()),
+    }
 }
 
 fn list_consents(call: &Call) -> ApiResult {
@@ -722,7 +739,7 @@ fn list_consents(call: &Call) -> ApiResult {
 }
 
 fn consent_not_found(id: &str) -> ApiError {
-    ApiError::new(404, "AispConsentNotFound", format!("Consent with id: '{id}' was not found."))
+    ApiError::new(404, "ConsentNotFound", format!("Consent with id: '{id}' was not found."))
 }
 
 fn show_consent(call: &Call, id: &str) -> ApiResult {
@@ -754,6 +771,7 @@ fn revoke_consent(call: &Call, id: &str) -> ApiResult {
 fn data_connection<'a>(call: &Call, state: &'a SandboxState) -> Result<&'a ConnectionRec, ApiError> {
     let id = call.required_query("connection_id")?;
     let connection = state.connections.get(&connection_key(id)?).ok_or_else(|| connection_not_found(id))?;
+    check_owner(call, state, connection)?;
     check_consent(connection, call.now)?;
     Ok(connection)
 }

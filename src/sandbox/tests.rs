@@ -466,3 +466,51 @@ async fn refreshes_respect_next_refresh_possible_at_and_the_psd2_daily_limit() {
 fn state_timestamp(time: chrono::DateTime<chrono::Utc>) -> String {
     time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
+
+#[tokio::test]
+async fn a_connection_belongs_to_one_customer_and_errors_use_salt_edge_classes() {
+    let (sandbox, client) = start(small_config()).await;
+    let (alice, connection_id) = link(&client, "company-a", "fakebank_simple_xf", "username").await;
+    let bob = client.create_customer("company-b").await.unwrap().customer_id;
+
+    // The identifier is unique per application.
+    let (status, body) =
+        api_call(&sandbox, reqwest::Method::POST, "customers", Some(json!({ "data": { "identifier": "company-a" } })))
+            .await;
+    assert_eq!((status, body["error"]["class"].as_str()), (409, Some("DuplicatedCustomer")));
+
+    // Another customer's id in the query: the connection does not exist for them.
+    let account_id = client.list_accounts(&connection_id).await.unwrap().remove(0).id;
+    for path in [
+        format!("connections/{connection_id}?customer_id={bob}"),
+        format!("accounts?connection_id={connection_id}&customer_id={bob}"),
+        format!("transactions?connection_id={connection_id}&account_id={account_id}&customer_id={bob}"),
+        format!("consents?connection_id={connection_id}&customer_id={bob}"),
+    ] {
+        let (status, body) = api_get(&sandbox, &path).await;
+        assert_eq!((status, body["error"]["class"].as_str()), (404, Some("ConnectionNotFound")), "{path}");
+        let owner = path.replace(&bob, &alice);
+        let (status, _) = api_get(&sandbox, &owner).await;
+        assert_eq!(status, 200, "{owner}");
+        let unknown = path.replace(&bob, "1");
+        let (status, body) = api_get(&sandbox, &unknown).await;
+        assert_eq!((status, body["error"]["class"].as_str()), (404, Some("CustomerNotFound")), "{unknown}");
+    }
+    let (_, listed) = api_get(&sandbox, &format!("connections?customer_id={bob}")).await;
+    assert_eq!(listed["data"], json!([]));
+
+    // Exact not-found classes per resource, and RouteNotFound for what does not exist at all.
+    let (status, body) = api_get(&sandbox, &format!("consents/42?connection_id={connection_id}")).await;
+    assert_eq!((status, body["error"]["class"].as_str()), (404, Some("ConsentNotFound")));
+    let (status, body) = api_get(&sandbox, "customers/42").await;
+    assert_eq!((status, body["error"]["class"].as_str()), (404, Some("CustomerNotFound")));
+    let (status, body) = api_get(&sandbox, "connections/42").await;
+    assert_eq!((status, body["error"]["class"].as_str()), (404, Some("ConnectionNotFound")));
+    for path in ["connection/42", "connections/42/nope", "saltedge/callbacks"] {
+        let (status, body) = api_get(&sandbox, path).await;
+        assert_eq!((status, body["error"]["class"].as_str()), (404, Some("RouteNotFound")), "{path}");
+    }
+    let (status, body) = api_call(&sandbox, reqwest::Method::DELETE, "accounts", None).await;
+    assert_eq!((status, body["error"]["class"].as_str()), (404, Some("RouteNotFound")));
+    sandbox.stop().await;
+}

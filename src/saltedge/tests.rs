@@ -158,9 +158,10 @@ async fn full_flow_connect_accounts_transactions_remove() {
     admin(&sandbox, &format!("connections/{connection_id}/next_refresh"), json!({ "in_secs": -1 })).await;
     client.background_refresh(&connection_id).await.unwrap();
     wait_for_attempt(&client, &connection_id).await;
-    // The refresh settled the 3 pending rows (new ids, same content) and brought 3 new ones.
+    // The refresh settled the 3 pending rows (new ids, same content), brought 5 new posted rows
+    // (one of them a duplicate, listed only with duplicated=true) and 3 new pending ones.
     let (posted_after, _) = all_transactions(&client, &connection_id, &account.id, false, 1000).await;
-    assert_eq!(posted_after.len(), 2_503);
+    assert_eq!(posted_after.len(), 2_500 + 3 + 4);
     assert_unique_ascending(&posted_after);
     let settled = &posted_after[2_500..];
     for (before, after) in pending.iter().zip(settled) {

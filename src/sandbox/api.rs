@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use super::attempts::{self, Work};
 use super::callbacks::{self, Callback};
-use super::data::{self, AccountShape};
+use super::data::{self, AccountShape, RowFilter};
 use super::state::{
     self, ConnectionRec, ConnectionStatus, ConsentState, FaultMode, SandboxState, SessionKind, SessionRec,
 };
@@ -101,6 +101,15 @@ impl Call<'_> {
 
     fn id_query(&self, key: &str) -> Result<Option<u64>, ApiError> {
         self.query(key).map(|value| parse_id(key, value)).transpose()
+    }
+
+    /// A boolean query parameter (absent = false).
+    fn flag(&self, key: &str) -> Result<bool, ApiError> {
+        match self.query(key) {
+            None | Some("false" | "0") => Ok(false),
+            Some("true" | "1") => Ok(true),
+            Some(_) => Err(ApiError::new(400, "WrongRequestFormat", format!("`{key}` must be true or false."))),
+        }
     }
 
     /// `from_id` of a list request (0 = from the start).
@@ -790,7 +799,14 @@ fn list_accounts(call: &Call) -> ApiResult {
 fn list_transactions(call: &Call) -> ApiResult {
     let from_id = call.start_id()?;
     let per_page = call.per_page()?;
-    let pending = matches!(call.query("pending"), Some("true" | "1"));
+    // v6: posted, non-duplicated rows by default; `pending=true` lists the pending rows only,
+    // `duplicated=true` the duplicated ones only (a pending row is never flagged duplicated).
+    let filter = match (call.flag("pending")?, call.flag("duplicated")?) {
+        (false, false) => RowFilter::Posted,
+        (true, false) => RowFilter::Pending,
+        (false, true) => RowFilter::Duplicated,
+        (true, true) => return Ok(Reply::page(Vec::new(), None)),
+    };
     // Copy the (small) account shapes out, then generate rows without holding the lock.
     let shapes: Vec<(AccountShape, String)> = {
         let state = call.shared.lock();
@@ -808,7 +824,7 @@ fn list_transactions(call: &Call) -> ApiResult {
         shapes
     };
     let refs: Vec<&AccountShape> = shapes.iter().map(|(shape, _)| shape).collect();
-    let (rows, next_id) = data::page_rows(&refs, from_id, pending, per_page);
+    let (rows, next_id) = data::page_rows(&refs, from_id, filter, per_page);
     let items: Vec<Value> = rows
         .into_iter()
         .map(|(position, row)| {

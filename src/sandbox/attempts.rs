@@ -127,7 +127,7 @@ fn finish(
             let new_pending = u64::from(cfg.pending_per_account);
             if let Some(connection) = state.connections.get_mut(&connection_id) {
                 for account in &mut connection.accounts {
-                    state::settle_pending(account, None, new_pending, now);
+                    state::refresh_account(account, u64::from(cfg.new_per_refresh), new_pending, now);
                 }
             }
             Ok(())

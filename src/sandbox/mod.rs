@@ -97,6 +97,9 @@ pub struct SandboxConfig {
     pub transactions_per_account: u64,
     /// Pending transactions of each new account, and new ones created by each refresh.
     pub pending_per_account: u32,
+    /// New posted transactions each refresh brings per account; with two or more, the last one
+    /// repeats the first and is flagged `duplicated` (listed only with `duplicated=true`).
+    pub new_per_refresh: u32,
     /// Default page size of list endpoints; `per_page` may ask for up to 1000.
     pub page_size: u32,
     pub accounts_per_connection: u32,
@@ -124,6 +127,7 @@ impl Default for SandboxConfig {
             callback_base_url: None,
             transactions_per_account: 300,
             pending_per_account: 2,
+            new_per_refresh: 5,
             page_size: 1000,
             accounts_per_connection: 2,
             refresh_interval: Duration::from_secs(5 * 60),
@@ -144,6 +148,7 @@ impl fmt::Debug for SandboxConfig {
             .field("callback_base_url", &self.callback_base_url.as_ref().map(Url::as_str))
             .field("transactions_per_account", &self.transactions_per_account)
             .field("pending_per_account", &self.pending_per_account)
+            .field("new_per_refresh", &self.new_per_refresh)
             .field("page_size", &self.page_size)
             .field("accounts_per_connection", &self.accounts_per_connection)
             .field("refresh_interval", &self.refresh_interval)

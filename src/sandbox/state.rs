@@ -187,7 +187,7 @@ impl AccountRec {
                 "holder_name": "John Doe",
                 "status": "active",
                 "transactions_count": {
-                    "posted": shape.posted_count(),
+                    "posted": shape.posted_count() - shape.duplicated_count(),
                     "pending": shape.pending_count(),
                 },
             },
@@ -433,15 +433,7 @@ impl SandboxState {
         let seq = self.new_account_seq()?;
         let id = self.new_id().to_string();
         Some(AccountRec {
-            shape: AccountShape {
-                id,
-                seq,
-                currency_code,
-                anchor: now.date_naive(),
-                regular: transactions.min(data::MAX_ROWS_PER_ACCOUNT),
-                posted_from_pending: 0,
-                pending_total: pending.min(data::MAX_ROWS_PER_ACCOUNT),
-            },
+            shape: AccountShape::new(id, seq, currency_code, now.date_naive(), transactions, pending),
             name,
             nature,
             created_at: now,
@@ -466,10 +458,21 @@ pub fn settle_pending(account: &mut AccountRec, count: Option<u64>, new_pending:
         .unwrap_or(u64::MAX)
         .min(shape.pending_count())
         .min(data::MAX_ROWS_PER_ACCOUNT.saturating_sub(shape.posted_count()));
-    shape.posted_from_pending += settle;
+    shape.settle(settle);
     shape.pending_total = (shape.pending_total + new_pending).min(data::MAX_ROWS_PER_ACCOUNT);
     if settle > 0 || new_pending > 0 {
         account.updated_at = now;
     }
     settle
+}
+
+/// What a refresh fetches for `account`: its pending rows settle, `new_posted` new posted rows
+/// (the last one flagged `duplicated` when there are two or more) and `new_pending` new pending
+/// rows appear.
+pub fn refresh_account(account: &mut AccountRec, new_posted: u64, new_pending: u64, now: DateTime<Utc>) {
+    settle_pending(account, None, new_pending, now);
+    let shape = &mut account.shape;
+    let room = data::MAX_ROWS_PER_ACCOUNT.saturating_sub(shape.posted_count());
+    shape.add_fresh(new_posted.min(room), now.date_naive());
+    account.updated_at = now;
 }

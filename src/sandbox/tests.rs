@@ -241,7 +241,7 @@ async fn background_refresh_answers_at_once_and_brings_its_data_when_it_finishes
 
     wait_for_attempt(&client, &connection_id).await;
     let after = client.transactions_page(&connection_id, &account.id, None, false, 1000).await.unwrap().data;
-    assert_eq!(after.len(), posted_before + 2, "the two pending rows are posted now");
+    assert_eq!(after.len(), posted_before + 2 + 4, "the two pending rows are posted, 4 new rows (+1 duplicated)");
     for (was_pending, settled) in pending.iter().zip(&after[posted_before..]) {
         assert_eq!(was_pending.amount, settled.amount);
         assert_ne!(was_pending.id, settled.id);
@@ -512,5 +512,67 @@ async fn a_connection_belongs_to_one_customer_and_errors_use_salt_edge_classes()
     }
     let (status, body) = api_call(&sandbox, reqwest::Method::DELETE, "accounts", None).await;
     assert_eq!((status, body["error"]["class"].as_str()), (404, Some("RouteNotFound")));
+    sandbox.stop().await;
+}
+
+/// `GET /transactions?connection_id=…&{query}`: the rows (asserting a 200).
+async fn list_rows(sandbox: &super::SandboxHandle, connection_id: &str, query: &str) -> Vec<Value> {
+    let (status, body) = api_get(sandbox, &format!("transactions?connection_id={connection_id}&{query}")).await;
+    assert_eq!(status, 200, "{body}");
+    body["data"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn transactions_carry_status_and_duplicated_as_v6_lists_them() {
+    let (sandbox, client) = start(SandboxConfig { accounts_per_connection: 1, ..small_config() }).await;
+    let (_, connection_id) = link(&client, "rows", "fakebank_simple_xf", "username").await;
+    let account = client.list_accounts(&connection_id).await.unwrap().remove(0);
+    let posted = list_rows(&sandbox, &connection_id, "").await;
+    assert_eq!(posted.len(), 25);
+    assert!(posted.iter().all(|t| t["status"] == "posted" && t["duplicated"] == false));
+    let pending = list_rows(&sandbox, &connection_id, "pending=true").await;
+    assert_eq!(pending.len(), 2);
+    assert!(pending.iter().all(|t| t["status"] == "pending" && t["duplicated"] == false));
+    assert!(list_rows(&sandbox, &connection_id, "duplicated=true").await.is_empty());
+    assert_eq!(list_rows(&sandbox, &connection_id, "pending=false&duplicated=false").await, posted);
+    let (status, body) = api_get(&sandbox, &format!("transactions?connection_id={connection_id}&pending=yes")).await;
+    assert_eq!((status, body["error"]["class"].as_str()), (400, Some("WrongRequestFormat")));
+
+    // A refresh settles the pending rows (new ids, same content, posted) and brings 5 new rows
+    // made today, the last of which repeats the first and is flagged duplicated.
+    let (status, _) = background_refresh_raw(&sandbox, &connection_id).await;
+    assert_eq!(status, 200);
+    wait_for_attempt(&client, &connection_id).await;
+    let after = list_rows(&sandbox, &connection_id, "").await;
+    assert_eq!(after[..25], posted[..]);
+    assert_eq!(after.len(), 25 + 2 + 4);
+    for (was, settled) in pending.iter().zip(&after[25..27]) {
+        assert_eq!(
+            (was["amount"].clone(), was["description"].clone()),
+            (settled["amount"].clone(), settled["description"].clone())
+        );
+        assert_ne!(was["id"], settled["id"]);
+        assert_eq!(settled["status"], "posted");
+    }
+    let today = chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string();
+    let fresh = &after[27..];
+    assert!(fresh.iter().all(|t| t["made_on"] == today.as_str() && t["duplicated"] == false));
+    let duplicated = list_rows(&sandbox, &connection_id, "duplicated=true").await;
+    assert_eq!(duplicated.len(), 1);
+    let copy = &duplicated[0];
+    assert_eq!(copy["duplicated"], true);
+    assert_eq!(copy["status"], "posted");
+    for field in ["amount", "description", "made_on", "currency_code"] {
+        assert_eq!(copy[field], fresh[0][field], "{field}");
+    }
+    assert_eq!(copy["extra"]["id"], fresh[0]["extra"]["id"]);
+    assert!(after.iter().all(|t| t["id"] != copy["id"]), "a duplicated row is not listed as new");
+    let new_pending = list_rows(&sandbox, &connection_id, "pending=true").await;
+    assert_eq!(new_pending.len(), 2);
+    assert!(new_pending.iter().all(|t| !pending.contains(t)));
+    // The counts of the account agree with the lists.
+    let account = client.list_accounts(&connection_id).await.unwrap().into_iter().find(|a| a.id == account.id).unwrap();
+    let counts = account.extra.transactions_count.unwrap();
+    assert_eq!((counts.posted, counts.pending), (31, 2));
     sandbox.stop().await;
 }

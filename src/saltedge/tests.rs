@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::*;
-use crate::sandbox::test_support::{admin, client_with, link, small_config, start, wait_for_attempt};
+use crate::sandbox::test_support::{admin, client_with, connect_session, link, small_config, start, wait_for_attempt};
 use crate::sandbox::SandboxConfig;
 
 /// Pages through all transactions of one account, checking order and paging invariants.
@@ -95,16 +95,10 @@ async fn full_flow_connect_accounts_transactions_remove() {
     })
     .await;
     let customer = client.create_customer("acme").await.unwrap();
-    let session = client
-        .connect(
-            &customer.customer_id,
-            Some("fakebank_simple_xf"),
-            "https://odoo.example/return",
-            &["accounts", "transactions"],
-            None,
-        )
-        .await
-        .unwrap();
+    // A Test-status client links a fake bank with provider.include_sandboxes.
+    let session =
+        connect_session(&client, &customer.customer_id, Some("fakebank_simple_xf"), "https://odoo.example/return")
+            .await;
     assert!(session.connect_url.starts_with(sandbox.root_url.as_str()));
     assert!(session.expires_at_utc().unwrap() > chrono::Utc::now());
     let page = reqwest::get(&session.connect_url).await.unwrap().text().await.unwrap();

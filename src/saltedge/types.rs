@@ -111,7 +111,8 @@ pub struct Provider {
     /// `active` | `inactive` | `disabled`.
     #[serde(default)]
     pub status: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
+    /// v6 `interactive_for_connections` (v5 `interactive`).
+    #[serde(default, deserialize_with = "nullable", alias = "interactive_for_connections")]
     pub interactive: bool,
     #[serde(default)]
     pub automatic_fetch: Option<bool>,
@@ -130,7 +131,8 @@ pub struct Provider {
     pub login_url: Option<String>,
     #[serde(default)]
     pub logo_url: Option<String>,
-    #[serde(default)]
+    /// v6 `instruction_for_connections` (v5 `instruction`).
+    #[serde(default, alias = "instruction_for_connections")]
     pub instruction: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     pub supported_fetch_scopes: Vec<String>,

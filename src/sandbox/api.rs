@@ -345,8 +345,9 @@ fn refresh_timeout_minutes(call: &Call) -> u64 {
 }
 
 fn list_providers(call: &Call) -> ApiResult {
-    let include_fake = matches!(call.query("include_sandboxes"), Some("true"))
-        || matches!(call.query("include_fake_providers"), Some("true"));
+    // A Test-status client sees the fake providers only when it asks for them (v6
+    // `include_sandboxes`; the v5 `include_fake_providers` means nothing here).
+    let include_fake = call.flag("include_sandboxes")?;
     let country = call.query("country_code").map(str::to_ascii_uppercase);
     let from_id = call.start_id()?;
     let per_page = call.per_page()?;
@@ -551,17 +552,24 @@ fn new_session(
 fn connect(call: &Call) -> ApiResult {
     let customer_id = id_value(call.body_field("/data/customer_id"))
         .ok_or_else(|| ApiError::new(400, "WrongRequestFormat", "`data.customer_id` is required."))?;
-    let provider_code = call
-        .body_field("/data/provider/code")
-        .or(call.body_field("/data/provider_code"))
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    if let Some(code) = &provider_code {
-        if data::find_provider(code).is_none() {
-            return Err(ApiError::new(404, "ProviderNotFound", format!("Provider with code '{code}' was not found.")));
+    for v5_key in ["provider_code", "include_fake_providers"] {
+        if call.body_field(&format!("/data/{v5_key}")).is_some() {
+            return Err(ApiError::new(
+                400,
+                "WrongRequestFormat",
+                format!("`{v5_key}` is not a v6 parameter: use `provider.code` / `provider.include_sandboxes`."),
+            ));
         }
     }
     let options = widget_options(call)?;
+    let provider_code = call.body_field("/data/provider/code").and_then(Value::as_str).map(str::to_string);
+    if let Some(code) = &provider_code {
+        // Fake providers exist for this client only when it includes sandboxes.
+        let visible = data::find_provider(code).filter(|p| options.include_sandboxes || !p.is_fake());
+        if visible.is_none() {
+            return Err(ApiError::new(404, "ProviderNotFound", format!("Provider with code '{code}' was not found.")));
+        }
+    }
     let mut state = call.shared.lock();
     if !state.customers.contains_key(&customer_id) {
         return Err(customer_not_found(&customer_id.to_string()));

@@ -143,7 +143,9 @@ fn process(
     };
     let view = FormView::new(state, &session, shared);
     let login = field(form, "login").to_string();
-    let Some(provider) = view.provider.or_else(|| data::find_provider(field(form, "provider_code"))) else {
+    let chosen =
+        data::find_provider(field(form, "provider_code")).filter(|p| session.include_sandboxes || !p.is_fake());
+    let Some(provider) = view.provider.or(chosen) else {
         return Outcome::Page(StatusCode::UNPROCESSABLE_ENTITY, view.render(Some("Choose your bank."), &login));
     };
     let view = FormView { provider: Some(provider), ..view };

@@ -69,6 +69,20 @@ impl ProviderDef {
                 "Sandbox: always fails; type an error class as password (e.g. ProviderUnavailable), default InvalidCredentials.".to_string()
             }
         };
+        // v6 field names (`instruction_for_connections`, `interactive_for_connections`, …); the
+        // v5 names (`instruction`, `interactive`, `home_url`, `login_url`) are not sent.
+        let credentials_fields = json!([
+            { "name": "login", "english_name": "Login", "localized_name": "Login", "nature": "text",
+              "optional": false, "position": 1, "field_options": [] },
+            { "name": "password", "english_name": "Password", "localized_name": "Password", "nature": "password",
+              "optional": false, "position": 2, "field_options": [] },
+        ]);
+        let interactive_fields = if self.interactive() {
+            json!([{ "name": "sms_code", "english_name": "SMS code", "localized_name": "SMS code", "nature": "number",
+                     "optional": false, "position": 1, "field_options": [] }])
+        } else {
+            json!([])
+        };
         json!({
             "id": self.id.to_string(),
             "code": self.code,
@@ -77,22 +91,34 @@ impl ProviderDef {
             "status": "active",
             "automatic_fetch": true,
             "customer_notified_on_sign_in": false,
-            "interactive": self.interactive(),
-            "identification_mode": "saltedge",
-            "instruction": instruction,
-            "home_url": self.home_url,
-            "login_url": self.home_url,
+            "interactive_for_connections": self.interactive(),
+            "instruction_for_connections": instruction,
             "logo_url": null,
             "country_code": self.country_code,
+            "group_code": self.code,
+            "group_name": self.name,
+            "hub": null,
+            "dynamic_registration_code": null,
+            "bic_codes": [],
+            "identification_codes": [],
             "refresh_timeout": refresh_timeout_minutes,
             "holder_info": ["names"],
             "max_consent_days": max_consent_days,
+            "max_interactive_delay": 480,
+            "optional_interactivity": false,
+            "custom_pendings_period": null,
             "timezone": "UTC",
             "regulated": self.regulated,
+            "supported_iframe_embedding": true,
             "max_fetch_interval": 365,
             "supported_fetch_scopes": ["accounts", "transactions"],
             "supported_account_natures": ["account", "card", "savings"],
             "supported_account_types": ["personal", "business"],
+            "supported_account_extra_fields": ["iban", "swift", "account_number", "account_name", "holder_name", "status", "transactions_count"],
+            "supported_transaction_extra_fields": ["id", "account_number", "posting_date", "time", "additional", "payee", "payee_information", "payer", "payer_information"],
+            "credentials_fields": credentials_fields,
+            "interactive_fields": interactive_fields,
+            "payment_templates": [],
             "created_at": "2024-01-01T00:00:00Z",
             "updated_at": "2024-01-01T00:00:00Z",
         })

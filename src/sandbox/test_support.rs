@@ -11,7 +11,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::{spawn, submit_form, SandboxConfig, SandboxHandle};
-use crate::saltedge::{Client, ClientConfig, Connection};
+use crate::saltedge::{Client, ClientConfig, ConnectOptions, ConnectSession, Connection};
 
 pub fn loopback() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
@@ -63,16 +63,27 @@ pub const RETURN_TO: &str = "https://odoo.example/saltedge/return?state=abc";
 /// waits for the link's attempt to finish (its accounts exist afterwards).
 pub async fn link(client: &Client, identifier: &str, provider_code: &str, login: &str) -> (String, String) {
     let customer = client.get_or_create_customer(identifier).await.expect("customer");
-    let session = client
-        .connect(&customer.customer_id, Some(provider_code), RETURN_TO, &["accounts", "transactions"], None)
-        .await
-        .expect("connect session");
+    let session = connect_session(client, &customer.customer_id, Some(provider_code), RETURN_TO).await;
     let sms = (provider_code == "fakebank_interactive_xf").then_some("123456");
     let result = submit_form(&session.connect_url, None, login, "secret", sms, true).await.expect("form submitted");
     assert_eq!(result.status, 302, "connect page said: {}", result.body);
     let connection_id = result.connection_id().expect("connection_id in redirect");
     wait_for_attempt(client, &connection_id).await;
     (customer.customer_id, connection_id)
+}
+
+/// `POST /connections/connect` as a Test-status client linking a fake bank does it
+/// (`provider.include_sandboxes: true`).
+pub async fn connect_session(
+    client: &Client,
+    customer_id: &str,
+    provider_code: Option<&str>,
+    return_to: &str,
+) -> ConnectSession {
+    let mut options = ConnectOptions::new(return_to);
+    options.provider_code = provider_code.map(str::to_string);
+    options.include_sandboxes = true;
+    client.connect_with(customer_id, &options).await.expect("connect session")
 }
 
 pub async fn admin(handle: &SandboxHandle, path: &str, body: Value) -> Value {

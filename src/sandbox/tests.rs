@@ -5,14 +5,15 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::connect_page::{CONSENT_REQUIRED_MESSAGE, DUPLICATE_MESSAGE};
-use super::test_support::{admin, link, small_config, start, wait_for_attempt, CallbackSink, RETURN_TO};
+use super::test_support::{
+    admin, connect_session, link, small_config, start, wait_for_attempt, CallbackSink, RETURN_TO,
+};
 use super::{submit_form, SandboxConfig};
 use crate::saltedge::{verify_callback, CallbackPayload, ErrorKind};
 
 async fn connect_url(client: &crate::saltedge::Client, identifier: &str, provider: Option<&str>) -> (String, String) {
     let customer = client.get_or_create_customer(identifier).await.unwrap();
-    let session =
-        client.connect(&customer.customer_id, provider, RETURN_TO, &["accounts", "transactions"], None).await.unwrap();
+    let session = connect_session(client, &customer.customer_id, provider, RETURN_TO).await;
     (customer.customer_id, session.connect_url)
 }
 
@@ -131,6 +132,7 @@ async fn connect_redirects_before_the_attempt_finishes_then_data_and_signed_call
     let mut options = crate::saltedge::ConnectOptions::new(RETURN_TO);
     options.provider_code = Some("fakebank_simple_xf".into());
     options.custom_fields = Some(json!({ "odoo_link_id": "42" }));
+    options.include_sandboxes = true;
     let session = client.connect_with(&customer.customer_id, &options).await.unwrap();
     let submitted = Instant::now();
     let result = submit_form(&session.connect_url, None, "username", "secret", None, true).await.unwrap();
@@ -574,5 +576,62 @@ async fn transactions_carry_status_and_duplicated_as_v6_lists_them() {
     let account = client.list_accounts(&connection_id).await.unwrap().into_iter().find(|a| a.id == account.id).unwrap();
     let counts = account.extra.transactions_count.unwrap();
     assert_eq!((counts.posted, counts.pending), (31, 2));
+    sandbox.stop().await;
+}
+
+#[tokio::test]
+async fn fake_providers_only_with_include_sandboxes_and_under_v6_field_names() {
+    let (sandbox, client) = start(small_config()).await;
+    let codes = |body: &Value| -> Vec<String> {
+        body["data"].as_array().unwrap().iter().map(|p| p["code"].as_str().unwrap().to_string()).collect()
+    };
+    // A Test-status client: fake providers (country XF) are listed only when asked for (v6 name).
+    let (_, plain) = api_get(&sandbox, "providers").await;
+    assert!(!codes(&plain).is_empty() && codes(&plain).iter().all(|code| !code.ends_with("_xf")));
+    let (_, v5) = api_get(&sandbox, "providers?include_fake_providers=true").await;
+    assert_eq!(codes(&v5), codes(&plain), "the v5 switch means nothing on v6");
+    let (_, with) = api_get(&sandbox, "providers?include_sandboxes=true&country_code=XF").await;
+    assert!(codes(&with).contains(&"fakebank_interactive_xf".to_string()));
+    let interactive = with["data"].as_array().unwrap().iter().find(|p| p["code"] == "fakebank_interactive_xf").unwrap();
+    assert_eq!(interactive["interactive_for_connections"], true);
+    assert!(interactive["instruction_for_connections"].as_str().unwrap().contains("123456"));
+    assert_eq!(interactive["interactive_fields"][0]["name"], "sms_code");
+    for v5_name in ["interactive", "instruction", "home_url", "login_url"] {
+        assert!(interactive.get(v5_name).is_none(), "{v5_name} is a v5 field");
+    }
+    // The client reads the v6 names.
+    let fake = client.list_providers(Some("XF"), true).await.unwrap();
+    assert!(fake.iter().find(|p| p.code == "fakebank_interactive_xf").unwrap().interactive);
+
+    // connect honours provider.include_sandboxes; the flat v5 keys are refused.
+    let customer = client.create_customer("providers").await.unwrap().customer_id;
+    let body = |provider: Value| {
+        json!({ "data": {
+            "customer_id": customer,
+            "consent": { "scopes": ["accounts", "transactions"] },
+            "attempt": { "return_to": RETURN_TO },
+            "provider": provider,
+        }})
+    };
+    let connect = |body: Value| api_call(&sandbox, reqwest::Method::POST, "connections/connect", Some(body));
+    let (status, refused) = connect(body(json!({ "code": "fakebank_simple_xf" }))).await;
+    assert_eq!((status, refused["error"]["class"].as_str()), (404, Some("ProviderNotFound")));
+    let (status, _) = connect(body(json!({ "code": "fakebank_simple_xf", "include_sandboxes": true }))).await;
+    assert_eq!(status, 200);
+    let (status, _) = connect(body(json!({ "code": "musterbank_de" }))).await;
+    assert_eq!(status, 200);
+    let mut flat = body(json!({}));
+    flat["data"]["provider_code"] = json!("musterbank_de");
+    let (status, refused) = connect(flat).await;
+    assert_eq!((status, refused["error"]["class"].as_str()), (400, Some("WrongRequestFormat")));
+
+    // The hosted page of a session without sandboxes neither offers nor accepts a fake bank.
+    let (_, session) = connect(body(json!({}))).await;
+    let url = session["data"]["connect_url"].as_str().unwrap().to_string();
+    let page = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    assert!(page.contains("musterbank_de") && !page.contains("fakebank_simple_xf"));
+    let chosen = submit_form(&url, Some("fakebank_simple_xf"), "username", "secret", None, true).await.unwrap();
+    assert_eq!(chosen.status, 422);
+    assert!(client.list_connections(&customer).await.unwrap().is_empty());
     sandbox.stop().await;
 }

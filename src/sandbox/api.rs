@@ -13,7 +13,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, Utc};
 use serde_json::{json, Value};
 
-use super::attempts::{self, Work};
+use super::attempts::{self, Interaction, Work};
 use super::callbacks::{self, Callback};
 use super::data::{self, AccountShape, RowFilter};
 use super::state::{
@@ -678,7 +678,9 @@ fn background_refresh(call: &Call, id: &str) -> ApiResult {
     // The answer shows the attempt as it starts; the data comes when it finishes.
     let connection = connection.clone();
     let answer = state.connection_json(&connection);
-    let callbacks = attempts::launch(call.shared, &mut state, key, attempt_id, Work::Refresh, call.now);
+    // Nobody is there to type an SMS code during a background refresh.
+    let interaction = if connection.provider.interactive() { Interaction::Unattended } else { Interaction::None };
+    let callbacks = attempts::launch(call.shared, &mut state, key, attempt_id, Work::Refresh, interaction, call.now);
     let mut reply = Reply::data(answer);
     reply.callbacks = callbacks;
     Ok(reply)

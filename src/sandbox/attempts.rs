@@ -8,11 +8,9 @@
 //! [`SandboxConfig::attempt_delay`](super::SandboxConfig::attempt_delay); with a zero delay
 //! (instant mode, for benchmarks) it happens inside the request that started it.
 
-use std::time::Duration;
-
 use actix_web::web;
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::callbacks::{self, Callback};
 use super::state::{self, ConnectionStatus, SandboxState};
@@ -20,6 +18,11 @@ use super::Shared;
 
 /// Stages between `start` and `finish`, each announced by a `notify` callback.
 pub const PROGRESS_STAGES: &[&str] = &["connect", "fetch_accounts", "fetch_recent"];
+/// The same for an interactive provider: the `interactive` stage is announced by an
+/// `interactive` callback (the bank asks for an SMS code).
+pub const INTERACTIVE_STAGES: &[&str] = &["connect", "interactive", "fetch_accounts", "fetch_recent"];
+/// Seconds the interactive stage waits for the user's input (`session_expires_at`).
+const INTERACTIVE_WAIT_SECS: i64 = 480;
 
 /// Default accounts of a new connection: (name, nature, currency), cycled.
 const ACCOUNT_TEMPLATES: &[(&str, &str, &str)] = &[
@@ -38,6 +41,35 @@ pub enum Work {
     Refresh,
 }
 
+/// Whether the bank asks for interactive input (an SMS code) during the attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interaction {
+    /// Not an interactive provider.
+    None,
+    /// The user gave the input on the hosted page: the attempt goes on.
+    Answered,
+    /// Nobody is there to answer (background refresh): after the `interactive` callback the
+    /// attempt fails with `InteractiveTimeout`, as Salt Edge's does when the input never comes.
+    Unattended,
+}
+
+impl Interaction {
+    fn stages(self) -> &'static [&'static str] {
+        match self {
+            Interaction::None => PROGRESS_STAGES,
+            Interaction::Answered | Interaction::Unattended => INTERACTIVE_STAGES,
+        }
+    }
+
+    /// The stages this attempt goes through before `finish`.
+    fn walk(self) -> &'static [&'static str] {
+        match self {
+            Interaction::Unattended => &INTERACTIVE_STAGES[..2],
+            _ => self.stages(),
+        }
+    }
+}
+
 /// Starts running attempt `attempt_id` of `connection_id` (already stored with stage `start`).
 /// Instant mode runs it to the end now and returns the callbacks for the caller to send;
 /// otherwise it runs in the background and this returns nothing.
@@ -47,24 +79,29 @@ pub fn launch(
     connection_id: u64,
     attempt_id: u64,
     work: Work,
+    interaction: Interaction,
     now: DateTime<Utc>,
 ) -> Vec<Callback> {
     let delay = shared.cfg.attempt_delay;
+    let ending = match interaction {
+        Interaction::Unattended => Ending::InteractiveTimeout,
+        _ => Ending::Done(work),
+    };
     if delay.is_zero() {
         let mut sent = Vec::new();
-        for stage in PROGRESS_STAGES {
+        for stage in interaction.walk() {
             match advance(state, connection_id, attempt_id, stage, now) {
                 Some(callback) => sent.push(callback),
                 None => return sent,
             }
         }
-        sent.extend(finish(shared, state, connection_id, attempt_id, work, now));
+        sent.extend(finish(shared, state, connection_id, attempt_id, ending, now));
         return sent;
     }
     let shared = shared.clone();
     tokio::spawn(async move {
-        let step = step_of(delay);
-        for stage in PROGRESS_STAGES {
+        let step = delay / (interaction.stages().len() as u32 + 1);
+        for stage in interaction.walk() {
             tokio::time::sleep(step).await;
             let callback = advance(&mut shared.lock(), connection_id, attempt_id, stage, Utc::now());
             match callback {
@@ -74,15 +111,17 @@ pub fn launch(
             }
         }
         tokio::time::sleep(step).await;
-        let sent = finish(&shared, &mut shared.lock(), connection_id, attempt_id, work, Utc::now());
+        let sent = finish(&shared, &mut shared.lock(), connection_id, attempt_id, ending, Utc::now());
         callbacks::send_all(&shared, sent).await;
     });
     Vec::new()
 }
 
-/// The pause before each stage: the delay spread over the progress stages and `finish`.
-fn step_of(delay: Duration) -> Duration {
-    delay / (PROGRESS_STAGES.len() as u32 + 1)
+/// How an attempt ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    Done(Work),
+    InteractiveTimeout,
 }
 
 /// Records `stage` on the running attempt; `None` when the attempt is no longer running.
@@ -100,7 +139,17 @@ fn advance(
         return None;
     }
     attempt.push_stage(stage_id, stage, now);
-    Some(Callback::new("notify", Some(connection_id), connection.customer_id, &attempt.custom_fields).stage(stage))
+    let customer_id = connection.customer_id;
+    if stage == "interactive" {
+        let expires = state::later(now, chrono::Duration::seconds(INTERACTIVE_WAIT_SECS));
+        let mut callback =
+            Callback::new("interactive", Some(connection_id), customer_id, &attempt.custom_fields).stage(stage);
+        callback.data["html"] = json!("<div>Enter the SMS code the bank sent you.</div>");
+        callback.data["session_expires_at"] = json!(state::timestamp(expires));
+        callback.data["interactive_fields_names"] = json!(["sms_code"]);
+        return Some(callback);
+    }
+    Some(Callback::new("notify", Some(connection_id), customer_id, &attempt.custom_fields).stage(stage))
 }
 
 /// Finishes the attempt: its data appears, then the `success` callback (or `fail` when the
@@ -110,7 +159,7 @@ fn finish(
     state: &mut SandboxState,
     connection_id: u64,
     attempt_id: u64,
-    work: Work,
+    ending: Ending,
     now: DateTime<Utc>,
 ) -> Vec<Callback> {
     let running = state
@@ -121,9 +170,10 @@ fn finish(
         return Vec::new();
     }
     let cfg = &shared.cfg;
-    let outcome = match work {
-        Work::Link => add_accounts(shared, state, connection_id, now),
-        Work::Refresh => {
+    let outcome = match ending {
+        Ending::InteractiveTimeout => Err(("InteractiveTimeout", "Interactive credentials were not provided in time.")),
+        Ending::Done(Work::Link) => add_accounts(shared, state, connection_id, now),
+        Ending::Done(Work::Refresh) => {
             let new_pending = u64::from(cfg.pending_per_account);
             if let Some(connection) = state.connections.get_mut(&connection_id) {
                 for account in &mut connection.accounts {
@@ -155,7 +205,10 @@ fn finish(
             attempt.fail_at = Some(now);
             attempt.fail_error_class = Some(class.to_string());
             attempt.fail_message = Some(message.to_string());
-            connection.status = ConnectionStatus::Inactive;
+            // A missing answer leaves the connection usable; a failed fetch does not.
+            if ending != Ending::InteractiveTimeout {
+                connection.status = ConnectionStatus::Inactive;
+            }
             vec![Callback::new("fail", Some(connection_id), customer_id, &custom_fields).error(class, message)]
         }
     }

@@ -13,7 +13,7 @@ use actix_web::web::{self, Bytes};
 use actix_web::HttpResponse;
 use chrono::{DateTime, Utc};
 
-use super::attempts::{self, Work};
+use super::attempts::{self, Interaction, Work};
 use super::callbacks::{self, Callback};
 use super::data::{self, ProviderBehaviour, ProviderDef};
 use super::state::{ConnectionRec, ConnectionStatus, SandboxState, SessionKind, SessionRec};
@@ -275,7 +275,9 @@ fn succeed(
     if let Some(stored) = state.sessions.get_mut(token) {
         stored.completed = true;
     }
-    let callbacks = attempts::launch(shared, state, connection_id, attempt_id, work, now);
+    // The SMS code of an interactive bank was typed on this page.
+    let interaction = if provider.interactive() { Interaction::Answered } else { Interaction::None };
+    let callbacks = attempts::launch(shared, state, connection_id, attempt_id, work, interaction, now);
     let location = match url::Url::parse(&session.return_to) {
         Ok(mut url) => {
             url.query_pairs_mut().append_pair("connection_id", &connection_id.to_string());

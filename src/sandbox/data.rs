@@ -89,7 +89,8 @@ impl ProviderDef {
             "name": self.name,
             "mode": "web",
             "status": "active",
-            "automatic_fetch": true,
+            // Salt Edge cannot fetch an interactive bank on its own.
+            "automatic_fetch": !self.interactive(),
             "customer_notified_on_sign_in": false,
             "interactive_for_connections": self.interactive(),
             "instruction_for_connections": instruction,

@@ -24,7 +24,21 @@
 //!   (e.g. `ProviderUnavailable`, `ConnectionFailed`); anything else gives `InvalidCredentials`.
 //! * `fake_demobank_xf`, `fake_client_xf` and the fictional banks of DE/FR/ES/NL/GB/IT behave like
 //!   `fakebank_simple_xf` (`credit_modele_fr` like the interactive one).
-//!   Fake providers are listed only with `include_sandboxes=true`.
+//!
+//! **The sandbox is a client in Test status.** Salt Edge shows its fake providers only to
+//! Test/Pending clients, and only when asked: `GET /providers?include_sandboxes=true` and
+//! `provider.include_sandboxes: true` in `POST /connections/connect` (the v5 switch
+//! `include_fake_providers` and the flat `provider_code` are not v6 and are not honoured). A fake
+//! provider code without `include_sandboxes` is `ProviderNotFound`, as for a Live client.
+//! Provider objects use the v6 field names (`interactive_for_connections`,
+//! `instruction_for_connections`, `credentials_fields`, `interactive_fields`, …).
+//! `fake_client_xf` and the fictional banks are `regulated` (PSD2): 4 background refreshes per
+//! 24 hours, then 406 `BackgroundFetchLimitExceeded`.
+//!
+//! Interactive banks reach an `interactive` stage, announced by an `interactive` callback
+//! (`html`, `session_expires_at`, `interactive_fields_names`). On the hosted page the SMS code
+//! is typed with the credentials, so the attempt goes on; a background refresh has nobody to
+//! type it and fails with `InteractiveTimeout` (the connection stays active).
 //!
 //! # Attempts are asynchronous (as at Salt Edge)
 //! Connect (after the hosted page), reconnect, refresh and background_refresh start an attempt

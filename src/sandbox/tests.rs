@@ -635,3 +635,46 @@ async fn fake_providers_only_with_include_sandboxes_and_under_v6_field_names() {
     assert!(client.list_connections(&customer).await.unwrap().is_empty());
     sandbox.stop().await;
 }
+
+#[tokio::test]
+async fn interactive_banks_send_the_interactive_callback_and_time_out_without_a_user() {
+    let sink = CallbackSink::start().await;
+    let (sandbox, client) =
+        start(SandboxConfig { callback_base_url: Some(sink.base_url.clone()), ..small_config() }).await;
+    let (_, connection_id) = link(&client, "sms", "fakebank_interactive_xf", "username").await;
+    let received = sink.wait_for(5).await;
+    assert_eq!(sink.kinds(), ["notify", "interactive", "notify", "notify", "success"]);
+    let interactive = &received[1];
+    assert!(interactive.url.ends_with("/saltedge/callbacks/interactive"));
+    assert!(verify_callback(
+        &sandbox.public_key_pem,
+        &interactive.url,
+        &interactive.body,
+        interactive.signature.as_deref().unwrap()
+    ));
+    let body: Value = serde_json::from_slice(&interactive.body).unwrap();
+    assert_eq!(body["data"]["stage"], "interactive");
+    assert_eq!(body["data"]["connection_id"], connection_id.as_str());
+    assert_eq!(body["data"]["interactive_fields_names"], json!(["sms_code"]));
+    assert!(body["data"]["html"].is_string() && body["data"]["session_expires_at"].is_string());
+    assert_eq!(client.list_accounts(&connection_id).await.unwrap().len(), 2);
+
+    // A background refresh has nobody to type the code: interactive callback, then the attempt
+    // fails with InteractiveTimeout and brings nothing; the connection stays active.
+    let account = client.list_accounts(&connection_id).await.unwrap().remove(0);
+    let before = client.transactions_page(&connection_id, &account.id, None, false, 1000).await.unwrap().data;
+    let (status, _) = background_refresh_raw(&sandbox, &connection_id).await;
+    assert_eq!(status, 200);
+    let connection = wait_for_attempt(&client, &connection_id).await;
+    assert_eq!(connection.fail_error_class(), Some("InteractiveTimeout"));
+    assert!(connection.is_active());
+    let after = client.transactions_page(&connection_id, &account.id, None, false, 1000).await.unwrap().data;
+    assert_eq!(before, after);
+    let received = sink.wait_for(8).await;
+    let kinds: Vec<&str> = received[5..].iter().map(|r| r.kind.as_str()).collect();
+    assert_eq!(kinds, ["notify", "interactive", "fail"]);
+    let fail: Value = serde_json::from_slice(&received[7].body).unwrap();
+    assert_eq!(fail["data"]["error_class"], "InteractiveTimeout");
+    sandbox.stop().await;
+    sink.stop().await;
+}

@@ -32,6 +32,8 @@ pub struct SaltEdgeOptions {
     pub odoo_urls: Vec<String>,
     /// Transactions generated per account by the built-in sandbox.
     pub sandbox_transactions: u64,
+    /// How long the built-in sandbox's attempts run (zero = instant, for benchmarks only).
+    pub sandbox_attempt_delay: Duration,
 }
 
 impl SaltEdgeOptions {
@@ -140,6 +142,7 @@ pub async fn serve(options: ServeOptions) -> Result<()> {
         let config = SandboxConfig {
             callback_base_url: Some(callback_base),
             transactions_per_account: options.saltedge.sandbox_transactions,
+            attempt_delay: options.saltedge.sandbox_attempt_delay,
             ..SandboxConfig::default()
         };
         let handle = sandbox::spawn(config, SocketAddr::from(([127, 0, 0, 1], 0)))

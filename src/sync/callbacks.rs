@@ -96,6 +96,28 @@ async fn find_link(app: &Arc<App>, payload: &CallbackPayload) -> Result<Option<L
     Ok(found)
 }
 
+/// Follows the callback's attempt: wakes this process's follower, or (after checking the connection is
+/// the company's) attaches the connection and starts one.
+async fn follow(app: &Arc<App>, link: &LinkRow, payload: &CallbackPayload) -> Result<()> {
+    let shared = shared_bank(app)?;
+    let Some(connection_id) = payload.data.connection_id.clone() else { return Ok(()) };
+    if shared.wake_follower(link.id) {
+        return Ok(());
+    }
+    let connection = shared.client.get_connection(&connection_id).await.map_err(|e| flows::bank_error(&e))?;
+    verify_owner(app, link, &connection).await?;
+    match shared.start_following(link.id) {
+        Some(guard) => {
+            flows::mark_fetching(app, link.id, &connection.id).await?;
+            flows::spawn_follow(app, guard, link.id, connection.id, AttemptMarker::Latest);
+        }
+        None => {
+            shared.wake_follower(link.id);
+        }
+    }
+    Ok(())
+}
+
 async fn handle(app: &Arc<App>, kind: &str, payload: &CallbackPayload) -> Result<()> {
     if kind == "provider_changes" || kind == "provider" || payload.data.provider_code.is_some() {
         tracing::info!(callback = kind, provider = ?payload.data.provider_code, status = ?payload.data.provider_status, "provider changed at Salt Edge");
@@ -118,21 +140,7 @@ async fn handle(app: &Arc<App>, kind: &str, payload: &CallbackPayload) -> Result
     tracing::info!(callback = kind, link = link.id, stage = ?payload.data.stage, "Salt Edge callback");
     let shared = shared_bank(app)?;
     match kind {
-        "success" => {
-            let Some(connection_id) = payload.data.connection_id.clone() else { return Ok(()) };
-            if shared.wake_follower(link.id) {
-                return Ok(());
-            }
-            let connection = shared.client.get_connection(&connection_id).await.map_err(|e| flows::bank_error(&e))?;
-            verify_owner(app, &link, &connection).await?;
-            if let Some(guard) = shared.start_following(link.id) {
-                flows::mark_fetching(app, link.id, &connection.id).await?;
-                flows::spawn_follow(app, guard, link.id, connection.id, AttemptMarker::Latest);
-            } else {
-                shared.wake_follower(link.id);
-            }
-            Ok(())
-        }
+        "success" => follow(app, &link, payload).await,
         "fail" => {
             if shared.wake_follower(link.id) {
                 return Ok(());
@@ -152,6 +160,11 @@ async fn handle(app: &Arc<App>, kind: &str, payload: &CallbackPayload) -> Result
             flows::apply_failure(app, &link, &class, &message).await.map(|_| ())
         }
         "notify" | "interactive" => {
+            // A first connection shows up here before its attempt ends (the browser may never come
+            // back): attach it now, so the link shows the synchronization running.
+            if link.connection_identifier.is_none() && payload.data.connection_id.is_some() {
+                follow(app, &link, payload).await?;
+            }
             shared.wake_follower(link.id);
             let stage = payload.data.stage.clone().unwrap_or_default();
             let text = if kind == "interactive" {

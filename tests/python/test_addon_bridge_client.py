@@ -165,11 +165,12 @@ def _fill(form):
 
 
 def _settled(client, link_id, timeout=60):
-    """The link once its synchronization (state `fetching`) is over."""
+    """The link once its first synchronization is over: Salt Edge runs the attempt after the consent
+    page (the link is `disconnected`, then `fetching`, then `connected` or `error`)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         link = client.read_link(link_id)
-        if link["state"] != "fetching":
+        if link["state"] in ("connected", "error"):
             return link
         time.sleep(0.2)
     raise AssertionError("link %s still fetching after %s s" % (link_id, timeout))
@@ -559,6 +560,7 @@ def connected_link(bridge):
     result = client.new_synchronization(SANDBOX_INSTITUTION, "accountant@example.com")
     complete_sandbox_consent(result["url"])
     link_id = result["res_id"]
+    _settled(client, link_id)
     deadline = time.monotonic() + 60
     accounts = []
     while time.monotonic() < deadline:

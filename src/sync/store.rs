@@ -343,6 +343,13 @@ fn transaction_status(t: &Transaction) -> Option<TransactionStatus> {
     }
 }
 
+/// The rows of a page to store with `status`: their own `status` must say so (a `pending=true` query is
+/// not trusted alone), and rows Salt Edge flags `duplicated` (a repeat of one already delivered) are
+/// never imported as new.
+fn importable(rows: &[Transaction], status: TransactionStatus) -> Vec<Transaction> {
+    rows.iter().filter(|t| transaction_status(t) == Some(status) && !t.duplicated).cloned().collect()
+}
+
 const COLUMNS: &str = "online_transaction_identifier, date, amount, currency_code, payment_ref, partner_name, \
                        account_number, status, online_account_id, raw_data, company_id, create_date";
 /// Rows per INSERT statement: 12 parameters each, well under SQLite's and PostgreSQL's limits.
@@ -434,12 +441,7 @@ pub fn store_posted_page(
     cursor: Option<&str>,
 ) -> Result<usize> {
     conn.transaction(|conn| {
-        // Rows Salt Edge flags `duplicated` repeat one already delivered: never imported as new.
-        let posted: Vec<Transaction> = rows
-            .iter()
-            .filter(|t| transaction_status(t) == Some(TransactionStatus::Posted) && !t.duplicated)
-            .cloned()
-            .collect();
+        let posted = importable(rows, TransactionStatus::Posted);
         let inserted = insert_rows(conn, account, company_id, &posted, TransactionStatus::Posted)?;
         // A pending row replaced by its posted version disappears from the pending set next time; drop
         // any pending row with the same identifier now.
@@ -480,11 +482,7 @@ pub fn replace_pending(
                 .filter(online_transactions::status.eq(TransactionStatus::Pending.as_str())),
         )
         .execute(conn)?;
-        let pending: Vec<Transaction> = rows
-            .iter()
-            .filter(|t| transaction_status(t) == Some(TransactionStatus::Pending) && !t.duplicated)
-            .cloned()
-            .collect();
+        let pending = importable(rows, TransactionStatus::Pending);
         insert_rows(conn, account, company_id, &pending, TransactionStatus::Pending)
     })
 }
@@ -688,4 +686,22 @@ pub fn use_return_state(conn: &mut AnyConnection, state_hash: &str) -> Result<Op
     let kind = AttemptKind::parse(&kind)
         .ok_or_else(|| Error::application(format!("stored return state of unknown kind {kind:?}")))?;
     Ok(Some(ReturnState { link_id, company_id, kind, return_to }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, status: &str, duplicated: bool) -> Transaction {
+        Transaction { id: id.into(), status: status.into(), duplicated, ..Default::default() }
+    }
+
+    #[test]
+    fn only_rows_of_the_wanted_status_and_not_duplicated_are_imported() {
+        let rows =
+            [row("1", "posted", false), row("2", "pending", false), row("3", "posted", true), row("4", "", false)];
+        let ids = |status| importable(&rows, status).into_iter().map(|t| t.id).collect::<Vec<_>>();
+        assert_eq!(ids(TransactionStatus::Posted), ["1"]);
+        assert_eq!(ids(TransactionStatus::Pending), ["2"]);
+    }
 }

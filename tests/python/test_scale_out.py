@@ -26,6 +26,7 @@ LINKS = 50
 PER_ACCOUNT = 40
 PENDING = 2
 PROVIDER = "musterbank_de"
+SCHEDULER_CONCURRENCY = 8  # sync/scheduler.rs CONCURRENT_FETCHES
 INTERVAL = 20  # seconds between scheduler cycles (a cycle here takes a few)
 DONE = re.compile(r"scheduled fetch done link=(\d+)")
 FAILED = re.compile(r"scheduled fetch failed link=(\d+)")
@@ -210,6 +211,8 @@ def test_concurrent_fetches_of_one_link_from_both_processes_never_duplicate(clus
             for t in threads:
                 t.join()
             assert not errors, errors
+            # The buttons return at once; one follower (whichever process started first) imports.
+            assert settled(apis[0], link, timeout=120)["state"] == "connected"
             rows = apis[0]("account.online.transaction", "search_read", [["online_account_id", "=", account]], fields=["online_transaction_identifier", "status"])
             identifiers = [r["online_transaction_identifier"] for r in rows]
             assert len(identifiers) == len(set(identifiers)), round_
@@ -249,7 +252,7 @@ def test_one_process_killed_mid_cycle_the_other_finishes(cluster):
         a.proc.wait()
         killed_done = fetched(a)
         held = {int(x) for x in psql(cluster["database"], f"SELECT id FROM online_links WHERE sync_claimed_by LIKE '{a.proc.pid}-%'").split()}
-        assert len(held) <= 1, held  # A fetches one link at a time
+        assert len(held) <= SCHEDULER_CONCURRENCY, held  # A follows at most that many links at once
         # B finishes every link A had not finished; the one A was fetching stays leased to A (600 s).
         remaining = set(cluster["links"]) - set(killed_done) - held
         harness.wait_for(lambda: remaining <= set(fetched(b)), 90, "process B to finish")

@@ -311,3 +311,20 @@ def test_unknown_callback_kinds_are_acknowledged(flow):
     for kind in ["provider_changes", "something_new"]:
         url = f"{flow.url}/saltedge/callbacks/{kind}"
         assert post_callback(flow, kind, body, sign_callback(url, body)) == 200, kind
+
+
+def test_cli_sync_waits_for_the_attempt(flow, api):
+    """`bankbridge sync` starts a background refresh and waits for it: what the attempt brings is there
+    when the command returns (no callback reaches the CLI: it polls)."""
+    import subprocess
+
+    link, connect_url, *_ = connect(api, "cli@acme.test")
+    settled(api, link)
+    before = counts(api, link)
+    connection = api.link(link, "connection_identifier")["connection_identifier"]
+    admin(connect_url, f"connections/{connection}/next_refresh", {"in_secs": 0})
+    out = subprocess.run([harness.binary(), "sync", "--link", str(link)], env=flow.env, cwd=flow.workdir, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "synced 1 link(s)" in out.stdout
+    assert counts(api, link)[1] > before[1]
+    assert_same_as_salt_edge(api, link, connect_url)

@@ -17,7 +17,8 @@ use super::attempts::{self, Interaction, Work};
 use super::callbacks::{self, Callback};
 use super::data::{self, ProviderBehaviour, ProviderDef};
 use super::state::{ConnectionRec, ConnectionStatus, SandboxState, SessionKind, SessionRec};
-use super::{html_escape, Shared};
+use super::Shared;
+use crate::html::escape as html_escape;
 
 /// Shown when the consent box was not ticked.
 pub const CONSENT_REQUIRED_MESSAGE: &str =

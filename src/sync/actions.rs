@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use crate::app::App;
 use crate::error::{Error, Result};
-use crate::rpc::Value;
 use crate::saltedge::{ConnectOptions, ErrorKind as SeKind};
 use crate::sync::bank::{allowed_return_to, bank, company_customer, issue_return_state};
 use crate::sync::errors::{fail_link, user_error};
 use crate::sync::flows::{self, too_early_message, FetchStart, ImportError};
 use crate::sync::state::{AttemptKind, LinkState};
 use crate::sync::store::{self, LinkRow, LinkUpdate, ReturnState};
+use crate::types::Value;
 
 pub fn notification(title: &str, message: &str, kind: &str, counts: BTreeMap<String, Value>) -> Value {
     Value::map([

@@ -109,14 +109,15 @@ impl Drop for FollowGuard {
     }
 }
 
+const NOT_CONFIGURED: &str = "Salt Edge is not configured on this bridge (start it with `bankbridge serve`, which runs the sandbox when no Salt Edge credentials are set).";
+
 pub fn bank(app: &App) -> Result<&Bank> {
-    shared_bank(app).map(|bank| &**bank)
+    app.bank::<Bank>().ok_or_else(|| Error::user(NOT_CONFIGURED))
 }
 
-pub fn shared_bank(app: &App) -> Result<&Arc<Bank>> {
-    app.bank.as_ref().ok_or_else(|| {
-        Error::user("Salt Edge is not configured on this bridge (start it with `bankbridge serve`, which runs the sandbox when no Salt Edge credentials are set).")
-    })
+/// The bank, shared (for work that outlives the borrow of `App`, like a follower).
+pub fn shared_bank(app: &App) -> Result<Arc<Bank>> {
+    app.shared_bank::<Bank>().ok_or_else(|| Error::user(NOT_CONFIGURED))
 }
 
 /// The Salt Edge customer identifier of a company: one customer per company of this bridge's

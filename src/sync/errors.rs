@@ -60,7 +60,7 @@ pub async fn fail_link(app: &Arc<App>, link: &LinkRow, e: &SaltEdgeError) -> Err
 /// Records a failure that is not Salt Edge's (the database, the bridge) on a link whose attempt was
 /// running, so that it does not stay `fetching`; returns the error.
 pub async fn fail_link_internal(app: &Arc<App>, link_id: i64, error: Error) -> Error {
-    crate::rpc::fault::log(&error, "synchronization");
+    tracing::error!(link = link_id, error = error.message(), cause = ?error.cause().map(ToString::to_string), "synchronization stopped");
     let message = format!("The synchronization stopped: {} Click Fetch Transactions to try again.", error.message());
     if let Err(db) = app
         .db(move |conn, _| store::finish_link(conn, link_id, LinkUpdate::to_state(LinkState::Connected, Some(message))))

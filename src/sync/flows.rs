@@ -409,7 +409,7 @@ pub async fn start_fetch(app: &Arc<App>, company: Option<i64>, link_id: i64, tak
             ),
         }));
     };
-    if link.state() == LinkState::Fetching && !take_over && running_elsewhere(shared, &link) {
+    if link.state() == LinkState::Fetching && !take_over && running_elsewhere(&shared, &link) {
         return Ok(FetchStart::AlreadyRunning);
     }
     let Some(guard) = shared.start_following(link_id) else { return Ok(FetchStart::AlreadyRunning) };

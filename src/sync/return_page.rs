@@ -32,7 +32,7 @@ struct Page<'a> {
 }
 
 fn render(page: Page<'_>) -> HttpResponse {
-    use crate::sandbox::html_escape as esc;
+    use crate::html::escape as esc;
     let color = if page.ok { "#1a7f37" } else { "#b42318" };
     let company = page.company.map(|c| format!("<p id=\"company\">{}</p>", esc(c))).unwrap_or_default();
     let accounts = if page.accounts.is_empty() {

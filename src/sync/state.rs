@@ -1,55 +1,9 @@
-//! The typed states of the sync engine: a link's state, a transaction's status, and where an attempt
-//! stands. The database and the wire keep their Odoo spellings (`as_str`).
+//! The sync engine's own types: what an attempt's return URL was issued for, and how times are stored
+//! and shown to people. Link states and transaction statuses are the shared `types::state` enums.
 
 use chrono::{DateTime, Utc};
 
-/// `account.online.link.state`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LinkState {
-    /// The connection works; the last attempt (if any) finished.
-    Connected,
-    /// An attempt (connect, reconnect, refresh, background refresh) runs at Salt Edge, or the bridge
-    /// imports what it brought; `sync_progress` says how far it is.
-    Fetching,
-    /// The user must act (credentials, consent, duplicate): `error_message` says what to do.
-    Error,
-    /// Never connected, consent revoked, or the connection removed.
-    Disconnected,
-}
-
-impl LinkState {
-    pub const ALL: [LinkState; 4] =
-        [LinkState::Connected, LinkState::Fetching, LinkState::Error, LinkState::Disconnected];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LinkState::Connected => "connected",
-            LinkState::Fetching => "fetching",
-            LinkState::Error => "error",
-            LinkState::Disconnected => "disconnected",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<LinkState> {
-        LinkState::ALL.into_iter().find(|s| s.as_str() == text)
-    }
-}
-
-/// `account.online.transaction.status`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TransactionStatus {
-    Posted,
-    Pending,
-}
-
-impl TransactionStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TransactionStatus::Posted => "posted",
-            TransactionStatus::Pending => "pending",
-        }
-    }
-}
+pub use crate::types::{LinkState, TransactionStatus};
 
 /// What a connect/reconnect/refresh return URL was issued for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,15 +45,6 @@ pub fn human_time(at: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn link_states_match_the_model_selection() {
-        let selection: Vec<&str> = crate::models::link::LINK_STATES.iter().map(|(key, _)| *key).collect();
-        let states: Vec<&str> = LinkState::ALL.iter().map(|s| s.as_str()).collect();
-        assert_eq!(selection, states);
-        assert_eq!(LinkState::parse("fetching"), Some(LinkState::Fetching));
-        assert_eq!(LinkState::parse("bogus"), None);
-    }
 
     #[test]
     fn human_time_has_no_iso_t() {

@@ -11,9 +11,9 @@ use crate::db::schema::{
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
 use crate::orm::sql::{Sql, SqlValue};
-use crate::orm::values::now_string;
 use crate::saltedge::{Account, Provider, Transaction};
 use crate::sync::state::{db_time, AttemptKind, LinkState, TransactionStatus};
+use crate::types::time::now_string;
 
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = online_links)]

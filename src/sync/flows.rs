@@ -444,6 +444,12 @@ pub async fn start_fetch(app: &Arc<App>, company: Option<i64>, link_id: i64, tak
             mark_fetching(app, link_id, &connection_id).await?;
             Ok(FetchStart::Refreshing { guard, connection: connection_id, marker })
         }
+        // An attempt already runs at Salt Edge (another replica's click, Salt Edge's own refresh): follow
+        // that one to its end instead of failing.
+        Err(e) if e.class() == Some("ConnectionAlreadyProcessing") => {
+            mark_fetching(app, link_id, &connection_id).await?;
+            Ok(FetchStart::Refreshing { guard, connection: connection_id, marker: AttemptMarker::Latest })
+        }
         Err(e) if matches!(e.class(), Some("ConnectionCannotBeRefreshed" | "BackgroundFetchLimitExceeded")) => {
             // Re-read when Salt Edge allows the next one; the PSD2 limit (4 a day) lifts a day later.
             let until = match shared.client.get_connection(&connection_id).await {

@@ -40,6 +40,8 @@ def test_institutions_are_searchable_by_country_and_name(api):
 def test_link_fetch_accounts_and_transactions(api):
     link, connect_url, final_url, body = connect(api, "flow@acme.test")
     assert "/saltedge/return" in final_url and "connected" in body
+    # The result page names the company the bank customer consented to (issue 14 item 9).
+    assert '<p id="company">Acme</p>' in body
     # The first import happens without a click: accounts, every posted and every pending row.
     assert settled(api, link)["state"] == "connected"
     record = api.link(link, "state", "error_message", "connection_identifier", "expiring_synchronization_date", "account_online_account_ids", "last_refresh", "provider_code")

@@ -532,6 +532,7 @@ fn new_session(
         token.clone(),
         SessionRec {
             kind,
+            requester: requester(&options.custom_fields, &call.shared.cfg.client_name),
             return_to: options.return_to,
             custom_fields: options.custom_fields,
             scopes: options.scopes,
@@ -547,6 +548,22 @@ fn new_session(
         "connect_url": call.shared.url(&format!("connect/{token}")),
         "customer_id": customer_id.to_string(),
     })
+}
+
+/// Longest company name the connect page shows.
+const MAX_REQUESTER_CHARS: usize = 120;
+
+/// Who the connect page says is asking: `attempt.custom_fields.company_name` when the request
+/// names a company (a sandbox convention; Salt Edge shows the client's dashboard name), else
+/// the client application's name.
+fn requester(custom_fields: &Value, client_name: &str) -> String {
+    custom_fields
+        .get("company_name")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|name| !name.is_empty() && !name.chars().any(char::is_control))
+        .map(|name| name.chars().take(MAX_REQUESTER_CHARS).collect())
+        .unwrap_or_else(|| client_name.to_string())
 }
 
 fn connect(call: &Call) -> ApiResult {

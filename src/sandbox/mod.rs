@@ -104,6 +104,9 @@ pub const DEFAULT_ATTEMPT_DELAY: Duration = Duration::from_millis(1500);
 pub struct SandboxConfig {
     /// Credentials the sandbox accepts in `App-id` / `Secret`.
     pub app_id: String,
+    /// The client application's name (Salt Edge takes it from the dashboard): who the connect
+    /// page says is asking, unless the request names a company (see `connect_page`).
+    pub client_name: String,
     pub secret: String,
     /// Where callbacks go: `{base}/saltedge/callbacks/{success,fail,notify,destroy}`.
     pub callback_base_url: Option<Url>,
@@ -137,6 +140,7 @@ impl Default for SandboxConfig {
     fn default() -> Self {
         SandboxConfig {
             app_id: "sandbox-app-id".to_string(),
+            client_name: "bankbridge".to_string(),
             secret: "sandbox-secret".to_string(),
             callback_base_url: None,
             transactions_per_account: 300,
@@ -158,6 +162,7 @@ impl fmt::Debug for SandboxConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SandboxConfig")
             .field("app_id", &self.app_id)
+            .field("client_name", &self.client_name)
             .field("secret", &"<redacted>")
             .field("callback_base_url", &self.callback_base_url.as_ref().map(Url::as_str))
             .field("transactions_per_account", &self.transactions_per_account)

@@ -268,6 +268,8 @@ pub enum SessionKind {
 #[derive(Debug, Clone)]
 pub struct SessionRec {
     pub kind: SessionKind,
+    /// Who asks for the connection, as the page names it.
+    pub requester: String,
     pub return_to: String,
     pub custom_fields: Value,
     pub scopes: Vec<String>,

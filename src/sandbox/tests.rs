@@ -320,10 +320,16 @@ async fn failed_reconnect_deactivates_and_good_one_revives() {
     let err = client.background_refresh(&connection_id).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NeedsUser);
 
+    let pending_before = client.list_accounts(&connection_id).await.unwrap()[0].extra.transactions_count.clone();
     let ok = submit_form(&session.connect_url, None, "carol", "secret", None, true).await.unwrap();
     assert_eq!(ok.status, 302);
-    let connection = client.get_connection(&connection_id).await.unwrap();
+    // The reconnect's attempt runs after the redirect: nothing fetched yet.
+    let running = client.get_connection(&connection_id).await.unwrap();
+    assert_eq!(running.last_attempt.as_ref().unwrap().finished, Some(false));
+    assert_eq!(client.list_accounts(&connection_id).await.unwrap()[0].extra.transactions_count, pending_before);
+    let connection = wait_for_attempt(&client, &connection_id).await;
     assert!(connection.is_active() && connection.fail_error_class().is_none());
+    assert_ne!(client.list_accounts(&connection_id).await.unwrap()[0].extra.transactions_count, pending_before);
 
     // Widget refresh of an interactive connection asks only for the SMS code.
     let (_, sms) = link(&client, "reconnect", "fakebank_interactive_xf", "dave").await;

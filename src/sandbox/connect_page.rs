@@ -292,11 +292,11 @@ fn succeed(
     let interaction = if provider.interactive() { Interaction::Answered } else { Interaction::None };
     let callbacks = attempts::launch(shared, state, connection_id, attempt_id, work, interaction, now);
     let location = match url::Url::parse(&session.return_to) {
-        Ok(mut url) => {
+        Ok(mut url) if session.return_connection_id => {
             url.query_pairs_mut().append_pair("connection_id", &connection_id.to_string());
             url.to_string()
         }
-        Err(_) => session.return_to.clone(),
+        _ => session.return_to.clone(),
     };
     Outcome::Connected(location, callbacks)
 }

@@ -276,6 +276,8 @@ pub struct SessionRec {
     pub from_date: Option<String>,
     pub include_sandboxes: bool,
     pub return_error_class: bool,
+    /// Append `connection_id` to `return_to` (v6 `return_connection_id`, default false).
+    pub return_connection_id: bool,
     pub expires_at: DateTime<Utc>,
     pub completed: bool,
 }

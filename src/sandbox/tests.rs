@@ -741,3 +741,30 @@ async fn connect_page_names_who_asks_and_never_shows_an_error_class() {
     }
     sandbox.stop().await;
 }
+
+#[tokio::test]
+async fn return_to_gets_connection_id_only_when_asked() {
+    let (sandbox, client) = start(small_config()).await;
+    let customer = client.create_customer("return").await.unwrap().customer_id;
+    for (asked, expect_id) in [(None, false), (Some(false), false), (Some(true), true)] {
+        let mut body = json!({ "data": {
+            "customer_id": customer,
+            "consent": { "scopes": ["accounts", "transactions"] },
+            "attempt": { "return_to": RETURN_TO },
+            "provider": { "code": "musterbank_de" },
+        }});
+        if let Some(asked) = asked {
+            body["data"]["return_connection_id"] = json!(asked);
+        }
+        let (status, session) = api_call(&sandbox, reqwest::Method::POST, "connections/connect", Some(body)).await;
+        assert_eq!(status, 200);
+        let url = session["data"]["connect_url"].as_str().unwrap();
+        let done = submit_form(url, None, &format!("user-{asked:?}"), "secret", None, true).await.unwrap();
+        assert_eq!(done.status, 302, "{}", done.body);
+        assert_eq!(done.connection_id().is_some(), expect_id, "{asked:?}: {:?}", done.location);
+        if !expect_id {
+            assert_eq!(done.location.as_deref(), Some(RETURN_TO));
+        }
+    }
+    sandbox.stop().await;
+}

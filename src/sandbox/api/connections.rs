@@ -18,6 +18,7 @@ pub(super) struct WidgetOptions {
     from_date: Option<String>,
     include_sandboxes: bool,
     return_error_class: bool,
+    return_connection_id: bool,
 }
 
 pub(super) fn widget_options(call: &Call) -> Result<WidgetOptions, ApiError> {
@@ -85,6 +86,7 @@ pub(super) fn widget_options(call: &Call) -> Result<WidgetOptions, ApiError> {
             .and_then(Value::as_bool)
             .unwrap_or(false),
         return_error_class: call.body_field("/data/return_error_class").and_then(Value::as_bool).unwrap_or(false),
+        return_connection_id: call.body_field("/data/return_connection_id").and_then(Value::as_bool).unwrap_or(false),
     })
 }
 
@@ -109,6 +111,7 @@ pub(super) fn new_session(
             from_date: options.from_date,
             include_sandboxes: options.include_sandboxes,
             return_error_class: options.return_error_class,
+            return_connection_id: options.return_connection_id,
             expires_at,
             completed: false,
         },

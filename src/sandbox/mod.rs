@@ -279,6 +279,8 @@ fn root_url_for(cfg: &SandboxConfig, local: SocketAddr) -> io::Result<Url> {
 fn routes(service: &mut web::ServiceConfig) {
     service
         .route("/api/v6/{tail:.*}", web::to(api::dispatch))
+        // Other API versions (v5's connect_sessions, …) do not exist here.
+        .route("/api/{tail:.*}", web::to(api::unknown_version))
         .route("/connect/{token}", web::get().to(connect_page::show))
         .route("/connect/{token}", web::post().to(connect_page::submit))
         .route("/sandbox/public_key", web::get().to(public_key))

@@ -531,6 +531,17 @@ async fn a_connection_belongs_to_one_customer_and_errors_use_salt_edge_classes()
     }
     let (status, body) = api_call(&sandbox, reqwest::Method::DELETE, "accounts", None).await;
     assert_eq!((status, body["error"]["class"].as_str()), (404, Some("RouteNotFound")));
+    // v5 routes do not exist on a v6 host.
+    let response = reqwest::Client::new()
+        .post(sandbox.root_url.join("api/v5/connect_sessions/create").unwrap())
+        .header("App-id", &sandbox.app_id)
+        .header("Secret", &sandbox.secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["class"], "RouteNotFound");
     sandbox.stop().await;
 }
 

@@ -249,6 +249,12 @@ pub(crate) async fn dispatch(req: HttpRequest, body: Bytes, shared: web::Data<Sh
     }
 }
 
+/// Any `/api/…` path outside v6: Salt Edge's `RouteNotFound` envelope.
+pub(crate) async fn unknown_version(req: HttpRequest) -> HttpResponse {
+    ApiError::new(404, "RouteNotFound", format!("Action {} {} was not found.", req.method(), req.path()))
+        .response(json!({}))
+}
+
 /// Checks `App-id`, `Secret` and, when configured, `Expires-at` + `Signature`.
 fn authenticate(shared: &Shared, req: &HttpRequest, body: &[u8]) -> Result<(), ApiError> {
     let header = |name: &str| {

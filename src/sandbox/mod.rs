@@ -8,7 +8,7 @@
 //! # Surface
 //! * `/api/v6/…` — the Salt Edge endpoints the client uses (providers, customers,
 //!   connections connect/reconnect/refresh/background_refresh/show/list/remove, consents
-//!   list/show/revoke, accounts, transactions with `from_id`/`per_page`/`pending=true`,
+//!   list/show/revoke, accounts, transactions with `from_id`/`per_page`/`pending`/`duplicated`,
 //!   countries), with `App-id`/`Secret` checks (401 `ClientNotFound` / `WrongClientSecret`),
 //!   optional request-signature checks, Salt Edge error envelopes and keyset paging.
 //! * `/connect/{token}` — the hosted widget (credentials form + consent checkbox).
@@ -60,9 +60,13 @@
 //!
 //! # Data
 //! Each new connection gets `accounts_per_connection` accounts with `transactions_per_account`
-//! posted and `pending_per_account` pending rows, generated on the fly (see [`data`]). A refresh
-//! (widget or background) settles all pending rows (they reappear as posted rows with new ids)
-//! and creates `pending_per_account` new pending rows.
+//! posted and `pending_per_account` pending rows, generated on the fly (see [`data`]). A finished
+//! refresh (widget, background or reconnect) settles all pending rows (they reappear as posted
+//! rows with new ids), adds `new_per_refresh` posted rows made that day (with two or more, the
+//! last repeats the first and is flagged `duplicated: true`) and `pending_per_account` new
+//! pending rows. `GET /transactions` lists the posted, non-duplicated rows; `pending=true` only
+//! the pending ones, `duplicated=true` only the duplicated ones (v5 had separate `/pending` and
+//! `/duplicates` routes; the v6 flags are read the same way).
 
 pub mod admin;
 mod api;

@@ -14,8 +14,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use bankbridge::rpc::{xmlrpc, Value};
+use bankbridge::rpc::xmlrpc;
 use bankbridge::sync::store;
+use bankbridge::types::Value;
 
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()

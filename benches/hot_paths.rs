@@ -15,8 +15,9 @@ use std::time::Duration;
 use bankbridge::db::Backend;
 use bankbridge::orm::domain::Domain;
 use bankbridge::orm::sql::Sql;
-use bankbridge::rpc::{xmlrpc, Value};
+use bankbridge::rpc::xmlrpc;
 use bankbridge::sync::store;
+use bankbridge::types::Value;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
 fn codec(c: &mut Criterion) {
@@ -106,7 +107,8 @@ fn page_insert(c: &mut Criterion, name: &str, url: &str) {
 /// The load script's `search_read` of 80 `account.online.account` records, in process: what a request
 /// costs the bridge besides HTTP and the credential check.
 fn search_read_80(c: &mut Criterion, dir: &std::path::Path) {
-    use bankbridge::orm::methods::{call_generic, Call, Env};
+    use bankbridge::orm::methods::call_generic;
+    use bankbridge::orm::{Call, Env};
     let pool = common::open(dir.join("accounts.db").to_str().expect("utf-8 path"));
     let mut conn = pool.get().expect("connection");
     let company = bankbridge::auth::ensure_company(&mut conn, "Bench search_read").expect("company");

@@ -8,11 +8,14 @@
 use std::sync::OnceLock;
 
 use bankbridge::db::Backend;
+use bankbridge::orm::args::paging;
 use bankbridge::orm::domain::Domain;
-use bankbridge::orm::methods::{self, Call, Env, Orm, Search};
+use bankbridge::orm::fields_get::fields_get;
 use bankbridge::orm::sql::Sql;
 use bankbridge::orm::Registry;
-use bankbridge::rpc::{services, xmlrpc, Value};
+use bankbridge::orm::{Call, Env, Orm, Search};
+use bankbridge::rpc::{services, xmlrpc};
+use bankbridge::types::Value;
 
 const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
 
@@ -47,13 +50,13 @@ fn compile_call(call: &Call) {
         "search_read" => (call.arg(0, "domain"), Some(2)),
         "search_count" => (call.arg(0, "domain"), None),
         "fields_get" => {
-            let _ = methods::fields_get(model, None, None);
+            let _ = fields_get(model, None, None);
             return;
         }
         _ => return,
     };
     let domain = domain.unwrap_or(&empty);
-    let (offset, limit, order) = match paging_at.map(|at| methods::paging(call, at)) {
+    let (offset, limit, order) = match paging_at.map(|at| paging(call, at)) {
         Some(Ok(paging)) => paging,
         Some(Err(_)) => return,
         None => (0, None, None),

@@ -51,11 +51,12 @@ fn cache_key(scope: &str, secret: &str) -> [u8; 32] {
 pub fn hash_secret(secret: &str) -> Result<String> {
     let mut salt_bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut salt_bytes);
-    let salt = SaltString::encode_b64(&salt_bytes).map_err(|_| Error::application("cannot encode salt"))?;
+    let salt = SaltString::encode_b64(&salt_bytes)
+        .map_err(|e| Error::internal("encoding a salt", std::io::Error::other(e.to_string())))?;
     Argon2::default()
         .hash_password(secret.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|_| Error::application("cannot hash the secret"))
+        .map_err(|e| Error::internal("hashing a secret", std::io::Error::other(e.to_string())))
 }
 
 fn verify_secret(secret: &str, hash: &str) -> bool {

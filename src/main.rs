@@ -238,7 +238,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Sync { link, ref saltedge } => {
             let base = server::open(&database, &cli.db_name, 2, None)?;
             let bank = server::bank_for_cli(&base, &saltedge.options(), "http://127.0.0.1".to_string())?;
-            let app = App::new(base.pool.clone(), cli.db_name.clone(), Some(bank));
+            let app = App::new(base.pool.clone(), cli.db_name.clone(), bankbridge::models::registry(), Some(bank));
             actix_web::rt::System::new().block_on(run_sync(app, link))
         }
         Command::Migrate => {

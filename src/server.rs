@@ -55,10 +55,10 @@ pub struct ServeOptions {
     pub sync_interval: Duration,
 }
 
-/// Opens the database (running migrations) and builds the shared state.
+/// Opens the database (running migrations) and builds the shared state over every model.
 pub fn open(database: &DatabaseUrl, db_name: &str, pool_size: u32, bank: Option<Bank>) -> Result<Arc<App>> {
     let pool = db::connect(database, pool_size)?;
-    let app = App::new(pool, db_name.to_string(), bank);
+    let app = App::new(pool, db_name.to_string(), crate::models::registry(), bank);
     let mut conn = app.pool.get().map_err(Error::from_pool)?;
     app.sync_ir_models(&mut conn)?;
     Ok(app)

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 
 use bankbridge::db::{self, DatabaseUrl};
 use bankbridge::orm::domain::Domain;
-use bankbridge::orm::methods::{call_generic, Call, Env};
-use bankbridge::rpc::Value;
+use bankbridge::orm::methods::call_generic;
+use bankbridge::orm::{Call, Env};
+use bankbridge::types::Value;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 

@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 
 use bankbridge::db::{self, AnyConnection, DatabaseUrl};
-use bankbridge::rpc::Value;
 use bankbridge::saltedge::Transaction;
 use bankbridge::sandbox::data::{transaction_json, AccountShape, Row};
 use bankbridge::sync::store::{self, AccountRow};
+use bankbridge::types::Value;
 use diesel::connection::SimpleConnection;
 
 /// A sandbox account able to generate `rows` posted transactions (deterministic, as the sandbox serves them).

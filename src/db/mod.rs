@@ -146,7 +146,10 @@ pub fn write_transaction<T>(conn: &mut AnyConnection, work: impl FnOnce(&mut Any
             Ok(value)
         }
         Err(e) => {
-            let _ = Manager::rollback_transaction(conn);
+            // The caller gets the work's error; a rollback that fails too is logged with its reason.
+            if let Err(rollback) = Manager::rollback_transaction(conn) {
+                tracing::error!(error = %rollback, work_error = e.message(), "rolling back a failed write transaction failed");
+            }
             Err(e)
         }
     }

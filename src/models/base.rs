@@ -4,9 +4,10 @@
 use std::sync::Arc;
 
 use crate::app::App;
-use crate::orm::methods::{Call, MethodFuture};
+use crate::models::{Button, ButtonFuture};
+use crate::orm::Call;
 use crate::orm::{Access, CompanyScope, Field, FieldType, Model};
-use crate::rpc::Value;
+use crate::types::Value;
 
 pub fn res_company() -> Model {
     Model {
@@ -21,8 +22,6 @@ pub fn res_company() -> Model {
         order: "name",
         scope: CompanyScope::OwnCompany,
         access: Access::READ_ONLY,
-        methods: vec![],
-        before_unlink: None,
     }
 }
 
@@ -41,12 +40,12 @@ pub fn res_users() -> Model {
         order: "name, login",
         scope: CompanyScope::CompanyField,
         access: Access::READ_ONLY,
-        methods: vec![("context_get", context_get)],
-        before_unlink: None,
     }
 }
 
-fn context_get(_app: Arc<App>, call: Call) -> MethodFuture {
+pub const USER_BUTTONS: &[(&str, Button)] = &[("context_get", context_get)];
+
+fn context_get(_app: Arc<App>, call: Call) -> ButtonFuture {
     Box::pin(async move {
         Ok(Value::map([
             ("lang", Value::str("en_US")),
@@ -71,7 +70,5 @@ pub fn ir_model() -> Model {
         order: "model",
         scope: CompanyScope::Global,
         access: Access::READ_ONLY,
-        methods: vec![],
-        before_unlink: None,
     }
 }

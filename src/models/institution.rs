@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use crate::app::App;
-use crate::orm::methods::{Call, MethodFuture};
-use crate::orm::{Access, CompanyScope, Field, FieldType, Model};
-use crate::rpc::Value;
+use crate::models::{Button, ButtonFuture};
+use crate::orm::{Access, Call, CompanyScope, Field, FieldType, Model};
+use crate::types::Value;
 
 pub const STATUSES: &[(&str, &str)] = &[("active", "Active"), ("inactive", "Inactive"), ("disabled", "Disabled")];
 pub const MODES: &[(&str, &str)] = &[("oauth", "OAuth"), ("web", "Web"), ("api", "API"), ("file", "File")];
@@ -36,13 +36,13 @@ pub fn model() -> Model {
         order: "name",
         scope: CompanyScope::Global,
         access: Access::READ_ONLY,
-        methods: vec![("action_refresh", action_refresh)],
-        before_unlink: None,
     }
 }
 
+pub const BUTTONS: &[(&str, Button)] = &[("action_refresh", action_refresh)];
+
 /// Refreshes the institution list from Salt Edge's providers; returns how many were new.
-fn action_refresh(app: Arc<App>, call: Call) -> MethodFuture {
+fn action_refresh(app: Arc<App>, call: Call) -> ButtonFuture {
     Box::pin(async move {
         call.check_kwargs(&[])?;
         let added = crate::sync::refresh_institutions(&app).await?;

@@ -5,23 +5,20 @@ use std::sync::Arc;
 
 use crate::app::App;
 use crate::error::{Error, Result};
-use crate::orm::methods::{Call, MethodFuture};
-use crate::orm::{Access, CompanyScope, Default, Field, FieldType, Model};
-use crate::rpc::Value;
+use crate::models::{Button, ButtonFuture};
+use crate::orm::{Access, Call, CompanyScope, Default, Field, FieldType, Model};
 use crate::sync::{self, notification, NewSynchronization};
-
-pub const LINK_STATES: &[(&str, &str)] =
-    &[("connected", "Connected"), ("error", "Error"), ("disconnected", "Not Connected")];
+use crate::types::{LinkState, Value};
 
 pub fn model() -> Model {
     let mut fields = vec![
         Field::new("name", "Name", FieldType::Char).help("Institution Name"),
         Field::new("institution_id", "Institution", FieldType::Many2one("account.online.institution")),
         Field::new("provider_code", "Provider Code", FieldType::Char),
-        Field::new("state", "State", FieldType::Selection(LINK_STATES))
+        Field::new("state", "State", FieldType::Selection(LinkState::SELECTION))
             .required()
             .readonly()
-            .default(Default::Str("disconnected")),
+            .default(Default::Str(LinkState::Disconnected.as_str())),
         Field::new("auto_sync", "Automatic synchronization", FieldType::Boolean)
             .default(Default::Bool(true))
             .help("If possible, we will try to automatically fetch new transactions for this record"),
@@ -58,17 +55,17 @@ pub fn model() -> Model {
         order: "id",
         scope: CompanyScope::CompanyField,
         access: Access::ALL,
-        methods: vec![
-            ("action_new_synchronization", action_new_synchronization),
-            ("action_update_credentials", action_update_credentials),
-            ("action_fetch_accounts", action_fetch_accounts),
-            ("action_fetch_transactions", action_fetch_transactions),
-            ("action_revoke_consent", action_revoke_consent),
-            ("action_remove_connection", action_remove_connection),
-        ],
-        before_unlink: Some(before_unlink),
     }
 }
+
+pub const BUTTONS: &[(&str, Button)] = &[
+    ("action_new_synchronization", action_new_synchronization),
+    ("action_update_credentials", action_update_credentials),
+    ("action_fetch_accounts", action_fetch_accounts),
+    ("action_fetch_transactions", action_fetch_transactions),
+    ("action_revoke_consent", action_revoke_consent),
+    ("action_remove_connection", action_remove_connection),
+];
 
 fn text_arg(call: &Call, pos: usize, name: &str) -> Result<Option<String>> {
     match call.arg(pos, name) {
@@ -89,11 +86,11 @@ fn one_id(call: &Call) -> Result<i64> {
     }
 }
 
-fn action_new_synchronization(app: Arc<App>, call: Call) -> MethodFuture {
+fn action_new_synchronization(app: Arc<App>, call: Call) -> ButtonFuture {
     Box::pin(async move {
         call.check_kwargs(&["institution_code", "email", "phone", "return_to"])?;
         let request = NewSynchronization {
-            link_ids: call.args.first().map(crate::orm::values::id_list).transpose()?.unwrap_or_default(),
+            link_ids: call.args.first().map(crate::orm::convert::id_list).transpose()?.unwrap_or_default(),
             institution_code: text_arg(&call, 1, "institution_code")?.unwrap_or_default(),
             email: text_arg(&call, 2, "email")?.unwrap_or_default(),
             phone: text_arg(&call, 3, "phone")?,
@@ -103,21 +100,21 @@ fn action_new_synchronization(app: Arc<App>, call: Call) -> MethodFuture {
     })
 }
 
-fn action_update_credentials(app: Arc<App>, call: Call) -> MethodFuture {
+fn action_update_credentials(app: Arc<App>, call: Call) -> ButtonFuture {
     Box::pin(async move {
         call.check_kwargs(&[])?;
         sync::update_credentials(&app, call.env.company_id, one_id(&call)?).await
     })
 }
 
-fn action_fetch_accounts(app: Arc<App>, call: Call) -> MethodFuture {
+fn action_fetch_accounts(app: Arc<App>, call: Call) -> ButtonFuture {
     Box::pin(async move {
         call.check_kwargs(&[])?;
         sync::fetch_accounts(&app, call.env.company_id, one_id(&call)?).await
     })
 }
 
-fn action_fetch_transactions(app: Arc<App>, call: Call) -> MethodFuture {
+fn action_fetch_transactions(app: Arc<App>, call: Call) -> ButtonFuture {
     Box::pin(async move {
         call.check_kwargs(&[])?;
         let mut total = sync::SyncSummary::default();
@@ -142,7 +139,7 @@ fn action_fetch_transactions(app: Arc<App>, call: Call) -> MethodFuture {
     })
 }
 
-fn action_revoke_consent(app: Arc<App>, call: Call) -> MethodFuture {
+fn action_revoke_consent(app: Arc<App>, call: Call) -> ButtonFuture {
     Box::pin(async move {
         call.check_kwargs(&[])?;
         let mut names = Vec::new();
@@ -157,7 +154,7 @@ fn action_revoke_consent(app: Arc<App>, call: Call) -> MethodFuture {
     })
 }
 
-fn action_remove_connection(app: Arc<App>, call: Call) -> MethodFuture {
+fn action_remove_connection(app: Arc<App>, call: Call) -> ButtonFuture {
     Box::pin(async move {
         call.check_kwargs(&[])?;
         let mut names = Vec::new();
@@ -170,7 +167,8 @@ fn action_remove_connection(app: Arc<App>, call: Call) -> MethodFuture {
     })
 }
 
-fn before_unlink(app: Arc<App>, call: Call) -> MethodFuture {
+/// A bank link must not vanish while Salt Edge still holds its connection.
+pub fn before_unlink(app: Arc<App>, call: Call) -> ButtonFuture {
     Box::pin(async move {
         sync::before_unlink(&app, call.env.company_id, &call.ids()?).await?;
         Ok(Value::Bool(true))

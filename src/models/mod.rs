@@ -1,5 +1,6 @@
-//! Every model the bridge exposes, registered in one place. Each model is data (its fields) plus the few
-//! methods of its own; the generic ORM methods come from `crate::orm::methods`.
+//! Every model the bridge exposes, registered in one place. Each model is data (its fields, for the ORM)
+//! plus the few methods of its own (buttons, typed here over the running `App`); the generic methods
+//! (`search`, `write`, …) come from `crate::orm::methods`.
 
 mod base;
 mod institution;
@@ -7,9 +8,14 @@ mod link;
 mod online_account;
 mod transaction;
 
-use crate::orm::{Field, FieldType, Registry};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
-pub use link::LINK_STATES;
+use crate::app::App;
+use crate::error::Result;
+use crate::orm::{Call, Field, FieldType, Registry};
+use crate::types::Value;
 
 pub fn registry() -> Registry {
     Registry::new(vec![
@@ -23,10 +29,57 @@ pub fn registry() -> Registry {
     ])
 }
 
+/// A model's own public method (a button). It receives the whole call and the running bridge, so it may
+/// talk to Salt Edge.
+pub type Button = fn(Arc<App>, Call) -> ButtonFuture;
+pub type ButtonFuture = Pin<Box<dyn Future<Output = Result<Value>> + Send>>;
+
+/// Each model's buttons, by model name; generic method names are taken first, so none is listed here.
+const BUTTONS: &[(&str, &[(&str, Button)])] = &[
+    ("res.users", base::USER_BUTTONS),
+    ("account.online.institution", institution::BUTTONS),
+    ("account.online.link", link::BUTTONS),
+];
+
+/// The button `method` of `model`, if it has one.
+pub fn button(model: &str, method: &str) -> Option<Button> {
+    let (_, buttons) = BUTTONS.iter().find(|(name, _)| *name == model)?;
+    buttons.iter().find(|(name, _)| *name == method).map(|(_, button)| *button)
+}
+
+/// The hook run before the generic `unlink` deletes rows of `model`.
+pub fn before_unlink(model: &str) -> Option<Button> {
+    match model {
+        "account.online.link" => Some(link::before_unlink),
+        _ => None,
+    }
+}
+
 /// The create/write timestamps every stored business model carries, as in Odoo.
 fn audit_fields() -> [Field; 2] {
     [
         Field::new("create_date", "Created on", FieldType::Datetime).readonly(),
         Field::new("write_date", "Last Updated on", FieldType::Datetime).readonly(),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::orm::access::generic_operation;
+
+    #[test]
+    fn buttons_belong_to_registered_models_and_shadow_no_generic_method() {
+        let registry = registry();
+        for (model, buttons) in BUTTONS {
+            assert!(registry.model(model).is_ok(), "buttons of unknown model {model}");
+            for (name, _) in *buttons {
+                assert!(generic_operation(name).is_none(), "{model}.{name} is a generic method");
+                assert!(button(model, name).is_some());
+            }
+        }
+        assert!(before_unlink("account.online.link").is_some());
+        assert!(button("account.online.link", "search").is_none());
+        assert!(button("res.partner", "context_get").is_none());
+    }
 }

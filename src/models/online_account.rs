@@ -39,7 +39,5 @@ pub fn model() -> Model {
         order: "id",
         scope: CompanyScope::CompanyField,
         access: Access::ALL,
-        methods: vec![],
-        before_unlink: None,
     }
 }

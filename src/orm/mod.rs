@@ -1,13 +1,19 @@
 //! The ORM layer: model descriptions, the registry, Odoo's domain language, and the generic methods
 //! (`search`, `read`, `write`, …) written once for every model.
 
+pub mod access;
+pub mod args;
+pub mod convert;
 pub mod domain;
+pub mod fields_get;
 pub mod methods;
 pub mod model;
+pub mod read;
 pub mod registry;
 pub mod sql;
-pub mod values;
+pub mod write;
 
-pub use methods::{Call, Env};
+pub use args::{Call, Env};
 pub use model::{Access, CompanyScope, Default, Field, FieldType, Model};
+pub use read::{Orm, Search};
 pub use registry::Registry;

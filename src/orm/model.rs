@@ -1,7 +1,6 @@
 //! Model and field descriptions: the data the generic ORM methods work from. A model is a table plus the
-//! fields clients may see, their Odoo types and attributes, and a few methods of its own.
-
-use crate::orm::methods::MethodFn;
+//! fields clients may see, their Odoo types and attributes. A model's own methods (buttons) belong to the
+//! models layer (`crate::models::button`), which knows what they act on.
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FieldType {
@@ -135,10 +134,6 @@ pub struct Model {
     pub order: &'static str,
     pub scope: CompanyScope,
     pub access: Access,
-    /// Model-specific public methods (buttons); generic ORM methods are shared by all models.
-    pub methods: Vec<(&'static str, MethodFn)>,
-    /// Hook run before `unlink` deletes rows (e.g. a bank link must not vanish while Salt Edge still holds it).
-    pub before_unlink: Option<MethodFn>,
 }
 
 /// Fields every model has, as in Odoo.
@@ -162,9 +157,5 @@ impl Model {
     /// Stored columns in a fixed order: `id` first, then stored declared fields.
     pub fn columns(&self) -> impl Iterator<Item = &Field> {
         std::iter::once(&ID).chain(self.fields.iter().filter(|f| f.is_stored()))
-    }
-
-    pub fn method(&self, name: &str) -> Option<MethodFn> {
-        self.methods.iter().find(|(n, _)| *n == name).map(|(_, m)| *m)
     }
 }

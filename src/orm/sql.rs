@@ -6,7 +6,7 @@ use diesel::sql_types::{BigInt, Bool, Double, Nullable, Text};
 
 use crate::db::{AnyConnection, Backend, MultiBackend};
 use crate::error::Result;
-use crate::rpc::Value;
+use crate::types::Value;
 
 /// A bound parameter. `Null` carries its SQL type: PostgreSQL rejects untyped NULLs in some positions.
 #[derive(Clone, Debug, PartialEq, PartialOrd)]

@@ -10,7 +10,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use crate::app::App;
 use crate::error::Error;
 use crate::rpc::jsonrpc::{self, Sessions};
-use crate::rpc::{fault, services, xmlrpc, Value};
+use crate::rpc::{fault, services, xmlrpc};
+use crate::types::Value;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/xmlrpc/2/{service}", web::post().to(xmlrpc_v2))
@@ -36,7 +37,10 @@ async fn health(app: web::Data<Arc<App>>) -> HttpResponse {
         .await
     {
         Ok(()) => HttpResponse::Ok().json(serde_json::json!({"status": "ok", "version": services::SERVER_VERSION})),
-        Err(_) => HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "database unavailable"})),
+        Err(e) => {
+            fault::log(&e, "health");
+            HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "database unavailable"}))
+        }
     }
 }
 

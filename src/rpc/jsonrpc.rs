@@ -106,9 +106,9 @@ pub fn object_param<'a>(params: &'a serde_json::Value, key: &str) -> Option<&'a 
     params.as_object().and_then(|o| o.get(key))
 }
 
-pub fn kwargs_of(v: Option<&serde_json::Value>) -> BTreeMap<String, crate::rpc::Value> {
-    match v.cloned().map(crate::rpc::Value::from_json) {
-        Some(crate::rpc::Value::Map(map)) => map,
+pub fn kwargs_of(v: Option<&serde_json::Value>) -> BTreeMap<String, crate::types::Value> {
+    match v.cloned().map(crate::types::Value::from_json) {
+        Some(crate::types::Value::Map(map)) => map,
         _ => BTreeMap::new(),
     }
 }

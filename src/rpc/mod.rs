@@ -5,7 +5,4 @@ pub mod fault;
 pub mod http;
 pub mod jsonrpc;
 pub mod services;
-pub mod value;
 pub mod xmlrpc;
-
-pub use value::Value;

@@ -7,8 +7,11 @@ use crate::app::App;
 use crate::auth::Identity;
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
-use crate::orm::methods::{self, call_generic, check_access, generic_operation, Call, Env, Operation};
-use crate::rpc::Value;
+use crate::models::{self, Button};
+use crate::orm::access::{check_access, generic_operation, Operation};
+use crate::orm::methods::{self, call_generic};
+use crate::orm::{Call, Env};
+use crate::types::Value;
 
 pub const SERVER_VERSION: &str = concat!("17.0+bankbridge-", env!("CARGO_PKG_VERSION"));
 
@@ -172,7 +175,7 @@ async fn object(app: &Arc<App>, method: &str, params: Vec<Value>) -> Result<Valu
             let identity = app.auth.check(conn, uid, &password)?;
             let call = parse_object_call(&method, params)?;
             match plan_call(app, identity, &call.model, &call.method, call.args, call.kwargs)? {
-                Planned::Generic { call, operation } if !runs_hook(app, &call, operation) => {
+                Planned::Generic { call, operation } if !runs_hook(&call, operation) => {
                     run_generic(conn, app, &call, operation).map(Step::Done)
                 }
                 planned => Ok(Step::Continue(planned)),
@@ -194,7 +197,7 @@ enum Step {
 /// A model method call, checked and ready to run.
 enum Planned {
     Generic { call: Call, operation: Operation },
-    Button { handler: methods::MethodFn, call: Call },
+    Button { handler: Button, call: Call },
 }
 
 /// Checks that `method` may be called remotely on `model_name` by this user, and how it runs.
@@ -225,15 +228,15 @@ fn plan_call(
         check_access(model, operation)?;
         return Ok(Planned::Generic { call, operation });
     }
-    match model.method(method) {
+    match models::button(model.name, method) {
         Some(handler) => Ok(Planned::Button { handler, call }),
         None => Err(methods::unknown_method(model, method)),
     }
 }
 
 /// Whether a generic call must first run the model's async `before_unlink` hook.
-fn runs_hook(app: &App, call: &Call, operation: Operation) -> bool {
-    operation == Operation::Unlink && app.registry.model(call.model).is_ok_and(|m| m.before_unlink.is_some())
+fn runs_hook(call: &Call, operation: Operation) -> bool {
+    operation == Operation::Unlink && models::before_unlink(call.model).is_some()
 }
 
 /// A generic method in its own transaction (writes take SQLite's write lock up front).
@@ -249,8 +252,8 @@ fn run_generic(conn: &mut AnyConnection, app: &App, call: &Call, operation: Oper
 async fn run_planned(app: &Arc<App>, planned: Planned) -> Result<Value> {
     match planned {
         Planned::Generic { call, operation } => {
-            if runs_hook(app, &call, operation) {
-                if let Some(hook) = app.registry.model(call.model)?.before_unlink {
+            if runs_hook(&call, operation) {
+                if let Some(hook) = models::before_unlink(call.model) {
                     hook(Arc::clone(app), call.clone()).await?;
                 }
             }

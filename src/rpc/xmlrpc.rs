@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::rpc::fault;
-use crate::rpc::Value;
+use crate::types::Value;
 
 /// A decoded `methodCall`.
 #[derive(Debug)]
@@ -37,6 +37,59 @@ pub fn decode(body: &[u8]) -> Result<Request> {
 fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
     let needle = needle.as_bytes();
     haystack.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// Conversions to and from dxr's values, following Odoo's marshaller: `None` becomes `False` (clients
+/// without `allow_none` must work) and integers beyond 32 bits become doubles.
+impl Value {
+    pub fn into_xmlrpc(self) -> dxr::Value {
+        match self {
+            Value::Nil => dxr::Value::Boolean(false),
+            Value::Bool(b) => dxr::Value::Boolean(b),
+            Value::Int(i) => match i32::try_from(i) {
+                Ok(small) => dxr::Value::Integer(small),
+                Err(_) => dxr::Value::Double(i as f64),
+            },
+            Value::Float(f) => dxr::Value::Double(f),
+            Value::Str(s) => dxr::Value::String(s),
+            Value::List(items) => dxr::Value::Array(items.into_iter().map(Value::into_xmlrpc).collect()),
+            Value::Map(members) => dxr::Value::Struct(members.into_iter().map(|(k, v)| (k, v.into_xmlrpc())).collect()),
+            Value::Record(members) => {
+                dxr::Value::Struct(members.into_iter().map(|(k, v)| (k.to_string(), v.into_xmlrpc())).collect())
+            }
+        }
+    }
+
+    pub fn from_xmlrpc(value: dxr::Value) -> Value {
+        match value {
+            dxr::Value::Integer(i) => Value::Int(i64::from(i)),
+            dxr::Value::Long(i) => Value::Int(i),
+            dxr::Value::Boolean(b) => Value::Bool(b),
+            dxr::Value::String(s) => Value::Str(s),
+            dxr::Value::Double(f) => Value::Float(f),
+            // Odoo fields take dates as strings; accept the XML-RPC type too, in Odoo's server format.
+            dxr::Value::DateTime(dt) => Value::Str(format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+                dt.year(),
+                dt.month(),
+                dt.day(),
+                dt.hour(),
+                dt.minute(),
+                dt.second()
+            )),
+            dxr::Value::Base64(bytes) => {
+                use base64::Engine as _;
+                Value::Str(base64::engine::general_purpose::STANDARD.encode(bytes))
+            }
+            dxr::Value::Struct(members) => {
+                Value::Map(members.into_iter().map(|(k, v)| (k, Value::from_xmlrpc(v))).collect())
+            }
+            dxr::Value::Array(items) => Value::List(items.into_iter().map(Value::from_xmlrpc).collect()),
+            dxr::Value::Nil => Value::Nil,
+            // `dxr::Value` is non-exhaustive; anything new is passed through as its absence.
+            _ => Value::Nil,
+        }
+    }
 }
 
 const PROLOG: &str = "<?xml version=\"1.0\"?>\n";
@@ -230,6 +283,34 @@ pub fn encode_fault(error: &Error, legacy: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn none_is_sent_as_false_and_big_ints_as_doubles() {
+        assert_eq!(Value::Nil.into_xmlrpc(), dxr::Value::Boolean(false));
+        assert_eq!(Value::Int(7).into_xmlrpc(), dxr::Value::Integer(7));
+        assert_eq!(Value::Int(1 << 40).into_xmlrpc(), dxr::Value::Double((1u64 << 40) as f64));
+        let nested = Value::map([("a", Value::List(vec![Value::Nil]))]).into_xmlrpc();
+        let xml = dxr::MethodResponse { value: nested }.to_xml().unwrap();
+        assert!(!xml.contains("nil"), "{xml}");
+    }
+
+    #[test]
+    fn dates_from_xmlrpc_become_odoo_strings() {
+        let call = dxr::MethodCall::from_xml(
+            "<methodCall><methodName>x</methodName><params><param><value>\
+             <dateTime.iso8601>20240229T23:59:58</dateTime.iso8601></value></param></params></methodCall>",
+        )
+        .unwrap();
+        let v = Value::from_xmlrpc(call.params.into_iter().next().unwrap());
+        assert_eq!(v, Value::str("2024-02-29 23:59:58"));
+    }
+
+    #[test]
+    fn records_are_structs_on_the_wire() {
+        let record = Value::Record(vec![("id", Value::Int(3)), ("name", Value::str("x"))]);
+        let map = Value::map([("id", Value::Int(3)), ("name", Value::str("x"))]);
+        assert_eq!(record.into_xmlrpc(), map.into_xmlrpc());
+    }
 
     #[test]
     fn decodes_python_style_calls() {

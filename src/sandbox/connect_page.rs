@@ -3,8 +3,9 @@
 //! GET renders a form (bank, login, password, SMS code for interactive providers, a consent
 //! checkbox). POST validates it: without the consent ticked nothing happens and the form comes
 //! back with an error; failed logins show the error and send a `fail` callback; a success
-//! creates or updates the connection, sends `notify` + `success` callbacks and redirects (302)
-//! to `return_to` with `connection_id` appended.
+//! creates or updates the connection, starts its attempt (see `attempts`) and redirects (302)
+//! to `return_to` at once (with `connection_id` when asked); the attempt's `notify` and
+//! `success` callbacks follow.
 
 use std::collections::HashMap;
 
@@ -17,7 +18,8 @@ use super::attempts::{self, Interaction, Work};
 use super::callbacks::{self, Callback};
 use super::data::{self, ProviderBehaviour, ProviderDef};
 use super::state::{ConnectionRec, ConnectionStatus, SandboxState, SessionKind, SessionRec};
-use super::{html_escape, Shared};
+use super::Shared;
+use crate::html::escape as html_escape;
 
 /// Shown when the consent box was not ticked.
 pub const CONSENT_REQUIRED_MESSAGE: &str =

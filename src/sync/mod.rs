@@ -12,9 +12,9 @@ use std::sync::Arc;
 
 use crate::app::App;
 use crate::error::{Error, Result};
-use crate::orm::values::now_string;
-use crate::rpc::Value;
 use crate::saltedge::{self, ConnectOptions, ErrorKind as SeKind, SaltEdgeError};
+use crate::types::time::now_string;
+use crate::types::Value;
 use store::{LinkRow, LinkUpdate};
 
 /// Transactions asked per page (Salt Edge's maximum).
@@ -41,7 +41,7 @@ impl Bank {
 }
 
 pub fn bank(app: &App) -> Result<&Bank> {
-    app.bank.as_deref().ok_or_else(|| {
+    app.bank::<Bank>().ok_or_else(|| {
         Error::user("Salt Edge is not configured on this bridge (start it with `bankbridge serve`, which runs the sandbox when no Salt Edge credentials are set).")
     })
 }

@@ -8,8 +8,8 @@ use crate::db::schema::{bridge_settings, online_accounts, online_institutions, o
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
 use crate::orm::sql::{Sql, SqlValue};
-use crate::orm::values::now_string;
 use crate::saltedge::{Account, Provider, Transaction};
+use crate::types::time::now_string;
 
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = online_links)]

@@ -128,8 +128,8 @@ fn page(title: &str, message: &str, ok: bool) -> String {
          <body style=\"font-family:sans-serif;max-width:40em;margin:3em auto\">\
          <h1 id=\"result\" style=\"color:{color}\">{t}</h1><p id=\"message\">{m}</p>\
          <p>You can close this window and go back to Odoo.</p></body></html>",
-        t = crate::sandbox::html_escape(title),
-        m = crate::sandbox::html_escape(message)
+        t = crate::html::escape(title),
+        m = crate::html::escape(message)
     )
 }
 

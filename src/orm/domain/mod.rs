@@ -1,0 +1,377 @@
+//! Odoo's domain language: parsing the prefix notation and validating it against the registry. Compiling
+//! it to SQL is `sql.rs` (every value bound, every column name taken from the registry); evaluating it in
+//! memory is `eval.rs` (the reference semantics the SQL compiler is tested against).
+
+mod eval;
+mod sql;
+
+use crate::error::{Error, Result};
+use crate::orm::model::Model;
+use crate::orm::registry::Registry;
+use crate::types::Value;
+
+/// Largest `in` list accepted (databases cap bound parameters; a bigger list is a client bug).
+pub const MAX_IN_LIST: usize = 30_000;
+/// Most terms (operators and leaves) in one domain list.
+pub const MAX_DOMAIN_TERMS: usize = 20_000;
+/// Deepest nesting of `&`, `|` and `!` accepted (after flattening chains of one operator).
+pub const MAX_DOMAIN_DEPTH: usize = 64;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    EqOpt,
+    Like,
+    NotLike,
+    ILike,
+    NotILike,
+    EqLike,
+    EqILike,
+    In,
+    NotIn,
+    Any,
+    NotAny,
+}
+
+impl Op {
+    /// Odoo's TERM_OPERATORS_NEGATION.
+    pub fn negated(self) -> Option<Op> {
+        Some(match self {
+            Op::Eq => Op::Ne,
+            Op::Ne => Op::Eq,
+            Op::Lt => Op::Ge,
+            Op::Ge => Op::Lt,
+            Op::Gt => Op::Le,
+            Op::Le => Op::Gt,
+            Op::In => Op::NotIn,
+            Op::NotIn => Op::In,
+            Op::Like => Op::NotLike,
+            Op::NotLike => Op::Like,
+            Op::ILike => Op::NotILike,
+            Op::NotILike => Op::ILike,
+            Op::Any => Op::NotAny,
+            Op::NotAny => Op::Any,
+            Op::EqOpt | Op::EqLike | Op::EqILike => return None,
+        })
+    }
+
+    pub fn parse(s: &str) -> Option<Op> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "=" | "==" => Op::Eq,
+            "!=" | "<>" => Op::Ne,
+            "<" => Op::Lt,
+            "<=" => Op::Le,
+            ">" => Op::Gt,
+            ">=" => Op::Ge,
+            "=?" => Op::EqOpt,
+            "like" => Op::Like,
+            "not like" => Op::NotLike,
+            "ilike" => Op::ILike,
+            "not ilike" => Op::NotILike,
+            "=like" => Op::EqLike,
+            "=ilike" => Op::EqILike,
+            // No model here has a hierarchy, so child_of/parent_of reduce to membership.
+            "in" | "child_of" | "parent_of" => Op::In,
+            "not in" => Op::NotIn,
+            "any" => Op::Any,
+            "not any" => Op::NotAny,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Domain {
+    True,
+    False,
+    And(Vec<Domain>),
+    Or(Vec<Domain>),
+    Not(Box<Domain>),
+    Leaf { path: Vec<String>, op: Op, value: Value },
+}
+
+fn syntax_error(domain: &Value) -> Error {
+    let _ = domain;
+    Error::application("Domain is syntactically not correct: expected a list of operators ('&', '|', '!') and [field, operator, value] terms in prefix notation.")
+}
+
+impl Domain {
+    /// Parses a domain in Odoo's prefix notation (implicit `&` between top-level terms).
+    pub fn parse(value: &Value) -> Result<Domain> {
+        let items = match value {
+            Value::List(items) => items,
+            v if v.is_null() => return Ok(Domain::True),
+            _ => return Err(syntax_error(value)),
+        };
+        if items.len() > MAX_DOMAIN_TERMS {
+            return Err(Error::application(format!("Domain has more than {MAX_DOMAIN_TERMS} terms.")));
+        }
+        // Each entry carries its nesting depth. Chains of one operator are flattened (`| | a b c` is one
+        // Or of three) and `! !` cancels, so long domains stay shallow; what still nests deeper than
+        // MAX_DOMAIN_DEPTH is refused, because every later pass over the tree recurses.
+        let mut stack: Vec<(Domain, usize)> = Vec::new();
+        let too_deep = || Error::application(format!("Domain nests operators more than {MAX_DOMAIN_DEPTH} deep."));
+        for item in items.iter().rev() {
+            match item {
+                Value::Str(op) if op == "&" || op == "|" => {
+                    let ((a, da), (b, db)) = match (stack.pop(), stack.pop()) {
+                        (Some(a), Some(b)) => (a, b),
+                        _ => return Err(syntax_error(value)),
+                    };
+                    let and = op == "&";
+                    let flat = |d: Domain, depth: usize| match d {
+                        Domain::And(items) if and => (items, depth.saturating_sub(1)),
+                        Domain::Or(items) if !and => (items, depth.saturating_sub(1)),
+                        other => (vec![other], depth),
+                    };
+                    let (mut children, da) = flat(a, da);
+                    let (rest, db) = flat(b, db);
+                    children.extend(rest);
+                    let depth = da.max(db) + 1;
+                    if depth > MAX_DOMAIN_DEPTH {
+                        return Err(too_deep());
+                    }
+                    stack.push((if and { Domain::And(children) } else { Domain::Or(children) }, depth));
+                }
+                Value::Str(op) if op == "!" => {
+                    let entry = match stack.pop().ok_or_else(|| syntax_error(value))? {
+                        (Domain::Not(inner), depth) => (*inner, depth.saturating_sub(1)),
+                        (a, depth) if depth < MAX_DOMAIN_DEPTH => (Domain::Not(Box::new(a)), depth + 1),
+                        _ => return Err(too_deep()),
+                    };
+                    stack.push(entry);
+                }
+                Value::List(term) => stack.push((Self::parse_leaf(term)?, 1)),
+                _ => return Err(syntax_error(value)),
+            }
+        }
+        let mut stack: Vec<Domain> = stack.into_iter().rev().map(|(d, _)| d).collect();
+        let domain = match stack.len() {
+            0 => Domain::True,
+            1 => stack.pop().unwrap_or(Domain::True),
+            _ => Domain::And(stack),
+        };
+        Ok(domain.distribute_not(false))
+    }
+
+    /// Pushes `!` down to the leaves by negating their operators, as Odoo does: `!(a = 1)` becomes
+    /// `a != 1`, which (like Odoo) keeps rows where `a` is empty. Leaves without a negated operator keep
+    /// an explicit `Not`.
+    fn distribute_not(self, negate: bool) -> Domain {
+        match (self, negate) {
+            (Domain::True, true) => Domain::False,
+            (Domain::False, true) => Domain::True,
+            (Domain::Not(inner), n) => inner.distribute_not(!n),
+            (Domain::And(items), false) => Domain::And(items.into_iter().map(|d| d.distribute_not(false)).collect()),
+            (Domain::Or(items), false) => Domain::Or(items.into_iter().map(|d| d.distribute_not(false)).collect()),
+            (Domain::And(items), true) => Domain::Or(items.into_iter().map(|d| d.distribute_not(true)).collect()),
+            (Domain::Or(items), true) => Domain::And(items.into_iter().map(|d| d.distribute_not(true)).collect()),
+            (Domain::Leaf { path, op, value }, true) => match op.negated() {
+                Some(op) => Domain::Leaf { path, op, value },
+                None => Domain::Not(Box::new(Domain::Leaf { path, op, value })),
+            },
+            (other, _) => other,
+        }
+    }
+
+    fn parse_leaf(term: &[Value]) -> Result<Domain> {
+        let invalid = || Error::application(format!("Invalid leaf {}", describe(term)));
+        if term.len() != 3 {
+            return Err(invalid());
+        }
+        let op_str = term[1].as_str().ok_or_else(invalid)?;
+        // TRUE_LEAF (1, '=', 1) and FALSE_LEAF (0, '=', 1).
+        if let (Some(l), Some(r)) = (term[0].as_i64(), term[2].as_i64()) {
+            if op_str == "=" && r == 1 && (l == 0 || l == 1) {
+                return Ok(if l == 1 { Domain::True } else { Domain::False });
+            }
+        }
+        let field = term[0].as_str().ok_or_else(invalid)?;
+        let op = Op::parse(op_str).ok_or_else(|| {
+            Error::application(format!("Invalid leaf {}: unknown operator {op_str:?}", describe(term)))
+        })?;
+        if field.is_empty() || field.split('.').any(str::is_empty) {
+            return Err(invalid());
+        }
+        Ok(Domain::Leaf { path: field.split('.').map(str::to_string).collect(), op, value: term[2].clone() })
+    }
+
+    /// Checks every field path against the registry, so a compiled query only ever names known columns.
+    pub fn validate(&self, registry: &Registry, model: &Model) -> Result<()> {
+        match self {
+            Domain::True | Domain::False => Ok(()),
+            Domain::And(items) | Domain::Or(items) => items.iter().try_for_each(|d| d.validate(registry, model)),
+            Domain::Not(inner) => inner.validate(registry, model),
+            Domain::Leaf { path, op, value } => {
+                let mut current = model;
+                for (i, part) in path.iter().enumerate() {
+                    let field = current.field(part).ok_or_else(|| {
+                        Error::application(format!(
+                            "Invalid field {}.{} in leaf {:?}",
+                            current.name,
+                            part,
+                            path.join(".")
+                        ))
+                    })?;
+                    let last = i + 1 == path.len();
+                    if field.name == "display_name" && !last {
+                        return Err(Error::application(format!("Invalid field path {:?}", path.join("."))));
+                    }
+                    if !last || matches!(op, Op::Any | Op::NotAny) {
+                        let comodel = field.ftype.comodel().ok_or_else(|| {
+                            Error::application(format!(
+                                "Invalid field path {:?}: {} is not a relational field",
+                                path.join("."),
+                                part
+                            ))
+                        })?;
+                        current = registry.model(comodel)?;
+                    }
+                }
+                if matches!(op, Op::Any | Op::NotAny) {
+                    Domain::parse(value)?.validate(registry, current)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn describe(term: &[Value]) -> String {
+    let parts: Vec<String> = term
+        .iter()
+        .map(|v| match v {
+            Value::Str(s) => format!("{s:?}"),
+            Value::Int(i) => i.to_string(),
+            other => other.kind().to_string(),
+        })
+        .collect();
+    format!("({})", parts.join(", "))
+}
+
+fn like_pattern(value: &Value, wrap: bool) -> String {
+    let raw = match value {
+        Value::Str(s) => s.clone(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        other => other.kind().to_string(),
+    };
+    if !wrap {
+        return raw;
+    }
+    let escaped = raw.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(items: Vec<Value>) -> Value {
+        Value::List(items)
+    }
+    fn leaf(f: &str, op: &str, v: Value) -> Value {
+        list(vec![Value::str(f), Value::str(op), v])
+    }
+
+    #[test]
+    fn prefix_notation_and_implicit_and() {
+        let d = Domain::parse(&list(vec![
+            Value::str("|"),
+            leaf("a", "=", Value::Int(1)),
+            leaf("b", "=", Value::Int(2)),
+            leaf("c", "!=", Value::Bool(false)),
+        ]))
+        .unwrap();
+        match d {
+            Domain::And(items) => {
+                assert_eq!(items.len(), 2);
+                assert!(matches!(items[0], Domain::Or(_)));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let not = Domain::parse(&list(vec![Value::str("!"), leaf("a", "=", Value::Int(1))])).unwrap();
+        assert_eq!(not, Domain::Leaf { path: vec!["a".into()], op: Op::Ne, value: Value::Int(1) });
+        let kept = Domain::parse(&list(vec![Value::str("!"), leaf("a", "=like", Value::str("x%"))])).unwrap();
+        assert!(matches!(kept, Domain::Not(_)));
+        let de_morgan = Domain::parse(&list(vec![
+            Value::str("!"),
+            Value::str("|"),
+            leaf("a", "<", Value::Int(1)),
+            leaf("b", "in", list(vec![])),
+        ]))
+        .unwrap();
+        assert_eq!(
+            de_morgan,
+            Domain::And(vec![
+                Domain::Leaf { path: vec!["a".into()], op: Op::Ge, value: Value::Int(1) },
+                Domain::Leaf { path: vec!["b".into()], op: Op::NotIn, value: list(vec![]) },
+            ])
+        );
+    }
+
+    #[test]
+    fn malformed_domains_are_errors_not_panics() {
+        for bad in [
+            list(vec![Value::str("&"), leaf("a", "=", Value::Int(1))]),
+            list(vec![Value::str("!")]),
+            list(vec![Value::Int(3)]),
+            list(vec![list(vec![Value::str("a"), Value::str("=")])]),
+            list(vec![leaf("a", "regex", Value::Int(1))]),
+            list(vec![leaf("a..b", "=", Value::Int(1))]),
+            Value::str("[('a','=',1)]"),
+        ] {
+            assert!(Domain::parse(&bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn long_domains_stay_shallow_and_deep_ones_are_refused() {
+        let a = || leaf("a", "=", Value::Int(1));
+        // 19,999 `|` then 20,000 leaves (too many terms) and 9,999 + 10,000: one flat Or.
+        let mut ors: Vec<Value> = vec![Value::str("|"); 9_999];
+        ors.extend((0..10_000).map(|_| a()));
+        match Domain::parse(&list(ors)).unwrap() {
+            Domain::Or(items) => assert_eq!(items.len(), 10_000),
+            other => panic!("unexpected {other:?}"),
+        }
+        // 19,999 `!`: cancelled in pairs, one left.
+        let mut nots: Vec<Value> = vec![Value::str("!"); 19_999];
+        nots.push(a());
+        assert_eq!(
+            Domain::parse(&list(nots)).unwrap(),
+            Domain::Leaf { path: vec!["a".into()], op: Op::Ne, value: Value::Int(1) }
+        );
+        // Alternating & and | cannot be flattened: refused past the depth limit, accepted below it.
+        let alternating = |n: usize| {
+            let mut items = Vec::new();
+            for i in 0..n {
+                items.push(Value::str(if i % 2 == 0 { "&" } else { "|" }));
+                items.push(a());
+            }
+            items.push(a());
+            list(items)
+        };
+        assert!(Domain::parse(&alternating(MAX_DOMAIN_DEPTH - 1)).is_ok());
+        let err = Domain::parse(&alternating(9_000)).unwrap_err();
+        assert!(err.message().contains("deep"), "{}", err.message());
+    }
+
+    #[test]
+    fn true_and_false_leaves() {
+        assert_eq!(
+            Domain::parse(&list(vec![list(vec![Value::Int(1), Value::str("="), Value::Int(1)])])).unwrap(),
+            Domain::True
+        );
+        assert_eq!(
+            Domain::parse(&list(vec![list(vec![Value::Int(0), Value::str("="), Value::Int(1)])])).unwrap(),
+            Domain::False
+        );
+        assert_eq!(Domain::parse(&list(vec![])).unwrap(), Domain::True);
+    }
+}

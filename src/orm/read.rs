@@ -1,0 +1,374 @@
+//! Reading: the ORM bound to one caller (`Orm`), the company scope, `search` (domain, order, paging)
+//! compiled to SQL, `count`, visibility checks, and `read`/`search_read` building Odoo's records.
+
+use std::collections::HashMap;
+
+use crate::db::{AnyConnection, Backend};
+use crate::error::{Error, Result};
+use crate::orm::args::{invalid_field, Env};
+use crate::orm::convert::read_cell;
+use crate::orm::domain::Domain;
+use crate::orm::model::{CompanyScope, Field, FieldType, Model};
+use crate::orm::registry::Registry;
+use crate::orm::sql::{json_row, Sql, SqlValue};
+use crate::types::Value;
+
+/// What `search` and `search_read` select: a domain and Odoo's paging (`offset`, `limit`, `order`).
+#[derive(Clone, Copy)]
+pub struct Search<'a> {
+    pub domain: &'a Value,
+    pub offset: i64,
+    pub limit: Option<i64>,
+    pub order: Option<&'a str>,
+}
+
+impl<'a> Search<'a> {
+    /// Every record matching `domain`, in the model's default order.
+    pub fn all(domain: &'a Value) -> Search<'a> {
+        Search { domain, offset: 0, limit: None, order: None }
+    }
+}
+
+/// The ORM bound to one caller and one backend.
+pub struct Orm<'a> {
+    pub registry: &'a Registry,
+    pub backend: Backend,
+    pub env: &'a Env,
+}
+
+impl Orm<'_> {
+    /// `AND <alias> belongs to the caller's company` for scoped models.
+    pub(crate) fn push_scope(&self, model: &Model, alias: &str, sql: &mut Sql) {
+        match model.scope {
+            CompanyScope::Global => {}
+            CompanyScope::CompanyField => {
+                sql.push(&format!(" AND {alias}.company_id = "));
+                sql.bind(SqlValue::Int(self.env.company_id));
+            }
+            CompanyScope::OwnCompany => {
+                sql.push(&format!(" AND {alias}.id = "));
+                sql.bind(SqlValue::Int(self.env.company_id));
+            }
+        }
+    }
+
+    fn where_clause(&self, model: &Model, domain: &Value, sql: &mut Sql) -> Result<()> {
+        let domain = Domain::parse(domain)?;
+        domain.validate(self.registry, model)?;
+        sql.push(" WHERE ");
+        domain.to_sql(self.registry, model, "t", sql)?;
+        self.push_scope(model, "t", sql);
+        Ok(())
+    }
+
+    fn order_clause(&self, model: &Model, order: Option<&str>) -> Result<String> {
+        let spec = order.filter(|o| !o.trim().is_empty()).unwrap_or(model.order);
+        let mut terms = Vec::new();
+        let mut has_id = false;
+        for term in spec.split(',') {
+            let mut words = term.split_whitespace();
+            let name = words.next().ok_or_else(|| Error::application(format!("Invalid order {spec:?}")))?;
+            let direction = match words.next().map(str::to_ascii_lowercase).as_deref() {
+                None | Some("asc") => "ASC NULLS LAST",
+                Some("desc") => "DESC NULLS FIRST",
+                Some(_) => {
+                    return Err(Error::application(format!("Invalid order {spec:?}: use 'field [asc|desc], …'")))
+                }
+            };
+            if words.next().is_some() {
+                return Err(Error::application(format!("Invalid order {spec:?}: use 'field [asc|desc], …'")));
+            }
+            let field = match name {
+                "display_name" => model.field(model.rec_name),
+                other => model.field(other),
+            }
+            .filter(|f| f.is_stored() && f.name != "display_name")
+            .ok_or_else(|| {
+                Error::application(format!("Invalid order {spec:?}: {name} is not a sortable field of {}", model.name))
+            })?;
+            has_id |= field.name == "id";
+            terms.push(format!("t.{} {direction}", field.name));
+        }
+        if !has_id {
+            terms.push("t.id ASC".to_string());
+        }
+        Ok(terms.join(", "))
+    }
+
+    pub fn search(&self, conn: &mut AnyConnection, model: &Model, search: &Search) -> Result<Vec<i64>> {
+        self.search_sql(model, search)?.load_ids(conn)
+    }
+
+    /// The query of `search`, compiled but not run (no database needed: the fuzz targets use it too).
+    pub fn search_sql(&self, model: &Model, search: &Search) -> Result<Sql> {
+        self.select_sql("t.id AS id", model, search)
+    }
+
+    /// `SELECT <select> FROM <model> t WHERE <domain and company scope> ORDER BY … LIMIT … OFFSET …`.
+    fn select_sql(&self, select: &str, model: &Model, search: &Search) -> Result<Sql> {
+        let Search { domain, offset, limit, order } = *search;
+        let order = self.order_clause(model, order)?;
+        let mut sql = Sql::new(self.backend);
+        sql.push(&format!("SELECT {select} FROM {} t", model.table));
+        self.where_clause(model, domain, &mut sql)?;
+        sql.push(&format!(" ORDER BY {order}"));
+        // Written as literals (checked integers), not bound: SQLite re-prepares a statement whose LIMIT or
+        // OFFSET is a parameter every time that parameter is bound, which doubled the cost of each search.
+        match (limit, self.backend) {
+            (Some(limit), _) => sql.push(&format!(" LIMIT {limit}")),
+            (None, Backend::Sqlite) if offset > 0 => sql.push(" LIMIT -1"),
+            _ => {}
+        }
+        if offset > 0 {
+            sql.push(&format!(" OFFSET {offset}"));
+        }
+        Ok(sql)
+    }
+
+    pub fn count(&self, conn: &mut AnyConnection, model: &Model, domain: &Value, limit: Option<i64>) -> Result<i64> {
+        let mut sql = Sql::new(self.backend);
+        sql.push(&format!("SELECT COUNT(*) AS n FROM (SELECT t.id FROM {} t", model.table));
+        self.where_clause(model, domain, &mut sql)?;
+        if let Some(limit) = limit.filter(|l| *l > 0) {
+            sql.push(&format!(" LIMIT {limit}"));
+        }
+        sql.push(") c");
+        sql.load_count(conn)
+    }
+
+    /// The subset of `ids` that exist and that the caller may see.
+    pub fn visible_ids(&self, conn: &mut AnyConnection, model: &Model, ids: &[i64]) -> Result<Vec<i64>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(10_000) {
+            let mut sql = Sql::new(self.backend);
+            sql.push(&format!("SELECT t.id AS id FROM {} t WHERE t.id IN ({})", model.table, join_ids(chunk)));
+            self.push_scope(model, "t", &mut sql);
+            found.extend(sql.load_ids(conn)?);
+        }
+        Ok(found)
+    }
+
+    /// Fails with Odoo's MissingError unless every id exists and is visible.
+    pub fn ensure_visible(&self, conn: &mut AnyConnection, model: &Model, ids: &[i64]) -> Result<()> {
+        let found = self.visible_ids(conn, model, ids)?;
+        let mut missing: Vec<i64> = ids.iter().copied().filter(|i| !found.contains(i)).collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        missing.sort_unstable();
+        missing.dedup();
+        Err(Error::missing(format!(
+            "Record does not exist or has been deleted.\n(Record: {}({}), User: {})",
+            model.name,
+            missing.iter().map(i64::to_string).collect::<Vec<_>>().join(", "),
+            self.env.uid
+        )))
+    }
+
+    /// `read`: the records of `ids` in that order (duplicates once), unknown or foreign ids skipped.
+    pub fn read(
+        &self,
+        conn: &mut AnyConnection,
+        model: &Model,
+        ids: &[i64],
+        fields: &[&Field],
+        classic: bool,
+    ) -> Result<Vec<Value>> {
+        let select = json_row(self.backend, "t", &column_names(model));
+        let mut by_id: HashMap<i64, Vec<Value>> = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(10_000) {
+            let mut sql = Sql::new(self.backend);
+            sql.push(&format!("SELECT {select} FROM {} t WHERE t.id IN ({})", model.table, join_ids(chunk)));
+            self.push_scope(model, "t", &mut sql);
+            for row in sql.load_rows(conn)? {
+                if let Some(id) = row.first().and_then(Value::as_i64) {
+                    by_id.insert(id, row);
+                }
+            }
+        }
+        // `remove` also drops repeated ids, as Odoo's recordsets do.
+        let rows = ids.iter().filter_map(|id| by_id.remove(id)).collect();
+        self.records(conn, model, rows, fields, classic)
+    }
+
+    /// `search_read` in one query: the search's rows are read as they are found, not looked up again by id.
+    pub fn search_read(
+        &self,
+        conn: &mut AnyConnection,
+        model: &Model,
+        search: &Search,
+        fields: &[&Field],
+        classic: bool,
+    ) -> Result<Vec<Value>> {
+        let select = json_row(self.backend, "t", &column_names(model));
+        let rows = self.select_sql(&select, model, search)?.load_rows(conn)?;
+        self.records(conn, model, rows, fields, classic)
+    }
+
+    /// Builds the records of stored rows (cells in `column_names` order, id first): related display
+    /// names and one2many ids are fetched once per field for all rows.
+    fn records(
+        &self,
+        conn: &mut AnyConnection,
+        model: &Model,
+        mut rows: Vec<Vec<Value>>,
+        fields: &[&Field],
+        classic: bool,
+    ) -> Result<Vec<Value>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        // `id` always comes first, once, whether or not it was asked for.
+        let fields: Vec<&Field> = fields.iter().copied().filter(|f| f.name != "id").collect();
+        let row_id = |row: &Vec<Value>| row.first().and_then(Value::as_i64).unwrap_or(0);
+        let columns = column_names(model);
+        let column = |name: &str| columns.iter().position(|c| *c == name);
+
+        /// How each requested field is filled, worked out once for all rows.
+        enum Source<'f> {
+            DisplayName,
+            Children(HashMap<i64, Vec<i64>>),
+            Related(usize, HashMap<i64, String>),
+            Cell(usize, &'f Field),
+        }
+        let mut sources = Vec::with_capacity(fields.len());
+        for field in &fields {
+            let source = match field.ftype {
+                _ if field.name == "display_name" => Source::DisplayName,
+                FieldType::One2many(comodel, inverse) => {
+                    let parent_ids: Vec<i64> = rows.iter().map(row_id).collect();
+                    Source::Children(self.child_ids(conn, self.registry.model(comodel)?, inverse, &parent_ids)?)
+                }
+                FieldType::Many2one(comodel) if classic => {
+                    let idx = column(field.name).ok_or_else(|| invalid_field(model, field.name))?;
+                    let ref_ids: Vec<i64> = rows.iter().filter_map(|r| r.get(idx).and_then(Value::as_i64)).collect();
+                    Source::Related(idx, self.display_names(conn, self.registry.model(comodel)?, &ref_ids)?)
+                }
+                _ => Source::Cell(column(field.name).ok_or_else(|| invalid_field(model, field.name))?, field),
+            };
+            sources.push(source);
+        }
+
+        let rec_name_idx = column(model.rec_name);
+        let wants_display_name = sources.iter().any(|s| matches!(s, Source::DisplayName));
+        let mut out = Vec::with_capacity(rows.len());
+        for cells in &mut rows {
+            let id = row_id(cells);
+            let mut record = Vec::with_capacity(fields.len() + 1);
+            record.push(("id", Value::Int(id)));
+            // The display name first: it may read the cell another field then takes.
+            let name = wants_display_name.then(|| display_name(model, id, rec_name_idx.and_then(|i| cells.get(i))));
+            for (field, source) in fields.iter().zip(&sources) {
+                let value = match source {
+                    Source::DisplayName => Value::Str(name.clone().unwrap_or_default()),
+                    Source::Children(children) => Value::List(
+                        children.get(&id).map_or_else(Vec::new, |c| c.iter().copied().map(Value::Int).collect()),
+                    ),
+                    Source::Related(idx, names) => match cells.get(*idx).and_then(Value::as_i64) {
+                        Some(ref_id) => Value::List(vec![
+                            Value::Int(ref_id),
+                            Value::Str(names.get(&ref_id).cloned().unwrap_or_default()),
+                        ]),
+                        None => Value::Bool(false),
+                    },
+                    Source::Cell(idx, field) => read_cell(
+                        field.ftype,
+                        cells.get_mut(*idx).map_or(Value::Nil, |c| std::mem::replace(c, Value::Nil)),
+                    ),
+                };
+                record.push((field.name, value));
+            }
+            out.push(Value::Record(record));
+        }
+        Ok(out)
+    }
+
+    /// The ids of the `comodel` records whose `inverse` points at each parent, in the comodel's order.
+    fn child_ids(
+        &self,
+        conn: &mut AnyConnection,
+        comodel: &Model,
+        inverse: &str,
+        parent_ids: &[i64],
+    ) -> Result<HashMap<i64, Vec<i64>>> {
+        let mut map: HashMap<i64, Vec<i64>> = HashMap::new();
+        for chunk in parent_ids.chunks(10_000) {
+            let mut sql = Sql::new(self.backend);
+            sql.push(&format!(
+                "SELECT t.{inverse} AS id, CAST(t.id AS TEXT) AS label FROM {} t WHERE t.{inverse} IN ({}) ORDER BY {}",
+                comodel.table,
+                join_ids(chunk),
+                self.order_clause(comodel, None)?
+            ));
+            for (parent, child) in sql.load_id_texts(conn)? {
+                if let Some(child) = child {
+                    let child = child.parse().map_err(|e| Error::internal("reading one2many ids", e))?;
+                    map.entry(parent).or_default().push(child);
+                }
+            }
+        }
+        Ok(map)
+    }
+
+    fn display_names(&self, conn: &mut AnyConnection, model: &Model, ids: &[i64]) -> Result<HashMap<i64, String>> {
+        let mut out = HashMap::new();
+        let mut unique: Vec<i64> = ids.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        for chunk in unique.chunks(10_000) {
+            let mut sql = Sql::new(self.backend);
+            sql.push(&format!(
+                "SELECT t.id AS id, CAST(t.{} AS TEXT) AS label FROM {} t WHERE t.id IN ({})",
+                model.rec_name,
+                model.table,
+                join_ids(chunk)
+            ));
+            for (id, label) in sql.load_id_texts(conn)? {
+                let cell = label.map(Value::Str);
+                out.insert(id, display_name(model, id, cell.as_ref()));
+            }
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn name_pairs(&self, conn: &mut AnyConnection, model: &Model, ids: &[i64]) -> Result<Value> {
+        let visible = self.visible_ids(conn, model, ids)?;
+        let names = self.display_names(conn, model, &visible)?;
+        Ok(Value::List(
+            ids.iter()
+                .filter_map(|id| names.get(id).map(|n| Value::List(vec![Value::Int(*id), Value::str(n.clone())])))
+                .collect(),
+        ))
+    }
+}
+
+fn display_name(model: &Model, id: i64, cell: Option<&Value>) -> String {
+    match cell {
+        Some(Value::Str(s)) if !s.is_empty() => s.clone(),
+        Some(Value::Int(n)) => n.to_string(),
+        Some(Value::Float(f)) => f.to_string(),
+        _ => format!("{},{id}", model.name),
+    }
+}
+
+/// The stored columns as rows are selected: `id` first.
+fn column_names(model: &Model) -> Vec<&'static str> {
+    model.columns().map(|f| f.name).collect()
+}
+
+pub fn join_ids(ids: &[i64]) -> String {
+    if ids.is_empty() {
+        return "NULL".to_string();
+    }
+    let mut s = String::with_capacity(ids.len() * 6);
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&id.to_string());
+    }
+    s
+}

@@ -3,8 +3,9 @@
 //! GET renders a form (bank, login, password, SMS code for interactive providers, a consent
 //! checkbox). POST validates it: without the consent ticked nothing happens and the form comes
 //! back with an error; failed logins show the error and send a `fail` callback; a success
-//! creates or updates the connection, sends `notify` + `success` callbacks and redirects (302)
-//! to `return_to` with `connection_id` appended.
+//! creates or updates the connection, starts its attempt (see `attempts`) and redirects (302)
+//! to `return_to` at once (with `connection_id` when asked); the attempt's `notify` and
+//! `success` callbacks follow.
 
 use std::collections::HashMap;
 
@@ -98,6 +99,18 @@ fn is_ticked(form: &HashMap<String, String>, name: &str) -> bool {
 
 fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> &'a str {
     form.get(name).map(|v| v.trim()).unwrap_or_default()
+}
+
+/// What the bank customer is told about a failed attempt of class `class`.
+fn customer_message(class: &str, bank: &str) -> String {
+    match class {
+        "InvalidCredentials" => "The login or password is not correct. Check them and try again.".to_string(),
+        "InvalidInteractiveCredentials" => "The SMS code is missing or not correct.".to_string(),
+        "ConnectionDuplicated" => DUPLICATE_MESSAGE.to_string(),
+        "CredentialsNotMatch" => "These credentials belong to another login at this bank.".to_string(),
+        "ProviderAccessNotGranted" => "Access was not granted at the bank.".to_string(),
+        _ => format!("{bank} could not be reached. Please try again later."),
+    }
 }
 
 /// The bank's verdict on the submitted credentials: `Err((error_class, message))`.
@@ -212,7 +225,8 @@ fn fail(
     if let (Some(url), true) = (back.as_mut(), session.return_error_class) {
         url.query_pairs_mut().append_pair("error_class", class);
     }
-    let text = format!("{message} ({class})");
+    // The bank customer reads words, never an error class (that goes to the application).
+    let text = customer_message(class, view.provider.map_or("The bank", |p| p.name));
     let page = view.render_with_back(Some(&text), login, back.as_ref().map(url::Url::as_str));
     Outcome::Failed(page, vec![callback.error(class, message)])
 }
@@ -280,11 +294,11 @@ fn succeed(
     let interaction = if provider.interactive() { Interaction::Answered } else { Interaction::None };
     let callbacks = attempts::launch(shared, state, connection_id, attempt_id, work, interaction, now);
     let location = match url::Url::parse(&session.return_to) {
-        Ok(mut url) => {
+        Ok(mut url) if session.return_connection_id => {
             url.query_pairs_mut().append_pair("connection_id", &connection_id.to_string());
             url.to_string()
         }
-        Err(_) => session.return_to.clone(),
+        _ => session.return_to.clone(),
     };
     Outcome::Connected(location, callbacks)
 }
@@ -292,6 +306,7 @@ fn succeed(
 /// What the form shows for a session.
 struct FormView {
     provider: Option<&'static ProviderDef>,
+    requester: String,
     kind: SessionKindName,
     include_sandboxes: bool,
     consent_days: u32,
@@ -321,6 +336,7 @@ impl FormView {
         };
         FormView {
             provider,
+            requester: session.requester.clone(),
             kind,
             include_sandboxes: session.include_sandboxes,
             consent_days: shared.cfg.consent_days,
@@ -348,7 +364,15 @@ impl FormView {
                 format!("Refresh {}", p.map(|p| p.name).unwrap_or("your bank"))
             }
         };
-        let mut body = String::new();
+        let mut body = format!(
+            "<p class=\"requester\"><strong>{}</strong> asks to {} your bank account.</p>\n",
+            html_escape(&self.requester),
+            match self.kind {
+                SessionKindName::Connect => "connect",
+                SessionKindName::Reconnect => "reconnect",
+                SessionKindName::Refresh => "refresh",
+            }
+        );
         if let Some(error) = error {
             body.push_str(&format!("<p class=\"error\" role=\"alert\">{}</p>\n", html_escape(error)));
         }
@@ -394,8 +418,9 @@ impl FormView {
         }
         body.push_str(&format!(
             "<label class=\"consent\"><input type=\"checkbox\" name=\"consent\" value=\"yes\"> \
-             I give my consent to share my account details and transactions with this application for {} days.</label>\n\
+             I give my consent to share my account details and transactions with {} for {} days.</label>\n\
              <button type=\"submit\">{}</button>\n</form>\n",
+            html_escape(&self.requester),
             self.consent_days,
             if self.kind == SessionKindName::Refresh { "Refresh" } else { "Connect" }
         ));

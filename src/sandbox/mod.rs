@@ -8,7 +8,7 @@
 //! # Surface
 //! * `/api/v6/…` — the Salt Edge endpoints the client uses (providers, customers,
 //!   connections connect/reconnect/refresh/background_refresh/show/list/remove, consents
-//!   list/show/revoke, accounts, transactions with `from_id`/`per_page`/`pending=true`,
+//!   list/show/revoke, accounts, transactions with `from_id`/`per_page`/`pending`/`duplicated`,
 //!   countries), with `App-id`/`Secret` checks (401 `ClientNotFound` / `WrongClientSecret`),
 //!   optional request-signature checks, Salt Edge error envelopes and keyset paging.
 //! * `/connect/{token}` — the hosted widget (credentials form + consent checkbox).
@@ -60,9 +60,13 @@
 //!
 //! # Data
 //! Each new connection gets `accounts_per_connection` accounts with `transactions_per_account`
-//! posted and `pending_per_account` pending rows, generated on the fly (see [`data`]). A refresh
-//! (widget or background) settles all pending rows (they reappear as posted rows with new ids)
-//! and creates `pending_per_account` new pending rows.
+//! posted and `pending_per_account` pending rows, generated on the fly (see [`data`]). A finished
+//! refresh (widget, background or reconnect) settles all pending rows (they reappear as posted
+//! rows with new ids), adds `new_per_refresh` posted rows made that day (with two or more, the
+//! last repeats the first and is flagged `duplicated: true`) and `pending_per_account` new
+//! pending rows. `GET /transactions` lists the posted, non-duplicated rows; `pending=true` only
+//! the pending ones, `duplicated=true` only the duplicated ones (v5 had separate `/pending` and
+//! `/duplicates` routes; the v6 flags are read the same way).
 
 pub mod admin;
 mod api;
@@ -104,6 +108,9 @@ pub const DEFAULT_ATTEMPT_DELAY: Duration = Duration::from_millis(1500);
 pub struct SandboxConfig {
     /// Credentials the sandbox accepts in `App-id` / `Secret`.
     pub app_id: String,
+    /// The client application's name (Salt Edge takes it from the dashboard): who the connect
+    /// page says is asking, unless the request names a company (see `connect_page`).
+    pub client_name: String,
     pub secret: String,
     /// Where callbacks go: `{base}/saltedge/callbacks/{success,fail,notify,destroy}`.
     pub callback_base_url: Option<Url>,
@@ -137,6 +144,7 @@ impl Default for SandboxConfig {
     fn default() -> Self {
         SandboxConfig {
             app_id: "sandbox-app-id".to_string(),
+            client_name: "bankbridge".to_string(),
             secret: "sandbox-secret".to_string(),
             callback_base_url: None,
             transactions_per_account: 300,
@@ -158,6 +166,7 @@ impl fmt::Debug for SandboxConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SandboxConfig")
             .field("app_id", &self.app_id)
+            .field("client_name", &self.client_name)
             .field("secret", &"<redacted>")
             .field("callback_base_url", &self.callback_base_url.as_ref().map(Url::as_str))
             .field("transactions_per_account", &self.transactions_per_account)
@@ -274,6 +283,8 @@ fn root_url_for(cfg: &SandboxConfig, local: SocketAddr) -> io::Result<Url> {
 fn routes(service: &mut web::ServiceConfig) {
     service
         .route("/api/v6/{tail:.*}", web::to(api::dispatch))
+        // Other API versions (v5's connect_sessions, …) do not exist here.
+        .route("/api/{tail:.*}", web::to(api::unknown_version))
         .route("/connect/{token}", web::get().to(connect_page::show))
         .route("/connect/{token}", web::post().to(connect_page::submit))
         .route("/sandbox/public_key", web::get().to(public_key))

@@ -268,12 +268,16 @@ pub enum SessionKind {
 #[derive(Debug, Clone)]
 pub struct SessionRec {
     pub kind: SessionKind,
+    /// Who asks for the connection, as the page names it.
+    pub requester: String,
     pub return_to: String,
     pub custom_fields: Value,
     pub scopes: Vec<String>,
     pub from_date: Option<String>,
     pub include_sandboxes: bool,
     pub return_error_class: bool,
+    /// Append `connection_id` to `return_to` (v6 `return_connection_id`, default false).
+    pub return_connection_id: bool,
     pub expires_at: DateTime<Utc>,
     pub completed: bool,
 }

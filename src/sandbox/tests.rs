@@ -11,6 +11,13 @@ use super::test_support::{
 use super::{submit_form, SandboxConfig};
 use crate::saltedge::{verify_callback, CallbackPayload, ErrorKind};
 
+/// The text of the page's alert (what the bank customer reads about an error).
+fn alert_text(page: &str) -> String {
+    let start = page.find("role=\"alert\">").expect("an alert") + "role=\"alert\">".len();
+    let end = start + page[start..].find("</p>").expect("alert end");
+    page[start..end].to_string()
+}
+
 async fn connect_url(client: &crate::saltedge::Client, identifier: &str, provider: Option<&str>) -> (String, String) {
     let customer = client.get_or_create_customer(identifier).await.unwrap();
     let session = connect_session(client, &customer.customer_id, provider, RETURN_TO).await;
@@ -74,7 +81,8 @@ async fn bad_password_fails_with_callback_and_creates_nothing() {
     let (customer_id, url) = connect_url(&client, "bad-password", Some("fakebank_simple_xf")).await;
     let result = submit_form(&url, None, "username", "wrong", None, true).await.unwrap();
     assert_eq!(result.status, 422);
-    assert!(result.body.contains("InvalidCredentials"));
+    let alert = alert_text(&result.body);
+    assert!(alert.contains("not correct") && !alert.contains("InvalidCredentials"), "{alert}");
     assert!(result.body.contains("error_class=InvalidCredentials"), "offers a way back");
     assert!(client.list_connections(&customer_id).await.unwrap().is_empty());
     let received = sink.wait_for(1).await;
@@ -263,7 +271,8 @@ async fn interactive_error_and_duplicate_providers() {
     let (_, url) = connect_url(&client, "providers", Some("fakebank_interactive_xf")).await;
     let wrong = submit_form(&url, None, "username", "secret", Some("000000"), true).await.unwrap();
     assert_eq!(wrong.status, 422);
-    assert!(wrong.body.contains("InvalidInteractiveCredentials"));
+    assert!(alert_text(&wrong.body).contains("SMS code"));
+    assert!(wrong.body.contains("error_class=InvalidInteractiveCredentials"));
     let right = submit_form(&url, None, "username", "secret", Some("123456"), true).await.unwrap();
     assert_eq!(right.status, 302);
 
@@ -271,16 +280,18 @@ async fn interactive_error_and_duplicate_providers() {
     let (_, url) = connect_url(&client, "providers", Some("fakebank_with_error_xf")).await;
     let failed = submit_form(&url, None, "username", "ProviderUnavailable", None, true).await.unwrap();
     assert_eq!(failed.status, 422);
-    assert!(failed.body.contains("ProviderUnavailable"));
+    assert!(failed.body.contains("error_class=ProviderUnavailable"));
+    assert!(alert_text(&failed.body).contains("could not be reached"));
     let failed = submit_form(&url, None, "username", "secret", None, true).await.unwrap();
-    assert!(failed.body.contains("InvalidCredentials"));
+    assert!(failed.body.contains("error_class=InvalidCredentials"));
 
     // The same login at the same provider for the same customer is a duplicate.
     let (customer_id, first) = link(&client, "dup", "fakebank_simple_xf", "same-login").await;
     let (_, url) = connect_url(&client, "dup", Some("fakebank_simple_xf")).await;
     let duplicate = submit_form(&url, None, "same-login", "secret", None, true).await.unwrap();
     assert_eq!(duplicate.status, 422);
-    assert!(duplicate.body.contains(DUPLICATE_MESSAGE) && duplicate.body.contains("ConnectionDuplicated"));
+    assert_eq!(alert_text(&duplicate.body), DUPLICATE_MESSAGE);
+    assert!(duplicate.body.contains("error_class=ConnectionDuplicated"));
     let connections = client.list_connections(&customer_id).await.unwrap();
     assert_eq!(connections.len(), 1);
     assert_eq!(connections[0].id, first);
@@ -309,10 +320,16 @@ async fn failed_reconnect_deactivates_and_good_one_revives() {
     let err = client.background_refresh(&connection_id).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NeedsUser);
 
+    let pending_before = client.list_accounts(&connection_id).await.unwrap()[0].extra.transactions_count.clone();
     let ok = submit_form(&session.connect_url, None, "carol", "secret", None, true).await.unwrap();
     assert_eq!(ok.status, 302);
-    let connection = client.get_connection(&connection_id).await.unwrap();
+    // The reconnect's attempt runs after the redirect: nothing fetched yet.
+    let running = client.get_connection(&connection_id).await.unwrap();
+    assert_eq!(running.last_attempt.as_ref().unwrap().finished, Some(false));
+    assert_eq!(client.list_accounts(&connection_id).await.unwrap()[0].extra.transactions_count, pending_before);
+    let connection = wait_for_attempt(&client, &connection_id).await;
     assert!(connection.is_active() && connection.fail_error_class().is_none());
+    assert_ne!(client.list_accounts(&connection_id).await.unwrap()[0].extra.transactions_count, pending_before);
 
     // Widget refresh of an interactive connection asks only for the SMS code.
     let (_, sms) = link(&client, "reconnect", "fakebank_interactive_xf", "dave").await;
@@ -515,6 +532,17 @@ async fn a_connection_belongs_to_one_customer_and_errors_use_salt_edge_classes()
     }
     let (status, body) = api_call(&sandbox, reqwest::Method::DELETE, "accounts", None).await;
     assert_eq!((status, body["error"]["class"].as_str()), (404, Some("RouteNotFound")));
+    // v5 routes do not exist on a v6 host.
+    let response = reqwest::Client::new()
+        .post(sandbox.root_url.join("api/v5/connect_sessions/create").unwrap())
+        .header("App-id", &sandbox.app_id)
+        .header("Secret", &sandbox.secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["class"], "RouteNotFound");
     sandbox.stop().await;
 }
 
@@ -678,4 +706,77 @@ async fn interactive_banks_send_the_interactive_callback_and_time_out_without_a_
     assert_eq!(fail["data"]["error_class"], "InteractiveTimeout");
     sandbox.stop().await;
     sink.stop().await;
+}
+
+#[tokio::test]
+async fn connect_page_names_who_asks_and_never_shows_an_error_class() {
+    let (sandbox, client) = start(small_config()).await;
+    let customer = client.create_customer("page-names").await.unwrap().customer_id;
+    let session_for = |custom_fields: Option<Value>| {
+        let mut options = crate::saltedge::ConnectOptions::new(RETURN_TO);
+        options.provider_code = Some("fakebank_with_error_xf".into());
+        options.include_sandboxes = true;
+        options.custom_fields = custom_fields;
+        let client = client.clone();
+        let customer = customer.clone();
+        async move { client.connect_with(&customer, &options).await.unwrap().connect_url }
+    };
+    // The company named in the request asks; the name is escaped.
+    let url = session_for(Some(json!({ "link_id": "7", "company_name": "Dupont & <Fils>" }))).await;
+    let page = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    assert!(page.contains("<strong>Dupont &amp; &lt;Fils&gt;</strong> asks to connect your bank account."), "{page}");
+    assert!(page.contains("transactions with Dupont &amp; &lt;Fils&gt; for 90 days"));
+    assert!(!page.contains("this application"));
+    // Without one, the client application asks.
+    let url = session_for(None).await;
+    let page = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    assert!(page.contains("<strong>bankbridge</strong> asks to connect your bank account."));
+
+    // Errors are words for the bank customer; the class only travels to the application.
+    for (password, words) in [
+        ("ProviderUnavailable", "Fake Bank with Error could not be reached. Please try again later."),
+        ("wrong", "The login or password is not correct. Check them and try again."),
+    ] {
+        let url = session_for(Some(json!({ "company_name": "Dupont" }))).await;
+        let failed = submit_form(&url, None, "username", password, None, true).await.unwrap();
+        assert_eq!(failed.status, 422);
+        assert_eq!(alert_text(&failed.body), words);
+        let text_only: String =
+            failed.body.split('<').map(|part| part.split_once('>').map_or(part, |(_, text)| text)).collect();
+        for class in ["ProviderUnavailable", "InvalidCredentials"] {
+            assert!(!text_only.contains(class), "{class} shown: {text_only}");
+        }
+        // Same layout as the form: the banner and the title.
+        assert!(
+            failed.body.contains("class=\"banner\"") && failed.body.contains("<h1>Connect Fake Bank with Error</h1>")
+        );
+    }
+    sandbox.stop().await;
+}
+
+#[tokio::test]
+async fn return_to_gets_connection_id_only_when_asked() {
+    let (sandbox, client) = start(small_config()).await;
+    let customer = client.create_customer("return").await.unwrap().customer_id;
+    for (asked, expect_id) in [(None, false), (Some(false), false), (Some(true), true)] {
+        let mut body = json!({ "data": {
+            "customer_id": customer,
+            "consent": { "scopes": ["accounts", "transactions"] },
+            "attempt": { "return_to": RETURN_TO },
+            "provider": { "code": "musterbank_de" },
+        }});
+        if let Some(asked) = asked {
+            body["data"]["return_connection_id"] = json!(asked);
+        }
+        let (status, session) = api_call(&sandbox, reqwest::Method::POST, "connections/connect", Some(body)).await;
+        assert_eq!(status, 200);
+        let url = session["data"]["connect_url"].as_str().unwrap();
+        let done = submit_form(url, None, &format!("user-{asked:?}"), "secret", None, true).await.unwrap();
+        assert_eq!(done.status, 302, "{}", done.body);
+        assert_eq!(done.connection_id().is_some(), expect_id, "{asked:?}: {:?}", done.location);
+        if !expect_id {
+            assert_eq!(done.location.as_deref(), Some(RETURN_TO));
+        }
+    }
+    sandbox.stop().await;
 }

@@ -3,8 +3,9 @@
 //! GET renders a form (bank, login, password, SMS code for interactive providers, a consent
 //! checkbox). POST validates it: without the consent ticked nothing happens and the form comes
 //! back with an error; failed logins show the error and send a `fail` callback; a success
-//! creates or updates the connection, sends `notify` + `success` callbacks and redirects (302)
-//! to `return_to` with `connection_id` appended.
+//! creates or updates the connection, starts its attempt (see `attempts`) and redirects (302)
+//! to `return_to` at once (with `connection_id` when asked); the attempt's `notify` and
+//! `success` callbacks follow.
 
 use std::collections::HashMap;
 
@@ -13,10 +14,10 @@ use actix_web::web::{self, Bytes};
 use actix_web::HttpResponse;
 use chrono::{DateTime, Utc};
 
-use super::api::refresh_connection;
+use super::attempts::{self, Interaction, Work};
 use super::callbacks::{self, Callback};
 use super::data::{self, ProviderBehaviour, ProviderDef};
-use super::state::{self, AttemptRec, ConnectionRec, ConnectionStatus, SandboxState, SessionKind, SessionRec};
+use super::state::{ConnectionRec, ConnectionStatus, SandboxState, SessionKind, SessionRec};
 use super::Shared;
 use crate::html::escape as html_escape;
 
@@ -25,14 +26,6 @@ pub const CONSENT_REQUIRED_MESSAGE: &str =
     "You must give your consent to share your account information before connecting.";
 /// Shown for a second link of the same login at the same provider.
 pub const DUPLICATE_MESSAGE: &str = "You have already used these credentials to connect this provider.";
-
-/// Default accounts of a new connection: (name, nature, currency), cycled.
-const ACCOUNT_TEMPLATES: &[(&str, &str, &str)] = &[
-    ("Checking account", "account", "EUR"),
-    ("Credit card", "card", "EUR"),
-    ("Savings account", "savings", "EUR"),
-    ("Dollar account", "account", "USD"),
-];
 
 pub(crate) async fn show(path: web::Path<String>, shared: web::Data<Shared>) -> HttpResponse {
     let token = path.into_inner();
@@ -108,6 +101,18 @@ fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> &'a str {
     form.get(name).map(|v| v.trim()).unwrap_or_default()
 }
 
+/// What the bank customer is told about a failed attempt of class `class`.
+fn customer_message(class: &str, bank: &str) -> String {
+    match class {
+        "InvalidCredentials" => "The login or password is not correct. Check them and try again.".to_string(),
+        "InvalidInteractiveCredentials" => "The SMS code is missing or not correct.".to_string(),
+        "ConnectionDuplicated" => DUPLICATE_MESSAGE.to_string(),
+        "CredentialsNotMatch" => "These credentials belong to another login at this bank.".to_string(),
+        "ProviderAccessNotGranted" => "Access was not granted at the bank.".to_string(),
+        _ => format!("{bank} could not be reached. Please try again later."),
+    }
+}
+
 /// The bank's verdict on the submitted credentials: `Err((error_class, message))`.
 fn check_credentials(
     provider: &ProviderDef,
@@ -140,7 +145,7 @@ fn check_credentials(
 }
 
 fn process(
-    shared: &Shared,
+    shared: &web::Data<Shared>,
     state: &mut SandboxState,
     token: &str,
     form: &HashMap<String, String>,
@@ -152,7 +157,9 @@ fn process(
     };
     let view = FormView::new(state, &session, shared);
     let login = field(form, "login").to_string();
-    let Some(provider) = view.provider.or_else(|| data::find_provider(field(form, "provider_code"))) else {
+    let chosen =
+        data::find_provider(field(form, "provider_code")).filter(|p| session.include_sandboxes || !p.is_fake());
+    let Some(provider) = view.provider.or(chosen) else {
         return Outcome::Page(StatusCode::UNPROCESSABLE_ENTITY, view.render(Some("Choose your bank."), &login));
     };
     let view = FormView { provider: Some(provider), ..view };
@@ -218,13 +225,14 @@ fn fail(
     if let (Some(url), true) = (back.as_mut(), session.return_error_class) {
         url.query_pairs_mut().append_pair("error_class", class);
     }
-    let text = format!("{message} ({class})");
+    // The bank customer reads words, never an error class (that goes to the application).
+    let text = customer_message(class, view.provider.map_or("The bank", |p| p.name));
     let page = view.render_with_back(Some(&text), login, back.as_ref().map(url::Url::as_str));
     Outcome::Failed(page, vec![callback.error(class, message)])
 }
 
 fn succeed(
-    shared: &Shared,
+    shared: &web::Data<Shared>,
     state: &mut SandboxState,
     token: &str,
     session: &SessionRec,
@@ -233,30 +241,13 @@ fn succeed(
     now: DateTime<Utc>,
 ) -> Outcome {
     let cfg = &shared.cfg;
-    let connection_id = match session.kind {
+    let attempt = state.start_attempt(now, session.custom_fields.clone());
+    let attempt_id = attempt.id;
+    let (connection_id, work) = match session.kind {
         SessionKind::Connect { customer_id, .. } => {
             let id = state.new_id();
             let consent = state.new_consent(now, session.scopes.clone(), session.from_date.clone(), cfg.consent_days);
-            let attempt: AttemptRec = state.new_attempt(now, session.custom_fields.clone(), None);
-            let mut accounts = Vec::new();
-            for n in 0..cfg.accounts_per_connection as usize {
-                let (name, nature, currency) = ACCOUNT_TEMPLATES[n % ACCOUNT_TEMPLATES.len()];
-                let Some(account) = state.new_account(
-                    now,
-                    format!("{} {name}", provider.name),
-                    nature.to_string(),
-                    currency.to_string(),
-                    cfg.transactions_per_account,
-                    u64::from(cfg.pending_per_account),
-                ) else {
-                    return Outcome::Page(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        message_html("Connect", "The sandbox is full (too many accounts)."),
-                    );
-                };
-                accounts.push(account);
-            }
-            let interval = state::chrono_duration(cfg.refresh_interval);
+            // The connection exists from now on; its accounts come when the attempt finishes.
             state.connections.insert(
                 id,
                 ConnectionRec {
@@ -267,41 +258,47 @@ fn succeed(
                     status: ConnectionStatus::Active,
                     created_at: now,
                     updated_at: now,
-                    next_refresh_possible_at: state::later(now, interval),
+                    next_refresh_possible_at: None,
                     last_attempt: attempt,
                     consents: vec![consent],
-                    accounts,
+                    accounts: Vec::new(),
+                    background_refreshes: Vec::new(),
                 },
             );
-            id
+            (id, Work::Link)
         }
-        SessionKind::Reconnect { connection_id } => {
-            let consent = state.new_consent(now, session.scopes.clone(), session.from_date.clone(), cfg.consent_days);
+        SessionKind::Reconnect { connection_id } | SessionKind::Refresh { connection_id } => {
+            let consent = matches!(session.kind, SessionKind::Reconnect { .. })
+                .then(|| state.new_consent(now, session.scopes.clone(), session.from_date.clone(), cfg.consent_days));
             let Some(connection) = state.connections.get_mut(&connection_id) else {
                 return Outcome::Page(StatusCode::GONE, message_html("Connect", "This connection no longer exists."));
             };
+            if connection.is_processing() {
+                return Outcome::Page(
+                    StatusCode::CONFLICT,
+                    message_html("Connect", "This connection is already being refreshed. Try again in a moment."),
+                );
+            }
             connection.status = ConnectionStatus::Active;
-            connection.consents.push(consent);
-            connection_id
+            connection.consents.extend(consent);
+            connection.last_attempt = attempt;
+            connection.next_refresh_possible_at = None;
+            connection.updated_at = now;
+            (connection_id, Work::Refresh)
         }
-        SessionKind::Refresh { connection_id } => connection_id,
-    };
-    let callbacks = match session.kind {
-        SessionKind::Connect { customer_id, .. } => vec![
-            Callback::new("notify", Some(connection_id), customer_id, &session.custom_fields).stage("fetch_accounts"),
-            Callback::new("success", Some(connection_id), customer_id, &session.custom_fields).stage("finish"),
-        ],
-        _ => refresh_connection(state, connection_id, shared, now, session.custom_fields.clone()).unwrap_or_default(),
     };
     if let Some(stored) = state.sessions.get_mut(token) {
         stored.completed = true;
     }
+    // The SMS code of an interactive bank was typed on this page.
+    let interaction = if provider.interactive() { Interaction::Answered } else { Interaction::None };
+    let callbacks = attempts::launch(shared, state, connection_id, attempt_id, work, interaction, now);
     let location = match url::Url::parse(&session.return_to) {
-        Ok(mut url) => {
+        Ok(mut url) if session.return_connection_id => {
             url.query_pairs_mut().append_pair("connection_id", &connection_id.to_string());
             url.to_string()
         }
-        Err(_) => session.return_to.clone(),
+        _ => session.return_to.clone(),
     };
     Outcome::Connected(location, callbacks)
 }
@@ -309,6 +306,7 @@ fn succeed(
 /// What the form shows for a session.
 struct FormView {
     provider: Option<&'static ProviderDef>,
+    requester: String,
     kind: SessionKindName,
     include_sandboxes: bool,
     consent_days: u32,
@@ -338,6 +336,7 @@ impl FormView {
         };
         FormView {
             provider,
+            requester: session.requester.clone(),
             kind,
             include_sandboxes: session.include_sandboxes,
             consent_days: shared.cfg.consent_days,
@@ -365,7 +364,15 @@ impl FormView {
                 format!("Refresh {}", p.map(|p| p.name).unwrap_or("your bank"))
             }
         };
-        let mut body = String::new();
+        let mut body = format!(
+            "<p class=\"requester\"><strong>{}</strong> asks to {} your bank account.</p>\n",
+            html_escape(&self.requester),
+            match self.kind {
+                SessionKindName::Connect => "connect",
+                SessionKindName::Reconnect => "reconnect",
+                SessionKindName::Refresh => "refresh",
+            }
+        );
         if let Some(error) = error {
             body.push_str(&format!("<p class=\"error\" role=\"alert\">{}</p>\n", html_escape(error)));
         }
@@ -411,8 +418,9 @@ impl FormView {
         }
         body.push_str(&format!(
             "<label class=\"consent\"><input type=\"checkbox\" name=\"consent\" value=\"yes\"> \
-             I give my consent to share my account details and transactions with this application for {} days.</label>\n\
+             I give my consent to share my account details and transactions with {} for {} days.</label>\n\
              <button type=\"submit\">{}</button>\n</form>\n",
+            html_escape(&self.requester),
             self.consent_days,
             if self.kind == SessionKindName::Refresh { "Refresh" } else { "Connect" }
         ));

@@ -8,7 +8,7 @@
 //! # Surface
 //! * `/api/v6/…` — the Salt Edge endpoints the client uses (providers, customers,
 //!   connections connect/reconnect/refresh/background_refresh/show/list/remove, consents
-//!   list/show/revoke, accounts, transactions with `from_id`/`per_page`/`pending=true`,
+//!   list/show/revoke, accounts, transactions with `from_id`/`per_page`/`pending`/`duplicated`,
 //!   countries), with `App-id`/`Secret` checks (401 `ClientNotFound` / `WrongClientSecret`),
 //!   optional request-signature checks, Salt Edge error envelopes and keyset paging.
 //! * `/connect/{token}` — the hosted widget (credentials form + consent checkbox).
@@ -24,23 +24,53 @@
 //!   (e.g. `ProviderUnavailable`, `ConnectionFailed`); anything else gives `InvalidCredentials`.
 //! * `fake_demobank_xf`, `fake_client_xf` and the fictional banks of DE/FR/ES/NL/GB/IT behave like
 //!   `fakebank_simple_xf` (`credit_modele_fr` like the interactive one).
-//!   Fake providers are listed only with `include_sandboxes=true`.
+//!
+//! **The sandbox is a client in Test status.** Salt Edge shows its fake providers only to
+//! Test/Pending clients, and only when asked: `GET /providers?include_sandboxes=true` and
+//! `provider.include_sandboxes: true` in `POST /connections/connect` (the v5 switch
+//! `include_fake_providers` and the flat `provider_code` are not v6 and are not honoured). A fake
+//! provider code without `include_sandboxes` is `ProviderNotFound`, as for a Live client.
+//! Provider objects use the v6 field names (`interactive_for_connections`,
+//! `instruction_for_connections`, `credentials_fields`, `interactive_fields`, …).
+//! `fake_client_xf` and the fictional banks are `regulated` (PSD2): 4 background refreshes per
+//! 24 hours, then 406 `BackgroundFetchLimitExceeded`.
+//!
+//! Interactive banks reach an `interactive` stage, announced by an `interactive` callback
+//! (`html`, `session_expires_at`, `interactive_fields_names`). On the hosted page the SMS code
+//! is typed with the credentials, so the attempt goes on; a background refresh has nobody to
+//! type it and fails with `InteractiveTimeout` (the connection stays active).
+//!
+//! # Attempts are asynchronous (as at Salt Edge)
+//! Connect (after the hosted page), reconnect, refresh and background_refresh start an attempt
+//! and answer at once: `last_attempt.finished: false`, stage `start`, `next_refresh_possible_at:
+//! null`. Over [`SandboxConfig::attempt_delay`] (default 1.5 s; CLI `--attempt-delay-ms` /
+//! `--sandbox-attempt-delay-ms`, env `BANKBRIDGE_SANDBOX_ATTEMPT_DELAY_MS`) it goes through
+//! `connect`, `fetch_accounts`, `fetch_recent` (one signed `notify` callback each), then
+//! `finish`: only then do a new connection's accounts, or a refresh's settled and new rows,
+//! appear, followed by the `success` callback. A second attempt while one runs is refused with
+//! 409 `ConnectionAlreadyProcessing`. A zero delay (instant mode) runs the attempt inside the
+//! request: for benchmarks only.
 //!
 //! # Connect flow
 //! A failed *new* link creates nothing (the page shows the error, a `fail` callback is sent
 //! with `connection_id: null`, and a link back to `return_to?error_class=…` is offered). A failed
-//! reconnect marks the connection `inactive`. On success the sandbox sends `notify` then
-//! `success` callbacks (awaited, 3 s timeout each, failures only logged) and redirects (302) to
-//! `return_to` with `connection_id` appended.
+//! reconnect marks the connection `inactive`. On success the connection is created at once and
+//! the browser is redirected (302) to `return_to` with `connection_id` appended **before** the
+//! attempt has fetched anything.
 //!
 //! # Data
 //! Each new connection gets `accounts_per_connection` accounts with `transactions_per_account`
-//! posted and `pending_per_account` pending rows, generated on the fly (see [`data`]). A refresh
-//! (widget or background) settles all pending rows (they reappear as posted rows with new ids)
-//! and creates `pending_per_account` new pending rows.
+//! posted and `pending_per_account` pending rows, generated on the fly (see [`data`]). A finished
+//! refresh (widget, background or reconnect) settles all pending rows (they reappear as posted
+//! rows with new ids), adds `new_per_refresh` posted rows made that day (with two or more, the
+//! last repeats the first and is flagged `duplicated: true`) and `pending_per_account` new
+//! pending rows. `GET /transactions` lists the posted, non-duplicated rows; `pending=true` only
+//! the pending ones, `duplicated=true` only the duplicated ones (v5 had separate `/pending` and
+//! `/duplicates` routes; the v6 flags are read the same way).
 
 pub mod admin;
 mod api;
+mod attempts;
 mod callbacks;
 pub mod connect_page;
 pub mod data;
@@ -70,11 +100,17 @@ pub const SANDBOX_PRIVATE_KEY_PEM: &str = include_str!("keys/sandbox_private.pem
 /// Public half of [`SANDBOX_PRIVATE_KEY_PEM`]: what a bridge uses to verify sandbox callbacks.
 pub const SANDBOX_PUBLIC_KEY_PEM: &str = include_str!("keys/sandbox_public.pem");
 
+/// Default [`SandboxConfig::attempt_delay`].
+pub const DEFAULT_ATTEMPT_DELAY: Duration = Duration::from_millis(1500);
+
 /// Sandbox settings.
 #[derive(Clone)]
 pub struct SandboxConfig {
     /// Credentials the sandbox accepts in `App-id` / `Secret`.
     pub app_id: String,
+    /// The client application's name (Salt Edge takes it from the dashboard): who the connect
+    /// page says is asking, unless the request names a company (see `connect_page`).
+    pub client_name: String,
     pub secret: String,
     /// Where callbacks go: `{base}/saltedge/callbacks/{success,fail,notify,destroy}`.
     pub callback_base_url: Option<Url>,
@@ -82,11 +118,17 @@ pub struct SandboxConfig {
     pub transactions_per_account: u64,
     /// Pending transactions of each new account, and new ones created by each refresh.
     pub pending_per_account: u32,
+    /// New posted transactions each refresh brings per account; with two or more, the last one
+    /// repeats the first and is flagged `duplicated` (listed only with `duplicated=true`).
+    pub new_per_refresh: u32,
     /// Default page size of list endpoints; `per_page` may ask for up to 1000.
     pub page_size: u32,
     pub accounts_per_connection: u32,
     /// Time between two allowed refreshes (`next_refresh_possible_at`).
     pub refresh_interval: Duration,
+    /// How long an attempt (connect, reconnect, refresh, background refresh) runs before its
+    /// data appears. Zero = instant mode, for benchmarks only: Salt Edge is never instant.
+    pub attempt_delay: Duration,
     /// Lifetime of a consent.
     pub consent_days: u32,
     /// When set, a request carrying a `Signature` header is verified against this key.
@@ -102,13 +144,16 @@ impl Default for SandboxConfig {
     fn default() -> Self {
         SandboxConfig {
             app_id: "sandbox-app-id".to_string(),
+            client_name: "bankbridge".to_string(),
             secret: "sandbox-secret".to_string(),
             callback_base_url: None,
             transactions_per_account: 300,
             pending_per_account: 2,
+            new_per_refresh: 5,
             page_size: 1000,
             accounts_per_connection: 2,
             refresh_interval: Duration::from_secs(5 * 60),
+            attempt_delay: DEFAULT_ATTEMPT_DELAY,
             consent_days: 90,
             client_public_key_pem: None,
             require_signature: false,
@@ -121,13 +166,16 @@ impl fmt::Debug for SandboxConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SandboxConfig")
             .field("app_id", &self.app_id)
+            .field("client_name", &self.client_name)
             .field("secret", &"<redacted>")
             .field("callback_base_url", &self.callback_base_url.as_ref().map(Url::as_str))
             .field("transactions_per_account", &self.transactions_per_account)
             .field("pending_per_account", &self.pending_per_account)
+            .field("new_per_refresh", &self.new_per_refresh)
             .field("page_size", &self.page_size)
             .field("accounts_per_connection", &self.accounts_per_connection)
             .field("refresh_interval", &self.refresh_interval)
+            .field("attempt_delay", &self.attempt_delay)
             .field("consent_days", &self.consent_days)
             .field("verifies_signatures", &self.client_public_key_pem.is_some())
             .field("require_signature", &self.require_signature)
@@ -235,6 +283,8 @@ fn root_url_for(cfg: &SandboxConfig, local: SocketAddr) -> io::Result<Url> {
 fn routes(service: &mut web::ServiceConfig) {
     service
         .route("/api/v6/{tail:.*}", web::to(api::dispatch))
+        // Other API versions (v5's connect_sessions, …) do not exist here.
+        .route("/api/{tail:.*}", web::to(api::unknown_version))
         .route("/connect/{token}", web::get().to(connect_page::show))
         .route("/connect/{token}", web::post().to(connect_page::submit))
         .route("/sandbox/public_key", web::get().to(public_key))

@@ -7,6 +7,9 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LinkState {
     Connected,
+    /// An attempt runs at Salt Edge (connect, reconnect, refresh, background refresh), or the bridge
+    /// imports what it brought; `sync_progress` says how far it is. Ends `connected` or `error`.
+    Fetching,
     /// The last synchronization failed; `error_message` says why.
     Error,
     /// Not connected yet, or the consent was revoked or the connection removed.
@@ -14,11 +17,13 @@ pub enum LinkState {
 }
 
 impl LinkState {
-    pub const ALL: [LinkState; 3] = [LinkState::Connected, LinkState::Error, LinkState::Disconnected];
+    pub const ALL: [LinkState; 4] =
+        [LinkState::Connected, LinkState::Fetching, LinkState::Error, LinkState::Disconnected];
 
     /// `(code, label)` pairs, as `fields_get` lists them.
     pub const SELECTION: &'static [(&'static str, &'static str)] = &[
         (LinkState::Connected.as_str(), LinkState::Connected.label()),
+        (LinkState::Fetching.as_str(), LinkState::Fetching.label()),
         (LinkState::Error.as_str(), LinkState::Error.label()),
         (LinkState::Disconnected.as_str(), LinkState::Disconnected.label()),
     ];
@@ -27,6 +32,7 @@ impl LinkState {
     pub const fn as_str(self) -> &'static str {
         match self {
             LinkState::Connected => "connected",
+            LinkState::Fetching => "fetching",
             LinkState::Error => "error",
             LinkState::Disconnected => "disconnected",
         }
@@ -35,6 +41,7 @@ impl LinkState {
     pub const fn label(self) -> &'static str {
         match self {
             LinkState::Connected => "Connected",
+            LinkState::Fetching => "Synchronization running",
             LinkState::Error => "Error",
             LinkState::Disconnected => "Not Connected",
         }
@@ -109,7 +116,12 @@ mod tests {
         }
         assert_eq!(
             LinkState::SELECTION,
-            &[("connected", "Connected"), ("error", "Error"), ("disconnected", "Not Connected")]
+            &[
+                ("connected", "Connected"),
+                ("fetching", "Synchronization running"),
+                ("error", "Error"),
+                ("disconnected", "Not Connected")
+            ]
         );
         assert_eq!(TransactionStatus::SELECTION, &[("posted", "Posted"), ("pending", "Pending")]);
         assert_eq!(LinkState::parse("Connected"), None);

@@ -92,7 +92,7 @@ def test_fields_get_with_attributes(api):
     assert fields["auto_sync"]["help"].startswith("If possible")
     assert fields["institution_id"]["type"] == "many2one"
     full = api("account.online.link", "fields_get", ["state", "account_online_account_ids", "institution_id"])
-    assert full["state"]["selection"] == [["connected", "Connected"], ["error", "Error"], ["disconnected", "Not Connected"]]
+    assert full["state"]["selection"] == [["connected", "Connected"], ["fetching", "Synchronization running"], ["error", "Error"], ["disconnected", "Not Connected"]]
     assert full["state"]["readonly"] is True and full["state"]["required"] is True
     assert full["account_online_account_ids"]["relation"] == "account.online.account"
     assert full["account_online_account_ids"]["relation_field"] == "account_online_link_id"

@@ -2,8 +2,9 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
 
-from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo import Command, _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools.misc import format_date
 
 from .. import bridge_client
 from .bank_bridge_mixin import to_date
@@ -47,6 +48,13 @@ class BankBridgeAccount(models.Model):
     account_number = fields.Char(readonly=True)
     balance = fields.Float(readonly=True)
     currency_code = fields.Char(string="Currency", readonly=True)
+    currency_id = fields.Many2one(
+        comodel_name="res.currency",
+        compute="_compute_currency_id",
+        string="Odoo currency",
+        help="The Odoo currency of the account's currency code (may be inactive).",
+    )
+    journal_currency_mismatch = fields.Boolean(compute="_compute_currency_id")
     online_identifier = fields.Char(readonly=True)
     journal_id = fields.Many2one(
         comodel_name="account.journal",
@@ -94,6 +102,77 @@ class BankBridgeAccount(models.Model):
             "A journal can be fed by one online bank account only.",
         ),
     ]
+
+    @api.depends("currency_code", "journal_id")
+    def _compute_currency_id(self):
+        currencies = self.env["res.currency"].with_context(active_test=False)
+        for account in self:
+            account.currency_id = (
+                currencies.search([("name", "=", account.currency_code)], limit=1) if account.currency_code else False
+            )
+            account.journal_currency_mismatch = bool(
+                account.currency_code
+                and account.journal_id
+                and account._bank_bridge_journal_currency(account.journal_id).name != account.currency_code
+            )
+
+    @api.model
+    def _bank_bridge_journal_currency(self, journal):
+        return journal.currency_id or journal.company_id.currency_id
+
+    @api.constrains("journal_id", "currency_code")
+    def _check_journal_currency(self):
+        for account in self.filtered(lambda acc: acc.journal_id and acc.currency_code):
+            journal_currency = self._bank_bridge_journal_currency(account.journal_id)
+            if journal_currency.name != account.currency_code:
+                raise ValidationError(
+                    _(
+                        "The bank account %(account)s is in %(currency)s but the journal %(journal)s "
+                        "is in %(journal_currency)s: its transactions would be booked in the wrong "
+                        "currency. Pick a journal in %(currency)s, or click \"Create a journal\" on the "
+                        "bank account to get one in its own currency.",
+                        account=account.name,
+                        currency=account.currency_code,
+                        journal=account.journal_id.name,
+                        journal_currency=journal_currency.name,
+                    )
+                )
+
+    def action_create_journal(self):
+        """A new bank journal in the account's own currency, fed by it."""
+        self.ensure_one()
+        self.env["bank.bridge.link"]._bank_bridge_check_group("account.group_account_manager")
+        if self.journal_id:
+            raise UserError(
+                _("%(account)s already feeds %(journal)s.", account=self.name, journal=self.journal_id.name)
+            )
+        currency = self.currency_id
+        if not currency:
+            raise UserError(
+                _("Odoo has no currency %(code)s: the bank account %(account)s cannot be booked.",
+                  code=self.currency_code or "?", account=self.name)
+            )
+        if not currency.active:
+            currency.sudo().active = True
+        company = self.company_id
+        journal_model = self.env["account.journal"].with_company(company)
+        code = journal_model.get_next_bank_cash_default_code("bank", company)
+        values = {
+            "name": "%s %s" % (self.link_id.institution_name or self.link_id.name, self.name),
+            "code": code,
+            "type": "bank",
+            "company_id": company.id,
+            "bank_statements_source": "undefined",
+        }
+        if currency != company.currency_id:
+            values["currency_id"] = currency.id
+        self.journal_id = journal_model.create(values)
+        return self._bank_bridge_notification(
+            _("Journal created"),
+            _("%(account)s now feeds the new journal %(journal)s (%(currency)s).",
+              account=self.name, journal=self.journal_id.name, currency=currency.name),
+            "success",
+        )
 
     @api.depends("statement_line_ids")
     def _compute_statement_line_count(self):
@@ -178,6 +257,20 @@ class BankBridgeAccount(models.Model):
                 ]
             ).mapped("bank_bridge_transaction_identifier")
         )
+        journal_currency = self._bank_bridge_journal_currency(self.journal_id).name
+        foreign = [tx for tx in posted if tx.get("currency_code") and tx["currency_code"] != journal_currency]
+        if foreign:
+            raise UserError(
+                _(
+                    "%(count)s transaction(s) of %(account)s are in %(currency)s but the journal %(journal)s "
+                    "is in %(journal_currency)s: nothing was imported.",
+                    count=len(foreign),
+                    account=self.name,
+                    currency=foreign[0]["currency_code"],
+                    journal=self.journal_id.name,
+                    journal_currency=journal_currency,
+                )
+            )
         has_unique_import_id = "unique_import_id" in line_model._fields
         sign = -1.0 if self.inverse_transaction_sign else 1.0
         vals_list = []
@@ -208,9 +301,18 @@ class BankBridgeAccount(models.Model):
         """Import the posted transactions of each account, from the last
         imported one; returns the number of statement lines created."""
         client = client or self._bank_bridge_client()
-        line_model = self.env["account.bank.statement.line"]
+        self.env["bank.bridge.link"]._bank_bridge_check_group("account.group_account_invoice")
+        self.check_access_rights("read")
+        self.check_access_rule("read")
+        # Billing users may import but neither write statement lines (Odoo
+        # keeps that to accountants) nor edit online accounts: once the group
+        # and the user's access to these accounts are checked above, the lines
+        # and the import cursor are written as superuser.
+        line_model = self.env["account.bank.statement.line"].sudo()
         total = 0
-        for account in self.filtered("journal_id"):
+        for account in self.sudo().filtered("journal_id"):
+            account._check_journal_currency()
+            created = line_model.browse()
             cursor = account.last_imported_bridge_id or 0
             while True:
                 try:
@@ -223,7 +325,7 @@ class BankBridgeAccount(models.Model):
                     break
                 vals_list = account._prepare_statement_line_vals(transactions)
                 if vals_list:
-                    line_model.create(vals_list)
+                    created |= line_model.with_context(tracking_disable=True).create(vals_list)
                     total += len(vals_list)
                 last = max(transactions, key=lambda tx: tx["id"])
                 cursor = last["id"]
@@ -235,10 +337,30 @@ class BankBridgeAccount(models.Model):
                 )
                 if len(transactions) < batch_size:
                     break
+            if created:
+                account._bank_bridge_make_statement(created)
             account.with_context(bank_bridge_no_push=True).write(
                 {"last_import_date": fields.Datetime.now(), "last_import_error": False}
             )
         return total
+
+    def _bank_bridge_make_statement(self, lines):
+        """Group the lines of one import in a bank statement: the bank
+        journal's dashboard card lists them under Bank Statements."""
+        self.ensure_one()
+        dates = lines.mapped("date")
+        self.env["account.bank.statement"].sudo().create(
+            {
+                "name": _(
+                    "%(account)s %(first)s to %(last)s",
+                    account=self.name,
+                    first=format_date(self.env, min(dates)),
+                    last=format_date(self.env, max(dates)),
+                ),
+                "journal_id": self.journal_id.id,
+                "line_ids": [Command.set(lines.ids)],
+            }
+        )
 
     def action_import_transactions(self):
         if not self.filtered("journal_id"):

@@ -602,10 +602,12 @@ class BridgeClient:
             kwargs["limit"] = int(limit)
         return self.execute_kw(TRANSACTION_MODEL, "search_read", [domain], kwargs)
 
-    def count_transactions(self, account_id, status=None):
+    def count_transactions(self, account_id, status=None, after_id=0):
         domain = [("online_account_id", "=", int(account_id))]
         if status:
             domain.append(("status", "=", status))
+        if after_id:
+            domain.append(("id", ">", int(after_id)))
         return self.execute_kw(TRANSACTION_MODEL, "search_count", [domain])
 
 

@@ -4,13 +4,15 @@
 // create a journal in the accounts' currency, Fetch Accounts, Update Credentials, Fetch Transactions, then
 // find the imported lines from the dashboard card. One screenshot per step in OUTDIR; prints a JSON summary
 // (texts seen and the time each button took) on stdout.
-//   node odoo_journey.mjs ODOO_URL SESSION_ID BRIDGE_URL BRIDGE_LOGIN BRIDGE_KEY OUTDIR
+// PHASE "connect" goes up to Fetch Transactions (which queues the import in the background); PHASE
+// "imported" (after the background job ran) opens the connection from the dashboard card and the lines.
+//   node odoo_journey.mjs ODOO_URL SESSION_ID BRIDGE_URL BRIDGE_LOGIN BRIDGE_KEY OUTDIR PHASE
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 
-const [odooUrl, sessionId, bridgeUrl, bridgeLogin, bridgeKey, outDir] = process.argv.slice(2);
-if (!outDir) {
-  console.error("usage: node odoo_journey.mjs ODOO_URL SESSION_ID BRIDGE_URL BRIDGE_LOGIN BRIDGE_KEY OUTDIR");
+const [odooUrl, sessionId, bridgeUrl, bridgeLogin, bridgeKey, outDir, phase] = process.argv.slice(2);
+if (!["connect", "imported"].includes(phase)) {
+  console.error("usage: node odoo_journey.mjs ODOO_URL SESSION_ID BRIDGE_URL BRIDGE_LOGIN BRIDGE_KEY OUTDIR connect|imported");
   process.exit(2);
 }
 mkdirSync(outDir, { recursive: true });
@@ -24,7 +26,7 @@ const browser = await chromium.launch({
   ],
 });
 const summary = { steps: [], timings: {}, notifications: {} };
-let shot = 0;
+let shot = phase === "connect" ? 0 : 15;
 let page;
 
 async function snap(name) {
@@ -82,13 +84,8 @@ async function consentAtBank(prefix, needsCredentials) {
   await page.waitForSelector(".o_form_view .o_statusbar_status", { timeout: STEP_TIMEOUT });
 }
 
-try {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
-  const host = new URL(odooUrl).hostname;
-  await context.addCookies([{ name: "session_id", value: sessionId, domain: host, path: "/" }]);
-  page = await context.newPage();
-  page.setDefaultTimeout(STEP_TIMEOUT);
 
+async function connectPhase() {
   // 1. Invoicing > Configuration > Settings: the bridge block, Test connection on unsaved values, Save.
   await page.goto(`${odooUrl}/web#action=account.action_account_config`);
   await page.waitForSelector('.o_field_widget[name="bank_bridge_url"] input');
@@ -149,11 +146,13 @@ try {
   await snap("connection-journal-created");
   await closeNotifications();
 
-  // 5. Fetch Accounts: no new account, so the bank's refresh page opens, then back to Odoo.
-  await timed("Fetch Accounts -> bank's refresh page", async () => (await headerButton("action_fetch_accounts")).click(),
-    () => page.waitForSelector('input[name="consent"]', { timeout: STEP_TIMEOUT }));
-  await consentAtBank("fetch-accounts", false);
+  // 5. Fetch Accounts: just connected, the bank has no new account and allows no refresh yet.
+  await timed("Fetch Accounts", async () => (await headerButton("action_fetch_accounts")).click(),
+    () => page.waitForSelector(".o_notification", { timeout: STEP_TIMEOUT }));
+  summary.notifications.fetchAccounts = await lastNotification();
+  await settled();
   await snap("connection-after-fetch-accounts");
+  await closeNotifications();
 
   // 6. Update Credentials: the bank's reconnect page, then back to Odoo.
   await timed("Update Credentials -> bank's reconnect page", async () => (await headerButton("action_update_credentials")).click(),
@@ -162,28 +161,50 @@ try {
   summary.stateAfterUpdate = (await page.locator(".o_statusbar_status .o_arrow_button_current").innerText()).trim();
   await snap("connection-after-update-credentials");
 
-  // 7. Fetch Transactions: fetched from the bank and imported into the EUR journal in one click.
-  await timed("Fetch Transactions (fetch + import)", async () => (await headerButton("action_fetch_transactions")).click(),
+  // 7. Fetch Transactions: fetched from the bank; hundreds of lines are imported in the background and
+  //    the connection shows the progress.
+  await timed("Fetch Transactions (fetch, import queued)", async () => (await headerButton("action_fetch_transactions")).click(),
     () => page.waitForSelector(".o_notification", { timeout: STEP_TIMEOUT }));
   summary.notifications.fetchTransactions = await lastNotification();
   await settled();
-  summary.accountsAfterFetch = (await page.locator(".o_field_widget[name=account_ids]").innerText()).trim();
-  await snap("connection-transactions-imported");
+  summary.progressText = (await page.locator('div.alert[name="import_progress"]').innerText().catch(() => "")).trim();
+  await snap("connection-import-in-background");
   await closeNotifications();
+}
 
-  // 8. The dashboard card of the new journal, and its imported statement lines.
-  await page.goto(`${odooUrl}/web#action=account.open_account_journal_dashboard_kanban`);
-  await page.waitForSelector(".o_kanban_record");
-  await settled();
-  const onlineCard = page.locator(".o_kanban_record", { has: page.locator(".o_bank_bridge_card") }).first();
+async function importedPhase() {
+  // 8. The dashboard card of the new journal, its connection, and its imported statement lines.
+  const dashboard = async () => {
+    await page.goto(`${odooUrl}/web#action=account.open_account_journal_dashboard_kanban`);
+    await page.waitForSelector(".o_kanban_record .o_bank_bridge_card");
+    await settled();
+    return page.locator(".o_kanban_record", { has: page.locator(".o_bank_bridge_card") }).first();
+  };
+  let onlineCard = await dashboard();
   summary.onlineCardText = (await onlineCard.innerText()).trim();
   await snap("dashboard-online-card");
+  await timed("Connection (card)", () => onlineCard.locator('a[name="action_bank_bridge_open_connection"]').click(),
+    () => page.waitForSelector(".o_form_view .o_field_widget[name=account_ids] .o_data_row", { timeout: STEP_TIMEOUT }));
+  await settled();
+  summary.accountsAfterImport = (await page.locator(".o_field_widget[name=account_ids]").innerText()).trim();
+  summary.progressAfterImport = await page.locator('div.alert[name="import_progress"]:visible').count();
+  await snap("connection-transactions-imported");
+  onlineCard = await dashboard();
   await timed("Imported statement lines (card)", () => onlineCard.locator('a[name="action_bank_bridge_open_statement_lines"]').click(),
     () => page.waitForSelector(".o_list_view .o_data_row", { timeout: STEP_TIMEOUT }));
   await settled();
   summary.statementLineRows = await page.locator(".o_list_view .o_data_row").count();
   summary.statementLinesText = (await page.locator(".o_list_view").innerText()).trim().slice(0, 2000);
   await snap("statement-lines");
+}
+
+try {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+  const host = new URL(odooUrl).hostname;
+  await context.addCookies([{ name: "session_id", value: sessionId, domain: host, path: "/" }]);
+  page = await context.newPage();
+  page.setDefaultTimeout(STEP_TIMEOUT);
+  if (phase === "connect") await connectPhase(); else await importedPhase();
 } catch (error) {
   summary.error = String(error && error.stack || error);
   if (page) {

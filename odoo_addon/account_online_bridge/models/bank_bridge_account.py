@@ -11,6 +11,13 @@ from .bank_bridge_mixin import to_date
 
 _logger = logging.getLogger(__name__)
 
+# Statement lines created per batch by the background import: each batch is
+# committed, so the connection shows the progress while it runs.
+IMPORT_BATCH = 100
+# Up to this many new transactions are imported during the click; more go
+# to the background job (Odoo creates a journal entry per statement line).
+IMPORT_INLINE_MAX = 40
+
 # Fields whose changes made in Odoo are written to the bridge too.
 PUSHED_FIELDS = ("journal_id", "inverse_transaction_sign")
 
@@ -81,6 +88,12 @@ class BankBridgeAccount(models.Model):
         copy=False,
     )
     last_import_date = fields.Datetime(readonly=True, copy=False)
+    import_queued = fields.Boolean(
+        string="Import running", readonly=True, copy=False,
+        help="New transactions are being imported in the background.",
+    )
+    import_total = fields.Integer(string="Lines to import", readonly=True, copy=False)
+    import_done = fields.Integer(string="Lines imported so far", readonly=True, copy=False)
     last_import_error = fields.Text(readonly=True, copy=False)
     statement_line_ids = fields.One2many(
         comodel_name="account.bank.statement.line",
@@ -155,10 +168,11 @@ class BankBridgeAccount(models.Model):
         if not currency.active:
             currency.sudo().active = True
         company = self.company_id
+        institution = self.link_id.institution_name or self.link_id.name
         journal_model = self.env["account.journal"].with_company(company)
         code = journal_model.get_next_bank_cash_default_code("bank", company)
         values = {
-            "name": "%s %s" % (self.link_id.institution_name or self.link_id.name, self.name),
+            "name": self.name if institution in self.name else "%s %s" % (institution, self.name),
             "code": code,
             "type": "bank",
             "company_id": company.id,
@@ -297,9 +311,11 @@ class BankBridgeAccount(models.Model):
     def _bank_bridge_transaction_identifier(self, transaction):
         return str(transaction.get("online_transaction_identifier") or "bridge-%s" % transaction["id"])
 
-    def _import_bridge_transactions(self, client=None, batch_size=500):
+    def _import_bridge_transactions(self, client=None, batch_size=500, commit_each_batch=False):
         """Import the posted transactions of each account, from the last
-        imported one; returns the number of statement lines created."""
+        imported one; returns the number of statement lines created. Each
+        batch becomes one bank statement; ``commit_each_batch`` (background
+        import) commits it so that its progress shows at once."""
         client = client or self._bank_bridge_client()
         self.env["bank.bridge.link"]._bank_bridge_check_group("account.group_account_invoice")
         self.check_access_rights("read")
@@ -312,7 +328,6 @@ class BankBridgeAccount(models.Model):
         total = 0
         for account in self.sudo().filtered("journal_id"):
             account._check_journal_currency()
-            created = line_model.browse()
             cursor = account.last_imported_bridge_id or 0
             while True:
                 try:
@@ -325,7 +340,8 @@ class BankBridgeAccount(models.Model):
                     break
                 vals_list = account._prepare_statement_line_vals(transactions)
                 if vals_list:
-                    created |= line_model.with_context(tracking_disable=True).create(vals_list)
+                    created = line_model.with_context(tracking_disable=True).create(vals_list)
+                    account._bank_bridge_make_statement(created)
                     total += len(vals_list)
                 last = max(transactions, key=lambda tx: tx["id"])
                 cursor = last["id"]
@@ -333,16 +349,60 @@ class BankBridgeAccount(models.Model):
                     {
                         "last_imported_bridge_id": cursor,
                         "last_imported_identifier": self._bank_bridge_transaction_identifier(last),
+                        "import_done": account.import_done + len(vals_list),
                     }
                 )
+                if commit_each_batch:
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
                 if len(transactions) < batch_size:
                     break
-            if created:
-                account._bank_bridge_make_statement(created)
             account.with_context(bank_bridge_no_push=True).write(
-                {"last_import_date": fields.Datetime.now(), "last_import_error": False}
+                {"last_import_date": fields.Datetime.now(), "last_import_error": False, "import_queued": False}
             )
         return total
+
+    def _bank_bridge_queue_import(self, client=None):
+        """Queue the import of the accounts' new posted transactions for the
+        background job; returns how many are waiting."""
+        client = client or self._bank_bridge_client()
+        self.env["bank.bridge.link"]._bank_bridge_check_group("account.group_account_invoice")
+        self.check_access_rights("read")
+        self.check_access_rule("read")
+        waiting = 0
+        for account in self.sudo().filtered("journal_id"):
+            account._check_journal_currency()
+            try:
+                count = client.count_transactions(
+                    account.bridge_id, status="posted", after_id=account.last_imported_bridge_id
+                )
+            except bridge_client.BridgeError as err:
+                raise UserError(str(err)) from None
+            if count:
+                account.with_context(bank_bridge_no_push=True).write(
+                    {"import_queued": True, "import_total": count, "import_done": 0}
+                )
+                waiting += count
+        if waiting:
+            self.env.ref("account_online_bridge.ir_cron_bank_bridge_import_queued").sudo()._trigger()
+        return waiting
+
+    @api.model
+    def _cron_import_queued(self, commit_each_batch=True, batch_size=IMPORT_BATCH):
+        """Background import of the queued accounts, batch by batch."""
+        accounts = self.search([("import_queued", "=", True), ("journal_id", "!=", False)])
+        if not accounts:
+            return
+        client = self._bank_bridge_client()
+        for account in accounts:
+            try:
+                account._import_bridge_transactions(
+                    client, batch_size=batch_size, commit_each_batch=commit_each_batch
+                )
+            except UserError as err:
+                _logger.warning("bank bridge: background import of account %s failed: %s", account.bridge_id, err)
+                account.with_context(bank_bridge_no_push=True).write(
+                    {"last_import_error": str(err), "import_queued": False}
+                )
 
     def _bank_bridge_make_statement(self, lines):
         """Group the lines of one import in a bank statement: the bank

@@ -7,6 +7,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
 from .. import bridge_client
+from .bank_bridge_account import IMPORT_INLINE_MAX
 from .bank_bridge_mixin import LINK_STATES, to_date, to_datetime
 
 _logger = logging.getLogger(__name__)
@@ -90,6 +91,8 @@ class BankBridgeLink(models.Model):
         help="The bank journal whose Connect button started this connection: "
         "its first account in the journal's currency feeds it.",
     )
+    import_queued = fields.Boolean(compute="_compute_import_progress")
+    import_progress = fields.Char(compute="_compute_import_progress")
     consent_pending = fields.Boolean(
         compute="_compute_consent_pending",
         help="The bank's consent page was opened but never completed.",
@@ -110,6 +113,17 @@ class BankBridgeLink(models.Model):
     def _compute_account_count(self):
         for link in self:
             link.account_count = len(link.account_ids)
+
+    @api.depends("account_ids.import_queued", "account_ids.import_done", "account_ids.import_total")
+    def _compute_import_progress(self):
+        for link in self:
+            queued = link.account_ids.filtered("import_queued")
+            link.import_queued = bool(queued)
+            link.import_progress = _(
+                "%(done)s of %(total)s new transactions imported",
+                done=sum(queued.mapped("import_done")),
+                total=sum(queued.mapped("import_total")),
+            ) if queued else False
 
     @api.depends("state", "account_ids")
     def _compute_consent_pending(self):
@@ -305,14 +319,36 @@ class BankBridgeLink(models.Model):
                 "Pick a journal for the bank accounts below to import them."
             )
             return self._bank_bridge_notification(_("Fetch Transactions"), message, "warning", sticky=True)
-        count = accounts._import_bridge_transactions()
+        journals = ", ".join(accounts.journal_id.mapped("display_name"))
+        client = self._bank_bridge_client()
+        try:
+            waiting = sum(
+                client.count_transactions(acc.bridge_id, status="posted", after_id=acc.last_imported_bridge_id)
+                for acc in accounts
+            )
+        except bridge_client.BridgeError as err:
+            raise UserError(str(err)) from None
+        if waiting > IMPORT_INLINE_MAX:
+            accounts._bank_bridge_queue_import(client)
+            return self._bank_bridge_notification(
+                _("Fetch Transactions"),
+                _(
+                    "%(fetched)s %(count)s transaction(s) are being imported into %(journals)s in the "
+                    "background: this connection shows the progress.",
+                    fetched=fetched["params"]["message"],
+                    count=waiting,
+                    journals=journals,
+                ),
+                "info",
+            )
+        count = accounts._import_bridge_transactions(client)
         return self._bank_bridge_notification(
             _("Fetch Transactions"),
             _(
                 "%(fetched)s %(count)s new bank statement line(s) imported into %(journals)s.",
                 fetched=fetched["params"]["message"],
                 count=count,
-                journals=", ".join(accounts.journal_id.mapped("display_name")),
+                journals=journals,
             ),
             "success" if count else "info",
         )

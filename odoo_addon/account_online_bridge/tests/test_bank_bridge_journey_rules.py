@@ -26,7 +26,7 @@ class TestBankBridgeJourneyRules(BankBridgeCase):
         user = self.billing_user()
         fetch = fake_fetch([transaction(11, "tx-1", 5.0)])
         with self.bridge(link_button=NOTIFICATION, read_link=link_data(), read_accounts=[account_data()],
-                         fetch_posted_transactions=fetch):
+                         fetch_posted_transactions=fetch, count_transactions=1):
             action = link.with_user(user).action_fetch_transactions()
         self.assertEqual(action["params"]["type"], "success")
         self.assertIn("1 new bank statement line(s) imported", action["params"]["message"])
@@ -87,12 +87,34 @@ class TestBankBridgeJourneyRules(BankBridgeCase):
         link = self.create_link()
         account = link.account_ids
         account.with_context(bank_bridge_no_push=True).journal_id = self.bank_journal
-        fetch = fake_fetch([transaction(10 + n, "tx-%d" % n, n + 1.0) for n in range(300)])
+        fetch = fake_fetch([transaction(10 + n, "tx-%d" % n, n + 1.0) for n in range(5)])
         with self.bridge(fetch_posted_transactions=fetch):
             account.action_import_transactions()
-        self.assertEqual(len(account.statement_line_ids), 300)
+        self.assertEqual(len(account.statement_line_ids), 5)
         self.assertEqual(len(account.statement_line_ids.statement_id), 1)
         self.assertEqual(account.statement_line_ids.statement_id.journal_id, self.bank_journal)
+
+    def test_many_transactions_are_imported_in_the_background_with_progress(self):
+        link = self.create_link()
+        account = link.account_ids
+        account.with_context(bank_bridge_no_push=True).journal_id = self.bank_journal
+        remote = [transaction(10 + n, "tx-%d" % n, n + 1.0) for n in range(45)]
+        fetch = fake_fetch(remote)
+        with self.bridge(link_button=NOTIFICATION, read_link=link_data(), write_account=True,
+                         read_accounts=[account_data(journal_id=self.bank_journal.id)],
+                         count_transactions=45) as mocks:
+            action = link.action_fetch_transactions()
+        self.assertEqual(mocks["count_transactions"].call_args.kwargs, {"status": "posted", "after_id": 0})
+        self.assertIn("45 transaction(s) are being imported", action["params"]["message"])
+        self.assertFalse(account.statement_line_ids)  # the click did not wait for the import
+        self.assertTrue(link.import_queued)
+        self.assertEqual(link.import_progress, "0 of 45 new transactions imported")
+        with self.bridge(fetch_posted_transactions=fetch):
+            self.env["bank.bridge.account"]._cron_import_queued(commit_each_batch=False, batch_size=20)
+        self.assertEqual(len(account.statement_line_ids), 45)
+        self.assertEqual(len(account.statement_line_ids.statement_id), 3)  # batches of 20, 20, 5
+        self.assertEqual((account.import_done, account.import_total), (45, 45))
+        self.assertFalse(link.import_queued)
 
     # -- way in, way back --------------------------------------------------
     def test_dashboard_connect_opens_the_wizard_for_the_journal(self):
@@ -113,7 +135,7 @@ class TestBankBridgeJourneyRules(BankBridgeCase):
     def test_wizard_without_institutions_in_the_country_lists_all_with_a_hint(self):
         self.env.company.country_id = self.env.ref("base.us")
 
-        def search(country_code=None, name=None, limit=80):
+        def search(country_code=None, **_kwargs):
             return [] if country_code else INSTITUTIONS
 
         with self.bridge(search_institutions=search):
@@ -152,7 +174,8 @@ class TestBankBridgeJourneyRules(BankBridgeCase):
         with self.bridge(new_synchronization=ACT_URL) as mocks:
             wizard.action_connect()
         self.assertEqual(mocks["new_synchronization"].call_args.kwargs["link_id"], 7)
-        self.assertEqual(self.env["bank.bridge.link"].search_count([("institution_code", "=", "fakebank_simple_xf")]), 1)
+        links = self.env["bank.bridge.link"].search([("institution_code", "=", "fakebank_simple_xf")])
+        self.assertEqual(links, link)
 
     def test_abandoned_connections_are_deleted_after_a_week(self):
         old = self.create_link(bridge_id=8, with_account=False)

@@ -37,7 +37,11 @@ MODIFIERS = ("invisible", "readonly", "required", "column_invisible")
 # Fields and methods of models of other modules that our views may use.
 EXTERNAL = {
     "res.config.settings": {"fields": set(), "methods": set()},
-    "account.bank.statement.line": {"fields": {"journal_id", "date", "amount", "payment_ref"}, "methods": set()},
+    "account.bank.statement.line": {
+        "fields": {"journal_id", "date", "amount", "payment_ref", "partner_name", "statement_id", "currency_id",
+                   "is_reconciled"},
+        "methods": set(),
+    },
     "account.journal": {"fields": {"name", "type", "company_id", "kanban_dashboard"}, "methods": set()},
     "res.company": {"fields": {"name"}, "methods": set()},
 }

@@ -60,7 +60,8 @@ class AccountJournal(models.Model):
             "name": _("Imported statement lines: %s", self.name),
             "res_model": "account.bank.statement.line",
             "view_mode": "tree,form",
-            "views": [(False, "tree"), (False, "form")],
+            "views": [(self.env.ref("account_online_bridge.bank_bridge_statement_line_view_tree").id, "tree"),
+                      (False, "form")],
             "domain": [("journal_id", "=", self.id), ("bank_bridge_account_id", "!=", False)],
             "context": {"default_journal_id": self.id},
         }

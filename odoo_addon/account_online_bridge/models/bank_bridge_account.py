@@ -409,7 +409,7 @@ class BankBridgeAccount(models.Model):
         journal's dashboard card lists them under Bank Statements."""
         self.ensure_one()
         dates = lines.mapped("date")
-        self.env["account.bank.statement"].sudo().create(
+        statement = self.env["account.bank.statement"].sudo().create(
             {
                 "name": _(
                     "%(account)s %(first)s to %(last)s",
@@ -421,6 +421,8 @@ class BankBridgeAccount(models.Model):
                 "line_ids": [Command.set(lines.ids)],
             }
         )
+        # The journal card's balance is the last statement's ending balance.
+        statement.balance_end_real = statement.balance_end
 
     def action_import_transactions(self):
         if not self.filtered("journal_id"):
@@ -439,6 +441,8 @@ class BankBridgeAccount(models.Model):
             "name": _("Imported statement lines"),
             "res_model": "account.bank.statement.line",
             "view_mode": "tree,form",
+            "views": [(self.env.ref("account_online_bridge.bank_bridge_statement_line_view_tree").id, "tree"),
+                      (False, "form")],
             "domain": [("bank_bridge_account_id", "=", self.id)],
             "context": {"default_journal_id": self.journal_id.id},
         }

@@ -93,6 +93,8 @@ class TestBankBridgeJourneyRules(BankBridgeCase):
         self.assertEqual(len(account.statement_line_ids), 5)
         self.assertEqual(len(account.statement_line_ids.statement_id), 1)
         self.assertEqual(account.statement_line_ids.statement_id.journal_id, self.bank_journal)
+        # The journal card shows the last statement's ending balance.
+        self.assertEqual(account.statement_line_ids.statement_id.balance_end_real, 15.0)
 
     def test_many_transactions_are_imported_in_the_background_with_progress(self):
         link = self.create_link()

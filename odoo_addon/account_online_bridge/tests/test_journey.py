@@ -138,4 +138,6 @@ class TestJourney(HttpCase):
         self.assertIn("0 of %d new transactions imported" % len(lines), summary["progressText"])
         self.assertEqual(summary["progressAfterImport"], 0)
         self.assertIn("Fetch Transactions", summary["onlineCardText"])
+        # The card's balance is the imported lines' (one statement after another).
+        self.assertIn("{:,.2f}".format(sum(lines.mapped("amount"))), summary["onlineCardText"])
         self.assertEqual(summary["statementLineRows"], min(len(lines), 80))

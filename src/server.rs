@@ -24,10 +24,16 @@ pub struct SaltEdgeOptions {
     pub secret: Option<String>,
     /// PEM file of the private key that signs requests.
     pub private_key_file: Option<String>,
-    /// PEM file of Salt Edge's public key that signs callbacks.
+    /// PEM file of Salt Edge's public key that signs callbacks (default: Salt Edge's published key).
     pub callback_key_file: Option<String>,
+    /// Pass `include_sandboxes` to Salt Edge: a Test-status client's fake providers (country XF).
+    pub include_sandboxes: bool,
+    /// Odoo base URLs a `return_to` may point into (empty: each company's first one).
+    pub odoo_urls: Vec<String>,
     /// Transactions generated per account by the built-in sandbox.
     pub sandbox_transactions: u64,
+    /// How long the built-in sandbox's attempts run (zero = instant, for benchmarks only).
+    pub sandbox_attempt_delay: Duration,
 }
 
 impl SaltEdgeOptions {
@@ -75,19 +81,47 @@ pub fn configured_bank(options: &SaltEdgeOptions, public_url: String) -> Result<
     if let Some(path) = &options.private_key_file {
         config.private_key_pem = Some(read_file(path, "Salt Edge private key")?);
     }
-    let callback_public_key =
-        options.callback_key_file.as_deref().map(|p| read_file(p, "Salt Edge callback key")).transpose()?;
-    if callback_public_key.is_none() {
-        tracing::warn!("no Salt Edge callback key configured: callbacks will be refused (the return URL still works)");
-    }
     let client = saltedge::Client::new(config).map_err(|e| Error::config(format!("Salt Edge client: {e}")))?;
-    Ok(Bank { client, callback_public_key, public_url, include_sandboxes: false })
+    let mut bank = Bank::new(client, public_url);
+    if let Some(path) = options.callback_key_file.as_deref() {
+        let key = read_file(path, "Salt Edge callback key")?;
+        // Its private key is committed in this repository: trusting it would let anyone sign callbacks.
+        if normalized_pem(&key) == normalized_pem(sandbox::SANDBOX_PUBLIC_KEY_PEM) {
+            return Err(Error::config(format!(
+                "{path} is the built-in sandbox's public key, whose private key is public: it is only trusted by the built-in sandbox. Leave --saltedge-callback-key unset to use Salt Edge's published key."
+            )));
+        }
+        bank.callback_public_key = Some(key);
+    }
+    bank.include_sandboxes = options.include_sandboxes;
+    bank.odoo_urls = parse_odoo_urls(&options.odoo_urls)?;
+    Ok(bank)
 }
 
-fn sandbox_bank(handle: &sandbox::SandboxHandle, public_url: String) -> Result<Bank> {
+fn normalized_pem(pem: &str) -> String {
+    pem.split_whitespace().collect()
+}
+
+fn parse_odoo_urls(urls: &[String]) -> Result<Vec<url::Url>> {
+    urls.iter()
+        .flat_map(|u| u.split(','))
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(|u| match url::Url::parse(u) {
+            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => Ok(parsed),
+            _ => Err(Error::config(format!("invalid Odoo URL {u:?}: expected http(s)://host[:port]"))),
+        })
+        .collect()
+}
+
+fn sandbox_bank(handle: &sandbox::SandboxHandle, options: &SaltEdgeOptions, public_url: String) -> Result<Bank> {
     let client =
         saltedge::Client::new(handle.client_config()).map_err(|e| Error::config(format!("sandbox client: {e}")))?;
-    Ok(Bank { client, callback_public_key: Some(handle.public_key_pem.clone()), public_url, include_sandboxes: true })
+    let mut bank = Bank::new(client, public_url);
+    bank.callback_public_key = Some(handle.public_key_pem.clone());
+    bank.include_sandboxes = true;
+    bank.odoo_urls = parse_odoo_urls(&options.odoo_urls)?;
+    Ok(bank)
 }
 
 pub const SANDBOX_URL_SETTING: &str = "sandbox.base_url";
@@ -108,13 +142,14 @@ pub async fn serve(options: ServeOptions) -> Result<()> {
         let config = SandboxConfig {
             callback_base_url: Some(callback_base),
             transactions_per_account: options.saltedge.sandbox_transactions,
+            attempt_delay: options.saltedge.sandbox_attempt_delay,
             ..SandboxConfig::default()
         };
         let handle = sandbox::spawn(config, SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
             .map_err(|e| Error::config(format!("cannot start the Salt Edge sandbox: {e}")))?;
         tracing::info!(url = %handle.base_url, "no Salt Edge credentials: using the built-in sandbox (fake banks of country XF)");
-        let bank = sandbox_bank(&handle, public_url.clone())?;
+        let bank = sandbox_bank(&handle, &options.saltedge, public_url.clone())?;
         sandbox_handle = Some(handle);
         bank
     };
@@ -152,7 +187,7 @@ pub async fn serve(options: ServeOptions) -> Result<()> {
             .app_data(sessions.clone())
             .app_data(web::PayloadConfig::new(limit))
             .configure(crate::rpc::http::configure)
-            .configure(crate::sync::web::configure)
+            .configure(crate::sync::configure)
     })
     .workers(options.workers.max(1))
     .shutdown_timeout(10)
@@ -187,5 +222,9 @@ pub fn bank_for_cli(app: &App, options: &SaltEdgeOptions, public_url: String) ->
     let mut config = ClientConfig::new(base, defaults.app_id, defaults.secret);
     config.timeout = Duration::from_secs(30);
     let client = saltedge::Client::new(config).map_err(|e| Error::config(format!("sandbox client: {e}")))?;
-    Ok(Bank { client, callback_public_key: None, public_url, include_sandboxes: true })
+    let mut bank = Bank::new(client, public_url);
+    // `bankbridge sync` receives no callbacks: it polls.
+    bank.callback_public_key = None;
+    bank.include_sandboxes = true;
+    Ok(bank)
 }

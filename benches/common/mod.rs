@@ -13,15 +13,14 @@ use diesel::connection::SimpleConnection;
 
 /// A sandbox account able to generate `rows` posted transactions (deterministic, as the sandbox serves them).
 pub fn shape(seq: u64, rows: u64) -> AccountShape {
-    AccountShape {
-        id: format!("{}", 7_000_000_000_000_000_000u64 + seq),
+    AccountShape::new(
+        format!("{}", 7_000_000_000_000_000_000u64 + seq),
         seq,
-        currency_code: "EUR".to_string(),
-        anchor: chrono::NaiveDate::from_ymd_opt(2026, 1, 31).expect("date"),
-        regular: rows,
-        posted_from_pending: 0,
-        pending_total: 0,
-    }
+        "EUR".to_string(),
+        chrono::NaiveDate::from_ymd_opt(2026, 1, 31).expect("date"),
+        rows,
+        0,
+    )
 }
 
 /// Posted rows `start..start + n` of `shape`, decoded as the sync engine decodes a page.

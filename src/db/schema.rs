@@ -85,6 +85,7 @@ diesel::table! {
         sync_claimed_until -> Nullable<Text>,
         create_date -> Nullable<Text>,
         write_date -> Nullable<Text>,
+        sync_progress -> Nullable<Text>,
     }
 }
 
@@ -130,6 +131,27 @@ diesel::table! {
     bridge_settings (key) {
         key -> Text,
         value -> Text,
+    }
+}
+
+diesel::table! {
+    saltedge_customers (company_id) {
+        company_id -> BigInt,
+        customer_id -> Text,
+        identifier -> Text,
+    }
+}
+
+diesel::table! {
+    saltedge_return_states (state_hash) {
+        state_hash -> Text,
+        link_id -> BigInt,
+        company_id -> BigInt,
+        kind -> Text,
+        return_to -> Nullable<Text>,
+        created_at -> Text,
+        expires_at -> Text,
+        used_at -> Nullable<Text>,
     }
 }
 

@@ -8,10 +8,16 @@ use crate::error::{Error, Result};
 use crate::orm::methods::{Call, MethodFuture};
 use crate::orm::{Access, CompanyScope, Default, Field, FieldType, Model};
 use crate::rpc::Value;
-use crate::sync::{self, notification, NewSynchronization};
+use crate::sync::{self, NewSynchronization};
 
-pub const LINK_STATES: &[(&str, &str)] =
-    &[("connected", "Connected"), ("error", "Error"), ("disconnected", "Not Connected")];
+/// `fetching`: an attempt runs at Salt Edge or its result is being imported (`sync_progress` says how
+/// far); it ends `connected` or `error`.
+pub const LINK_STATES: &[(&str, &str)] = &[
+    ("connected", "Connected"),
+    ("fetching", "Synchronization running"),
+    ("error", "Error"),
+    ("disconnected", "Not Connected"),
+];
 
 pub fn model() -> Model {
     let mut fields = vec![
@@ -41,6 +47,9 @@ pub fn model() -> Model {
         Field::new("client_id", "Client id", FieldType::Char).readonly().help("Salt Edge customer id"),
         Field::new("connection_identifier", "Connection", FieldType::Char).readonly().help("Salt Edge connection id"),
         Field::new("error_message", "Error Message", FieldType::Text).readonly(),
+        Field::new("sync_progress", "Synchronization progress", FieldType::Char)
+            .readonly()
+            .help("What the running synchronization is doing"),
         Field::new("has_unlinked_accounts", "Has Unlinked Accounts", FieldType::Boolean)
             .readonly()
             .default(Default::Bool(true))
@@ -105,8 +114,9 @@ fn action_new_synchronization(app: Arc<App>, call: Call) -> MethodFuture {
 
 fn action_update_credentials(app: Arc<App>, call: Call) -> MethodFuture {
     Box::pin(async move {
-        call.check_kwargs(&[])?;
-        sync::update_credentials(&app, call.env.company_id, one_id(&call)?).await
+        call.check_kwargs(&["return_to"])?;
+        let return_to = text_arg(&call, 1, "return_to")?;
+        sync::update_credentials(&app, call.env.company_id, one_id(&call)?, return_to).await
     })
 }
 
@@ -120,25 +130,7 @@ fn action_fetch_accounts(app: Arc<App>, call: Call) -> MethodFuture {
 fn action_fetch_transactions(app: Arc<App>, call: Call) -> MethodFuture {
     Box::pin(async move {
         call.check_kwargs(&[])?;
-        let mut total = sync::SyncSummary::default();
-        for id in call.ids()? {
-            let summary = sync::fetch_transactions(&app, Some(call.env.company_id), id, &()).await?;
-            total.accounts += summary.accounts;
-            total.posted_added += summary.posted_added;
-            total.pending += summary.pending;
-            total.pages += summary.pages;
-        }
-        let mut counts = BTreeMap::new();
-        counts.insert("accounts".to_string(), Value::Int(total.accounts as i64));
-        counts.insert("transactions_added".to_string(), Value::Int(total.posted_added as i64));
-        counts.insert("pending".to_string(), Value::Int(total.pending as i64));
-        let message = format!(
-            "{} new transaction{} fetched ({} pending, not imported until posted).",
-            total.posted_added,
-            if total.posted_added == 1 { "" } else { "s" },
-            total.pending
-        );
-        Ok(notification("Transactions fetched", &message, "success", counts))
+        sync::fetch_transactions(&app, call.env.company_id, &call.ids()?).await
     })
 }
 
@@ -153,7 +145,7 @@ fn action_revoke_consent(app: Arc<App>, call: Call) -> MethodFuture {
             "Consent revoked for {}. The connection still exists at Salt Edge until you remove it.",
             names.join(", ")
         );
-        Ok(notification("Consent revoked", &message, "warning", BTreeMap::new()))
+        Ok(sync::notification("Consent revoked", &message, "warning", BTreeMap::new()))
     })
 }
 
@@ -166,7 +158,7 @@ fn action_remove_connection(app: Arc<App>, call: Call) -> MethodFuture {
         }
         let message =
             format!("Connection removed at Salt Edge for {}; the record can now be deleted.", names.join(", "));
-        Ok(notification("Connection removed", &message, "success", BTreeMap::new()))
+        Ok(sync::notification("Connection removed", &message, "success", BTreeMap::new()))
     })
 }
 

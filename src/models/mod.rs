@@ -3,7 +3,7 @@
 
 mod base;
 mod institution;
-mod link;
+pub(crate) mod link;
 mod online_account;
 mod transaction;
 

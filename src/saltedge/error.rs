@@ -17,7 +17,8 @@ pub enum ErrorKind {
     NeedsUser,
     /// The object already exists (`DuplicatedCustomer`, `ConnectionDuplicated`).
     Duplicate,
-    /// The addressed object does not exist.
+    /// The addressed object is gone: only `ConnectionNotFound`, `CustomerNotFound`, `ConsentNotFound`
+    /// (and their v5 spellings) say so. A `RouteNotFound` or a bare 404 is not "gone" but an error.
     NotFound,
     /// Our own configuration is wrong: app id, secret, signing key, client status.
     Config,
@@ -194,7 +195,14 @@ pub fn classify(status: u16, class: &str) -> ErrorKind {
         | "AppsRestricted"
         | "ActionNotAllowed" => ErrorKind::Config,
         "JsonParseError" | "InvalidEncoding" | "WrongRequestFormat" => ErrorKind::Protocol,
-        _ if class.ends_with("NotFound") => ErrorKind::NotFound,
+        // Salt Edge saying the very object asked for no longer exists.
+        "ConnectionNotFound" | "CustomerNotFound" | "ConsentNotFound" | "AispConsentNotFound" | "AccountNotFound" => {
+            ErrorKind::NotFound
+        }
+        // The path itself is unknown: a wrong API URL or version, i.e. our configuration.
+        "RouteNotFound" => ErrorKind::Config,
+        // Something the request refers to is unknown (ProviderNotFound, …): not "gone", refused.
+        _ if class.ends_with("NotFound") => ErrorKind::Rejected,
         _ => classify_status(status),
     }
 }
@@ -204,7 +212,8 @@ pub fn classify_status(status: u16) -> ErrorKind {
     match status {
         429 | 500..=599 => ErrorKind::RetryLater,
         401 | 403 => ErrorKind::Config,
-        404 | 410 => ErrorKind::NotFound,
+        // A 404 without Salt Edge's error body (a proxy, a wrong URL) says nothing about the object.
+        404 | 410 => ErrorKind::Protocol,
         409 => ErrorKind::Duplicate,
         _ => ErrorKind::Rejected,
     }
@@ -224,6 +233,11 @@ mod tests {
         assert_eq!(classify(409, "ConnectionDuplicated"), ErrorKind::Duplicate);
         assert_eq!(classify(404, "ConnectionNotFound"), ErrorKind::NotFound);
         assert_eq!(classify(404, "ClientNotFound"), ErrorKind::Config);
+        assert_eq!(classify(404, "CustomerNotFound"), ErrorKind::NotFound);
+        assert_eq!(classify(404, "ConsentNotFound"), ErrorKind::NotFound);
+        assert_eq!(classify(404, "RouteNotFound"), ErrorKind::Config);
+        assert_eq!(classify(404, "ProviderNotFound"), ErrorKind::Rejected);
+        assert_eq!(classify_status(404), ErrorKind::Protocol);
         assert_eq!(classify(400, "SignatureNotMatch"), ErrorKind::Config);
         assert_eq!(classify(503, "SomethingNew"), ErrorKind::RetryLater);
         assert_eq!(classify(400, "DateOutOfRange"), ErrorKind::Rejected);

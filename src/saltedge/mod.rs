@@ -255,7 +255,7 @@ impl Client {
         let path = format!("customers/{}", id_segment(customer_id)?);
         match self.data::<Value>(Method::DELETE, &path, &[], None).await {
             Ok(_) => Ok(()),
-            Err(err) if err.kind() == ErrorKind::NotFound => Ok(()),
+            Err(err) if err.class() == Some("CustomerNotFound") => Ok(()),
             Err(err) => Err(err),
         }
     }
@@ -359,12 +359,12 @@ impl Client {
     }
 
     /// Removes a connection (and its consent, accounts and transactions at Salt Edge).
-    /// Already gone (`ConnectionNotFound`) counts as done.
+    /// Already gone (`ConnectionNotFound`, and only that) counts as done.
     pub async fn remove_connection(&self, connection_id: &str) -> Result<(), SaltEdgeError> {
         let path = format!("connections/{}", id_segment(connection_id)?);
         match self.data::<RemovedConnection>(Method::DELETE, &path, &[], None).await {
             Ok(_) => Ok(()),
-            Err(err) if err.kind() == ErrorKind::NotFound => Ok(()),
+            Err(err) if err.class() == Some("ConnectionNotFound") => Ok(()),
             Err(err) => Err(err),
         }
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::*;
-use crate::sandbox::test_support::{admin, client_with, link, small_config, start};
+use crate::sandbox::test_support::{admin, client_with, connect_session, link, small_config, start, wait_for_attempt};
 use crate::sandbox::SandboxConfig;
 
 /// Pages through all transactions of one account, checking order and paging invariants.
@@ -55,7 +55,7 @@ async fn providers_are_listed_across_pages() {
     let fake = client.list_providers(Some("XF"), true).await.unwrap();
     assert!(fake.len() >= 3 && fake.iter().all(Provider::is_fake));
     let interactive = fake.iter().find(|p| p.code == "fakebank_interactive_xf").unwrap();
-    assert!(interactive.interactive);
+    assert!(interactive.is_interactive());
 
     let real = client.list_providers(None, false).await.unwrap();
     assert!(!real.is_empty() && real.iter().all(|p| !p.is_fake()));
@@ -95,16 +95,10 @@ async fn full_flow_connect_accounts_transactions_remove() {
     })
     .await;
     let customer = client.create_customer("acme").await.unwrap();
-    let session = client
-        .connect(
-            &customer.customer_id,
-            Some("fakebank_simple_xf"),
-            "https://odoo.example/return",
-            &["accounts", "transactions"],
-            None,
-        )
-        .await
-        .unwrap();
+    // A Test-status client links a fake bank with provider.include_sandboxes.
+    let session =
+        connect_session(&client, &customer.customer_id, Some("fakebank_simple_xf"), "https://odoo.example/return")
+            .await;
     assert!(session.connect_url.starts_with(sandbox.root_url.as_str()));
     assert!(session.expires_at_utc().unwrap() > chrono::Utc::now());
     let page = reqwest::get(&session.connect_url).await.unwrap().text().await.unwrap();
@@ -114,6 +108,7 @@ async fn full_flow_connect_accounts_transactions_remove() {
     assert_eq!(form.status, 302);
     assert!(form.location.as_deref().unwrap().starts_with("https://odoo.example/return?connection_id="));
     let connection_id = form.connection_id().unwrap();
+    wait_for_attempt(&client, &connection_id).await;
 
     let connection = client.get_connection(&connection_id).await.unwrap();
     assert!(connection.is_active());
@@ -156,9 +151,11 @@ async fn full_flow_connect_accounts_transactions_remove() {
     assert_eq!(err.class(), Some("ConnectionCannotBeRefreshed"));
     admin(&sandbox, &format!("connections/{connection_id}/next_refresh"), json!({ "in_secs": -1 })).await;
     client.background_refresh(&connection_id).await.unwrap();
-    // The refresh settled the 3 pending rows (new ids, same content) and brought 3 new ones.
+    wait_for_attempt(&client, &connection_id).await;
+    // The refresh settled the 3 pending rows (new ids, same content), brought 5 new posted rows
+    // (one of them a duplicate, listed only with duplicated=true) and 3 new pending ones.
     let (posted_after, _) = all_transactions(&client, &connection_id, &account.id, false, 1000).await;
-    assert_eq!(posted_after.len(), 2_503);
+    assert_eq!(posted_after.len(), 2_500 + 3 + 4);
     assert_unique_ascending(&posted_after);
     let settled = &posted_after[2_500..];
     for (before, after) in pending.iter().zip(settled) {
@@ -194,6 +191,7 @@ async fn expired_or_revoked_consent_needs_the_user() {
     let session = client.reconnect(&expiring, "https://odoo.example/back").await.unwrap();
     let form = crate::sandbox::submit_form(&session.connect_url, None, "alice", "secret", None, true).await.unwrap();
     assert_eq!(form.status, 302, "{}", form.body);
+    wait_for_attempt(&client, &expiring).await;
     client.list_accounts(&expiring).await.unwrap();
     assert_eq!(client.list_consents(&expiring).await.unwrap().len(), 2);
 

@@ -111,8 +111,12 @@ pub struct Provider {
     /// `active` | `inactive` | `disabled`.
     #[serde(default)]
     pub status: Option<String>,
+    /// v5 name of [`Provider::interactive_for_connections`].
     #[serde(default, deserialize_with = "nullable")]
     pub interactive: bool,
+    /// v6: whether connecting asks the user for more input (an SMS code…).
+    #[serde(default)]
+    pub interactive_for_connections: Option<bool>,
     #[serde(default)]
     pub automatic_fetch: Option<bool>,
     #[serde(default)]
@@ -130,8 +134,12 @@ pub struct Provider {
     pub login_url: Option<String>,
     #[serde(default)]
     pub logo_url: Option<String>,
+    /// v5 name of [`Provider::instruction_for_connections`].
     #[serde(default)]
     pub instruction: Option<String>,
+    /// v6: what the user should know before connecting.
+    #[serde(default)]
+    pub instruction_for_connections: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     pub supported_fetch_scopes: Vec<String>,
     #[serde(default, deserialize_with = "nullable")]
@@ -146,6 +154,16 @@ impl Provider {
     /// Salt Edge's fake (sandbox) providers live in the fake country `XF`.
     pub fn is_fake(&self) -> bool {
         self.country_code.eq_ignore_ascii_case("XF")
+    }
+
+    /// v6 `interactive_for_connections`, else v5 `interactive`.
+    pub fn is_interactive(&self) -> bool {
+        self.interactive_for_connections.unwrap_or(self.interactive)
+    }
+
+    /// v6 `instruction_for_connections`, else v5 `instruction`.
+    pub fn instruction_text(&self) -> Option<&str> {
+        self.instruction_for_connections.as_deref().or(self.instruction.as_deref()).filter(|s| !s.is_empty())
     }
 }
 
@@ -225,6 +243,9 @@ pub struct Attempt {
     pub custom_fields: Value,
     #[serde(default)]
     pub unduplication_strategy: Option<String>,
+    /// Where the attempt is (`fetch_accounts`, `finish`, …).
+    #[serde(default)]
+    pub last_stage: Option<Stage>,
     #[serde(default)]
     pub created_at: Option<String>,
     #[serde(default)]
@@ -267,6 +288,24 @@ pub struct Connection {
     pub created_at: Option<String>,
     #[serde(default)]
     pub updated_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+pub struct Stage {
+    #[serde(default, deserialize_with = "nullable")]
+    pub name: String,
+}
+
+impl Attempt {
+    /// Finished, by the v6 flag or, where it is missing, by a success or failure time.
+    pub fn is_finished(&self) -> bool {
+        self.finished.unwrap_or(self.success_at.is_some() || self.fail_at.is_some())
+    }
+
+    /// Finished with a failure (`fail_at` or `fail_error_class` set, no later success).
+    pub fn failed(&self) -> bool {
+        self.is_finished() && (self.fail_error_class.is_some() || (self.fail_at.is_some() && self.success_at.is_none()))
+    }
 }
 
 impl Connection {
@@ -533,6 +572,11 @@ pub struct CallbackData {
     pub error_class: Option<String>,
     #[serde(default)]
     pub error_message: Option<String>,
+    /// Provider-change callbacks: which provider and its new status.
+    #[serde(default)]
+    pub provider_code: Option<String>,
+    #[serde(default)]
+    pub provider_status: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -541,6 +585,12 @@ pub struct CallbackMeta {
     pub version: Option<String>,
     #[serde(default)]
     pub time: Option<String>,
+}
+
+impl CallbackMeta {
+    pub fn time_utc(&self) -> Option<DateTime<Utc>> {
+        self.time.as_deref().and_then(parse_datetime)
+    }
 }
 
 #[cfg(test)]
@@ -636,6 +686,22 @@ mod tests {
         assert_eq!(provider.code, "fakebank_interactive_xf");
         assert!(provider.interactive && provider.is_fake());
         assert_eq!(provider.refresh_timeout, Some(5));
+        assert!(provider.is_interactive());
+    }
+
+    #[test]
+    fn provider_fields_under_v6_names_win_over_v5() {
+        let v6: Provider = serde_json::from_str(
+            r#"{"code": "x", "interactive": false, "interactive_for_connections": true,
+                "instruction": "old", "instruction_for_connections": "Use your web banking login"}"#,
+        )
+        .unwrap();
+        assert!(v6.is_interactive());
+        assert_eq!(v6.instruction_text(), Some("Use your web banking login"));
+        let v5: Provider =
+            serde_json::from_str(r#"{"code": "x", "interactive": true, "instruction": "v5 text"}"#).unwrap();
+        assert!(v5.is_interactive());
+        assert_eq!(v5.instruction_text(), Some("v5 text"));
     }
 
     #[test]

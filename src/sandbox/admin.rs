@@ -192,7 +192,7 @@ async fn next_refresh(path: web::Path<String>, body: web::Bytes, shared: web::Da
     let Some(connection) = state.connections.get_mut(&key) else {
         return Err(not_found(&id));
     };
-    connection.next_refresh_possible_at = at;
+    connection.next_refresh_possible_at = Some(at);
     let connection = connection.clone();
     Ok(HttpResponse::Ok().json(json!({ "data": state.connection_json(&connection) })))
 }

@@ -13,8 +13,9 @@ use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, Utc};
 use serde_json::{json, Value};
 
+use super::attempts::{self, Interaction, Work};
 use super::callbacks::{self, Callback};
-use super::data::{self, AccountShape};
+use super::data::{self, AccountShape, RowFilter};
 use super::state::{
     self, ConnectionRec, ConnectionStatus, ConsentState, FaultMode, SandboxState, SessionKind, SessionRec,
 };
@@ -25,6 +26,8 @@ use crate::saltedge::signing;
 const SESSION_LIFETIME_MINUTES: i64 = 60;
 const MAX_PER_PAGE: u32 = 1000;
 const MAX_FAULT_DELAY_MS: u64 = 10 * 60 * 1000;
+/// PSD2: background refreshes of a regulated provider's connection allowed per 24 hours.
+pub const BACKGROUND_REFRESHES_PER_DAY: usize = 4;
 
 /// A Salt Edge error answer.
 #[derive(Debug)]
@@ -79,7 +82,7 @@ type ApiResult = Result<Reply, ApiError>;
 
 /// What a handler gets to look at.
 struct Call<'a> {
-    shared: &'a Shared,
+    shared: &'a web::Data<Shared>,
     path: String,
     query: HashMap<String, String>,
     query_pairs: Vec<(String, String)>,
@@ -98,6 +101,15 @@ impl Call<'_> {
 
     fn id_query(&self, key: &str) -> Result<Option<u64>, ApiError> {
         self.query(key).map(|value| parse_id(key, value)).transpose()
+    }
+
+    /// A boolean query parameter (absent = false).
+    fn flag(&self, key: &str) -> Result<bool, ApiError> {
+        match self.query(key) {
+            None | Some("false" | "0") => Ok(false),
+            Some("true" | "1") => Ok(true),
+            Some(_) => Err(ApiError::new(400, "WrongRequestFormat", format!("`{key}` must be true or false."))),
+        }
     }
 
     /// `from_id` of a list request (0 = from the start).
@@ -333,8 +345,9 @@ fn refresh_timeout_minutes(call: &Call) -> u64 {
 }
 
 fn list_providers(call: &Call) -> ApiResult {
-    let include_fake = matches!(call.query("include_sandboxes"), Some("true"))
-        || matches!(call.query("include_fake_providers"), Some("true"));
+    // A Test-status client sees the fake providers only when it asks for them (v6
+    // `include_sandboxes`; the v5 `include_fake_providers` means nothing here).
+    let include_fake = call.flag("include_sandboxes")?;
     let country = call.query("country_code").map(str::to_ascii_uppercase);
     let from_id = call.start_id()?;
     let per_page = call.per_page()?;
@@ -539,17 +552,24 @@ fn new_session(
 fn connect(call: &Call) -> ApiResult {
     let customer_id = id_value(call.body_field("/data/customer_id"))
         .ok_or_else(|| ApiError::new(400, "WrongRequestFormat", "`data.customer_id` is required."))?;
-    let provider_code = call
-        .body_field("/data/provider/code")
-        .or(call.body_field("/data/provider_code"))
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    if let Some(code) = &provider_code {
-        if data::find_provider(code).is_none() {
-            return Err(ApiError::new(404, "ProviderNotFound", format!("Provider with code '{code}' was not found.")));
+    for v5_key in ["provider_code", "include_fake_providers"] {
+        if call.body_field(&format!("/data/{v5_key}")).is_some() {
+            return Err(ApiError::new(
+                400,
+                "WrongRequestFormat",
+                format!("`{v5_key}` is not a v6 parameter: use `provider.code` / `provider.include_sandboxes`."),
+            ));
         }
     }
     let options = widget_options(call)?;
+    let provider_code = call.body_field("/data/provider/code").and_then(Value::as_str).map(str::to_string);
+    if let Some(code) = &provider_code {
+        // Fake providers exist for this client only when it includes sandboxes.
+        let visible = data::find_provider(code).filter(|p| options.include_sandboxes || !p.is_fake());
+        if visible.is_none() {
+            return Err(ApiError::new(404, "ProviderNotFound", format!("Provider with code '{code}' was not found.")));
+        }
+    }
     let mut state = call.shared.lock();
     if !state.customers.contains_key(&customer_id) {
         return Err(customer_not_found(&customer_id.to_string()));
@@ -582,6 +602,7 @@ pub(crate) fn check_consent(connection: &ConnectionRec, now: DateTime<Utc>) -> R
 }
 
 fn check_refresh_allowed(connection: &ConnectionRec, now: DateTime<Utc>) -> Result<(), ApiError> {
+    check_not_processing(connection)?;
     check_consent(connection, now)?;
     if connection.status != ConnectionStatus::Active {
         return Err(ApiError::new(
@@ -590,11 +611,23 @@ fn check_refresh_allowed(connection: &ConnectionRec, now: DateTime<Utc>) -> Resu
             "The connection is inactive; reconnect it with valid credentials.",
         ));
     }
-    if now < connection.next_refresh_possible_at {
+    if let Some(at) = connection.next_refresh_possible_at.filter(|at| now < *at) {
         return Err(ApiError::new(
             406,
             "ConnectionCannotBeRefreshed",
-            format!("Connection cannot be refreshed before {}.", state::timestamp(connection.next_refresh_possible_at)),
+            format!("Connection cannot be refreshed before {}.", state::timestamp(at)),
+        ));
+    }
+    Ok(())
+}
+
+/// One attempt at a time per connection.
+pub(crate) fn check_not_processing(connection: &ConnectionRec) -> Result<(), ApiError> {
+    if connection.is_processing() {
+        return Err(ApiError::new(
+            409,
+            "ConnectionAlreadyProcessing",
+            format!("Connection with id: '{}' is already being processed.", connection.id),
         ));
     }
     Ok(())
@@ -605,8 +638,9 @@ fn widget_session(call: &Call, id: &str, widget: Widget) -> ApiResult {
     let mut options = widget_options(call)?;
     let mut state = call.shared.lock();
     let connection = state.connections.get(&key).ok_or_else(|| connection_not_found(id))?;
-    if matches!(widget, Widget::Refresh) {
-        check_refresh_allowed(connection, call.now)?;
+    match widget {
+        Widget::Refresh => check_refresh_allowed(connection, call.now)?,
+        Widget::Reconnect => check_not_processing(connection)?,
     }
     if call.body_field("/data/attempt/custom_fields").is_none() {
         options.custom_fields = connection.last_attempt.custom_fields.clone();
@@ -619,41 +653,35 @@ fn widget_session(call: &Call, id: &str, widget: Widget) -> ApiResult {
     Ok(Reply::data(new_session(call, &mut state, kind, options, customer_id)))
 }
 
-/// Fetches "new data": settles pending rows and creates new ones. Used by refreshes.
-pub(crate) fn refresh_connection(
-    state: &mut SandboxState,
-    connection_id: u64,
-    shared: &Shared,
-    now: DateTime<Utc>,
-    custom_fields: Value,
-) -> Option<Vec<Callback>> {
-    let attempt = state.new_attempt(now, custom_fields, None);
-    let new_pending = u64::from(shared.cfg.pending_per_account);
-    let interval = state::chrono_duration(shared.cfg.refresh_interval);
-    let connection = state.connections.get_mut(&connection_id)?;
-    for account in &mut connection.accounts {
-        state::settle_pending(account, None, new_pending, now);
-    }
-    let custom_fields = attempt.custom_fields.clone();
-    connection.last_attempt = attempt;
-    connection.updated_at = now;
-    connection.next_refresh_possible_at = state::later(now, interval);
-    let customer_id = connection.customer_id;
-    Some(vec![
-        Callback::new("notify", Some(connection_id), customer_id, &custom_fields).stage("fetch_accounts"),
-        Callback::new("success", Some(connection_id), customer_id, &custom_fields).stage("finish"),
-    ])
-}
-
 fn background_refresh(call: &Call, id: &str) -> ApiResult {
     let key = connection_key(id)?;
     let mut state = call.shared.lock();
     let connection = state.connections.get(&key).ok_or_else(|| connection_not_found(id))?;
     check_refresh_allowed(connection, call.now)?;
+    let day_ago = call.now - ChronoDuration::hours(24);
+    let recent = connection.background_refreshes.iter().filter(|at| **at > day_ago).count();
+    if connection.provider.regulated && recent >= BACKGROUND_REFRESHES_PER_DAY {
+        return Err(ApiError::new(
+            406,
+            "BackgroundFetchLimitExceeded",
+            "Background fetch limit (4 times in a 24 hour period) was exceeded. This restriction applies only to PSD2 providers.",
+        ));
+    }
     let custom_fields = connection.last_attempt.custom_fields.clone();
-    let callbacks = refresh_connection(&mut state, key, call.shared, call.now, custom_fields).unwrap_or_default();
-    let connection = state.connections.get(&key).ok_or_else(|| connection_not_found(id))?;
-    let mut reply = Reply::data(state.connection_json(connection));
+    let attempt = state.start_attempt(call.now, custom_fields);
+    let attempt_id = attempt.id;
+    let connection = state.connections.get_mut(&key).ok_or_else(|| connection_not_found(id))?;
+    connection.last_attempt = attempt;
+    connection.next_refresh_possible_at = None;
+    connection.background_refreshes.retain(|at| *at > day_ago);
+    connection.background_refreshes.push(call.now);
+    // The answer shows the attempt as it starts; the data comes when it finishes.
+    let connection = connection.clone();
+    let answer = state.connection_json(&connection);
+    // Nobody is there to type an SMS code during a background refresh.
+    let interaction = if connection.provider.interactive() { Interaction::Unattended } else { Interaction::None };
+    let callbacks = attempts::launch(call.shared, &mut state, key, attempt_id, Work::Refresh, interaction, call.now);
+    let mut reply = Reply::data(answer);
     reply.callbacks = callbacks;
     Ok(reply)
 }
@@ -678,6 +706,7 @@ fn show_connection(call: &Call, id: &str) -> ApiResult {
     let key = connection_key(id)?;
     let state = call.shared.lock();
     let connection = state.connections.get(&key).ok_or_else(|| connection_not_found(id))?;
+    check_owner(call, &state, connection)?;
     Ok(Reply::data(state.connection_json(connection)))
 }
 
@@ -698,7 +727,23 @@ fn consent_connection<'a>(call: &Call, state: &'a SandboxState) -> Result<&'a Co
         .or_else(|| id_value(call.body_field("/data/connection_id")).map(|id| id.to_string()))
         .ok_or_else(|| ApiError::new(400, "WrongRequestFormat", "`connection_id` is required."))?;
     let key = connection_key(&id)?;
-    state.connections.get(&key).ok_or_else(|| connection_not_found(&id))
+    let connection = state.connections.get(&key).ok_or_else(|| connection_not_found(&id))?;
+    check_owner(call, state, connection)?;
+    Ok(connection)
+}
+
+/// A connection belongs to exactly one customer: a request naming another customer
+/// (`customer_id` in the query) does not see it, and an unknown customer is `CustomerNotFound`.
+fn check_owner(call: &Call, state: &SandboxState, connection: &ConnectionRec) -> Result<(), ApiError> {
+    let Some(text) = call.query("customer_id") else {
+        return Ok(());
+    };
+    let customer_id = text.parse::<u64>().ok().filter(|id| state.customers.contains_key(id));
+    match customer_id {
+        None => Err(customer_not_found(text)),
+        Some(id) if id != connection.customer_id => Err(connection_not_found(&connection.id.to_string())),
+        Some(_) => Ok(()),
+    }
 }
 
 fn list_consents(call: &Call) -> ApiResult {
@@ -713,7 +758,7 @@ fn list_consents(call: &Call) -> ApiResult {
 }
 
 fn consent_not_found(id: &str) -> ApiError {
-    ApiError::new(404, "AispConsentNotFound", format!("Consent with id: '{id}' was not found."))
+    ApiError::new(404, "ConsentNotFound", format!("Consent with id: '{id}' was not found."))
 }
 
 fn show_consent(call: &Call, id: &str) -> ApiResult {
@@ -745,6 +790,7 @@ fn revoke_consent(call: &Call, id: &str) -> ApiResult {
 fn data_connection<'a>(call: &Call, state: &'a SandboxState) -> Result<&'a ConnectionRec, ApiError> {
     let id = call.required_query("connection_id")?;
     let connection = state.connections.get(&connection_key(id)?).ok_or_else(|| connection_not_found(id))?;
+    check_owner(call, state, connection)?;
     check_consent(connection, call.now)?;
     Ok(connection)
 }
@@ -763,7 +809,14 @@ fn list_accounts(call: &Call) -> ApiResult {
 fn list_transactions(call: &Call) -> ApiResult {
     let from_id = call.start_id()?;
     let per_page = call.per_page()?;
-    let pending = matches!(call.query("pending"), Some("true" | "1"));
+    // v6: posted, non-duplicated rows by default; `pending=true` lists the pending rows only,
+    // `duplicated=true` the duplicated ones only (a pending row is never flagged duplicated).
+    let filter = match (call.flag("pending")?, call.flag("duplicated")?) {
+        (false, false) => RowFilter::Posted,
+        (true, false) => RowFilter::Pending,
+        (false, true) => RowFilter::Duplicated,
+        (true, true) => return Ok(Reply::page(Vec::new(), None)),
+    };
     // Copy the (small) account shapes out, then generate rows without holding the lock.
     let shapes: Vec<(AccountShape, String)> = {
         let state = call.shared.lock();
@@ -781,7 +834,7 @@ fn list_transactions(call: &Call) -> ApiResult {
         shapes
     };
     let refs: Vec<&AccountShape> = shapes.iter().map(|(shape, _)| shape).collect();
-    let (rows, next_id) = data::page_rows(&refs, from_id, pending, per_page);
+    let (rows, next_id) = data::page_rows(&refs, from_id, filter, per_page);
     let items: Vec<Value> = rows
         .into_iter()
         .map(|(position, row)| {

@@ -13,10 +13,10 @@ use actix_web::web::{self, Bytes};
 use actix_web::HttpResponse;
 use chrono::{DateTime, Utc};
 
-use super::api::refresh_connection;
+use super::attempts::{self, Interaction, Work};
 use super::callbacks::{self, Callback};
 use super::data::{self, ProviderBehaviour, ProviderDef};
-use super::state::{self, AttemptRec, ConnectionRec, ConnectionStatus, SandboxState, SessionKind, SessionRec};
+use super::state::{ConnectionRec, ConnectionStatus, SandboxState, SessionKind, SessionRec};
 use super::{html_escape, Shared};
 
 /// Shown when the consent box was not ticked.
@@ -24,14 +24,6 @@ pub const CONSENT_REQUIRED_MESSAGE: &str =
     "You must give your consent to share your account information before connecting.";
 /// Shown for a second link of the same login at the same provider.
 pub const DUPLICATE_MESSAGE: &str = "You have already used these credentials to connect this provider.";
-
-/// Default accounts of a new connection: (name, nature, currency), cycled.
-const ACCOUNT_TEMPLATES: &[(&str, &str, &str)] = &[
-    ("Checking account", "account", "EUR"),
-    ("Credit card", "card", "EUR"),
-    ("Savings account", "savings", "EUR"),
-    ("Dollar account", "account", "USD"),
-];
 
 pub(crate) async fn show(path: web::Path<String>, shared: web::Data<Shared>) -> HttpResponse {
     let token = path.into_inner();
@@ -139,7 +131,7 @@ fn check_credentials(
 }
 
 fn process(
-    shared: &Shared,
+    shared: &web::Data<Shared>,
     state: &mut SandboxState,
     token: &str,
     form: &HashMap<String, String>,
@@ -151,7 +143,9 @@ fn process(
     };
     let view = FormView::new(state, &session, shared);
     let login = field(form, "login").to_string();
-    let Some(provider) = view.provider.or_else(|| data::find_provider(field(form, "provider_code"))) else {
+    let chosen =
+        data::find_provider(field(form, "provider_code")).filter(|p| session.include_sandboxes || !p.is_fake());
+    let Some(provider) = view.provider.or(chosen) else {
         return Outcome::Page(StatusCode::UNPROCESSABLE_ENTITY, view.render(Some("Choose your bank."), &login));
     };
     let view = FormView { provider: Some(provider), ..view };
@@ -223,7 +217,7 @@ fn fail(
 }
 
 fn succeed(
-    shared: &Shared,
+    shared: &web::Data<Shared>,
     state: &mut SandboxState,
     token: &str,
     session: &SessionRec,
@@ -232,30 +226,13 @@ fn succeed(
     now: DateTime<Utc>,
 ) -> Outcome {
     let cfg = &shared.cfg;
-    let connection_id = match session.kind {
+    let attempt = state.start_attempt(now, session.custom_fields.clone());
+    let attempt_id = attempt.id;
+    let (connection_id, work) = match session.kind {
         SessionKind::Connect { customer_id, .. } => {
             let id = state.new_id();
             let consent = state.new_consent(now, session.scopes.clone(), session.from_date.clone(), cfg.consent_days);
-            let attempt: AttemptRec = state.new_attempt(now, session.custom_fields.clone(), None);
-            let mut accounts = Vec::new();
-            for n in 0..cfg.accounts_per_connection as usize {
-                let (name, nature, currency) = ACCOUNT_TEMPLATES[n % ACCOUNT_TEMPLATES.len()];
-                let Some(account) = state.new_account(
-                    now,
-                    format!("{} {name}", provider.name),
-                    nature.to_string(),
-                    currency.to_string(),
-                    cfg.transactions_per_account,
-                    u64::from(cfg.pending_per_account),
-                ) else {
-                    return Outcome::Page(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        message_html("Connect", "The sandbox is full (too many accounts)."),
-                    );
-                };
-                accounts.push(account);
-            }
-            let interval = state::chrono_duration(cfg.refresh_interval);
+            // The connection exists from now on; its accounts come when the attempt finishes.
             state.connections.insert(
                 id,
                 ConnectionRec {
@@ -266,35 +243,41 @@ fn succeed(
                     status: ConnectionStatus::Active,
                     created_at: now,
                     updated_at: now,
-                    next_refresh_possible_at: state::later(now, interval),
+                    next_refresh_possible_at: None,
                     last_attempt: attempt,
                     consents: vec![consent],
-                    accounts,
+                    accounts: Vec::new(),
+                    background_refreshes: Vec::new(),
                 },
             );
-            id
+            (id, Work::Link)
         }
-        SessionKind::Reconnect { connection_id } => {
-            let consent = state.new_consent(now, session.scopes.clone(), session.from_date.clone(), cfg.consent_days);
+        SessionKind::Reconnect { connection_id } | SessionKind::Refresh { connection_id } => {
+            let consent = matches!(session.kind, SessionKind::Reconnect { .. })
+                .then(|| state.new_consent(now, session.scopes.clone(), session.from_date.clone(), cfg.consent_days));
             let Some(connection) = state.connections.get_mut(&connection_id) else {
                 return Outcome::Page(StatusCode::GONE, message_html("Connect", "This connection no longer exists."));
             };
+            if connection.is_processing() {
+                return Outcome::Page(
+                    StatusCode::CONFLICT,
+                    message_html("Connect", "This connection is already being refreshed. Try again in a moment."),
+                );
+            }
             connection.status = ConnectionStatus::Active;
-            connection.consents.push(consent);
-            connection_id
+            connection.consents.extend(consent);
+            connection.last_attempt = attempt;
+            connection.next_refresh_possible_at = None;
+            connection.updated_at = now;
+            (connection_id, Work::Refresh)
         }
-        SessionKind::Refresh { connection_id } => connection_id,
-    };
-    let callbacks = match session.kind {
-        SessionKind::Connect { customer_id, .. } => vec![
-            Callback::new("notify", Some(connection_id), customer_id, &session.custom_fields).stage("fetch_accounts"),
-            Callback::new("success", Some(connection_id), customer_id, &session.custom_fields).stage("finish"),
-        ],
-        _ => refresh_connection(state, connection_id, shared, now, session.custom_fields.clone()).unwrap_or_default(),
     };
     if let Some(stored) = state.sessions.get_mut(token) {
         stored.completed = true;
     }
+    // The SMS code of an interactive bank was typed on this page.
+    let interaction = if provider.interactive() { Interaction::Answered } else { Interaction::None };
+    let callbacks = attempts::launch(shared, state, connection_id, attempt_id, work, interaction, now);
     let location = match url::Url::parse(&session.return_to) {
         Ok(mut url) => {
             url.query_pairs_mut().append_pair("connection_id", &connection_id.to_string());

@@ -69,30 +69,57 @@ impl ProviderDef {
                 "Sandbox: always fails; type an error class as password (e.g. ProviderUnavailable), default InvalidCredentials.".to_string()
             }
         };
+        // v6 field names (`instruction_for_connections`, `interactive_for_connections`, …); the
+        // v5 names (`instruction`, `interactive`, `home_url`, `login_url`) are not sent.
+        let credentials_fields = json!([
+            { "name": "login", "english_name": "Login", "localized_name": "Login", "nature": "text",
+              "optional": false, "position": 1, "field_options": [] },
+            { "name": "password", "english_name": "Password", "localized_name": "Password", "nature": "password",
+              "optional": false, "position": 2, "field_options": [] },
+        ]);
+        let interactive_fields = if self.interactive() {
+            json!([{ "name": "sms_code", "english_name": "SMS code", "localized_name": "SMS code", "nature": "number",
+                     "optional": false, "position": 1, "field_options": [] }])
+        } else {
+            json!([])
+        };
         json!({
             "id": self.id.to_string(),
             "code": self.code,
             "name": self.name,
             "mode": "web",
             "status": "active",
-            "automatic_fetch": true,
+            // Salt Edge cannot fetch an interactive bank on its own.
+            "automatic_fetch": !self.interactive(),
             "customer_notified_on_sign_in": false,
-            "interactive": self.interactive(),
-            "identification_mode": "saltedge",
-            "instruction": instruction,
-            "home_url": self.home_url,
-            "login_url": self.home_url,
+            "interactive_for_connections": self.interactive(),
+            "instruction_for_connections": instruction,
             "logo_url": null,
             "country_code": self.country_code,
+            "group_code": self.code,
+            "group_name": self.name,
+            "hub": null,
+            "dynamic_registration_code": null,
+            "bic_codes": [],
+            "identification_codes": [],
             "refresh_timeout": refresh_timeout_minutes,
             "holder_info": ["names"],
             "max_consent_days": max_consent_days,
+            "max_interactive_delay": 480,
+            "optional_interactivity": false,
+            "custom_pendings_period": null,
             "timezone": "UTC",
             "regulated": self.regulated,
+            "supported_iframe_embedding": true,
             "max_fetch_interval": 365,
             "supported_fetch_scopes": ["accounts", "transactions"],
             "supported_account_natures": ["account", "card", "savings"],
             "supported_account_types": ["personal", "business"],
+            "supported_account_extra_fields": ["iban", "swift", "account_number", "account_name", "holder_name", "status", "transactions_count"],
+            "supported_transaction_extra_fields": ["id", "account_number", "posting_date", "time", "additional", "payee", "payee_information", "payer", "payer_information"],
+            "credentials_fields": credentials_fields,
+            "interactive_fields": interactive_fields,
+            "payment_templates": [],
             "created_at": "2024-01-01T00:00:00Z",
             "updated_at": "2024-01-01T00:00:00Z",
         })
@@ -238,6 +265,42 @@ pub enum Row {
     Pending(u64),
 }
 
+/// Which rows a transactions list shows (Salt Edge v6 `GET /transactions`: by default the posted,
+/// non-duplicated rows; `pending=true` the pending ones; `duplicated=true` the duplicated ones).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowFilter {
+    Posted,
+    Pending,
+    Duplicated,
+}
+
+/// Posted rows added after the history, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Batch {
+    /// `count` pending rows settled, from pending number `first_pending` on: same content, new ids.
+    Settled { first_pending: u64, count: u64 },
+    /// `count` new rows fetched by a refresh on `made_on`, from fresh number `first` on. With
+    /// two or more, the last one repeats the first and is flagged `duplicated` (as Salt Edge
+    /// flags a row it has seen before).
+    Fresh { first: u64, count: u64, made_on: NaiveDate },
+}
+
+impl Batch {
+    fn count(&self) -> u64 {
+        match self {
+            Batch::Settled { count, .. } | Batch::Fresh { count, .. } => *count,
+        }
+    }
+}
+
+/// What one posted row is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    History(u64),
+    Settled(u64),
+    Fresh { n: u64, made_on: NaiveDate, duplicated: bool },
+}
+
 /// What the generator needs to know about an account.
 #[derive(Debug, Clone)]
 pub struct AccountShape {
@@ -248,19 +311,88 @@ pub struct AccountShape {
     pub anchor: NaiveDate,
     /// Posted rows generated from scratch (indexes `0..regular`).
     pub regular: u64,
+    /// Posted rows added later (settled pending rows, refreshes' new rows), in index order.
+    pub batches: Vec<Batch>,
     /// Pending rows that have since been posted; they follow the regular rows, in order.
     pub posted_from_pending: u64,
     /// Pending rows ever created; the current ones are `posted_from_pending..pending_total`.
     pub pending_total: u64,
+    /// New rows ever fetched by refreshes (numbers the `Fresh` batches).
+    pub fresh_total: u64,
 }
 
 impl AccountShape {
+    /// An account with `regular` posted history rows (up to a year back from `anchor`) and
+    /// `pending` pending rows.
+    pub fn new(id: String, seq: u64, currency_code: String, anchor: NaiveDate, regular: u64, pending: u64) -> Self {
+        AccountShape {
+            id,
+            seq,
+            currency_code,
+            anchor,
+            regular: regular.min(MAX_ROWS_PER_ACCOUNT),
+            batches: Vec::new(),
+            posted_from_pending: 0,
+            pending_total: pending.min(MAX_ROWS_PER_ACCOUNT),
+            fresh_total: 0,
+        }
+    }
+
     pub fn posted_count(&self) -> u64 {
-        self.regular + self.posted_from_pending
+        self.regular + self.batches.iter().map(Batch::count).sum::<u64>()
     }
 
     pub fn pending_count(&self) -> u64 {
         self.pending_total.saturating_sub(self.posted_from_pending)
+    }
+
+    /// Posted rows flagged `duplicated`.
+    pub fn duplicated_count(&self) -> u64 {
+        self.batches.iter().filter(|b| matches!(b, Batch::Fresh { count, .. } if *count >= 2)).count() as u64
+    }
+
+    /// Settles up to `count` pending rows (they become posted with new ids).
+    pub fn settle(&mut self, count: u64) {
+        if count == 0 {
+            return;
+        }
+        self.batches.push(Batch::Settled { first_pending: self.posted_from_pending, count });
+        self.posted_from_pending += count;
+    }
+
+    /// Adds `count` new posted rows made on `made_on`.
+    pub fn add_fresh(&mut self, count: u64, made_on: NaiveDate) {
+        if count == 0 {
+            return;
+        }
+        self.batches.push(Batch::Fresh { first: self.fresh_total, count, made_on });
+        self.fresh_total += count;
+    }
+
+    fn origin(&self, index: u64) -> Origin {
+        if index < self.regular {
+            return Origin::History(index);
+        }
+        let mut start = self.regular;
+        for batch in &self.batches {
+            let offset = index - start;
+            if offset < batch.count() {
+                return match *batch {
+                    Batch::Settled { first_pending, .. } => Origin::Settled(first_pending + offset),
+                    Batch::Fresh { first, count, made_on } => {
+                        let duplicated = count >= 2 && offset == count - 1;
+                        let n = if duplicated { first } else { first + offset };
+                        Origin::Fresh { n, made_on, duplicated }
+                    }
+                };
+            }
+            start += batch.count();
+        }
+        Origin::History(index)
+    }
+
+    fn is_duplicated(&self, index: u64) -> bool {
+        matches!(self.origin(index), Origin::Fresh { duplicated: true, .. })
     }
 
     fn id_base(&self) -> u64 {
@@ -291,6 +423,21 @@ impl AccountShape {
             Row::Posted(id - self.id_base())
         }
     }
+
+    /// Ids of the duplicated rows, ascending.
+    fn duplicated_ids(&self) -> Vec<u64> {
+        let mut ids = Vec::new();
+        let mut start = self.regular;
+        for batch in &self.batches {
+            if let Batch::Fresh { count, .. } = batch {
+                if *count >= 2 {
+                    ids.push(self.id_base() + start + count - 1);
+                }
+            }
+            start += batch.count();
+        }
+        ids
+    }
 }
 
 /// Rows of one kind across `accounts` (sorted by `seq`), from `from_id` on, at most `limit`,
@@ -298,18 +445,32 @@ impl AccountShape {
 pub fn page_rows(
     accounts: &[&AccountShape],
     from_id: u64,
-    pending: bool,
+    filter: RowFilter,
     limit: usize,
 ) -> (Vec<(usize, Row)>, Option<u64>) {
     let mut rows = Vec::with_capacity(limit.min(1024));
     for (position, account) in accounts.iter().enumerate() {
+        if filter == RowFilter::Duplicated {
+            for id in account.duplicated_ids().into_iter().filter(|id| *id >= from_id) {
+                if rows.len() == limit {
+                    return (rows, Some(id));
+                }
+                rows.push((position, account.row_for_id(id, false)));
+            }
+            continue;
+        }
+        let pending = filter == RowFilter::Pending;
         let (low, high) = account.id_range(pending);
         let mut id = low.max(from_id);
         while id < high {
-            if rows.len() == limit {
-                return (rows, Some(id));
+            let row = account.row_for_id(id, pending);
+            let hidden = matches!(row, Row::Posted(index) if account.is_duplicated(index));
+            if !hidden {
+                if rows.len() == limit {
+                    return (rows, Some(id));
+                }
+                rows.push((position, row));
             }
-            rows.push((position, account.row_for_id(id, pending)));
             id += 1;
         }
     }
@@ -369,16 +530,21 @@ fn date_string(date: NaiveDate) -> String {
 pub fn transaction_json(account: &AccountShape, row: Row, created_at: &str) -> Value {
     // Posted rows that were pending keep the pending row's content (same amount, payee, date)
     // under a new id, like a bank settling a card payment.
-    let (kind, n, status) = match row {
-        Row::Posted(index) if index < account.regular => ("posted", index, "posted"),
-        Row::Posted(index) => ("pending", index - account.regular, "posted"),
-        Row::Pending(n) => ("pending", n, "pending"),
+    let (kind, n, status, fresh_date, duplicated) = match row {
+        Row::Posted(index) => match account.origin(index) {
+            Origin::History(n) => ("posted", n, "posted", None, false),
+            Origin::Settled(n) => ("pending", n, "posted", None, false),
+            Origin::Fresh { n, made_on, duplicated } => ("fresh", n, "posted", Some(made_on), duplicated),
+        },
+        Row::Pending(n) => ("pending", n, "pending", None, false),
     };
     let [a, b, c, d] = noise(&account.id, kind, n);
     let party = &COUNTERPARTIES[(a % COUNTERPARTIES.len() as u64) as usize];
     let cents = if party.income { (b % 400_000) as i64 + 5_000 } else { -((b % 25_000) as i64 + 50) };
     let amount = cents as f64 / 100.0;
-    let made_on = if kind == "posted" {
+    let made_on = if let Some(date) = fresh_date {
+        date
+    } else if kind == "posted" {
         // Spread the rows over a year, oldest first, so dates grow with ids.
         let total = account.regular.max(1);
         let days_back = ((total - 1 - n.min(total - 1)) as u128 * 365 / total as u128) as i64;
@@ -392,7 +558,11 @@ pub fn transaction_json(account: &AccountShape, row: Row, created_at: &str) -> V
     let id = account.row_id(row);
     let counterparty_account = iban_like("XF", c);
     let mut extra = json!({
-        "id": format!("BNK{}{}", account.seq, if kind == "posted" { n } else { 9_000_000_000 + n }),
+        "id": format!("BNK{}{}", account.seq, match kind {
+            "posted" => n,
+            "pending" => 9_000_000_000 + n,
+            _ => 8_000_000_000 + n,
+        }),
         "account_number": counterparty_account,
         "posting_date": date_string(
             made_on
@@ -412,7 +582,7 @@ pub fn transaction_json(account: &AccountShape, row: Row, created_at: &str) -> V
     json!({
         "id": id.to_string(),
         "account_id": account.id,
-        "duplicated": false,
+        "duplicated": duplicated,
         "mode": "normal",
         "status": status,
         "made_on": date_string(made_on),
@@ -448,8 +618,10 @@ mod tests {
             currency_code: "EUR".into(),
             anchor: NaiveDate::from_ymd_opt(2026, 1, 31).unwrap(),
             regular,
+            batches: Vec::new(),
             posted_from_pending: 0,
             pending_total: pending,
+            fresh_total: 0,
         }
     }
 
@@ -473,13 +645,13 @@ mod tests {
         b.seq = 4;
         b.id = "other".into();
         let accounts = [&a, &b];
-        let (rows, next) = page_rows(&accounts, 0, false, 6);
+        let (rows, next) = page_rows(&accounts, 0, RowFilter::Posted, 6);
         assert_eq!(rows.len(), 6);
         assert_eq!(next, Some(b.row_id(Row::Posted(1))));
-        let (rest, next) = page_rows(&accounts, next.unwrap(), false, 6);
+        let (rest, next) = page_rows(&accounts, next.unwrap(), RowFilter::Posted, 6);
         assert_eq!(rest.len(), 2);
         assert_eq!(next, None);
-        let (pending, _) = page_rows(&accounts, 0, true, 10);
+        let (pending, _) = page_rows(&accounts, 0, RowFilter::Pending, 10);
         assert_eq!(pending, vec![(0, Row::Pending(0))]);
     }
 
@@ -487,7 +659,7 @@ mod tests {
     fn settled_pending_row_keeps_content_with_new_id() {
         let mut account = shape(10, 1);
         let pending = transaction_json(&account, Row::Pending(0), "t");
-        account.posted_from_pending = 1;
+        account.settle(1);
         let posted = transaction_json(&account, Row::Posted(10), "t");
         assert_eq!(pending["amount"], posted["amount"]);
         assert_eq!(pending["description"], posted["description"]);

@@ -24,14 +24,39 @@
 //!   (e.g. `ProviderUnavailable`, `ConnectionFailed`); anything else gives `InvalidCredentials`.
 //! * `fake_demobank_xf`, `fake_client_xf` and the fictional banks of DE/FR/ES/NL/GB/IT behave like
 //!   `fakebank_simple_xf` (`credit_modele_fr` like the interactive one).
-//!   Fake providers are listed only with `include_sandboxes=true`.
+//!
+//! **The sandbox is a client in Test status.** Salt Edge shows its fake providers only to
+//! Test/Pending clients, and only when asked: `GET /providers?include_sandboxes=true` and
+//! `provider.include_sandboxes: true` in `POST /connections/connect` (the v5 switch
+//! `include_fake_providers` and the flat `provider_code` are not v6 and are not honoured). A fake
+//! provider code without `include_sandboxes` is `ProviderNotFound`, as for a Live client.
+//! Provider objects use the v6 field names (`interactive_for_connections`,
+//! `instruction_for_connections`, `credentials_fields`, `interactive_fields`, …).
+//! `fake_client_xf` and the fictional banks are `regulated` (PSD2): 4 background refreshes per
+//! 24 hours, then 406 `BackgroundFetchLimitExceeded`.
+//!
+//! Interactive banks reach an `interactive` stage, announced by an `interactive` callback
+//! (`html`, `session_expires_at`, `interactive_fields_names`). On the hosted page the SMS code
+//! is typed with the credentials, so the attempt goes on; a background refresh has nobody to
+//! type it and fails with `InteractiveTimeout` (the connection stays active).
+//!
+//! # Attempts are asynchronous (as at Salt Edge)
+//! Connect (after the hosted page), reconnect, refresh and background_refresh start an attempt
+//! and answer at once: `last_attempt.finished: false`, stage `start`, `next_refresh_possible_at:
+//! null`. Over [`SandboxConfig::attempt_delay`] (default 1.5 s; CLI `--attempt-delay-ms` /
+//! `--sandbox-attempt-delay-ms`, env `BANKBRIDGE_SANDBOX_ATTEMPT_DELAY_MS`) it goes through
+//! `connect`, `fetch_accounts`, `fetch_recent` (one signed `notify` callback each), then
+//! `finish`: only then do a new connection's accounts, or a refresh's settled and new rows,
+//! appear, followed by the `success` callback. A second attempt while one runs is refused with
+//! 409 `ConnectionAlreadyProcessing`. A zero delay (instant mode) runs the attempt inside the
+//! request: for benchmarks only.
 //!
 //! # Connect flow
 //! A failed *new* link creates nothing (the page shows the error, a `fail` callback is sent
 //! with `connection_id: null`, and a link back to `return_to?error_class=…` is offered). A failed
-//! reconnect marks the connection `inactive`. On success the sandbox sends `notify` then
-//! `success` callbacks (awaited, 3 s timeout each, failures only logged) and redirects (302) to
-//! `return_to` with `connection_id` appended.
+//! reconnect marks the connection `inactive`. On success the connection is created at once and
+//! the browser is redirected (302) to `return_to` with `connection_id` appended **before** the
+//! attempt has fetched anything.
 //!
 //! # Data
 //! Each new connection gets `accounts_per_connection` accounts with `transactions_per_account`
@@ -41,6 +66,7 @@
 
 pub mod admin;
 mod api;
+mod attempts;
 mod callbacks;
 pub mod connect_page;
 pub mod data;
@@ -70,6 +96,9 @@ pub const SANDBOX_PRIVATE_KEY_PEM: &str = include_str!("keys/sandbox_private.pem
 /// Public half of [`SANDBOX_PRIVATE_KEY_PEM`]: what a bridge uses to verify sandbox callbacks.
 pub const SANDBOX_PUBLIC_KEY_PEM: &str = include_str!("keys/sandbox_public.pem");
 
+/// Default [`SandboxConfig::attempt_delay`].
+pub const DEFAULT_ATTEMPT_DELAY: Duration = Duration::from_millis(1500);
+
 /// Sandbox settings.
 #[derive(Clone)]
 pub struct SandboxConfig {
@@ -82,11 +111,17 @@ pub struct SandboxConfig {
     pub transactions_per_account: u64,
     /// Pending transactions of each new account, and new ones created by each refresh.
     pub pending_per_account: u32,
+    /// New posted transactions each refresh brings per account; with two or more, the last one
+    /// repeats the first and is flagged `duplicated` (listed only with `duplicated=true`).
+    pub new_per_refresh: u32,
     /// Default page size of list endpoints; `per_page` may ask for up to 1000.
     pub page_size: u32,
     pub accounts_per_connection: u32,
     /// Time between two allowed refreshes (`next_refresh_possible_at`).
     pub refresh_interval: Duration,
+    /// How long an attempt (connect, reconnect, refresh, background refresh) runs before its
+    /// data appears. Zero = instant mode, for benchmarks only: Salt Edge is never instant.
+    pub attempt_delay: Duration,
     /// Lifetime of a consent.
     pub consent_days: u32,
     /// When set, a request carrying a `Signature` header is verified against this key.
@@ -106,9 +141,11 @@ impl Default for SandboxConfig {
             callback_base_url: None,
             transactions_per_account: 300,
             pending_per_account: 2,
+            new_per_refresh: 5,
             page_size: 1000,
             accounts_per_connection: 2,
             refresh_interval: Duration::from_secs(5 * 60),
+            attempt_delay: DEFAULT_ATTEMPT_DELAY,
             consent_days: 90,
             client_public_key_pem: None,
             require_signature: false,
@@ -125,9 +162,11 @@ impl fmt::Debug for SandboxConfig {
             .field("callback_base_url", &self.callback_base_url.as_ref().map(Url::as_str))
             .field("transactions_per_account", &self.transactions_per_account)
             .field("pending_per_account", &self.pending_per_account)
+            .field("new_per_refresh", &self.new_per_refresh)
             .field("page_size", &self.page_size)
             .field("accounts_per_connection", &self.accounts_per_connection)
             .field("refresh_interval", &self.refresh_interval)
+            .field("attempt_delay", &self.attempt_delay)
             .field("consent_days", &self.consent_days)
             .field("verifies_signatures", &self.client_public_key_pem.is_some())
             .field("require_signature", &self.require_signature)

@@ -43,10 +43,34 @@ impl CustomerRec {
     }
 }
 
+/// One stage an attempt went through (`start`, `connect`, …, `finish`).
+#[derive(Debug, Clone)]
+pub struct StageRec {
+    pub id: u64,
+    pub name: &'static str,
+    pub created_at: DateTime<Utc>,
+}
+
+impl StageRec {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id.to_string(),
+            "name": self.name,
+            "interactive_html": null,
+            "interactive_fields_names": null,
+            "created_at": timestamp(self.created_at),
+            "updated_at": timestamp(self.created_at),
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct AttemptRec {
     pub id: u64,
     pub created_at: DateTime<Utc>,
+    /// False while the attempt runs (see `attempts`); its data appears when it finishes.
+    pub finished: bool,
+    pub stages: Vec<StageRec>,
     pub success_at: Option<DateTime<Utc>>,
     pub fail_at: Option<DateTime<Utc>>,
     pub fail_error_class: Option<String>,
@@ -55,12 +79,20 @@ pub struct AttemptRec {
 }
 
 impl AttemptRec {
+    pub fn push_stage(&mut self, id: u64, name: &'static str, now: DateTime<Utc>) {
+        self.stages.push(StageRec { id, name, created_at: now });
+    }
+
     pub fn to_json(&self) -> Value {
+        let updated_at = self.stages.last().map_or(self.created_at, |stage| stage.created_at);
         json!({
             "id": self.id.to_string(),
             "api_mode": "service",
             "api_version": "6",
-            "finished": true,
+            "finished": self.finished,
+            "finished_recent": self.finished,
+            "last_stage": self.stages.last().map(StageRec::to_json),
+            "stages": self.stages.iter().map(StageRec::to_json).collect::<Vec<_>>(),
             "fetch_scopes": ["accounts", "transactions"],
             "custom_fields": self.custom_fields,
             "success_at": self.success_at.map(timestamp),
@@ -69,7 +101,7 @@ impl AttemptRec {
             "fail_message": self.fail_message,
             "unduplication_strategy": "mark_as_pending",
             "created_at": timestamp(self.created_at),
-            "updated_at": timestamp(self.success_at.or(self.fail_at).unwrap_or(self.created_at)),
+            "updated_at": timestamp(updated_at),
         })
     }
 }
@@ -155,7 +187,7 @@ impl AccountRec {
                 "holder_name": "John Doe",
                 "status": "active",
                 "transactions_count": {
-                    "posted": shape.posted_count(),
+                    "posted": shape.posted_count() - shape.duplicated_count(),
                     "pending": shape.pending_count(),
                 },
             },
@@ -181,13 +213,21 @@ pub struct ConnectionRec {
     pub status: ConnectionStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    pub next_refresh_possible_at: DateTime<Utc>,
+    /// `None` while an attempt runs (Salt Edge answers `null` then).
+    pub next_refresh_possible_at: Option<DateTime<Utc>>,
     pub last_attempt: AttemptRec,
     pub consents: Vec<ConsentRec>,
     pub accounts: Vec<AccountRec>,
+    /// Start times of background refreshes, for the PSD2 limit of regulated providers.
+    pub background_refreshes: Vec<DateTime<Utc>>,
 }
 
 impl ConnectionRec {
+    /// An attempt is still running.
+    pub fn is_processing(&self) -> bool {
+        !self.last_attempt.finished
+    }
+
     pub fn current_consent(&self) -> Option<&ConsentRec> {
         self.consents.last()
     }
@@ -207,7 +247,7 @@ impl ConnectionRec {
             "categorization": "personal",
             "categorization_vendor": "saltedge",
             "automatic_refresh": false,
-            "next_refresh_possible_at": timestamp(self.next_refresh_possible_at),
+            "next_refresh_possible_at": self.next_refresh_possible_at.map(timestamp),
             "last_consent_id": self.current_consent().map(|c| c.id.to_string()),
             "last_attempt": self.last_attempt.to_json(),
             "holder_info": { "names": ["John Doe"] },
@@ -326,19 +366,39 @@ impl SandboxState {
         self.fault_counter.is_multiple_of(every).then_some(self.faults)
     }
 
+    /// A finished attempt (a failure, or an admin hook's verdict).
     pub fn new_attempt(
         &mut self,
         now: DateTime<Utc>,
         custom_fields: Value,
         failure: Option<(&str, &str)>,
     ) -> AttemptRec {
+        let stage = StageRec { id: self.new_id(), name: "finish", created_at: now };
         AttemptRec {
             id: self.new_id(),
             created_at: now,
+            finished: true,
+            stages: vec![stage],
             success_at: failure.is_none().then_some(now),
             fail_at: failure.map(|_| now),
             fail_error_class: failure.map(|(class, _)| class.to_string()),
             fail_message: failure.map(|(_, message)| message.to_string()),
+            custom_fields,
+        }
+    }
+
+    /// An attempt that has just started (stage `start`); `attempts::launch` runs it.
+    pub fn start_attempt(&mut self, now: DateTime<Utc>, custom_fields: Value) -> AttemptRec {
+        let stage = StageRec { id: self.new_id(), name: "start", created_at: now };
+        AttemptRec {
+            id: self.new_id(),
+            created_at: now,
+            finished: false,
+            stages: vec![stage],
+            success_at: None,
+            fail_at: None,
+            fail_error_class: None,
+            fail_message: None,
             custom_fields,
         }
     }
@@ -373,15 +433,7 @@ impl SandboxState {
         let seq = self.new_account_seq()?;
         let id = self.new_id().to_string();
         Some(AccountRec {
-            shape: AccountShape {
-                id,
-                seq,
-                currency_code,
-                anchor: now.date_naive(),
-                regular: transactions.min(data::MAX_ROWS_PER_ACCOUNT),
-                posted_from_pending: 0,
-                pending_total: pending.min(data::MAX_ROWS_PER_ACCOUNT),
-            },
+            shape: AccountShape::new(id, seq, currency_code, now.date_naive(), transactions, pending),
             name,
             nature,
             created_at: now,
@@ -406,10 +458,21 @@ pub fn settle_pending(account: &mut AccountRec, count: Option<u64>, new_pending:
         .unwrap_or(u64::MAX)
         .min(shape.pending_count())
         .min(data::MAX_ROWS_PER_ACCOUNT.saturating_sub(shape.posted_count()));
-    shape.posted_from_pending += settle;
+    shape.settle(settle);
     shape.pending_total = (shape.pending_total + new_pending).min(data::MAX_ROWS_PER_ACCOUNT);
     if settle > 0 || new_pending > 0 {
         account.updated_at = now;
     }
     settle
+}
+
+/// What a refresh fetches for `account`: its pending rows settle, `new_posted` new posted rows
+/// (the last one flagged `duplicated` when there are two or more) and `new_pending` new pending
+/// rows appear.
+pub fn refresh_account(account: &mut AccountRec, new_posted: u64, new_pending: u64, now: DateTime<Utc>) {
+    settle_pending(account, None, new_pending, now);
+    let shape = &mut account.shape;
+    let room = data::MAX_ROWS_PER_ACCOUNT.saturating_sub(shape.posted_count());
+    shape.add_fresh(new_posted.min(room), now.date_naive());
+    account.updated_at = now;
 }

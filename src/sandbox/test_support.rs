@@ -11,20 +11,38 @@ use serde_json::Value;
 use url::Url;
 
 use super::{spawn, submit_form, SandboxConfig, SandboxHandle};
-use crate::saltedge::{Client, ClientConfig};
+use crate::saltedge::{Client, ClientConfig, ConnectOptions, ConnectSession, Connection};
 
 pub fn loopback() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
 }
 
-/// A sandbox with a small dataset and no refresh delay unless the test says otherwise.
+/// Attempt length of [`small_config`]: asynchronous like Salt Edge, short enough for tests.
+pub const TEST_ATTEMPT_DELAY: Duration = Duration::from_millis(200);
+
+/// A sandbox with a small dataset, short asynchronous attempts and no refresh spacing unless
+/// the test says otherwise.
 pub fn small_config() -> SandboxConfig {
     SandboxConfig {
         transactions_per_account: 25,
         pending_per_account: 2,
         refresh_interval: Duration::ZERO,
+        attempt_delay: TEST_ATTEMPT_DELAY,
         ..SandboxConfig::default()
     }
+}
+
+/// Polls the connection until its last attempt has finished (at most 20 s), as a bridge
+/// without callbacks would; returns it.
+pub async fn wait_for_attempt(client: &Client, connection_id: &str) -> Connection {
+    for _ in 0..400 {
+        let connection = client.get_connection(connection_id).await.expect("connection readable");
+        if connection.last_attempt.as_ref().and_then(|attempt| attempt.finished) == Some(true) {
+            return connection;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the attempt of connection {connection_id} did not finish within 20 s");
 }
 
 pub async fn start(cfg: SandboxConfig) -> (SandboxHandle, Client) {
@@ -41,18 +59,31 @@ pub fn client_with(handle: &SandboxHandle, edit: impl FnOnce(&mut ClientConfig))
 
 pub const RETURN_TO: &str = "https://odoo.example/saltedge/return?state=abc";
 
-/// Creates a customer (if needed) and links `provider_code` with `login` / `secret`.
+/// Creates a customer (if needed) and links `provider_code` with `login` / `secret`, then
+/// waits for the link's attempt to finish (its accounts exist afterwards).
 pub async fn link(client: &Client, identifier: &str, provider_code: &str, login: &str) -> (String, String) {
     let customer = client.get_or_create_customer(identifier).await.expect("customer");
-    let session = client
-        .connect(&customer.customer_id, Some(provider_code), RETURN_TO, &["accounts", "transactions"], None)
-        .await
-        .expect("connect session");
+    let session = connect_session(client, &customer.customer_id, Some(provider_code), RETURN_TO).await;
     let sms = (provider_code == "fakebank_interactive_xf").then_some("123456");
     let result = submit_form(&session.connect_url, None, login, "secret", sms, true).await.expect("form submitted");
     assert_eq!(result.status, 302, "connect page said: {}", result.body);
     let connection_id = result.connection_id().expect("connection_id in redirect");
+    wait_for_attempt(client, &connection_id).await;
     (customer.customer_id, connection_id)
+}
+
+/// `POST /connections/connect` as a Test-status client linking a fake bank does it
+/// (`provider.include_sandboxes: true`).
+pub async fn connect_session(
+    client: &Client,
+    customer_id: &str,
+    provider_code: Option<&str>,
+    return_to: &str,
+) -> ConnectSession {
+    let mut options = ConnectOptions::new(return_to);
+    options.provider_code = provider_code.map(str::to_string);
+    options.include_sandboxes = true;
+    client.connect_with(customer_id, &options).await.expect("connect session")
 }
 
 pub async fn admin(handle: &SandboxHandle, path: &str, body: Value) -> Value {

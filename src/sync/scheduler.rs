@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::app::App;
 use crate::error::Result;
-use crate::sync::{fetch_transactions, store};
+use crate::sync::{fetch_and_wait, store};
 
 /// How long a claim protects a link from other replicas; a crashed replica's claims expire after it.
 const LEASE_SECS: i64 = 600;
@@ -21,36 +21,63 @@ pub async fn run_cycle(app: &Arc<App>, worker: &str, interval: Duration) -> Resu
         .naive_utc()
         .format("%Y-%m-%d %H:%M:%S")
         .to_string();
+    let stale_fetching_before = crate::sync::state::db_time(
+        chrono::Utc::now() - chrono::Duration::seconds(crate::sync::flows::STALE_FETCHING_SECS),
+    );
+    // Attempts run at Salt Edge for seconds; a replica follows several at once instead of waiting for
+    // each in turn.
+    let mut running = tokio::task::JoinSet::new();
     let mut fetched = 0;
     loop {
-        let (w, due) = (worker.to_string(), due_before.clone());
-        let Some(link_id) = app.db(move |conn, _| store::claim_due_link(conn, &w, LEASE_SECS, &due)).await? else {
+        while running.len() >= CONCURRENT_FETCHES {
+            finished(running.join_next().await)?;
+        }
+        let (w, due, stale) = (worker.to_string(), due_before.clone(), stale_fetching_before.clone());
+        let Some(link_id) = app.db(move |conn, _| store::claim_due_link(conn, &w, LEASE_SECS, &due, &stale)).await?
+        else {
             break;
         };
-        match fetch_transactions(app, None, link_id, &()).await {
-            Ok(summary) => {
-                tracing::info!(
-                    link = link_id,
-                    added = summary.posted_added,
-                    pending = summary.pending,
-                    "scheduled fetch done"
-                )
-            }
-            // The link records its own error state. Its claim is kept for one interval: released now, the
-            // link would still be due, and this loop (or another replica) would fetch it again and again
-            // within the same cycle.
-            Err(e) => {
-                tracing::warn!(link = link_id, error = e.message(), "scheduled fetch failed");
-                let secs = i64::try_from(interval.as_secs()).unwrap_or(LEASE_SECS).max(1);
-                app.db(move |conn, _| store::hold_claim(conn, link_id, secs)).await?;
-                fetched += 1;
-                continue;
-            }
-        }
-        app.db(move |conn, _| store::release_claim(conn, link_id)).await?;
+        running.spawn(fetch_claimed(Arc::clone(app), link_id, interval));
         fetched += 1;
     }
+    while let Some(done) = running.join_next().await {
+        finished(Some(done))?;
+    }
     Ok(fetched)
+}
+
+/// How many claimed links one replica fetches at the same time.
+const CONCURRENT_FETCHES: usize = 8;
+
+fn finished(done: Option<std::result::Result<Result<()>, tokio::task::JoinError>>) -> Result<()> {
+    match done {
+        Some(Ok(outcome)) => outcome,
+        Some(Err(e)) => Err(crate::error::Error::internal("running a scheduled fetch", e)),
+        None => Ok(()),
+    }
+}
+
+/// Fetches one claimed link and releases (or, after a failure, holds) its claim.
+async fn fetch_claimed(app: Arc<App>, link_id: i64, interval: Duration) -> Result<()> {
+    match fetch_and_wait(&app, None, link_id, false, &()).await {
+        Ok(summary) => {
+            tracing::info!(
+                link = link_id,
+                added = summary.posted_added,
+                pending = summary.pending,
+                "scheduled fetch done"
+            );
+            app.db(move |conn, _| store::release_claim(conn, link_id)).await
+        }
+        // The link records its own error state. Its claim is kept for one interval: released now, the
+        // link would still be due, and this loop (or another replica) would fetch it again and again
+        // within the same cycle.
+        Err(e) => {
+            tracing::warn!(link = link_id, error = e.message(), "scheduled fetch failed");
+            let secs = i64::try_from(interval.as_secs()).unwrap_or(LEASE_SECS).max(1);
+            app.db(move |conn, _| store::hold_claim(conn, link_id, secs)).await
+        }
+    }
 }
 
 /// Runs `run_cycle` every `interval` until the process stops.

@@ -4,12 +4,16 @@
 
 use diesel::prelude::*;
 
-use crate::db::schema::{bridge_settings, online_accounts, online_institutions, online_links, online_transactions};
+use crate::db::schema::{
+    bridge_settings, companies, online_accounts, online_institutions, online_links, online_transactions,
+    saltedge_customers, saltedge_return_states,
+};
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
 use crate::orm::sql::{Sql, SqlValue};
 use crate::orm::values::now_string;
 use crate::saltedge::{Account, Provider, Transaction};
+use crate::sync::state::{db_time, AttemptKind, LinkState, TransactionStatus};
 
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = online_links)]
@@ -27,9 +31,16 @@ pub struct LinkRow {
     pub return_url: Option<String>,
     pub renewal_contact_email: Option<String>,
     pub renewal_contact_phone: Option<String>,
+    pub write_date: Option<String>,
 }
 
 impl LinkRow {
+    /// The stored state; a value outside the selection (written by hand in the database) reads as
+    /// disconnected, which asks the user to connect again rather than acting on it.
+    pub fn state(&self) -> LinkState {
+        LinkState::parse(&self.state).unwrap_or(LinkState::Disconnected)
+    }
+
     pub fn label(&self) -> String {
         self.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| format!("bank connection {}", self.id))
     }
@@ -46,6 +57,25 @@ pub fn load_link(conn: &mut AnyConnection, id: i64, company: Option<i64>) -> Res
     })
 }
 
+/// Any company's link by id, for verified callbacks and return states (which carry the company).
+pub fn load_link_if_exists(conn: &mut AnyConnection, id: i64) -> Result<Option<LinkRow>> {
+    Ok(online_links::table
+        .filter(online_links::id.eq(id))
+        .select(LinkRow::as_select())
+        .first::<LinkRow>(conn)
+        .optional()?)
+}
+
+/// A link of the company, or `None` when there is none with this id in it.
+pub fn find_link(conn: &mut AnyConnection, id: i64, company: i64) -> Result<Option<LinkRow>> {
+    Ok(online_links::table
+        .filter(online_links::id.eq(id))
+        .filter(online_links::company_id.eq(company))
+        .select(LinkRow::as_select())
+        .first::<LinkRow>(conn)
+        .optional()?)
+}
+
 pub fn link_by_connection(conn: &mut AnyConnection, connection_id: &str) -> Result<Option<LinkRow>> {
     Ok(online_links::table
         .filter(online_links::connection_identifier.eq(connection_id))
@@ -55,13 +85,13 @@ pub fn link_by_connection(conn: &mut AnyConnection, connection_id: &str) -> Resu
         .optional()?)
 }
 
-/// Another link of the company already holding a live connection to the same provider and customer.
-pub fn other_live_link(
+/// The company's other links holding a live connection to the same provider and customer.
+pub fn other_live_links(
     conn: &mut AnyConnection,
     link: &LinkRow,
     provider_code: &str,
     customer_id: &str,
-) -> Result<Option<LinkRow>> {
+) -> Result<Vec<LinkRow>> {
     Ok(online_links::table
         .filter(online_links::company_id.eq(link.company_id))
         .filter(online_links::id.ne(link.id))
@@ -70,8 +100,7 @@ pub fn other_live_link(
         .filter(online_links::connection_identifier.is_not_null())
         .select(LinkRow::as_select())
         .order(online_links::id)
-        .first::<LinkRow>(conn)
-        .optional()?)
+        .load::<LinkRow>(conn)?)
 }
 
 /// Changes to a link; `None` leaves a column as it is, `Some(None)` clears it.
@@ -96,11 +125,41 @@ pub struct LinkUpdate {
     pub sync_claimed_by: Option<Option<String>>,
     pub sync_claimed_until: Option<Option<String>>,
     pub write_date: Option<Option<String>>,
+    pub sync_progress: Option<Option<String>>,
+}
+
+impl LinkUpdate {
+    /// The link moves to `state` with `message` for the user (`None` clears it).
+    pub fn to_state(state: LinkState, message: Option<String>) -> LinkUpdate {
+        LinkUpdate {
+            state: Some(state.as_str().to_string()),
+            error_message: Some(message),
+            sync_progress: Some(match state {
+                LinkState::Fetching => Some("Synchronization started.".to_string()),
+                _ => None,
+            }),
+            ..Default::default()
+        }
+    }
 }
 
 pub fn update_link(conn: &mut AnyConnection, id: i64, mut update: LinkUpdate) -> Result<()> {
     update.write_date = Some(Some(now_string()));
     diesel::update(online_links::table.filter(online_links::id.eq(id))).set(update).execute(conn)?;
+    Ok(())
+}
+
+/// Ends a synchronization on the link, unless the user disconnected it meanwhile (revoke, remove): a
+/// late result must not bring back a link the user has just cut off.
+pub fn finish_link(conn: &mut AnyConnection, id: i64, mut update: LinkUpdate) -> Result<()> {
+    update.write_date = Some(Some(now_string()));
+    diesel::update(
+        online_links::table
+            .filter(online_links::id.eq(id))
+            .filter(online_links::state.ne(LinkState::Disconnected.as_str())),
+    )
+    .set(update)
+    .execute(conn)?;
     Ok(())
 }
 
@@ -275,6 +334,22 @@ pub fn set_account_status(conn: &mut AnyConnection, account_id: i64, status: &st
     Ok(())
 }
 
+/// A Salt Edge transaction's own `status`; anything else (missing, unknown) is neither and is skipped.
+fn transaction_status(t: &Transaction) -> Option<TransactionStatus> {
+    match t.status.as_str() {
+        "posted" => Some(TransactionStatus::Posted),
+        "pending" => Some(TransactionStatus::Pending),
+        _ => None,
+    }
+}
+
+/// The rows of a page to store with `status`: their own `status` must say so (a `pending=true` query is
+/// not trusted alone), and rows Salt Edge flags `duplicated` (a repeat of one already delivered) are
+/// never imported as new.
+fn importable(rows: &[Transaction], status: TransactionStatus) -> Vec<Transaction> {
+    rows.iter().filter(|t| transaction_status(t) == Some(status) && !t.duplicated).cloned().collect()
+}
+
 const COLUMNS: &str = "online_transaction_identifier, date, amount, currency_code, payment_ref, partner_name, \
                        account_number, status, online_account_id, raw_data, company_id, create_date";
 /// Rows per INSERT statement: 12 parameters each, well under SQLite's and PostgreSQL's limits.
@@ -305,7 +380,7 @@ fn insert_rows(
     account: &AccountRow,
     company_id: i64,
     rows: &[Transaction],
-    status: &str,
+    status: TransactionStatus,
 ) -> Result<usize> {
     let now = now_string();
     let mut inserted = 0;
@@ -333,7 +408,7 @@ fn insert_rows(
                 SqlValue::Text(payment_ref(t)),
                 partner_name(t).map_or(SqlValue::Null(crate::orm::sql::SqlKind::Text), SqlValue::Text),
                 t.extra.account_number.clone().map_or(SqlValue::Null(crate::orm::sql::SqlKind::Text), SqlValue::Text),
-                SqlValue::Text(status.to_string()),
+                SqlValue::Text(status.as_str().to_string()),
                 SqlValue::Int(account.id),
                 SqlValue::Text(raw),
                 SqlValue::Int(company_id),
@@ -366,8 +441,8 @@ pub fn store_posted_page(
     cursor: Option<&str>,
 ) -> Result<usize> {
     conn.transaction(|conn| {
-        let posted: Vec<Transaction> = rows.iter().filter(|t| !t.is_pending()).cloned().collect();
-        let inserted = insert_rows(conn, account, company_id, &posted, "posted")?;
+        let posted = importable(rows, TransactionStatus::Posted);
+        let inserted = insert_rows(conn, account, company_id, &posted, TransactionStatus::Posted)?;
         // A pending row replaced by its posted version disappears from the pending set next time; drop
         // any pending row with the same identifier now.
         if !posted.is_empty() {
@@ -375,7 +450,7 @@ pub fn store_posted_page(
             diesel::delete(
                 online_transactions::table
                     .filter(online_transactions::online_account_id.eq(account.id))
-                    .filter(online_transactions::status.eq("pending"))
+                    .filter(online_transactions::status.eq(TransactionStatus::Pending.as_str()))
                     .filter(online_transactions::online_transaction_identifier.eq_any(ids)),
             )
             .execute(conn)?;
@@ -392,7 +467,8 @@ pub fn store_posted_page(
     })
 }
 
-/// Replaces the account's pending transactions with the current set, atomically.
+/// Replaces the account's pending transactions with the current set, atomically. Only rows whose own
+/// `status` says pending count (the `pending=true` query flag alone is not trusted).
 pub fn replace_pending(
     conn: &mut AnyConnection,
     account: &AccountRow,
@@ -403,10 +479,11 @@ pub fn replace_pending(
         diesel::delete(
             online_transactions::table
                 .filter(online_transactions::online_account_id.eq(account.id))
-                .filter(online_transactions::status.eq("pending")),
+                .filter(online_transactions::status.eq(TransactionStatus::Pending.as_str())),
         )
         .execute(conn)?;
-        insert_rows(conn, account, company_id, rows, "pending")
+        let pending = importable(rows, TransactionStatus::Pending);
+        insert_rows(conn, account, company_id, &pending, TransactionStatus::Pending)
     })
 }
 
@@ -418,6 +495,7 @@ pub fn claim_due_link(
     worker: &str,
     lease_secs: i64,
     due_before: &str,
+    stale_fetching_before: &str,
 ) -> Result<Option<i64>> {
     let now = now_string();
     let until = (chrono::Utc::now() + chrono::Duration::seconds(lease_secs))
@@ -431,7 +509,10 @@ pub fn claim_due_link(
     sql.bind(SqlValue::Text(until));
     sql.push(" WHERE id = (SELECT id FROM online_links WHERE auto_sync = ");
     sql.bind(SqlValue::Bool(true));
-    sql.push(" AND state = 'connected' AND connection_identifier IS NOT NULL AND (sync_claimed_until IS NULL OR sync_claimed_until < ");
+    // A link left `fetching` by a process that died is due again once its attempt is long over.
+    sql.push(" AND (state = 'connected' OR (state = 'fetching' AND write_date < ");
+    sql.bind(SqlValue::Text(stale_fetching_before.to_string()));
+    sql.push(")) AND connection_identifier IS NOT NULL AND (sync_claimed_until IS NULL OR sync_claimed_until < ");
     sql.bind(SqlValue::Text(now.clone()));
     sql.push(") AND (last_refresh IS NULL OR last_refresh < ");
     sql.bind(SqlValue::Text(due_before.to_string()));
@@ -478,6 +559,19 @@ pub fn set_setting(conn: &mut AnyConnection, key: &str, value: &str) -> Result<(
     })
 }
 
+/// Stores a setting unless one is there already (a concurrent first writer wins).
+pub fn insert_setting_if_absent(conn: &mut AnyConnection, key: &str, value: &str) -> Result<()> {
+    let inserted = diesel::insert_into(bridge_settings::table)
+        .values((bridge_settings::key.eq(key), bridge_settings::value.eq(value)))
+        .execute(conn);
+    match inserted {
+        Ok(_) | Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Every link id of a company, or all links (for `bankbridge sync`).
 pub fn link_ids(conn: &mut AnyConnection, only_connected: bool) -> Result<Vec<i64>> {
     let mut query = online_links::table.select(online_links::id).order(online_links::id).into_boxed();
@@ -485,4 +579,129 @@ pub fn link_ids(conn: &mut AnyConnection, only_connected: bool) -> Result<Vec<i6
         query = query.filter(online_links::connection_identifier.is_not_null());
     }
     Ok(query.load(conn)?)
+}
+
+/// The company's own Salt Edge customer id, if the bridge created or found it before.
+pub fn company_customer(conn: &mut AnyConnection, company_id: i64) -> Result<Option<String>> {
+    Ok(saltedge_customers::table
+        .filter(saltedge_customers::company_id.eq(company_id))
+        .select(saltedge_customers::customer_id)
+        .first(conn)
+        .optional()?)
+}
+
+/// Records the company's customer; a concurrent first call that stored one already wins (returned).
+pub fn save_company_customer(
+    conn: &mut AnyConnection,
+    company_id: i64,
+    customer_id: &str,
+    identifier: &str,
+) -> Result<String> {
+    let inserted = diesel::insert_into(saltedge_customers::table)
+        .values((
+            saltedge_customers::company_id.eq(company_id),
+            saltedge_customers::customer_id.eq(customer_id),
+            saltedge_customers::identifier.eq(identifier),
+        ))
+        .execute(conn);
+    match inserted {
+        Ok(_) => return Ok(customer_id.to_string()),
+        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    company_customer(conn, company_id)?
+        .ok_or_else(|| Error::application("The company's Salt Edge customer could not be recorded."))
+}
+
+pub fn company_name(conn: &mut AnyConnection, company_id: i64) -> Result<String> {
+    Ok(companies::table.filter(companies::id.eq(company_id)).select(companies::name).first(conn)?)
+}
+
+/// Names of a link's accounts, for the result page.
+pub fn account_names(conn: &mut AnyConnection, link_id: i64) -> Result<Vec<String>> {
+    Ok(online_accounts::table
+        .filter(online_accounts::account_online_link_id.eq(link_id))
+        .select(online_accounts::name)
+        .order(online_accounts::id)
+        .load(conn)?)
+}
+
+/// One attempt's return URL `state`, as stored (the token itself is never stored, only its hash).
+#[derive(Clone, Debug)]
+pub struct ReturnState {
+    pub link_id: i64,
+    pub company_id: i64,
+    pub kind: AttemptKind,
+    pub return_to: Option<String>,
+}
+
+pub fn save_return_state(
+    conn: &mut AnyConnection,
+    state_hash: &str,
+    state: &ReturnState,
+    lifetime: chrono::Duration,
+) -> Result<()> {
+    let now = chrono::Utc::now();
+    diesel::insert_into(saltedge_return_states::table)
+        .values((
+            saltedge_return_states::state_hash.eq(state_hash),
+            saltedge_return_states::link_id.eq(state.link_id),
+            saltedge_return_states::company_id.eq(state.company_id),
+            saltedge_return_states::kind.eq(state.kind.as_str()),
+            saltedge_return_states::return_to.eq(state.return_to.as_deref()),
+            saltedge_return_states::created_at.eq(db_time(now)),
+            saltedge_return_states::expires_at.eq(db_time(now + lifetime)),
+        ))
+        .execute(conn)?;
+    // Expired states are of no use to anyone: drop them as new ones are issued.
+    diesel::delete(saltedge_return_states::table.filter(saltedge_return_states::expires_at.lt(db_time(now))))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Uses a return `state` once: `None` when it is unknown, expired or already used. The update is the
+/// claim, so two concurrent uses cannot both succeed.
+pub fn use_return_state(conn: &mut AnyConnection, state_hash: &str) -> Result<Option<ReturnState>> {
+    let now = db_time(chrono::Utc::now());
+    let claimed = diesel::update(
+        saltedge_return_states::table
+            .filter(saltedge_return_states::state_hash.eq(state_hash))
+            .filter(saltedge_return_states::used_at.is_null())
+            .filter(saltedge_return_states::expires_at.gt(&now)),
+    )
+    .set(saltedge_return_states::used_at.eq(&now))
+    .execute(conn)?;
+    if claimed != 1 {
+        return Ok(None);
+    }
+    let (link_id, company_id, kind, return_to) = saltedge_return_states::table
+        .filter(saltedge_return_states::state_hash.eq(state_hash))
+        .select((
+            saltedge_return_states::link_id,
+            saltedge_return_states::company_id,
+            saltedge_return_states::kind,
+            saltedge_return_states::return_to,
+        ))
+        .first::<(i64, i64, String, Option<String>)>(conn)?;
+    let kind = AttemptKind::parse(&kind)
+        .ok_or_else(|| Error::application(format!("stored return state of unknown kind {kind:?}")))?;
+    Ok(Some(ReturnState { link_id, company_id, kind, return_to }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, status: &str, duplicated: bool) -> Transaction {
+        Transaction { id: id.into(), status: status.into(), duplicated, ..Default::default() }
+    }
+
+    #[test]
+    fn only_rows_of_the_wanted_status_and_not_duplicated_are_imported() {
+        let rows =
+            [row("1", "posted", false), row("2", "pending", false), row("3", "posted", true), row("4", "", false)];
+        let ids = |status| importable(&rows, status).into_iter().map(|t| t.id).collect::<Vec<_>>();
+        assert_eq!(ids(TransactionStatus::Posted), ["1"]);
+        assert_eq!(ids(TransactionStatus::Pending), ["2"]);
+    }
 }

@@ -10,6 +10,7 @@ import html.parser
 import http.server
 import importlib.util
 import os
+import secrets
 import socket
 import sys
 import threading
@@ -155,10 +156,24 @@ def _fill(form):
         elif kind == "hidden":
             data[name] = attrs.get("value") or ""
         elif any(word in lname for word in ("login", "user", "name")):
-            data[name] = SANDBOX_LOGIN
+            # A reconnect page shows the connection's login; a new connection gets its own (one company
+            # is one Salt Edge customer: the same login at the same bank twice is a duplicate).
+            data[name] = attrs.get("value") or "%s-%s" % (SANDBOX_LOGIN, secrets.token_hex(4))
         elif tag in ("input", "textarea"):
             data[name] = attrs.get("value") or ""
     return data
+
+
+def _settled(client, link_id, timeout=60):
+    """The link once its first synchronization is over: Salt Edge runs the attempt after the consent
+    page (the link is `disconnected`, then `fetching`, then `connected` or `error`)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        link = client.read_link(link_id)
+        if link["state"] in ("connected", "error"):
+            return link
+        time.sleep(0.2)
+    raise AssertionError("link %s still fetching after %s s" % (link_id, timeout))
 
 
 def complete_sandbox_consent(connect_url, max_steps=6):
@@ -509,7 +524,7 @@ def test_unlink_refused_until_connection_removed(bridge, client):
     result = client.new_synchronization(SANDBOX_INSTITUTION, "unlink-test@example.com")
     complete_sandbox_consent(result["url"])
     link_id = result["res_id"]
-    assert client.read_link(link_id)["state"] == "connected"
+    assert _settled(client, link_id)["state"] == "connected"
     with pytest.raises(bc.BridgeUserError) as info:
         client.unlink_link(link_id)
     raw = raw_fault(bridge, bc.LINK_MODEL, "unlink", [[link_id]])
@@ -538,6 +553,7 @@ def connected_link(bridge):
     result = client.new_synchronization(SANDBOX_INSTITUTION, "accountant@example.com")
     complete_sandbox_consent(result["url"])
     link_id = result["res_id"]
+    _settled(client, link_id)
     deadline = time.monotonic() + 60
     accounts = []
     while time.monotonic() < deadline:
@@ -550,6 +566,7 @@ def connected_link(bridge):
         time.sleep(0.5)
     assert accounts, "no account after the sandbox consent flow; link: %r\nlog:\n%s" % (
         client.read_link(link_id), bridge.log()[-3000:])
+    _settled(client, link_id)
     return {"link_id": link_id, "accounts": accounts}
 
 

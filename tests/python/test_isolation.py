@@ -6,6 +6,7 @@ nothing (and a correctly signed one does, so the check is not vacuous). test_ext
 test_sync_flow.py hold the basic cases."""
 
 import base64
+import datetime
 import json
 import subprocess
 import time
@@ -15,7 +16,7 @@ import xmlrpc.client
 import pytest
 
 import harness
-from sandbox_flow import Api, connect, post_callback
+from sandbox_flow import Api, connect, post_callback, settled
 
 MODELS = ["account.online.link", "account.online.account", "account.online.transaction", "account.online.institution", "res.company", "res.users", "ir.model"]
 GENERIC = ["search", "search_count", "read", "search_read", "name_search", "exists", "fields_get", "check_access_rights", "default_get", "create", "write", "unlink"]
@@ -222,9 +223,10 @@ def test_callbacks_with_a_bad_signature_change_nothing(bridge, tmp_path):
     alice = Api(bridge, "alice")
     link, *_ = connect(alice, "callbacks@acme.test")
     fields = ("state", "connection_identifier", "error_message")
-    before = alice.link(link, *fields)
+    before = settled(alice, link, fields=fields)
     assert before["state"] == "connected"
-    body = json.dumps({"data": {"connection_id": before["connection_identifier"], "customer_id": "x", "error_class": "InvalidCredentials", "error_message": "forged"}, "meta": {"version": "6", "time": "2024-01-01T00:00:00Z"}}).encode()
+    customer = alice.link(link, "client_id")["client_id"]
+    body = json.dumps({"data": {"connection_id": before["connection_identifier"], "customer_id": customer, "error_class": "InvalidCredentials", "error_message": "forged"}, "meta": {"version": "6", "time": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}}).encode()
     url = f"{bridge.url}/saltedge/callbacks/fail"
     other_key = tmp_path / "other.pem"
     subprocess.run(["openssl", "genrsa", "-out", str(other_key), "2048"], check=True, capture_output=True)

@@ -1,0 +1,162 @@
+//! Where Salt Edge's connect page sends the browser back (`GET /saltedge/return?state=…`). Only the
+//! one-time `state` is trusted: without a valid one the page reveals nothing and changes nothing. The
+//! connection, its outcome and any error are re-read from Salt Edge, and a connection that is not the
+//! company's is never attached. When the attempt is done or still running, the browser goes back to the
+//! Odoo URL the addon gave (`return_to`); without one, a result page says where things stand.
+
+use std::sync::Arc;
+
+use actix_web::{web, HttpResponse};
+
+use crate::app::App;
+use crate::error::{Error, Result};
+use crate::sync::bank::{shared_bank, use_return_state};
+use crate::sync::flows::{self, AttemptMarker};
+use crate::sync::ownership::verify_owner;
+use crate::sync::state::{AttemptKind, LinkState};
+use crate::sync::store::{self, LinkRow, ReturnState};
+
+#[derive(serde::Deserialize)]
+pub struct ReturnQuery {
+    state: Option<String>,
+    /// Salt Edge appends it (`return_connection_id`); only a hint, checked against Salt Edge.
+    connection_id: Option<String>,
+}
+
+struct Page<'a> {
+    company: Option<&'a str>,
+    title: &'a str,
+    message: &'a str,
+    accounts: &'a [String],
+    ok: bool,
+}
+
+fn render(page: Page<'_>) -> HttpResponse {
+    use crate::sandbox::html_escape as esc;
+    let color = if page.ok { "#1a7f37" } else { "#b42318" };
+    let company = page.company.map(|c| format!("<p id=\"company\">{}</p>", esc(c))).unwrap_or_default();
+    let accounts = if page.accounts.is_empty() {
+        String::new()
+    } else {
+        let items: String = page.accounts.iter().map(|a| format!("<li>{}</li>", esc(a))).collect();
+        format!("<h2>Connected accounts</h2><ul id=\"accounts\">{items}</ul>")
+    };
+    let html = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{t}</title></head>\
+         <body style=\"font-family:sans-serif;max-width:40em;margin:3em auto\">{company}\
+         <h1 id=\"result\" style=\"color:{color}\">{t}</h1><p id=\"message\">{m}</p>{accounts}\
+         <p>You can close this window and go back to Odoo.</p></body></html>",
+        t = esc(page.title),
+        m = esc(page.message),
+    );
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("Referrer-Policy", "no-referrer"))
+        .body(html)
+}
+
+fn invalid() -> HttpResponse {
+    render(Page {
+        company: None,
+        title: "This link is no longer valid",
+        message: "This return address is unknown, has expired or was already used. Go back to Odoo: the bank connection there shows where things stand.",
+        accounts: &[],
+        ok: false,
+    })
+}
+
+pub async fn return_page(app: web::Data<Arc<App>>, query: web::Query<ReturnQuery>) -> HttpResponse {
+    let query = query.into_inner();
+    let Some(token) = query.state.as_deref() else { return invalid() };
+    let claim = match use_return_state(&app, token).await {
+        Ok(Some(claim)) => claim,
+        Ok(None) => return invalid(),
+        Err(e) => {
+            crate::rpc::fault::log(&e, "saltedge return");
+            return invalid();
+        }
+    };
+    let outcome = apply_return(&app, &claim, query.connection_id.as_deref()).await;
+    if let Err(e) = &outcome {
+        crate::rpc::fault::log(e, "saltedge return");
+    }
+    if let Some(url) = &claim.return_to {
+        return HttpResponse::Found().insert_header(("Location", url.as_str())).finish();
+    }
+    result_page(&app, &claim, outcome.err()).await
+}
+
+/// Attaches the attempt's connection (when it is the company's) and follows the attempt.
+async fn apply_return(app: &Arc<App>, claim: &ReturnState, hint: Option<&str>) -> Result<()> {
+    let (link_id, company) = (claim.link_id, claim.company_id);
+    let link = app.db(move |conn, _| store::load_link(conn, link_id, Some(company))).await?;
+    // Reconnect and refresh act on the link's own connection; only a first connection comes from the hint.
+    let connection_id = match (claim.kind, &link.connection_identifier) {
+        (AttemptKind::Reconnect | AttemptKind::Refresh, Some(own)) => Some(own.clone()),
+        _ => hint.map(str::to_string),
+    };
+    let Some(connection_id) = connection_id else {
+        // No connection: abandoned, refused before one existed, or a verified fail callback already
+        // recorded why on the link. Nothing to attach.
+        return Ok(());
+    };
+    let shared = shared_bank(app)?;
+    let connection = shared.client.get_connection(&connection_id).await.map_err(|e| flows::bank_error(&e))?;
+    verify_owner(app, &link, &connection).await?;
+    match shared.start_following(link.id) {
+        Some(guard) => {
+            flows::mark_fetching(app, link.id, &connection.id).await?;
+            flows::spawn_follow(app, guard, link.id, connection.id, AttemptMarker::Latest);
+        }
+        None => {
+            shared.wake_follower(link.id);
+        }
+    }
+    Ok(())
+}
+
+async fn result_page(app: &Arc<App>, claim: &ReturnState, error: Option<Error>) -> HttpResponse {
+    let (link_id, company) = (claim.link_id, claim.company_id);
+    let loaded = app
+        .db(move |conn, _| {
+            let name = store::company_name(conn, company)?;
+            let link = store::load_link(conn, link_id, Some(company))?;
+            let accounts = store::account_names(conn, link_id)?;
+            Ok((name, link, accounts))
+        })
+        .await;
+    let (company_name, link, accounts): (String, LinkRow, Vec<String>) = match loaded {
+        Ok(found) => found,
+        Err(e) => {
+            crate::rpc::fault::log(&e, "saltedge return page");
+            return invalid();
+        }
+    };
+    let label = link.label();
+    let (title, message, ok) = match (error, link.state()) {
+        (Some(e), _) if e.kind() == crate::error::ErrorKind::AccessError => (
+            "Bank connection not completed",
+            "This bank connection cannot be used here. Go back to Odoo and start again from the bank connection."
+                .to_string(),
+            false,
+        ),
+        (Some(_), _) => (
+            "Bank connection not completed",
+            format!("\"{label}\" could not be completed now. Go back to Odoo: the bank connection shows what to do."),
+            false,
+        ),
+        (None, LinkState::Fetching) => (
+            "Bank account connected",
+            format!("\"{label}\" is connected; the accounts and transactions are being fetched from the bank."),
+            true,
+        ),
+        (None, LinkState::Connected) => ("Bank account connected", format!("\"{label}\" is connected."), true),
+        (None, _) => (
+            "Bank connection not completed",
+            format!("\"{label}\" was not connected. Go back to Odoo: the bank connection shows what to do."),
+            false,
+        ),
+    };
+    render(Page { company: Some(&company_name), title, message: &message, accounts: &accounts, ok })
+}

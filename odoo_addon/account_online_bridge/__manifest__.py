@@ -20,4 +20,9 @@
         "wizards/bank_bridge_add_account_views.xml",
         "views/menus.xml",
     ],
+    "assets": {
+        "web.assets_backend": [
+            "account_online_bridge/static/src/js/bank_bridge_statusbar.esm.js",
+        ],
+    },
 }

@@ -524,14 +524,16 @@ class BridgeClient:
             )
         return result
 
-    def link_button(self, method, link_id):
-        """Call one of :data:`LINK_BUTTONS` on one bridge link."""
+    def link_button(self, method, link_id, return_to=None):
+        """Call one of :data:`LINK_BUTTONS` on one bridge link. ``return_to``
+        (Update Credentials): where the bank's page sends the browser back."""
         if method not in LINK_BUTTONS:
             raise ValueError("Unknown bridge link button %r" % method)
-        return self.execute_kw(LINK_MODEL, method, [[int(link_id)]])
+        kwargs = {"return_to": return_to} if return_to else {}
+        return self.execute_kw(LINK_MODEL, method, [[int(link_id)]], kwargs)
 
-    def update_credentials(self, link_id):
-        return self.link_button("action_update_credentials", link_id)
+    def update_credentials(self, link_id, return_to=None):
+        return self.link_button("action_update_credentials", link_id, return_to=return_to)
 
     def fetch_accounts(self, link_id):
         return self.link_button("action_fetch_accounts", link_id)

@@ -2,7 +2,9 @@
 # The addon's tests inside a real Odoo 17 Community, against the real bridge:
 #   1. the trimmed Odoo 17 and its venv (tests/odoo/env.sh, cached under target/odoo17);
 #   2. a PostgreSQL server ($BANKBRIDGE_TEST_POSTGRES_URL, or a throwaway one) and a fresh database;
-#   3. the real bridge (target/debug/bankbridge) on SQLite, a free loopback port, its built-in sandbox;
+#   3. the real bridge (target/debug/bankbridge) on SQLite, a free loopback port, its built-in sandbox
+#      (60 posted transactions per account: more than the 40 imported during a click, so the journey
+#      goes through the background import, while keeping the stage short);
 #   4. odoo-bin installs account_online_bridge with --test-enable --test-tags /account_online_bridge;
 #      the journey test (a headless-Chromium walk as the Community admin) saves its screenshots under
 #      target/test-output/odoo-journey/.
@@ -52,7 +54,7 @@ fi
 echo "== starting the bridge (SQLite, built-in sandbox)"
 export DATABASE_URL="$work/bridge.db" RUST_LOG=${RUST_LOG:-info}
 api_key=$("$bin" user add odoo --company "My Company" | awk '{print $NF}' | tail -n 1)
-"$bin" serve --bind 127.0.0.1 --port "$(free_port)" --sync-interval 0 >"$work/bridge.out" 2>"$out/odoo-bridge.log" &
+"$bin" serve --bind 127.0.0.1 --port "$(free_port)" --sync-interval 0 --sandbox-transactions 60 >"$work/bridge.out" 2>"$out/odoo-bridge.log" &
 bridge_pid=$!
 bridge_url=""
 for _ in $(seq 1 150); do

@@ -203,10 +203,27 @@ class BankBridgeLink(models.Model):
                     }
                 )
                 continue
+            was_connected = link.state == "connected"
             link.write(self._bank_bridge_link_vals(data))
             Account._bank_bridge_sync_accounts(link, accounts)
             link._bank_bridge_feed_start_journal()
+            if link.state == "connected" and not was_connected:
+                link._bank_bridge_queue_after_synchronization(client)
         return True
+
+    def _bank_bridge_queue_after_synchronization(self, client):
+        """A synchronization that ended at the bank (first connection or a
+        fetch the bridge ran in the background) brought transactions: import
+        them in the background, without a click."""
+        self.ensure_one()
+        accounts = self.account_ids.filtered(lambda acc: acc.journal_id and not acc.import_queued)
+        if not accounts:
+            return
+        try:
+            with self.env.cr.savepoint():
+                accounts._bank_bridge_queue_import(client)
+        except UserError as err:
+            _logger.warning("bank bridge: queueing the import of connection %s failed: %s", self.bridge_id, err)
 
     def _bank_bridge_feed_start_journal(self):
         """Give the journal the connection was started from to its first
@@ -292,7 +309,8 @@ class BankBridgeLink(models.Model):
             self._bank_bridge_check_group(GROUP_BILLING)
         if not self.bridge_id:
             raise UserError(_("This connection has no bank bridge id."))
-        result = self._bank_bridge_call("link_button", method, self.bridge_id)
+        kwargs = {"return_to": self._bank_bridge_form_url()} if method == "action_update_credentials" else {}
+        result = self._bank_bridge_call("link_button", method, self.bridge_id, **kwargs)
         if not bridge_client.is_act_url(result):
             # Show the new state; a failing read must not hide the result.
             try:

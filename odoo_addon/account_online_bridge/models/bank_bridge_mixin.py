@@ -19,7 +19,7 @@ PARAM_TIMEOUT = "account_online_bridge.timeout"
 
 LINK_STATES = [
     ("disconnected", "Not Connected"),
-    ("running", "Connecting"),
+    ("fetching", "Synchronization running"),
     ("connected", "Connected"),
     ("error", "Error"),
 ]

@@ -118,6 +118,17 @@ class TestBankBridgeJourneyRules(BankBridgeCase):
         self.assertEqual((account.import_done, account.import_total), (45, 45))
         self.assertFalse(link.import_queued)
 
+    def test_a_synchronization_ending_at_the_bank_queues_the_import(self):
+        link = self.create_link()
+        link.account_ids.with_context(bank_bridge_no_push=True).journal_id = self.bank_journal
+        link.state = "fetching"
+        data = [account_data(journal_id=self.bank_journal.id)]
+        with self.bridge(read_link=link_data(), read_accounts=data, count_transactions=12):
+            link.action_refresh_from_bridge()
+        self.assertEqual(link.state, "connected")
+        self.assertTrue(link.account_ids.import_queued)
+        self.assertEqual(link.import_progress, "0 of 12 new transactions imported")
+
     # -- way in, way back --------------------------------------------------
     def test_dashboard_connect_opens_the_wizard_for_the_journal(self):
         with self.bridge(search_institutions=INSTITUTIONS):
@@ -165,6 +176,13 @@ class TestBankBridgeJourneyRules(BankBridgeCase):
             return_to, "%s/web#id=%d&model=bank.bridge.link&view_type=form&action=%d" % (base, link.id, action.id)
         )
         self.assertIsNone(mocks["new_synchronization"].call_args.kwargs["link_id"])
+
+    def test_update_credentials_comes_back_to_the_connection(self):
+        link = self.create_link()
+        with self.bridge(link_button=ACT_URL) as mocks:
+            link.action_update_credentials()
+        self.assertEqual(mocks["link_button"].call_args.kwargs, {"return_to": link._bank_bridge_form_url()})
+        self.assertIn("model=bank.bridge.link", link._bank_bridge_form_url())
 
     def test_abandoned_connection_is_resumed_not_duplicated(self):
         wizard = self._wizard()

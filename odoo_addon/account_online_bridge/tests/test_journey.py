@@ -90,6 +90,7 @@ class TestJourney(HttpCase):
         self.env.invalidate_all()
         queued = self.env["bank.bridge.account"].search([("import_queued", "=", True)])
         self.assertEqual(len(queued), 1)
+        waiting = queued.import_total
         started = time.monotonic()
         self.env["bank.bridge.account"]._cron_import_queued(commit_each_batch=False)
         self.env.flush_all()
@@ -99,7 +100,8 @@ class TestJourney(HttpCase):
             (time.monotonic() - started) * 1000,
         )
         self.assertFalse(queued.import_queued)
-        self.assertEqual(queued.import_done, queued.import_total)
+        # All that waited, and what the bridge fetched since (it synchronizes on its own).
+        self.assertGreaterEqual(queued.import_done, waiting)
         summary.update(self._walk(session, "imported"), notifications=summary["notifications"])
 
         # Settings: Test connection used the values on screen; Save tested them.
@@ -133,9 +135,10 @@ class TestJourney(HttpCase):
         self.assertEqual(lines.journal_id, fed.journal_id)
         self.assertEqual(lines.currency_id.name, fed.currency_code)
         self.assertEqual(len(lines.statement_id), -(-len(lines) // 100))  # one statement per batch of 100
-        queued_text = "%d transaction(s) are being imported" % len(lines)
+        self.assertEqual(len(lines), queued.import_done)
+        queued_text = "%d transaction(s) are being imported" % waiting
         self.assertIn(queued_text, summary["notifications"]["fetchTransactions"])
-        self.assertIn("0 of %d new transactions imported" % len(lines), summary["progressText"])
+        self.assertIn("0 of %d new transactions imported" % waiting, summary["progressText"])
         self.assertEqual(summary["progressAfterImport"], 0)
         self.assertIn("Fetch Transactions", summary["onlineCardText"])
         # The card's balance is the imported lines' (one statement after another).

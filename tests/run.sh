@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting-independent Rust tests, then the Python suite (xmlrpc.client, real
-# client libraries, end-to-end flows) against the real binary, on SQLite and on PostgreSQL.
+# client libraries, end-to-end flows) against the real binary, on SQLite and on PostgreSQL, then the Odoo
+# addon's tests inside a real Odoo 17 Community against the real bridge (tests/odoo/run_addon_tests.sh).
 # PostgreSQL: uses $BANKBRIDGE_TEST_POSTGRES_URL if set, otherwise starts a throwaway local cluster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,3 +43,6 @@ echo "== Python suite against target/debug/bankbridge"
 export BANKBRIDGE_BIN="$repo/target/debug/bankbridge"
 mkdir -p "$repo/target/test-output"
 "$venv/bin/python" -m pytest tests/python -q -p no:cacheprovider --basetemp="$repo/target/test-output/pytest" "$@"
+
+echo "== Odoo 17 Community: the addon's tests and the admin's journey in headless Chromium"
+tests/odoo/run_addon_tests.sh

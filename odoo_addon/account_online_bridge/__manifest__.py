@@ -4,7 +4,7 @@
     "name": "Online Bank Synchronization through bankbridge",
     "summary": "Link bank accounts through a self-hosted bankbridge server "
     "(Salt Edge) and import their transactions",
-    "version": "17.0.1.0.0",
+    "version": "17.0.1.1.0",
     "category": "Accounting/Accounting",
     "author": "bankbridge contributors",
     "license": "LGPL-3",
@@ -16,7 +16,13 @@
         "views/res_config_settings_views.xml",
         "views/bank_bridge_account_views.xml",
         "views/bank_bridge_link_views.xml",
+        "views/account_journal_dashboard_views.xml",
         "wizards/bank_bridge_add_account_views.xml",
         "views/menus.xml",
     ],
+    "assets": {
+        "web.assets_backend": [
+            "account_online_bridge/static/src/js/bank_bridge_statusbar.esm.js",
+        ],
+    },
 }

@@ -183,7 +183,7 @@ def normalize_url(url):
     url = (url or "").strip()
     if not url:
         raise BridgeConfigError(
-            "The bank bridge URL is not set. Set it in Accounting settings "
+            "The bank bridge URL is not set. Set it in Invoicing settings "
             "(for example http://127.0.0.1:8070)."
         )
     parts = urlsplit(url)
@@ -333,7 +333,7 @@ class BridgeClient:
         if code == FAULT_ACCESS_DENIED:
             return BridgeAuthError(
                 "The bank bridge at %s denied access (%s): check the login %r "
-                "and the API key in Accounting settings."
+                "and the API key in Invoicing settings."
                 % (self.public_url, string or "Access Denied", self.login),
                 code,
                 string,
@@ -365,7 +365,7 @@ class BridgeClient:
                 ) from None
             raise BridgeProtocolError(
                 "The bank bridge URL %s answered HTTP %s %s to an XML-RPC "
-                "call on /xmlrpc/2/%s: check the bridge URL in Accounting "
+                "call on /xmlrpc/2/%s: check the bridge URL in Invoicing "
                 "settings." % (where, err.errcode, err.errmsg, service)
             ) from None
         except TimeoutError:
@@ -376,7 +376,7 @@ class BridgeClient:
         except ConnectionRefusedError:
             raise BridgeUnavailable(
                 "The bank bridge at %s refused the connection: is bankbridge "
-                "running, and is the URL in Accounting settings right?" % where
+                "running, and is the URL in Invoicing settings right?" % where
             ) from None
         except ssl.SSLError as err:
             raise BridgeUnavailable(
@@ -400,7 +400,7 @@ class BridgeClient:
         ) as err:
             raise BridgeProtocolError(
                 "The bank bridge URL %s did not answer with XML-RPC (%s): "
-                "check the bridge URL in Accounting settings."
+                "check the bridge URL in Invoicing settings."
                 % (where, self._scrub(err) or err.__class__.__name__)
             ) from None
 
@@ -422,7 +422,7 @@ class BridgeClient:
         if not self.login or not self._api_key:
             raise BridgeConfigError(
                 "The bank bridge login and API key must both be set in "
-                "Accounting settings."
+                "Invoicing settings."
             )
         key = self._cache_key()
         if use_cache and self._uid_cache is not False:
@@ -436,7 +436,7 @@ class BridgeClient:
                 self._uid_cache.pop(key, None)
             raise BridgeAuthError(
                 "The bank bridge at %s refused login %r on database %r: check "
-                "the login and the API key in Accounting settings."
+                "the login and the API key in Invoicing settings."
                 % (self.public_url, self.login, self.db)
             )
         self.uid = uid
@@ -504,12 +504,19 @@ class BridgeClient:
         return self.execute_kw(INSTITUTION_MODEL, "search_count", [domain])
 
     # Links ---------------------------------------------------------------
-    def new_synchronization(self, institution_code, email, phone=None):
-        """Start a connection; returns the act_url dict (url, res_id)."""
+    def new_synchronization(self, institution_code, email, phone=None, return_to=None, link_id=None):
+        """Start a connection; returns the act_url dict (url, res_id).
+
+        ``return_to``: the URL the bridge sends the browser back to once the
+        bank's consent page is done. ``link_id``: a bridge link whose consent
+        was never completed, reused instead of creating another one."""
         kwargs = {"institution_code": institution_code, "email": email}
         if phone:
             kwargs["phone"] = phone
-        result = self.execute_kw(LINK_MODEL, "action_new_synchronization", [[]], kwargs)
+        if return_to:
+            kwargs["return_to"] = return_to
+        link_ids = [int(link_id)] if link_id else []
+        result = self.execute_kw(LINK_MODEL, "action_new_synchronization", [link_ids], kwargs)
         if not is_act_url(result) or not result.get("url"):
             raise BridgeProtocolError(
                 "The bank bridge at %s answered action_new_synchronization "
@@ -517,14 +524,16 @@ class BridgeClient:
             )
         return result
 
-    def link_button(self, method, link_id):
-        """Call one of :data:`LINK_BUTTONS` on one bridge link."""
+    def link_button(self, method, link_id, return_to=None):
+        """Call one of :data:`LINK_BUTTONS` on one bridge link. ``return_to``
+        (Update Credentials): where the bank's page sends the browser back."""
         if method not in LINK_BUTTONS:
             raise ValueError("Unknown bridge link button %r" % method)
-        return self.execute_kw(LINK_MODEL, method, [[int(link_id)]])
+        kwargs = {"return_to": return_to} if return_to else {}
+        return self.execute_kw(LINK_MODEL, method, [[int(link_id)]], kwargs)
 
-    def update_credentials(self, link_id):
-        return self.link_button("action_update_credentials", link_id)
+    def update_credentials(self, link_id, return_to=None):
+        return self.link_button("action_update_credentials", link_id, return_to=return_to)
 
     def fetch_accounts(self, link_id):
         return self.link_button("action_fetch_accounts", link_id)
@@ -595,10 +604,12 @@ class BridgeClient:
             kwargs["limit"] = int(limit)
         return self.execute_kw(TRANSACTION_MODEL, "search_read", [domain], kwargs)
 
-    def count_transactions(self, account_id, status=None):
+    def count_transactions(self, account_id, status=None, after_id=0):
         domain = [("online_account_id", "=", int(account_id))]
         if status:
             domain.append(("status", "=", status))
+        if after_id:
+            domain.append(("id", ">", int(after_id)))
         return self.execute_kw(TRANSACTION_MODEL, "search_count", [domain])
 
 

@@ -1,8 +1,10 @@
 # Copyright 2025 bankbridge contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
+import re
 
 from odoo import _, api, fields, models
+from odoo.tools.misc import format_datetime
 from odoo.exceptions import UserError
 
 from .. import bridge_client
@@ -16,10 +18,14 @@ PARAM_API_KEY = "account_online_bridge.api_key"
 PARAM_TIMEOUT = "account_online_bridge.timeout"
 
 LINK_STATES = [
+    ("disconnected", "Not Connected"),
+    ("fetching", "Synchronization running"),
     ("connected", "Connected"),
     ("error", "Error"),
-    ("disconnected", "Not Connected"),
 ]
+
+# An ISO 8601 UTC timestamp as the bridge or Salt Edge may put in a message.
+ISO_TIMESTAMP = re.compile(r"\b(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.\d+)?(?:Z|[+-]00:?00)?\b")
 
 
 def to_datetime(value):
@@ -62,7 +68,7 @@ class BankBridgeMixin(models.AbstractModel):
         if not settings.get("url") or not settings.get("login") or not settings.get("api_key"):
             raise UserError(
                 _(
-                    "The bank bridge is not configured yet. Go to Accounting > "
+                    "The bank bridge is not configured yet. Go to Invoicing > "
                     "Configuration > Settings > Online Bank Synchronization "
                     "(bankbridge) and set its URL, database, login and API key."
                 )
@@ -79,6 +85,19 @@ class BankBridgeMixin(models.AbstractModel):
             raise UserError(str(err)) from None
 
     @api.model
+    def _bank_bridge_humanize(self, text):
+        """``text`` with the ISO timestamps the bridge sends written as the
+        user reads dates (their language and time zone)."""
+        if not text:
+            return text
+
+        def readable(match):
+            value = fields.Datetime.to_datetime("%s %s" % (match.group(1), match.group(2)))
+            return format_datetime(self.env, value, dt_format="medium")
+
+        return ISO_TIMESTAMP.sub(readable, str(text))
+
+    @api.model
     def _bank_bridge_call(self, method_name, *args, **kwargs):
         """Call ``BridgeClient.<method_name>`` and turn bridge errors into
         UserError, keeping the bridge's message intact."""
@@ -87,13 +106,13 @@ class BankBridgeMixin(models.AbstractModel):
             return getattr(client, method_name)(*args, **kwargs)
         except bridge_client.BridgeError as err:
             _logger.info("bank bridge call %s failed: %s", method_name, err)
-            raise UserError(str(err)) from None
+            raise UserError(self._bank_bridge_humanize(str(err))) from None
 
     @api.model
     def _bank_bridge_notification(self, title, message, notif_type="info", sticky=False, reload_view=True):
         params = {
             "title": title,
-            "message": message,
+            "message": self._bank_bridge_humanize(message),
             "type": notif_type,
             "sticky": sticky,
         }

@@ -39,32 +39,69 @@ class ResConfigSettings(models.TransientModel):
         default=30,
     )
 
-    def action_bank_bridge_test_connection(self):
-        """Check the values shown on the form (saved or not) against the
-        bridge: common.version, then common.authenticate."""
-        self.ensure_one()
-        settings = {
+    def _bank_bridge_form_settings(self):
+        return {
             "url": self.bank_bridge_url,
             "db": self.bank_bridge_database,
             "login": self.bank_bridge_login,
             "api_key": self.bank_bridge_api_key,
             "timeout": self.bank_bridge_timeout,
         }
-        client = self.env["bank.bridge.mixin"]._bank_bridge_client(settings)
+
+    def _bank_bridge_test(self, settings):
+        """(ok, message) of a connection test with ``settings``."""
+        mixin = self.env["bank.bridge.mixin"]
         try:
+            client = mixin._bank_bridge_client(settings)
             info = client.test_connection()
+        except UserError as err:
+            return False, str(err.args[0])
         except bridge_client.BridgeError as err:
-            raise UserError(_("Connection test failed: %s", str(err))) from None
-        return self.env["bank.bridge.mixin"]._bank_bridge_notification(
-            _("Connection successful"),
-            _(
-                "Connected to bankbridge %(version)s at %(url)s, database "
-                "%(db)s, as user id %(uid)s.",
-                version=info["server_version"],
-                url=info["url"],
-                db=info["db"],
-                uid=info["uid"],
-            ),
-            "success",
-            reload_view=False,
+            return False, str(err)
+        return True, _(
+            "Connected to bankbridge %(version)s at %(url)s, database %(db)s, as %(login)s.",
+            version=info["server_version"],
+            url=info["url"],
+            db=info["db"],
+            login=client.login,
         )
+
+    def action_bank_bridge_test_connection(self):
+        """Check the values shown on the form (saved or not) against the
+        bridge: common.version, then common.authenticate."""
+        self.ensure_one()
+        settings = self._bank_bridge_form_settings()
+        ok, message = self._bank_bridge_test(settings)
+        if not ok:
+            raise UserError(_("Connection test failed (values on this form): %s", message))
+        saved = self.env["bank.bridge.mixin"]._bank_bridge_settings()
+        if any(str(saved[key] or "") != str(settings[key] or "") for key in ("url", "db", "login", "api_key")):
+            message += " " + _("These values are not saved yet: click Save to use them.")
+        return self.env["bank.bridge.mixin"]._bank_bridge_notification(
+            _("Connection successful"), message, "success", reload_view=False
+        )
+
+    def execute(self):
+        """Saving new bridge settings tests them and says how it went."""
+        mixin = self.env["bank.bridge.mixin"]
+        before = mixin._bank_bridge_settings()
+        modules = self.env["ir.module.module"].sudo()
+        installed = modules.search_count([("state", "=", "installed")])
+        groups = self.env.user.groups_id
+        result = super().execute()
+        after = mixin._bank_bridge_settings()
+        keys = ("url", "db", "login", "api_key", "timeout")
+        if all(str(before[key] or "") == str(after[key] or "") for key in keys) or not after["url"]:
+            return result
+        ok, message = self._bank_bridge_test(after)
+        notification = mixin._bank_bridge_notification(
+            _("Bank bridge settings saved and tested") if ok else _("Bank bridge settings saved: test failed"),
+            message,
+            "success" if ok else "danger",
+            sticky=not ok,
+        )
+        # Odoo reloads the whole page after Save (which would hide the
+        # notification) for new groups or modules only: keep that reload then.
+        if self.env.user.groups_id != groups or modules.search_count([("state", "=", "installed")]) != installed:
+            return result
+        return notification

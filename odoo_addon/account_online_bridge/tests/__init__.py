@@ -1,3 +1,5 @@
 from . import test_bank_bridge_settings
 from . import test_bank_bridge_link
 from . import test_bank_bridge_import
+from . import test_journey
+from . import test_bank_bridge_journey_rules

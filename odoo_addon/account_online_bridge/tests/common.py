@@ -41,13 +41,13 @@ def link_data(link_id=7, state="connected", accounts=(101,)):
     }
 
 
-def account_data(account_id=101, link_id=7, journal_id=False):
+def account_data(account_id=101, link_id=7, journal_id=False, currency="USD"):
     return {
         "id": account_id,
         "name": "Checking %s" % account_id,
         "account_number": "XF00 0000 %s" % account_id,
         "balance": 1234.5,
-        "currency_code": "EUR",
+        "currency_code": currency,
         "online_identifier": "acc-%s" % account_id,
         "account_online_link_id": [link_id, "Fake Bank Simple"],
         "journal_id": journal_id,
@@ -57,13 +57,13 @@ def account_data(account_id=101, link_id=7, journal_id=False):
     }
 
 
-def transaction(tx_id, identifier, amount, status="posted", date="2024-05-10"):
+def transaction(tx_id, identifier, amount, status="posted", date="2024-05-10", currency="USD"):
     return {
         "id": tx_id,
         "online_transaction_identifier": identifier,
         "date": date,
         "amount": amount,
-        "currency_code": "EUR",
+        "currency_code": currency,
         "payment_ref": "Payment %s" % identifier,
         "partner_name": "Partner %s" % identifier,
         "account_number": "BE00 1111",
@@ -115,12 +115,24 @@ class BankBridgeCase(AccountTestInvoicingCommon):
                 patcher.stop()
             guard.stop()
 
-    def create_link(self, bridge_id=7, with_account=True):
+    def create_link(self, bridge_id=7, with_account=True, currency="USD"):
         link = self.env["bank.bridge.link"].create(
             {"name": "Fake Bank Simple", "bridge_id": bridge_id, "state": "connected"}
         )
         if with_account:
             self.env["bank.bridge.account"].with_context(bank_bridge_no_push=True).create(
-                {"name": "Checking 101", "bridge_id": 101, "link_id": link.id}
+                {"name": "Checking 101", "bridge_id": 101, "link_id": link.id, "currency_code": currency}
             )
         return link
+
+    def billing_user(self):
+        """A billing user: Invoicing's "Billing" group, not administrator."""
+        return self.env["res.users"].create(
+            {
+                "name": "Billing User",
+                "login": "billing-user",
+                "company_id": self.env.company.id,
+                "company_ids": [(6, 0, self.env.company.ids)],
+                "groups_id": [(6, 0, [self.env.ref("account.group_account_invoice").id])],
+            }
+        )

@@ -26,8 +26,16 @@ class TestBankBridgeLink(BankBridgeCase):
             mocks["link_button"].assert_called_once()
             self.assertEqual(mocks["link_button"].call_args.args[1:], (method, 7))
             self.assertEqual(action["tag"], "display_notification")
-            self.assertEqual(action["params"]["message"], "Done on the bridge.")
-            self.assertEqual(action["params"]["type"], "success")
+            if method == "action_fetch_transactions":
+                # Fetch Transactions imports too: the linked account has no journal yet.
+                self.assertEqual(
+                    action["params"]["message"],
+                    "Done on the bridge. Pick a journal for the bank accounts below to import them.",
+                )
+                self.assertEqual(action["params"]["type"], "warning")
+            else:
+                self.assertEqual(action["params"]["message"], "Done on the bridge.")
+                self.assertEqual(action["params"]["type"], "success")
 
     def test_act_url_is_opened_without_extra_calls(self):
         link = self.create_link()

@@ -38,14 +38,35 @@ class BankBridgeAddAccount(models.TransientModel):
     phone = fields.Char(default=lambda self: self.env.user.partner_id.phone)
     result_count = fields.Integer(readonly=True)
     error_message = fields.Text(readonly=True)
+    hint = fields.Char(readonly=True)
+    journal_id = fields.Many2one(
+        comodel_name="account.journal",
+        readonly=True,
+        help="The bank journal whose Connect button opened this wizard.",
+    )
 
     @api.model
-    def action_open(self):
-        """Menu entry point: open the wizard with the institutions of the
-        company's country already listed."""
-        wizard = self.create({})
+    def action_open(self, journal=None):
+        """Entry point (menu, onboarding, bank journal card): open the wizard
+        with institutions listed: the company's country's, or every country's
+        when the bridge has none there."""
+        self.env["bank.bridge.link"]._bank_bridge_check_group("account.group_account_manager")
+        wizard = self.create({"journal_id": journal.id if journal else False})
         wizard._search_institutions(raise_errors=False)
+        if not wizard.error_message and not wizard.result_count and wizard.country_code:
+            country = wizard.country_code
+            wizard.country_code = False
+            wizard._search_institutions(raise_errors=False)
+            wizard.hint = _(
+                "The bank bridge knows no institution in %(country)s: institutions of every country "
+                "are listed. Type a name or a country code (XF: the sandbox's fake banks) and Search.",
+                country=country,
+            )
         return wizard._reopen()
+
+    def action_manual(self):
+        """Odoo's own form to create a bank account by hand."""
+        return self.env["res.company"].with_context(bank_bridge_manual=True).setting_init_bank_account_action()
 
     def _reopen(self):
         self.ensure_one()
@@ -93,6 +114,9 @@ class BankBridgeAddAccount(models.TransientModel):
                 "institution_line_id": False,
                 "result_count": len(found),
                 "error_message": False,
+                "hint": False
+                if found
+                else _("No institution matches: try another name, or the country code XF for the sandbox's banks."),
             }
         )
         if len(self.line_ids) == 1:
@@ -110,31 +134,45 @@ class BankBridgeAddAccount(models.TransientModel):
             raise UserError(_("Select the institution you want to synchronize."))
         if not self.email:
             raise UserError(_("An email address is required to create the connection."))
+        self.env["bank.bridge.link"]._bank_bridge_check_group("account.group_account_manager")
         institution = self.institution_line_id
+        link_model = self.env["bank.bridge.link"]
+        vals = {
+            "name": institution.name,
+            "institution_code": institution.code,
+            "institution_name": institution.name,
+            "renewal_contact_email": self.email.strip(),
+            "journal_id": self.journal_id.id,
+        }
+        # An earlier attempt at this bank whose consent page was abandoned is
+        # resumed rather than left dangling next to a new one.
+        link = link_model.search(
+            [
+                ("company_id", "=", self.env.company.id),
+                ("institution_code", "=", institution.code),
+                ("state", "=", "disconnected"),
+                ("account_ids", "=", False),
+                ("bridge_id", "!=", 0),
+            ],
+            limit=1,
+        ).filtered("consent_pending")
+        if link:
+            link.write(vals)
+        else:
+            vals.update({"bridge_id": 0, "company_id": self.env.company.id, "state": "disconnected"})
+            link = link_model.create(vals)
         result = self._bank_bridge_call(
-            "new_synchronization", institution.code, self.email.strip(), (self.phone or "").strip() or None
+            "new_synchronization",
+            institution.code,
+            self.email.strip(),
+            (self.phone or "").strip() or None,
+            return_to=link._bank_bridge_form_url(),
+            link_id=link.bridge_id or None,
         )
         bridge_link_id = result.get("res_id")
-        if bridge_link_id:
-            link_model = self.env["bank.bridge.link"]
-            link = link_model.search([("bridge_id", "=", bridge_link_id)], limit=1)
-            vals = {
-                "name": institution.name,
-                "institution_code": institution.code,
-                "institution_name": institution.name,
-                "renewal_contact_email": self.email.strip(),
-            }
-            if link:
-                link.write(vals)
-            else:
-                vals.update(
-                    {
-                        "bridge_id": bridge_link_id,
-                        "company_id": self.env.company.id,
-                        "state": "disconnected",
-                    }
-                )
-                link_model.create(vals)
+        if not bridge_link_id:
+            raise UserError(_("The bank bridge did not say which connection it created."))
+        link.bridge_id = bridge_link_id
         return {
             "type": "ir.actions.act_url",
             "url": result["url"],

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::orm::sql::{Sql, SqlValue};
 use crate::saltedge::{Account, Provider, Transaction};
 use crate::sync::state::{db_time, AttemptKind, LinkState, TransactionStatus};
+use crate::types::clean_text;
 use crate::types::time::now_string;
 
 #[derive(Clone, Debug, Queryable, Selectable)]
@@ -143,7 +144,23 @@ impl LinkUpdate {
     }
 }
 
-pub fn update_link(conn: &mut AnyConnection, id: i64, mut update: LinkUpdate) -> Result<()> {
+/// Bank text as it may be stored (see `types::clean_text`): a NUL or a control character from a hostile or
+/// broken bank string must neither fail every later fetch (PostgreSQL refuses NUL) nor make every later
+/// XML-RPC answer unreadable.
+fn clean(text: &str) -> String {
+    clean_text(text).into_owned()
+}
+
+impl LinkUpdate {
+    fn cleaned(mut self) -> LinkUpdate {
+        self.name = self.name.map(|n| n.map(|n| clean(&n)));
+        self.error_message = self.error_message.map(|m| m.map(|m| clean(&m)));
+        self
+    }
+}
+
+pub fn update_link(conn: &mut AnyConnection, id: i64, update: LinkUpdate) -> Result<()> {
+    let mut update = update.cleaned();
     update.write_date = Some(Some(now_string()));
     diesel::update(online_links::table.filter(online_links::id.eq(id))).set(update).execute(conn)?;
     Ok(())
@@ -151,7 +168,8 @@ pub fn update_link(conn: &mut AnyConnection, id: i64, mut update: LinkUpdate) ->
 
 /// Ends a synchronization on the link, unless the user disconnected it meanwhile (revoke, remove): a
 /// late result must not bring back a link the user has just cut off.
-pub fn finish_link(conn: &mut AnyConnection, id: i64, mut update: LinkUpdate) -> Result<()> {
+pub fn finish_link(conn: &mut AnyConnection, id: i64, update: LinkUpdate) -> Result<()> {
+    let mut update = update.cleaned();
     update.write_date = Some(Some(now_string()));
     diesel::update(
         online_links::table
@@ -177,7 +195,7 @@ pub fn create_link(conn: &mut AnyConnection, link: NewLink<'_>) -> Result<i64> {
     Ok(diesel::insert_into(online_links::table)
         .values((
             online_links::company_id.eq(link.company_id),
-            online_links::name.eq(link.name),
+            online_links::name.eq(clean(link.name)),
             online_links::institution_id.eq(link.institution_id),
             online_links::provider_code.eq(link.provider_code),
             online_links::renewal_contact_email.eq(link.email),
@@ -204,23 +222,24 @@ pub fn upsert_institutions(conn: &mut AnyConnection, providers: &[Provider]) -> 
         let mut added = 0;
         let now = now_string();
         for p in providers {
-            let scopes = p.supported_fetch_scopes.join(",");
+            let scopes = clean(&p.supported_fetch_scopes.join(","));
+            let code = clean(&p.code);
             let known = online_institutions::table
-                .filter(online_institutions::code.eq(&p.code))
+                .filter(online_institutions::code.eq(&code))
                 .select(online_institutions::id)
                 .first::<i64>(conn)
                 .optional()?;
-            let name = if p.name.is_empty() { p.code.clone() } else { p.name.clone() };
+            let name = if p.name.is_empty() { code.clone() } else { clean(&p.name) };
             let status = p.status.clone().filter(|s| matches!(s.as_str(), "active" | "inactive" | "disabled"));
             let mode = p.mode.clone().filter(|m| matches!(m.as_str(), "oauth" | "web" | "api" | "file"));
             let values = (
                 online_institutions::name.eq(name),
-                online_institutions::country_code.eq(p.country_code.to_uppercase()),
+                online_institutions::country_code.eq(clean(&p.country_code.to_uppercase())),
                 online_institutions::status.eq(status),
                 online_institutions::mode.eq(mode),
                 online_institutions::max_consent_days.eq(p.max_consent_days.map(i64::from)),
                 online_institutions::supported_fetch_scopes.eq(scopes),
-                online_institutions::logo_url.eq(p.logo_url.clone()),
+                online_institutions::logo_url.eq(p.logo_url.as_deref().map(clean)),
                 online_institutions::write_date.eq(now.clone()),
             );
             match known {
@@ -273,11 +292,13 @@ pub fn upsert_accounts(conn: &mut AnyConnection, link: &LinkRow, accounts: &[Acc
     let mut added = 0;
     let mut updated = 0;
     for account in accounts {
-        let number = account.extra.iban.clone().or_else(|| account.extra.account_number.clone());
-        let name = if account.name.is_empty() { format!("Account {}", account.id) } else { account.name.clone() };
+        let number = account.extra.iban.as_deref().or(account.extra.account_number.as_deref()).map(clean);
+        let online_id = clean(&account.id);
+        let currency = clean(&account.currency_code);
+        let name = if account.name.is_empty() { format!("Account {online_id}") } else { clean(&account.name) };
         let existing = online_accounts::table
             .filter(online_accounts::account_online_link_id.eq(link.id))
-            .filter(online_accounts::online_identifier.eq(&account.id))
+            .filter(online_accounts::online_identifier.eq(&online_id))
             .select(online_accounts::id)
             .first::<i64>(conn)
             .optional()?;
@@ -286,7 +307,7 @@ pub fn upsert_accounts(conn: &mut AnyConnection, link: &LinkRow, accounts: &[Acc
                 diesel::update(online_accounts::table.filter(online_accounts::id.eq(id)))
                     .set((
                         online_accounts::balance.eq(account.balance),
-                        online_accounts::currency_code.eq(&account.currency_code),
+                        online_accounts::currency_code.eq(&currency),
                         online_accounts::write_date.eq(&now),
                     ))
                     .execute(conn)?;
@@ -298,8 +319,8 @@ pub fn upsert_accounts(conn: &mut AnyConnection, link: &LinkRow, accounts: &[Acc
                         online_accounts::name.eq(&name),
                         online_accounts::account_number.eq(&number),
                         online_accounts::balance.eq(account.balance),
-                        online_accounts::currency_code.eq(&account.currency_code),
-                        online_accounts::online_identifier.eq(&account.id),
+                        online_accounts::currency_code.eq(&currency),
+                        online_accounts::online_identifier.eq(&online_id),
                         online_accounts::account_online_link_id.eq(link.id),
                         online_accounts::company_id.eq(link.company_id),
                         online_accounts::create_date.eq(&now),
@@ -400,17 +421,19 @@ fn insert_rows(
             // Stored as the bank sent it; consumers apply `inverse_transaction_sign` (as Odoo does).
             let amount = t.amount;
             let raw = serde_json::to_string(t).map_err(|e| Error::internal("encoding a transaction", e))?;
+            let text = |s: &str| SqlValue::Text(clean(s));
+            let null_text = SqlValue::Null(crate::orm::sql::SqlKind::Text);
             let values = [
-                SqlValue::Text(t.id.clone()),
+                text(&t.id),
                 SqlValue::Text(date.format("%Y-%m-%d").to_string()),
                 SqlValue::Float(amount),
-                SqlValue::Text(t.currency_code.clone()),
-                SqlValue::Text(payment_ref(t)),
-                partner_name(t).map_or(SqlValue::Null(crate::orm::sql::SqlKind::Text), SqlValue::Text),
-                t.extra.account_number.clone().map_or(SqlValue::Null(crate::orm::sql::SqlKind::Text), SqlValue::Text),
+                text(&t.currency_code),
+                text(&payment_ref(t)),
+                partner_name(t).map_or(null_text.clone(), |p| text(&p)),
+                t.extra.account_number.as_deref().map_or(null_text, text),
                 SqlValue::Text(status.as_str().to_string()),
                 SqlValue::Int(account.id),
-                SqlValue::Text(raw),
+                text(&raw),
                 SqlValue::Int(company_id),
                 SqlValue::Text(now.clone()),
             ];

@@ -1,12 +1,10 @@
 //! Conversions between `Value`s (what clients send and read) and column values, per Odoo field type.
 
-use chrono::{NaiveDate, NaiveDateTime};
-
 use crate::error::{Error, Result};
 use crate::orm::domain::operand::{like_text, py_repr};
 use crate::orm::model::{Field, FieldType};
 use crate::orm::sql::{SqlKind, SqlValue};
-use crate::types::time::{date_string, naive_datetime_string, DATETIME_FORMAT, DATE_FORMAT};
+use crate::types::time::{parse_date, parse_datetime};
 use crate::types::{clean_text, Value};
 
 pub fn sql_kind(ftype: FieldType) -> SqlKind {
@@ -83,23 +81,6 @@ pub fn coerce_for_write(model: &str, field: &Field, v: &Value) -> Result<SqlValu
         },
         FieldType::One2many(..) => return Err(wrong()),
     })
-}
-
-pub fn parse_date(s: &str) -> Option<String> {
-    let s = s.trim();
-    let date_part = s.get(..10).unwrap_or(s);
-    NaiveDate::parse_from_str(date_part, DATE_FORMAT).ok().map(date_string)
-}
-
-pub fn parse_datetime(s: &str) -> Option<String> {
-    let s = s.trim();
-    let normalized = s.replacen('T', " ", 1);
-    let normalized = normalized.trim_end_matches('Z');
-    let without_fraction = normalized.split('.').next().unwrap_or(normalized);
-    if let Ok(dt) = NaiveDateTime::parse_from_str(without_fraction, DATETIME_FORMAT) {
-        return Some(naive_datetime_string(dt));
-    }
-    NaiveDate::parse_from_str(without_fraction, DATE_FORMAT).ok().map(|d| format!("{} 00:00:00", date_string(d)))
 }
 
 /// Decodes one cell of a JSON row into Odoo's read format.

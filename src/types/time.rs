@@ -25,6 +25,25 @@ pub fn now_string() -> String {
     datetime_string(Utc::now())
 }
 
+/// Odoo's date text from a client's date or datetime text (`2026-11-27`, `2026-11-27 10:00:00`).
+pub fn parse_date(s: &str) -> Option<String> {
+    let s = s.trim();
+    let date_part = s.get(..10).unwrap_or(s);
+    NaiveDate::parse_from_str(date_part, DATE_FORMAT).ok().map(date_string)
+}
+
+/// Odoo's datetime text from a client's text: ISO 8601 (`T`, `Z`, fractions) or a bare date (midnight).
+pub fn parse_datetime(s: &str) -> Option<String> {
+    let s = s.trim();
+    let normalized = s.replacen('T', " ", 1);
+    let normalized = normalized.trim_end_matches('Z');
+    let without_fraction = normalized.split('.').next().unwrap_or(normalized);
+    if let Ok(dt) = NaiveDateTime::parse_from_str(without_fraction, DATETIME_FORMAT) {
+        return Some(naive_datetime_string(dt));
+    }
+    NaiveDate::parse_from_str(without_fraction, DATE_FORMAT).ok().map(|d| format!("{} 00:00:00", date_string(d)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,9 +5,9 @@
 
 use super::Op;
 use crate::error::{Error, Result};
-use crate::orm::convert::{parse_date, parse_datetime};
 use crate::orm::model::FieldType;
 use crate::orm::sql::{SqlKind, SqlValue};
+use crate::types::time::{parse_date, parse_datetime};
 use crate::types::Value;
 
 /// Python's `repr` of a value (`'x'`, `False`, `[1, 2]`), as Odoo prints domain terms in its messages.

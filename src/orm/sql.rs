@@ -1,6 +1,11 @@
 //! A small SQL builder for the generic ORM: text assembled from registry names only, every client value
 //! bound as a parameter, placeholders written per dialect, and the few typed loaders the ORM needs.
-//! Rows are decoded from the backend's native cells into `Value`.
+//! Statements are prepared once per connection (diesel's statement cache, keyed by their text) for a
+//! bounded number of distinct texts, and rows are decoded from the backend's native cells into `Value`.
+
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+use std::sync::{Mutex, OnceLock};
 
 use diesel::deserialize::FromSqlRow;
 use diesel::pg::PgValue;
@@ -91,7 +96,8 @@ impl Sql {
     }
 
     fn into_query(self) -> Statement {
-        Statement { text: self.text, binds: self.binds, placeholders: self.placeholders, cacheable: false }
+        let cacheable = admitted_for_cache(&self.text);
+        Statement { text: self.text, binds: self.binds, placeholders: self.placeholders, cacheable }
     }
 
     pub fn execute(self, conn: &mut AnyConnection) -> Result<usize> {
@@ -146,6 +152,20 @@ pub fn select_columns(alias: &str, columns: &[&str]) -> String {
         out.push_str(column);
     }
     out
+}
+
+/// How many distinct statement texts each connection may keep prepared. Texts carry no client values
+/// except LIMIT/OFFSET literals and id lists, so their number is unbounded in principle: past this many,
+/// new texts are prepared for each run as before instead of growing every connection's cache.
+const CACHED_TEXTS_MAX: usize = 200;
+
+fn admitted_for_cache(text: &str) -> bool {
+    static ADMITTED: OnceLock<Mutex<HashSet<u64>>> = OnceLock::new();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut hasher);
+    let key = hasher.finish();
+    let mut admitted = ADMITTED.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
+    admitted.contains(&key) || (admitted.len() < CACHED_TEXTS_MAX && admitted.insert(key))
 }
 
 /// A compiled `Sql`, run through diesel. Unlike `diesel::sql_query` (never cached), it lets diesel keep

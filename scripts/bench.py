@@ -4,7 +4,10 @@
   load    requests/s and latency percentiles (wrk, keep-alive, loopback) for common.version,
           execute_kw search_read of 80 account.online.account records, read of one link, the
           framework ceiling (a static server answering the byte-identical search_read response),
-          and Python's SimpleXMLRPCServer serving the same records from the same SQLite file.
+          and Python's SimpleXMLRPCServer serving the same records from the same SQLite file;
+          then real Odoo 17 as the peer a user has (threaded, and prefork with --workers 2) answering
+          the same search_read of 80 records of a model with the same fields
+          (scripts/bench_odoo/), at 1 and 16 connections side by side with the bridge.
   encode  xmlrpc::encode_response vs Python's xmlrpc.client.dumps on the same 10,000 records.
   sync    bankbridge sync of 100,000 and 1,000,000 sandbox transactions over HTTP into SQLite and
           PostgreSQL (rows/s, peak RSS) vs storing the same rows with the same code and no HTTP.
@@ -18,9 +21,11 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -137,6 +142,185 @@ def wrk(url, body_file, seconds, connections, threads):
     }
 
 
+ODOO_DB = "bench_odoo"
+BENCH_MODULE = "bench_online_account"
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def dotted_name_shim(python, work):
+    """gevent (Odoo's prefork mode) resolves its requirements through pkg_resources, which looks for
+    `zope.interface` and `zope.event` under those dotted names, while pip's recent dist-info folders are
+    named `zope_interface`/`zope_event` (/work/shared/odoo17/README.md). A metadata-only dist-info with
+    the dotted name, on PYTHONPATH, makes the installed packages visible; nothing is installed."""
+    shim = work / "odoo-dist-shim"
+    for dist in ("zope.interface", "zope.event"):
+        version = subprocess.run([python, "-c", f"import importlib.metadata as m; print(m.version({dist!r}))"],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+        info = shim / f"{dist}-{version}.dist-info"
+        info.mkdir(parents=True, exist_ok=True)
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+    return shim
+
+
+class OdooPeer:
+    """Real Odoo 17 (tests/odoo/env.sh) on a throwaway PostgreSQL (tests/postgres.sh, or
+    BANKBRIDGE_BENCH_POSTGRES_URL), with scripts/bench_odoo/bench_online_account installed and 80 records."""
+
+    def __init__(self, work):
+        self.work = work
+        self.procs = []
+        self.pg_dir = None
+        odoo_dir = Path(subprocess.run([str(REPO / "tests" / "odoo" / "env.sh"), "setup"], capture_output=True,
+                                       text=True, check=True).stdout.strip())
+        self.python, self.odoo_bin = str(odoo_dir / "venv" / "bin" / "python"), str(odoo_dir / "src" / "odoo-bin")
+        self.addons = f"{odoo_dir / 'src' / 'addons'},{REPO / 'scripts' / 'bench_odoo'}"
+        admin = os.environ.get("BANKBRIDGE_BENCH_POSTGRES_URL")
+        if not admin:
+            self.pg_dir = Path(tempfile.mkdtemp(prefix="bankbridge-bench-odoo-pg-"))
+            os.chmod(self.pg_dir, 0o755)
+            env = dict(os.environ, BANKBRIDGE_TEST_PGPORT=os.environ.get("BANKBRIDGE_TEST_PGPORT", str(free_port())))
+            admin = subprocess.run([str(REPO / "tests" / "postgres.sh"), "start", str(self.pg_dir / "data")], env=env,
+                                   capture_output=True, text=True, check=True).stdout.strip()
+        subprocess.run([str(REPO / "tests" / "odoo" / "env.sh"), "role", admin], check=True, capture_output=True)
+        url = urllib.parse.urlparse(admin)
+        self.db = f"{ODOO_DB}_{os.getpid()}"
+        self.db_args = ["--db_host", url.hostname, "--db_port", str(url.port or 5432), "--db_user", "odoo",
+                        "-d", self.db, "--addons-path", self.addons]
+        self.env = dict(os.environ, PYTHONPATH=str(dotted_name_shim(self.python, work)))
+        print("== installing the benchmark module into a fresh Odoo database (a minute or two)", flush=True)
+        out = subprocess.run([self.python, self.odoo_bin, *self.db_args, "-i", BENCH_MODULE, "--without-demo=all",
+                              "--stop-after-init", "--log-level=warn"], env=self.env, capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RuntimeError(f"Odoo could not install {BENCH_MODULE}:\n{out.stderr[-3000:]}")
+
+    def start(self, workers):
+        """Starts Odoo (`workers` 0: threaded; > 0: prefork) on free ports; returns its base URL."""
+        port = free_port()
+        log = self.work / f"odoo-workers-{workers}.log"
+        proc = subprocess.Popen(
+            [self.python, self.odoo_bin, *self.db_args, "--http-interface", "127.0.0.1", "--http-port", str(port),
+             "--gevent-port", str(free_port()), "--workers", str(workers), "--max-cron-threads", "0",
+             "--db-filter", f"^{self.db}$", "--no-database-list", "--log-level=warn",
+             # Prefork's defaults recycle a worker after 8,192 requests and kill long ones; the load is
+             # bounded in time by wrk anyway.
+             "--limit-request", "1000000", "--limit-time-real", "600", "--limit-time-cpu", "600"],
+            # Its own process group: stopping it stops the prefork master's workers and gevent process too.
+            env=self.env, stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs.append(proc)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"Odoo exited early; see {log}:\n{log.read_text()[-2000:]}")
+            try:
+                if xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/common").version()["server_serie"] == "17.0":
+                    return url
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError(f"Odoo did not answer; see {log}")
+
+    def seed(self, url, fields, count=80):
+        """80 records like the bridge's; returns the search_read body and the records it answers."""
+        uid = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/common").authenticate(self.db, "admin", "admin", {})
+        obj = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/object")
+        call = lambda model, method, *a, **kw: obj.execute_kw(self.db, uid, "admin", model, method, list(a), kw)
+        if call("account.online.account", "search_count", []) == 0:
+            link = call("account.online.link", "create", {"name": "Benchmark bank"})
+            for i in range(1, count + 1):
+                call("account.online.account", "create", {
+                    "name": f"Account {i:02d}", "account_number": f"XF{i:020d}", "currency_code": "EUR",
+                    "account_online_link_id": link, "journal_id": i})
+        body = xmlrpc.client.dumps((self.db, uid, "admin", "account.online.account", "search_read", [[]],
+                                    {"fields": fields, "limit": count}), "execute_kw")
+        (records,), _ = xmlrpc.client.loads(post(f"{url}/xmlrpc/2/object", body.encode()))
+        assert len(records) == count, len(records)
+        return body, records
+
+    def stop(self):
+        for proc in reversed(self.procs):
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                pass
+            except ProcessLookupError:
+                continue
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+        if self.pg_dir:
+            subprocess.run([str(REPO / "tests" / "postgres.sh"), "stop", str(self.pg_dir / "data")], capture_output=True)
+            shutil.rmtree(self.pg_dir, ignore_errors=True)
+
+
+def odoo_peer(args, work, sr_url, sr_file, records):
+    """search_read of 80 records: the bridge vs real Odoo 17 (threaded, --workers 2) at 1 and 16
+    connections, one after the other in this run. Returns the figures and ratios."""
+    peer = OdooPeer(work)
+    try:
+        fields = [f for f in records[0] if f not in ("id",)]
+        urls = {"threaded": peer.start(0), "--workers 2": peer.start(2)}
+        odoo_body, odoo_records = peer.seed(urls["threaded"], fields)
+        assert set(odoo_records[0]) == set(records[0]), (sorted(odoo_records[0]), sorted(records[0]))
+        odoo_file = work / "odoo-search_read.xml"
+        odoo_file.write_text(odoo_body)
+        odoo_bytes = len(post(urls["threaded"] + "/xmlrpc/2/object", odoo_body.encode()))
+        loadavg = open("/proc/loadavg").read().split()[:3]
+        targets = {"bridge": (sr_url, sr_file)}
+        targets.update({f"odoo {mode}": (url + "/xmlrpc/2/object", odoo_file) for mode, url in urls.items()})
+        # Each Odoo process loads its registry and checks the password (pbkdf2) on its first call: warm
+        # every worker up with concurrent calls before measuring.
+        for url in urls.values():
+            warm = [threading.Thread(target=post, args=(url + "/xmlrpc/2/object", odoo_body.encode(), 300))
+                    for _ in range(4)]
+            for t in warm:
+                t.start()
+            for t in warm:
+                t.join()
+        figures = {}
+        for connections in (1, 16):
+            for name, (url, body) in targets.items():
+                threads = 1 if connections == 1 else 2
+                wrk(url, body, 5, connections, threads)  # warm-up
+                r = wrk(url, body, args.seconds, connections, threads)
+                figures[f"{name}, {connections} connection(s)"] = r
+                print(f"odoo peer: {connections:2d} connection(s) {name:18s} {r['rps']:10.1f} req/s  p50 "
+                      f"{r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms  non-2xx {r['non_2xx']} {r['socket_errors']}",
+                      flush=True)
+        ratios = {}
+        for connections in (1, 16):
+            bridge = figures[f"bridge, {connections} connection(s)"]["rps"]
+            for mode in urls:
+                odoo = figures[f"odoo {mode}, {connections} connection(s)"]["rps"]
+                ratios[f"bridge / odoo {mode}, {connections} connection(s)"] = bridge / odoo if odoo else float("inf")
+        return {"figures": figures, "ratios": ratios, "odoo_response_bytes": odoo_bytes,
+                "fields": fields, "loadavg": " ".join(loadavg)}
+    finally:
+        peer.stop()
+
+
+def print_odoo_peer(odoo, args, bridge_bytes):
+    print()
+    print(f"machine: {machine()}; load average before the Odoo rounds: {odoo['loadavg']}")
+    print(f"real Odoo 17 peer: search_read of 80 records, {len(odoo['fields'])} fields; response "
+          f"{odoo['odoo_response_bytes']} bytes (bridge {bridge_bytes}); wrk {args.seconds}s each")
+    print("| target | connections | req/s | p50 ms | p99 ms |")
+    print("|---|---:|---:|---:|---:|")
+    for name, r in odoo["figures"].items():
+        target, connections = name.rsplit(", ", 1)
+        print(f"| {target} | {connections.split()[0]} | {r['rps']:.1f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} |")
+    for k, v in odoo["ratios"].items():
+        print(f"ratio {k}: {v:.1f}")
+
+
 def load(args):
     if not shutil.which("wrk"):
         sys.exit("wrk not found: install it (Debian: apt-get install wrk)")
@@ -173,6 +357,14 @@ def load(args):
         response = post(sr_url, bodies["search_read"][1].encode())
         (records,), _ = xmlrpc.client.loads(response)
         assert len(records) == 80, len(records)
+        if args.only_odoo:
+            odoo = odoo_peer(args, work, sr_url, files["search_read"], records)
+            print_odoo_peer(odoo, args, len(response))
+            if args.json:
+                Path(args.json).write_text(json.dumps({"machine": machine(), "command": " ".join(sys.argv),
+                                                       "bridge_response_bytes": len(response), "odoo_peer": odoo},
+                                                      indent=2))
+            return
         ceiling_body = work / "ceiling-response.xml"
         ceiling_body.write_bytes(response)
         ceiling = Proc([args.aid, "ceiling-server", "--body", str(ceiling_body), "--workers", str(os.cpu_count())],
@@ -213,6 +405,7 @@ def load(args):
         # Responses still correct after the load.
         (after,), _ = xmlrpc.client.loads(post(sr_url, bodies["search_read"][1].encode()))
         assert after == records
+        odoo = None if args.no_odoo else odoo_peer(args, work, sr_url, files["search_read"], records)
 
         best = {name: max(rs, key=lambda r: r["rps"]) for name, rs in results.items()}
         sr, ceil, py = best["search_read 80 accounts"], best["ceiling (static search_read)"], best[
@@ -231,6 +424,7 @@ def load(args):
                 / single["python SimpleXMLRPCServer search_read"]["rps"],
             },
             "one_connection": single,
+            "odoo_peer": odoo,
         }
         print()
         print(f"machine: {summary['machine']}")
@@ -242,6 +436,8 @@ def load(args):
             print(f"| {name} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p90_ms']:.2f} | {r['p99_ms']:.2f} |")
         for k, v in summary["ratios"].items():
             print(f"ratio {k}: {v:.2f}")
+        if odoo:
+            print_odoo_peer(odoo, args, len(response))
         if args.json:
             Path(args.json).write_text(json.dumps(summary, indent=2))
     finally:
@@ -368,8 +564,9 @@ def sync(args):
                     out, rss = timed([args.bridge, "sync", "--link", str(link)], env)
                 finally:
                     bridge.stop()
-                m = re.search(r"(\d+) new transactions.* in ([\d.]+) s \((\d+) rows/s\)", out)
-                added, secs, rps = int(m.group(1)), float(m.group(2)), float(m.group(3))
+                m = re.search(r"([\d,]+) new transactions.* in ([\d.]+) s \(([\d,]+) rows/s\)", out)
+                added, secs = int(m.group(1).replace(",", "")), float(m.group(2))
+                rps = float(m.group(3).replace(",", ""))
                 cdb = new_database(backend, work, admin, tag + "_ceiling")
                 cout, crss = timed([args.aid, "store-ceiling", "--database", cdb, "--rows", str(rows)],
                                    dict(os.environ, RUST_LOG="warn"))
@@ -413,6 +610,9 @@ def main():
     lp.add_argument("--connections", type=int, default=64)
     lp.add_argument("--threads", type=int, default=2)
     lp.add_argument("--rounds", type=int, default=2)
+    lp.add_argument("--no-odoo", action="store_true", help="skip the real Odoo 17 peer (tests/odoo/env.sh)")
+    lp.add_argument("--only-odoo", action="store_true",
+                    help="measure only the bridge vs Odoo 17 comparison (skip the ceiling and Python rounds)")
     ep = sub.add_parser("encode")
     ep.add_argument("--iterations", type=int, default=15)
     sp = sub.add_parser("sync")

@@ -1,36 +1,18 @@
 //! The shared state of a running bridge, and the one way to reach the database from async code
 //! (diesel is synchronous, so every query runs on the blocking pool, never on the event loop).
 //!
-//! Start-up (`server.rs`) builds it from its parts (the pool, the model registry, the Salt Edge `Bank`);
-//! the wire, the models' buttons and the sync engine use it. It imports none of them.
+//! Start-up (`server.rs`) builds it from its parts (the pool, the model registry, the sync engine's Salt
+//! Edge `Bank`); the wire, the models' buttons and the sync engine use it. It imports none of them: the
+//! bank is held as an opaque value that only the sync engine looks into (`sync::bank`), so the sync
+//! engine can grow its bank (it needs `App` and its own store) without an import running back up.
 
+use std::any::Any;
 use std::sync::Arc;
 
 use crate::auth::Authenticator;
 use crate::db::{AnyConnection, DbPool};
 use crate::error::{Error, Result};
 use crate::orm::Registry;
-use crate::saltedge;
-
-/// How the bridge reaches Salt Edge (or the sandbox) and how Salt Edge reaches it back.
-pub struct Bank {
-    pub client: saltedge::Client,
-    /// Verifies callback signatures; `None` refuses every callback.
-    pub callback_public_key: Option<String>,
-    /// The bridge's own base URL as Salt Edge and browsers reach it (return URLs, callbacks).
-    pub public_url: String,
-    /// List and offer Salt Edge's fake providers (country XF).
-    pub include_sandboxes: bool,
-}
-
-impl Bank {
-    pub fn return_url(&self, link_id: i64) -> String {
-        format!("{}/saltedge/return?link={link_id}", self.public_url.trim_end_matches('/'))
-    }
-    pub fn callback_url(&self, kind: &str) -> String {
-        format!("{}/saltedge/callbacks/{kind}", self.public_url.trim_end_matches('/'))
-    }
-}
 
 pub struct App {
     pub pool: DbPool,
@@ -38,22 +20,32 @@ pub struct App {
     pub auth: Authenticator,
     /// The database name clients pass as `db` (one database per bridge).
     pub db_name: String,
-    /// Salt Edge (or the sandbox); `None` for commands that do not talk to it.
-    pub bank: Option<Arc<Bank>>,
+    /// Salt Edge (or the sandbox), as the sync engine built it; `None` for commands that do not talk to it.
+    bank: Option<Arc<dyn Any + Send + Sync>>,
     /// One permit per pooled connection (see `db`).
     db_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl App {
-    pub fn new(pool: DbPool, db_name: String, registry: Registry, bank: Option<Bank>) -> Arc<App> {
+    pub fn new<B: Any + Send + Sync>(pool: DbPool, db_name: String, registry: Registry, bank: Option<B>) -> Arc<App> {
         Arc::new(App {
             db_slots: Arc::new(tokio::sync::Semaphore::new(pool.max_size() as usize)),
             pool,
             registry,
             auth: Authenticator::default(),
             db_name,
-            bank: bank.map(Arc::new),
+            bank: bank.map(|bank| Arc::new(bank) as Arc<dyn Any + Send + Sync>),
         })
+    }
+
+    /// The bank start-up handed in, if it is a `B` (the sync engine's `Bank`).
+    pub fn bank<B: Any + Send + Sync>(&self) -> Option<&B> {
+        self.bank.as_deref()?.downcast_ref()
+    }
+
+    /// The same bank, shared (for work that outlives the borrow of `App`).
+    pub fn shared_bank<B: Any + Send + Sync>(&self) -> Option<Arc<B>> {
+        Arc::clone(self.bank.as_ref()?).downcast().ok()
     }
 
     /// Runs `work` with a pooled connection on the blocking thread pool.
@@ -95,5 +87,27 @@ impl App {
             }
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bank_comes_back_as_the_type_start_up_gave() {
+        let dir = std::env::temp_dir().join(format!("bankbridge-app-bank-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = crate::db::DatabaseUrl::Sqlite(dir.join("bridge.db").to_string_lossy().into_owned());
+        let pool = crate::db::connect(&url, 1).unwrap();
+
+        let app = App::new(pool.clone(), "db".into(), Registry::new(vec![]), Some(String::from("bank")));
+        assert_eq!(app.bank::<String>().map(String::as_str), Some("bank"));
+        assert_eq!(app.shared_bank::<String>().as_deref().map(String::as_str), Some("bank"));
+        assert!(app.bank::<u32>().is_none() && app.shared_bank::<u32>().is_none());
+
+        let without = App::new(pool, "db".into(), Registry::new(vec![]), None::<String>);
+        assert!(without.bank::<String>().is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

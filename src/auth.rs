@@ -25,6 +25,14 @@ const CACHE_TTL: Duration = Duration::from_secs(600);
 const MAX_FAILURES: u32 = 10;
 const THROTTLE_WINDOW: Duration = Duration::from_secs(60);
 const KEY_PREFIX_LEN: usize = 8;
+/// Longest login and secret looked at. Longer ones are refused before any lookup, hashing or throttle
+/// bookkeeping: no stored login exceeds 200 characters (`add_user`), an API key has 40 and a password
+/// beyond 4 KiB is a payload, not a password.
+pub const MAX_LOGIN_BYTES: usize = 256;
+pub const MAX_SECRET_BYTES: usize = 4096;
+/// Most failed-login counters kept at once (each 32-byte hashed key plus a count and a time): past it,
+/// expired ones go first, then the oldest tenth. A spray of distinct logins costs a fixed few hundred KiB.
+const MAX_THROTTLE_ENTRIES: usize = 10_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Identity {
@@ -38,7 +46,9 @@ pub struct Authenticator {
     verified: Mutex<HashMap<[u8; 32], (String, Instant)>>,
     /// The same key → the user's credential generation when the secret was last verified.
     current: Mutex<HashMap<[u8; 32], (i64, Instant)>>,
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
+    /// SHA-256 of a login (or `uid:N`) → failures in the current window and when it started; bounded by
+    /// `MAX_THROTTLE_ENTRIES`, so callers cannot grow it with distinct or huge logins.
+    failures: Mutex<HashMap<[u8; 32], (u32, Instant)>>,
     /// Serializes argon2 checks: each takes ~19 MiB, so a burst of them (64 clients at once, or wrong
     /// keys sprayed over many uids) must not run in parallel; it also lets a burst of calls with the same
     /// new secret verify it once.
@@ -56,11 +66,12 @@ fn cache_key(scope: &str, secret: &str) -> [u8; 32] {
 pub fn hash_secret(secret: &str) -> Result<String> {
     let mut salt_bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut salt_bytes);
-    let salt = SaltString::encode_b64(&salt_bytes).map_err(|_| Error::application("cannot encode salt"))?;
+    let salt = SaltString::encode_b64(&salt_bytes)
+        .map_err(|e| Error::internal("encoding a salt", std::io::Error::other(e.to_string())))?;
     Argon2::default()
         .hash_password(secret.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|_| Error::application("cannot hash the secret"))
+        .map_err(|e| Error::internal("hashing a secret", std::io::Error::other(e.to_string())))
 }
 
 fn verify_secret(secret: &str, hash: &str) -> bool {
@@ -77,8 +88,27 @@ pub fn generate_api_key() -> String {
 impl Authenticator {
     /// `common.authenticate`: the uid, or `None` for unknown login, wrong secret or too many failures.
     pub fn authenticate(&self, conn: &mut AnyConnection, login: &str, secret: &str) -> Result<Option<Identity>> {
+        Ok(self.authenticate_credential(conn, login, secret)?.map(|(identity, _)| identity))
+    }
+
+    /// `authenticate`, also returning the stored hash the secret matched (the password's or an API
+    /// key's): a web session remembers it, and lives only while that hash stays stored (`check_session`).
+    pub fn authenticate_credential(
+        &self,
+        conn: &mut AnyConnection,
+        login: &str,
+        secret: &str,
+    ) -> Result<Option<(Identity, String)>> {
+        if login.len() > MAX_LOGIN_BYTES || secret.len() > MAX_SECRET_BYTES {
+            tracing::info!(
+                login_bytes = login.len(),
+                secret_bytes = secret.len(),
+                "login refused: login or secret over {MAX_LOGIN_BYTES} / {MAX_SECRET_BYTES} bytes"
+            );
+            return Ok(None);
+        }
         if self.throttled(login) {
-            tracing::warn!(login, "login refused: too many recent failures");
+            tracing::warn!(login = %crate::rpc::fault::escaped(login), "login refused: too many recent failures");
             return Ok(None);
         }
         let user = users::table
@@ -87,18 +117,44 @@ impl Authenticator {
             .select((users::id, users::company_id, users::password_hash))
             .first::<(i64, i64, Option<String>)>(conn)
             .optional()?;
-        let identity = match user {
-            Some((uid, company_id, password_hash))
-                if self.secret_matches(conn, uid, password_hash.as_deref(), secret)? =>
-            {
-                Some(Identity { uid, company_id })
-            }
-            _ => None,
+        let matched = match user {
+            Some((uid, company_id, password_hash)) => self
+                .matching_hash(conn, uid, password_hash.as_deref(), secret)?
+                .map(|hash| (Identity { uid, company_id }, hash)),
+            None => None,
         };
-        if identity.is_none() {
+        if matched.is_none() {
             self.record_failure(login);
         }
-        Ok(identity)
+        Ok(matched)
+    }
+
+    /// The per-call check of a web session: the user is still active and the credential it logged in
+    /// with (password or API key, by its stored hash) is still stored, so `user disable`, `user revoke`
+    /// and `user passwd` end the session on its next call, as they end XML-RPC access.
+    pub fn check_session(&self, conn: &mut AnyConnection, uid: i64, credential_hash: &str) -> Result<Identity> {
+        let user = users::table
+            .filter(users::id.eq(uid))
+            .filter(users::active.eq(true))
+            .select((users::company_id, users::password_hash))
+            .load::<(i64, Option<String>)>(conn)?
+            .into_iter()
+            .next();
+        let Some((company_id, password_hash)) = user else {
+            return Err(Error::access_denied());
+        };
+        let still_stored = password_hash.as_deref() == Some(credential_hash)
+            || api_keys::table
+                .filter(api_keys::user_id.eq(uid))
+                .filter(api_keys::key_hash.eq(credential_hash))
+                .count()
+                .get_result::<i64>(conn)?
+                > 0;
+        if still_stored {
+            Ok(Identity { uid, company_id })
+        } else {
+            Err(Error::access_denied())
+        }
     }
 
     /// The per-call check of `object`: the user's identity, or Access Denied. The user row is read every
@@ -106,6 +162,9 @@ impl Authenticator {
     /// password change or a deleted key happened since the secret was last verified, and then the stored
     /// hashes and keys are read again.
     pub fn check(&self, conn: &mut AnyConnection, uid: i64, secret: &str) -> Result<Identity> {
+        if secret.len() > MAX_SECRET_BYTES {
+            return Err(Error::access_denied());
+        }
         let throttle_key = format!("uid:{uid}");
         if self.throttled(&throttle_key) {
             return Err(Error::access_denied());
@@ -133,7 +192,7 @@ impl Authenticator {
             .into_iter()
             .next()
             .flatten();
-        if self.secret_matches(conn, uid, password_hash.as_deref(), secret)? {
+        if self.matching_hash(conn, uid, password_hash.as_deref(), secret)?.is_some() {
             self.remember_generation(key, generation);
             Ok(Identity { uid, company_id })
         } else {
@@ -166,17 +225,17 @@ impl Authenticator {
         map.insert(key, (generation, Instant::now()));
     }
 
-    /// Whether `secret` is one of the user's API keys or its password. The stored hash a secret matched
-    /// is remembered, so the slow argon2 check runs once per secret while that hash stays stored.
-    fn secret_matches(
+    /// The stored hash of the user's API key or password that `secret` matches, if any. It is
+    /// remembered, so the slow argon2 check runs once per secret while that hash stays stored.
+    fn matching_hash(
         &self,
         conn: &mut AnyConnection,
         uid: i64,
         password_hash: Option<&str>,
         secret: &str,
-    ) -> Result<bool> {
+    ) -> Result<Option<String>> {
         if secret.is_empty() {
-            return Ok(false);
+            return Ok(None);
         }
         let mut candidates: Vec<String> = Vec::new();
         if secret.len() >= KEY_PREFIX_LEN && secret.is_char_boundary(KEY_PREFIX_LEN) {
@@ -188,20 +247,20 @@ impl Authenticator {
         }
         candidates.extend(password_hash.map(str::to_string));
         let key = cache_key(&uid.to_string(), secret);
-        if self.cached(&key).is_some_and(|hash| candidates.contains(&hash)) {
-            return Ok(true);
+        if let Some(hash) = self.cached(&key).filter(|hash| candidates.contains(hash)) {
+            return Ok(Some(hash));
         }
         let _turn = self.argon2_turn.lock().unwrap_or_else(|p| p.into_inner());
         // Another call may have verified the same secret while this one waited.
-        if self.cached(&key).is_some_and(|hash| candidates.contains(&hash)) {
-            return Ok(true);
+        if let Some(hash) = self.cached(&key).filter(|hash| candidates.contains(hash)) {
+            return Ok(Some(hash));
         }
         match candidates.into_iter().find(|hash| verify_secret(secret, hash)) {
             Some(hash) => {
-                self.remember(key, hash);
-                Ok(true)
+                self.remember(key, hash.clone());
+                Ok(Some(hash))
             }
-            None => Ok(false),
+            None => Ok(None),
         }
     }
 
@@ -231,20 +290,38 @@ impl Authenticator {
 
     fn throttled(&self, who: &str) -> bool {
         let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(who).is_some_and(|(n, since)| *n >= MAX_FAILURES && since.elapsed() < THROTTLE_WINDOW)
+        map.get(&throttle_key(who)).is_some_and(|(n, since)| *n >= MAX_FAILURES && since.elapsed() < THROTTLE_WINDOW)
     }
 
     fn record_failure(&self, who: &str) {
+        let key = throttle_key(who);
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() > 10_000 {
+        if !map.contains_key(&key) && map.len() >= MAX_THROTTLE_ENTRIES {
             map.retain(|_, (_, since)| since.elapsed() < THROTTLE_WINDOW);
+            if map.len() >= MAX_THROTTLE_ENTRIES {
+                // Still full of live counters (a spray of distinct logins): forget the oldest tenth in one
+                // pass, so the cost is paid once per thousand new logins, not on each.
+                let mut starts: Vec<Instant> = map.values().map(|(_, since)| *since).collect();
+                let (_, cutoff, _) = starts.select_nth_unstable(MAX_THROTTLE_ENTRIES / 10);
+                let cutoff = *cutoff;
+                map.retain(|_, (_, since)| *since > cutoff);
+            }
         }
-        let entry = map.entry(who.to_string()).or_insert((0, Instant::now()));
+        let entry = map.entry(key).or_insert((0, Instant::now()));
         if entry.1.elapsed() >= THROTTLE_WINDOW {
             *entry = (0, Instant::now());
         }
         entry.0 += 1;
     }
+
+    /// How many failed-login counters are kept (for tests of the bound).
+    pub fn throttle_entries(&self) -> usize {
+        self.failures.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+fn throttle_key(who: &str) -> [u8; 32] {
+    Sha256::digest(who.as_bytes()).into()
 }
 
 /// Finds or creates a company by name.
@@ -344,4 +421,24 @@ pub fn disable_user(conn: &mut AnyConnection, login: &str) -> Result<()> {
 pub fn revoke_keys(conn: &mut AnyConnection, login: &str) -> Result<usize> {
     let uid = user_id(conn, login)?;
     Ok(diesel::delete(api_keys::table.filter(api_keys::user_id.eq(uid))).execute(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_login_counters_stay_bounded_and_keep_throttling() {
+        let auth = Authenticator::default();
+        for i in 0..(MAX_THROTTLE_ENTRIES * 2 + 500) {
+            auth.record_failure(&format!("sprayed-login-{i}"));
+        }
+        assert!(auth.throttle_entries() <= MAX_THROTTLE_ENTRIES, "{}", auth.throttle_entries());
+        // The newest counters survive the spray: a login failing now is still throttled.
+        for _ in 0..MAX_FAILURES {
+            auth.record_failure("target");
+        }
+        assert!(auth.throttled("target"));
+        assert!(!auth.throttled("sprayed-login-0"));
+    }
 }

@@ -112,7 +112,12 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    /// The cause (a database, pool or I/O error): logged, never sent to clients.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause.as_deref().map(|cause| cause as &(dyn std::error::Error + 'static))
+    }
+}
 
 impl From<diesel::result::Error> for Error {
     fn from(e: diesel::result::Error) -> Self {
@@ -145,5 +150,23 @@ impl From<diesel::result::Error> for Error {
 impl From<diesel::ConnectionError> for Error {
     fn from(e: diesel::ConnectionError) -> Self {
         Error::internal("connecting to the database", e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cause_is_the_source() {
+        let io = std::io::Error::new(std::io::ErrorKind::BrokenPipe, "disk gone");
+        let error = Error::internal("reading the disk", io);
+        let source = std::error::Error::source(&error).expect("a source");
+        assert_eq!(source.to_string(), "disk gone");
+        assert_eq!(
+            source.downcast_ref::<std::io::Error>().map(std::io::Error::kind),
+            Some(std::io::ErrorKind::BrokenPipe)
+        );
+        assert!(std::error::Error::source(&Error::user("no cause")).is_none());
     }
 }

@@ -1,20 +1,42 @@
 //! bankbridge: Odoo 17's external API (XML-RPC and JSON-RPC) over models that mirror Odoo's online bank
 //! synchronization, backed by Salt Edge.
 //!
-//! Layout: `rpc` (wire protocol: codecs, faults, services, routes) → `orm` (registry, domains, generic
-//! methods) → `models` (the exposed models) → `db` (pool, schema, migrations); `auth` (users and keys),
-//! `server` (start-up), and the CLI in `main.rs`.
+//! Layers, top to bottom. A module imports only from its own layer and the layers below it; test code may
+//! import anything. `scripts/check_layers.py` holds the same table and fails (`cargo test --test layers`,
+//! `tests/run.sh`) on any import that runs back up.
+//!
+//! 1. start-up: the CLI (`main.rs`) and `server`, which builds the `App` from its parts (pool,
+//!    `models::registry()`, the Salt Edge `Bank` or the sandbox's) and serves.
+//! 2. `sandbox`: the built-in Salt Edge emulator, reachable only from start-up and tests.
+//! 3. wire: `rpc` (XML-RPC and JSON-RPC codecs, Odoo's faults, the `common`/`db`/`object` services, the
+//!    routes) and the sync engine's HTTP face, `sync::web` (Salt Edge's callbacks and the return page).
+//! 4. `models`: the exposed models (their fields, for the ORM) and their buttons, typed over `App`.
+//! 5. `sync`: the online-synchronization flows behind the buttons, the scheduler, and their storage.
+//! 6. `app`: the running bridge's shared state (pool, registry, authenticator, `Bank`).
+//! 7. `orm` (model descriptions, registry, domains, generic methods), `auth` (users and API keys),
+//!    `saltedge` (the Salt Edge v6 client).
+//! 8. `db`: storage (pool, schema, migrations).
+//! 9. neutral: `types` (`Value`, link and transaction states, timestamps), `html`, `error`.
 
+// Start-up
+pub mod server;
+// Salt Edge emulator
+pub mod sandbox;
+// Wire
+pub mod rpc;
+// Models and their buttons
+pub mod models;
+// Sync engine
+pub mod sync;
+// Shared running state
 pub mod app;
+// ORM, users, Salt Edge client
 pub mod auth;
+pub mod orm;
+pub mod saltedge;
+// Storage
 pub mod db;
+// Neutral
 pub mod error;
 pub mod html;
-pub mod models;
-pub mod orm;
-pub mod rpc;
-pub mod saltedge;
-pub mod sandbox;
-pub mod server;
-pub mod sync;
 pub mod types;

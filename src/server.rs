@@ -1,19 +1,26 @@
 //! Starting the bridge: database, Salt Edge (or the in-process sandbox), scheduler, HTTP server with
 //! request limits, graceful shutdown.
 
-use std::net::{SocketAddr, TcpListener};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use actix_web::{web, App as ActixApp, HttpServer};
+use std::future::Future as _;
 
-use crate::app::{App, Bank};
+use actix_web::dev::{Payload, Service as _};
+use actix_web::HttpMessage as _;
+use actix_web::{web, App as ActixApp, HttpResponse, HttpServer};
+
+use crate::app::App;
 use crate::db::{self, DatabaseUrl};
 use crate::error::{Error, Result};
 use crate::rpc::jsonrpc::Sessions;
 use crate::saltedge::{self, ClientConfig};
 use crate::sandbox::{self, SandboxConfig};
-use crate::sync::{self, store};
+use crate::sync::{self, store, Bank};
 
 /// Where Salt Edge is, and how the bridge identifies itself to it.
 #[derive(Clone, Debug, Default)]
@@ -92,8 +99,105 @@ fn sandbox_bank(handle: &sandbox::SandboxHandle, public_url: String) -> Result<B
 
 pub const SANDBOX_URL_SETTING: &str = "sandbox.base_url";
 
+/// Open connections accepted at once, over all workers (actix's `max_connections` is per worker); more
+/// wait in the kernel's backlog instead of failing with "too many open files".
+const MAX_CONNECTIONS: usize = 4096;
+/// Open connections one peer address may hold; its requests on further connections get HTTP 503 and
+/// the connection is closed, so one client cannot take every slot.
+const MAX_CONNECTIONS_PER_PEER: u32 = 256;
+/// Time a client has to send a request's head once connected, and to close after the response.
+const REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time a client has to send a whole request body once its head arrived (a 4 MiB body at 200 KiB/s):
+/// a client dripping a byte every few seconds is cut off instead of holding its connection for ever.
+pub const REQUEST_BODY_DEADLINE: Duration = Duration::from_secs(20);
+
+/// Raises the soft limit of open files to the hard limit (commonly 1,024 → 524,288), so connections,
+/// database files and sockets to Salt Edge share the most the system allows this process.
+fn raise_open_file_limit() {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed by pointer.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        tracing::warn!(error = %std::io::Error::last_os_error(), "cannot read the open-file limit");
+        return;
+    }
+    if limit.rlim_cur >= limit.rlim_max {
+        return;
+    }
+    let before = limit.rlim_cur;
+    limit.rlim_cur = limit.rlim_max;
+    // SAFETY: as above.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } == 0 {
+        tracing::info!(from = before, to = limit.rlim_max, "open-file limit raised to the hard limit");
+    } else {
+        tracing::warn!(error = %std::io::Error::last_os_error(), "cannot raise the open-file limit");
+    }
+}
+
+/// Open connections per peer address; a `PeerSlot` in each connection's data counts it while it lives.
+#[derive(Default)]
+struct PeerConnections {
+    open: Mutex<HashMap<IpAddr, u32>>,
+}
+
+/// One connection's place in its peer's count, released when the connection closes.
+struct PeerSlot {
+    peers: Arc<PeerConnections>,
+    ip: IpAddr,
+    over_limit: bool,
+}
+
+impl PeerConnections {
+    fn admit(self: &Arc<Self>, ip: IpAddr) -> PeerSlot {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let count = open.entry(ip).or_insert(0);
+        *count += 1;
+        PeerSlot { peers: Arc::clone(self), ip, over_limit: *count > MAX_CONNECTIONS_PER_PEER }
+    }
+}
+
+impl Drop for PeerSlot {
+    fn drop(&mut self) {
+        let mut open = self.peers.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = open.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// A request body that fails with a timeout once `REQUEST_BODY_DEADLINE` has passed since its head.
+struct DeadlineBody {
+    inner: Payload,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    expired: bool,
+}
+
+impl futures_core::Stream for DeadlineBody {
+    type Item = Result<web::Bytes, actix_web::error::PayloadError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.expired {
+            return Poll::Ready(None);
+        }
+        if let Poll::Ready(item) = Pin::new(&mut self.inner).poll_next(cx) {
+            return Poll::Ready(item);
+        }
+        if self.deadline.as_mut().poll(cx).is_ready() {
+            self.expired = true;
+            let message = format!("request body not received within {} s", REQUEST_BODY_DEADLINE.as_secs());
+            let error = std::io::Error::new(std::io::ErrorKind::TimedOut, message);
+            return Poll::Ready(Some(Err(actix_web::error::PayloadError::Io(error))));
+        }
+        Poll::Pending
+    }
+}
+
 /// Runs the server until SIGINT/SIGTERM; prints `listening on http://ADDR` once bound (port 0 allowed).
 pub async fn serve(options: ServeOptions) -> Result<()> {
+    raise_open_file_limit();
     let listener = TcpListener::bind((options.bind.as_str(), options.port))
         .map_err(|e| Error::config(format!("cannot listen on {}:{}: {e}", options.bind, options.port)))?;
     let local: SocketAddr = listener.local_addr().map_err(|e| Error::config(format!("listener address: {e}")))?;
@@ -144,17 +248,51 @@ pub async fn serve(options: ServeOptions) -> Result<()> {
     }
 
     let sessions = web::Data::new(Sessions::default());
+    let web_policy = web::Data::new(crate::rpc::http::WebPolicy::new(&public_url));
     let data = web::Data::new(Arc::clone(&app));
     let limit = options.max_request_bytes;
+    let workers = options.workers.max(1);
+    let peers = Arc::new(PeerConnections::default());
     let server = HttpServer::new(move || {
         ActixApp::new()
+            .wrap_fn(|mut req, srv| {
+                let over_limit = req.conn_data::<PeerSlot>().is_some_and(|slot| slot.over_limit);
+                let body = req.take_payload();
+                let deadline = Box::pin(tokio::time::sleep(REQUEST_BODY_DEADLINE));
+                req.set_payload(Payload::Stream { payload: Box::pin(DeadlineBody { inner: body, deadline, expired: false }) });
+                let response = if over_limit {
+                    tracing::warn!(peer = ?req.peer_addr(), limit = MAX_CONNECTIONS_PER_PEER, "connection refused: too many from this peer");
+                    let busy = HttpResponse::ServiceUnavailable()
+                        .force_close()
+                        .insert_header(("Retry-After", "5"))
+                        .body("Too many connections from your address; retry later.");
+                    Err(req.into_response(busy))
+                } else {
+                    Ok(srv.call(req))
+                };
+                async move {
+                    match response {
+                        Ok(call) => call.await,
+                        Err(busy) => Ok(busy.map_into_boxed_body()),
+                    }
+                }
+            })
             .app_data(data.clone())
             .app_data(sessions.clone())
+            .app_data(web_policy.clone())
             .app_data(web::PayloadConfig::new(limit))
             .configure(crate::rpc::http::configure)
             .configure(crate::sync::web::configure)
     })
-    .workers(options.workers.max(1))
+    .workers(workers)
+    .max_connections(MAX_CONNECTIONS.div_ceil(workers))
+    .client_request_timeout(REQUEST_HEAD_TIMEOUT)
+    .client_disconnect_timeout(DISCONNECT_TIMEOUT)
+    .on_connect(move |conn, data| {
+        if let Some(ip) = conn.downcast_ref::<actix_web::rt::net::TcpStream>().and_then(|s| s.peer_addr().ok()) {
+            data.insert(peers.admit(ip.ip()));
+        }
+    })
     .shutdown_timeout(10)
     .listen(listener)
     .map_err(|e| Error::config(format!("cannot serve on {local}: {e}")))?;
@@ -184,8 +322,31 @@ pub fn bank_for_cli(app: &App, options: &SaltEdgeOptions, public_url: String) ->
     })?;
     let defaults = SandboxConfig::default();
     let base = url::Url::parse(&url).map_err(|e| Error::config(format!("stored sandbox URL: {e}")))?;
+    ensure_sandbox_answers(&base)?;
     let mut config = ClientConfig::new(base, defaults.app_id, defaults.secret);
     config.timeout = Duration::from_secs(30);
     let client = saltedge::Client::new(config).map_err(|e| Error::config(format!("sandbox client: {e}")))?;
     Ok(Bank { client, callback_public_key: None, public_url, include_sandboxes: true })
+}
+
+/// The sandbox lives inside `bankbridge serve`, on a port chosen at each start; the URL stored by the
+/// last start outlives the process. One short connection attempt tells "the bridge is not running"
+/// apart from a Salt Edge failure, instead of the client's retries blaming Salt Edge after many seconds.
+fn ensure_sandbox_answers(base: &url::Url) -> Result<()> {
+    let not_running = |reason: String| {
+        Error::config(format!(
+            "the bridge is not running: without Salt Edge credentials, `bankbridge sync` uses the Salt Edge sandbox \
+             of a running `bankbridge serve` on this database, and nothing answers at {base} ({reason}). Start \
+             `bankbridge serve` first, or set BANKBRIDGE_SALTEDGE_APP_ID and BANKBRIDGE_SALTEDGE_SECRET."
+        ))
+    };
+    let addresses = base.socket_addrs(|| None).map_err(|e| not_running(e.to_string()))?;
+    let mut last_error = String::from("no address");
+    for address in addresses {
+        match std::net::TcpStream::connect_timeout(&address, Duration::from_secs(2)) {
+            Ok(_) => return Ok(()),
+            Err(e) => last_error = e.to_string(),
+        }
+    }
+    Err(not_running(last_error))
 }

@@ -19,6 +19,9 @@ if [ -z "${BANKBRIDGE_TEST_POSTGRES_URL:-}" ]; then
     export BANKBRIDGE_TEST_POSTGRES_URL
 fi
 
+echo "== layers: no import runs back up (scripts/check_layers.py)"
+python3 scripts/check_layers.py
+
 echo "== cargo build and Rust tests"
 cargo build --quiet
 cargo test --quiet

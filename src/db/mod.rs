@@ -108,13 +108,7 @@ impl ManageConnection for ConnectionManager {
             DatabaseUrl::Sqlite(path) => {
                 let mut conn =
                     diesel::SqliteConnection::establish(path).map_err(diesel::r2d2::Error::ConnectionError)?;
-                // WAL lets readers run beside the single writer; busy_timeout makes writers queue instead of
-                // failing; case_sensitive_like makes `like` behave as in PostgreSQL (ilike lowers both sides).
-                conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                     PRAGMA synchronous = NORMAL; PRAGMA case_sensitive_like = ON;",
-                )
-                .map_err(diesel::r2d2::Error::QueryError)?;
+                conn.batch_execute(SQLITE_CONNECTION_PRAGMAS).map_err(diesel::r2d2::Error::QueryError)?;
                 Ok(AnyConnection::Sqlite(conn))
             }
         }
@@ -146,7 +140,10 @@ pub fn write_transaction<T>(conn: &mut AnyConnection, work: impl FnOnce(&mut Any
             Ok(value)
         }
         Err(e) => {
-            let _ = Manager::rollback_transaction(conn);
+            // The caller gets the work's error; a rollback that fails too is logged with its reason.
+            if let Err(rollback) = Manager::rollback_transaction(conn) {
+                tracing::error!(error = %rollback, work_error = e.message(), "rolling back a failed write transaction failed");
+            }
             Err(e)
         }
     }
@@ -155,8 +152,34 @@ pub fn write_transaction<T>(conn: &mut AnyConnection, work: impl FnOnce(&mut Any
 pub type DbPool = Pool<ConnectionManager>;
 pub type DbConn = PooledConnection<ConnectionManager>;
 
-/// Builds the pool and brings the schema up to date.
+/// Per-connection SQLite settings. `busy_timeout` comes first, so that everything after it, this set-up
+/// included, waits for a lock instead of failing "database is locked" (a writer waits up to 30 s for
+/// another company's write). WAL lets readers run beside the single writer; `case_sensitive_like` makes
+/// `like` behave as in PostgreSQL (ilike lowers both sides). The journal mode is not set here: it belongs
+/// to the file and is set once by `prepare_sqlite`, before the pool opens its connections in parallel
+/// (each switching it at once fought over the lock: seven "ERROR r2d2: database is locked" per first start).
+const SQLITE_CONNECTION_PRAGMAS: &str = "PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON; \
+     PRAGMA synchronous = NORMAL; PRAGMA case_sensitive_like = ON;";
+
+/// How long one attempt to reach the PostgreSQL server may take (libpq's `connect_timeout`), unless the
+/// URL sets its own.
+const POSTGRES_CONNECT_TIMEOUT_SECS: u32 = 5;
+
+/// Builds the pool and brings the schema up to date. One connection is opened first, alone: a bad
+/// setting (missing directory, server down, wrong password) fails at once with one line that says what
+/// is wrong and what to do, instead of a pool retrying for 15 s and logging an error per attempt.
 pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<DbPool> {
+    let url = match url {
+        DatabaseUrl::Sqlite(path) => {
+            prepare_sqlite(path)?;
+            url.clone()
+        }
+        DatabaseUrl::Postgres(raw) => {
+            let with_timeout = DatabaseUrl::Postgres(postgres_url_with_timeout(raw));
+            check_postgres(&with_timeout)?;
+            with_timeout
+        }
+    };
     let manager = ConnectionManager { url: url.clone() };
     // SQLite has one writer: a small pool avoids piling up writers that only wait on each other.
     let size = match url.backend() {
@@ -171,6 +194,90 @@ pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<DbPool> {
     let mut conn = pool.get().map_err(Error::from_pool)?;
     run_migrations(&mut conn)?;
     Ok(pool)
+}
+
+/// Whether a SQLite "path" names a file on disk (not `:memory:` nor a `file:` URI).
+fn is_plain_sqlite_path(path: &str) -> bool {
+    path != ":memory:" && !path.is_empty() && !path.starts_with("file:")
+}
+
+/// Creates the SQLite file readable by its owner only (0600; SQLite gives its `-wal` and `-shm` files the
+/// mode of the database file) and switches it to WAL, once, before the pool opens connections.
+fn prepare_sqlite(path: &str) -> Result<()> {
+    if is_plain_sqlite_path(path) {
+        let file = std::path::Path::new(path);
+        let dir = match file.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => std::path::Path::new("."),
+        };
+        if !dir.is_dir() {
+            return Err(Error::config(format!(
+                "the directory {} of the SQLite database {path} does not exist: create it (mkdir -p {}) or \
+                 point --database / DATABASE_URL to a file in an existing directory",
+                dir.display(),
+                dir.display()
+            )));
+        }
+        create_private_file(file).map_err(|e| {
+            Error::config(format!(
+                "cannot create the SQLite database {path}: {e}; check that the directory {} is writable by this user",
+                dir.display()
+            ))
+        })?;
+    }
+    let mut conn = diesel::SqliteConnection::establish(path)
+        .map_err(|e| Error::config(format!("cannot open the SQLite database {path}: {}", one_line(&e.to_string()))))?;
+    conn.batch_execute("PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL;").map_err(|e| {
+        Error::config(format!(
+            "cannot use {path} as a SQLite database: {}; is it a bankbridge database file?",
+            one_line(&e.to_string())
+        ))
+    })
+}
+
+/// Creates `file` with mode 0600 if it does not exist yet (an existing file keeps its mode).
+fn create_private_file(file: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(file) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// A PostgreSQL URL with libpq's `connect_timeout` set, so an unreachable host fails in seconds.
+fn postgres_url_with_timeout(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut parsed) if !parsed.query_pairs().any(|(k, _)| k == "connect_timeout") => {
+            parsed.query_pairs_mut().append_pair("connect_timeout", &POSTGRES_CONNECT_TIMEOUT_SECS.to_string());
+            parsed.to_string()
+        }
+        _ => raw.to_string(),
+    }
+}
+
+/// One connection attempt to PostgreSQL, with an error that names the server and what to check.
+fn check_postgres(url: &DatabaseUrl) -> Result<()> {
+    let DatabaseUrl::Postgres(raw) = url else { return Ok(()) };
+    let Err(e) = diesel::PgConnection::establish(raw) else { return Ok(()) };
+    let (host, port) = match url::Url::parse(raw) {
+        Ok(parsed) => (parsed.host_str().unwrap_or("localhost").to_string(), parsed.port().unwrap_or(5432)),
+        Err(_) => ("(unparsable URL)".to_string(), 5432),
+    };
+    let detail = one_line(&e.to_string());
+    let hint = if detail.contains("refused") {
+        format!("the PostgreSQL server at {host}:{port} refused the connection: start it, or point --database / DATABASE_URL to a running server")
+    } else if detail.contains("timeout expired") {
+        format!("the PostgreSQL server at {host}:{port} did not answer within {POSTGRES_CONNECT_TIMEOUT_SECS} s: check the host, the port and the firewall in --database / DATABASE_URL")
+    } else {
+        format!("cannot connect to the PostgreSQL server at {host}:{port}: fix --database / DATABASE_URL (user, password, database name) or the server")
+    };
+    Err(Error::config(format!("{hint} ({detail})")))
+}
+
+/// A multi-line driver message (libpq adds hints on further lines) on one line.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 pub fn run_migrations(conn: &mut AnyConnection) -> Result<usize> {

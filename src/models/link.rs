@@ -8,20 +8,17 @@ use crate::error::{Error, Result};
 use crate::models::{Button, ButtonFuture};
 use crate::orm::{Access, Call, CompanyScope, Default, Field, FieldType, Model};
 use crate::sync::{self, notification, NewSynchronization};
-use crate::types::Value;
-
-pub const LINK_STATES: &[(&str, &str)] =
-    &[("connected", "Connected"), ("error", "Error"), ("disconnected", "Not Connected")];
+use crate::types::{LinkState, Value};
 
 pub fn model() -> Model {
     let mut fields = vec![
         Field::new("name", "Name", FieldType::Char).help("Institution Name"),
         Field::new("institution_id", "Institution", FieldType::Many2one("account.online.institution")),
         Field::new("provider_code", "Provider Code", FieldType::Char),
-        Field::new("state", "State", FieldType::Selection(LINK_STATES))
+        Field::new("state", "State", FieldType::Selection(LinkState::SELECTION))
             .required()
             .readonly()
-            .default(Default::Str("disconnected")),
+            .default(Default::Str(LinkState::Disconnected.as_str())),
         Field::new("auto_sync", "Automatic synchronization", FieldType::Boolean)
             .default(Default::Bool(true))
             .help("If possible, we will try to automatically fetch new transactions for this record"),

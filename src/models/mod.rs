@@ -17,8 +17,6 @@ use crate::error::Result;
 use crate::orm::{Call, Field, FieldType, Registry};
 use crate::types::Value;
 
-pub use link::LINK_STATES;
-
 pub fn registry() -> Registry {
     Registry::new(vec![
         base::res_company(),

@@ -1,8 +1,7 @@
 //! `account.online.transaction`: a fetched bank transaction, the source of Odoo statement lines.
 
 use crate::orm::{Access, CompanyScope, Default, Field, FieldType, Model};
-
-pub const STATUSES: &[(&str, &str)] = &[("posted", "Posted"), ("pending", "Pending")];
+use crate::types::TransactionStatus;
 
 pub fn model() -> Model {
     let fields = vec![
@@ -13,7 +12,9 @@ pub fn model() -> Model {
         Field::new("payment_ref", "Label", FieldType::Char),
         Field::new("partner_name", "Partner Name", FieldType::Char),
         Field::new("account_number", "Counterpart Account Number", FieldType::Char),
-        Field::new("status", "Status", FieldType::Selection(STATUSES)).required().default(Default::Str("posted")),
+        Field::new("status", "Status", FieldType::Selection(TransactionStatus::SELECTION))
+            .required()
+            .default(Default::Str(TransactionStatus::Posted.as_str())),
         Field::new("online_account_id", "Online Account", FieldType::Many2one("account.online.account")).required(),
         Field::new("raw_data", "Raw Data", FieldType::Text)
             .readonly()

@@ -5,10 +5,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 use crate::error::{Error, Result};
 use crate::orm::model::{Field, FieldType};
 use crate::orm::sql::{SqlKind, SqlValue};
+use crate::types::time::{date_string, naive_datetime_string, DATETIME_FORMAT, DATE_FORMAT};
 use crate::types::Value;
-
-pub const DATE_FORMAT: &str = "%Y-%m-%d";
-pub const DATETIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
 pub fn sql_kind(ftype: FieldType) -> SqlKind {
     match ftype {
@@ -122,7 +120,7 @@ fn clean_text(s: &str) -> String {
 pub fn parse_date(s: &str) -> Option<String> {
     let s = s.trim();
     let date_part = s.get(..10).unwrap_or(s);
-    NaiveDate::parse_from_str(date_part, DATE_FORMAT).ok().map(|d| d.format(DATE_FORMAT).to_string())
+    NaiveDate::parse_from_str(date_part, DATE_FORMAT).ok().map(date_string)
 }
 
 pub fn parse_datetime(s: &str) -> Option<String> {
@@ -131,13 +129,9 @@ pub fn parse_datetime(s: &str) -> Option<String> {
     let normalized = normalized.trim_end_matches('Z');
     let without_fraction = normalized.split('.').next().unwrap_or(normalized);
     if let Ok(dt) = NaiveDateTime::parse_from_str(without_fraction, DATETIME_FORMAT) {
-        return Some(dt.format(DATETIME_FORMAT).to_string());
+        return Some(naive_datetime_string(dt));
     }
-    NaiveDate::parse_from_str(without_fraction, DATE_FORMAT).ok().map(|d| format!("{} 00:00:00", d.format(DATE_FORMAT)))
-}
-
-pub fn now_string() -> String {
-    chrono::Utc::now().naive_utc().format(DATETIME_FORMAT).to_string()
+    NaiveDate::parse_from_str(without_fraction, DATE_FORMAT).ok().map(|d| format!("{} 00:00:00", date_string(d)))
 }
 
 /// Decodes one cell of a JSON row into Odoo's read format.

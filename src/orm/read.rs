@@ -304,7 +304,8 @@ impl Orm<'_> {
                 self.order_clause(comodel, None)?
             ));
             for (parent, child) in sql.load_id_texts(conn)? {
-                if let Some(child) = child.and_then(|c| c.parse().ok()) {
+                if let Some(child) = child {
+                    let child = child.parse().map_err(|e| Error::internal("reading one2many ids", e))?;
                     map.entry(parent).or_default().push(child);
                 }
             }

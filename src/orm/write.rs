@@ -7,10 +7,11 @@ use crate::db::AnyConnection;
 use crate::error::{Error, Result};
 use crate::orm::access::{check_access, Operation};
 use crate::orm::args::{invalid_field, Env};
-use crate::orm::convert::{coerce_for_write, id_list, now_string};
+use crate::orm::convert::{coerce_for_write, id_list};
 use crate::orm::model::{CompanyScope, Default, Field, FieldType, Model};
 use crate::orm::read::{join_ids, Orm, Search};
 use crate::orm::sql::{Sql, SqlValue};
+use crate::types::time::now_string;
 use crate::types::Value;
 
 pub(crate) fn default_value(field: &Field, env: &Env) -> Option<Value> {

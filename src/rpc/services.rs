@@ -34,11 +34,31 @@ pub fn version() -> Value {
     ])
 }
 
-pub async fn dispatch(app: &Arc<App>, service: &str, method: &str, params: Vec<Value>) -> Result<Value> {
+/// What a call learned about its caller, for the access log: filled in as the call goes, so a call that
+/// fails half-way still logs who it was.
+#[derive(Clone, Debug, Default)]
+pub struct Caller {
+    /// The user, once its credentials passed (or the uid `common.authenticate` returned).
+    pub identity: Option<Identity>,
+    /// The login a `common.login`/`authenticate` call gave (client-supplied: escape before logging).
+    pub login: Option<String>,
+    /// The uid an `object` call claimed, checked or not.
+    pub claimed_uid: Option<i64>,
+    /// Whether the credentials were refused (a False from `authenticate` or fault 3).
+    pub denied: bool,
+}
+
+pub async fn dispatch(
+    app: &Arc<App>,
+    service: &str,
+    method: &str,
+    params: Vec<Value>,
+    caller: &mut Caller,
+) -> Result<Value> {
     match service {
-        "common" => common(app, method, params).await,
+        "common" => common(app, method, params, caller).await,
         "db" => db(app, method, params),
-        "object" => object(app, method, params).await,
+        "object" => object(app, method, params, caller).await,
         other => Err(Error::application(format!("No such service: {other:?} (use common, db or object)"))),
     }
 }
@@ -51,7 +71,7 @@ fn str_param<'a>(params: &'a [Value], pos: usize, method: &str, name: &str) -> R
     }
 }
 
-async fn common(app: &Arc<App>, method: &str, params: Vec<Value>) -> Result<Value> {
+async fn common(app: &Arc<App>, method: &str, params: Vec<Value>, caller: &mut Caller) -> Result<Value> {
     match method {
         "version" => Ok(version()),
         "about" => {
@@ -73,19 +93,37 @@ async fn common(app: &Arc<App>, method: &str, params: Vec<Value>) -> Result<Valu
                     params.len()
                 )));
             }
-            str_param(&params, 0, method, "db")?;
+            check_database(app, str_param(&params, 0, method, "db")?)?;
             let login = str_param(&params, 1, method, "login")?.to_string();
+            caller.login = Some(login.clone());
             let password = match params.get(2) {
                 Some(Value::Str(s)) => s.clone(),
                 // Odoo answers False (not a fault) for any credential it cannot use.
-                _ => return Ok(Value::Bool(false)),
+                _ => {
+                    caller.denied = true;
+                    return Ok(Value::Bool(false));
+                }
             };
             let identity = app.db(move |conn, app| app.auth.authenticate(conn, &login, &password)).await?;
+            caller.identity = identity;
+            caller.denied = identity.is_none();
             Ok(identity.map_or(Value::Bool(false), |i| Value::Int(i.uid)))
         }
         "set_loglevel" => Ok(Value::Bool(true)),
         other => Err(Error::application(format!("Method not found: {other}"))),
     }
+}
+
+/// Refuses a `db` other than the bridge's own, as Odoo refuses a database it does not have (psycopg2's
+/// `database "x" does not exist`, fault 1), naming the one it serves so a misconfigured client finds out.
+pub fn check_database(app: &App, db: &str) -> Result<()> {
+    if db == app.db_name {
+        return Ok(());
+    }
+    Err(Error::application(format!(
+        "database {db:?} does not exist (this bridge serves the database {:?})",
+        app.db_name
+    )))
 }
 
 fn db(app: &Arc<App>, method: &str, params: Vec<Value>) -> Result<Value> {
@@ -158,30 +196,48 @@ pub fn parse_object_call(method: &str, mut params: Vec<Value>) -> Result<ObjectC
     Ok(ObjectCall { model: model_name, method: model_method, args, kwargs })
 }
 
-async fn object(app: &Arc<App>, method: &str, params: Vec<Value>) -> Result<Value> {
+async fn object(app: &Arc<App>, method: &str, params: Vec<Value>, caller: &mut Caller) -> Result<Value> {
     if method != "execute" && method != "execute_kw" {
         return Err(Error::application(format!("Method not available {method}")));
     }
-    // Credentials first, as Odoo does: a caller without them learns nothing about the call's shape.
-    let (Some(uid), Some(Value::Str(password))) = (params.get(1).and_then(Value::as_i64), params.get(2)) else {
+    // The database first, as Odoo opens it before checking credentials (its name is public: `db.list`).
+    if let Some(Value::Str(db)) = params.first() {
+        check_database(app, db)?;
+    }
+    // Credentials next, as Odoo does: a caller without them learns nothing about the call's shape.
+    caller.claimed_uid = params.get(1).and_then(Value::as_i64);
+    let (Some(uid), Some(Value::Str(password))) = (caller.claimed_uid, params.get(2)) else {
+        caller.denied = true;
         return Err(Error::access_denied());
     };
     let password = password.clone();
     let method = method.to_string();
     // One trip to the blocking pool for the common case: the credential check and a generic method run on
     // the same connection, one after the other. Buttons and unlink hooks continue here, off the pool.
-    let step = app
+    let checked = app
         .db(move |conn, app| {
             let identity = app.auth.check(conn, uid, &password)?;
-            let call = parse_object_call(&method, params)?;
-            match plan_call(app, identity, &call.model, &call.method, call.args, call.kwargs)? {
-                Planned::Generic { call, operation } if !runs_hook(&call, operation) => {
-                    run_generic(conn, app, &call, operation).map(Step::Done)
+            let step = parse_object_call(&method, params).and_then(|call| {
+                match plan_call(app, identity, &call.model, &call.method, call.args, call.kwargs)? {
+                    Planned::Generic { call, operation } if !runs_hook(&call, operation) => {
+                        run_generic(conn, app, &call, operation).map(Step::Done)
+                    }
+                    planned => Ok(Step::Continue(planned)),
                 }
-                planned => Ok(Step::Continue(planned)),
-            }
+            });
+            Ok((identity, step))
         })
-        .await?;
+        .await;
+    let step = match checked {
+        Ok((identity, step)) => {
+            caller.identity = Some(identity);
+            step?
+        }
+        Err(e) => {
+            caller.denied = e.kind() == crate::error::ErrorKind::AccessDenied;
+            return Err(e);
+        }
+    };
     match step {
         Step::Done(value) => Ok(value),
         Step::Continue(planned) => run_planned(app, planned).await,

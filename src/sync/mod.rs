@@ -7,21 +7,41 @@ pub mod scheduler;
 pub mod store;
 pub mod web;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use crate::app::{App, Bank};
+use crate::app::App;
 use crate::error::{Error, Result};
-use crate::orm::convert::now_string;
 use crate::saltedge::{self, ConnectOptions, ErrorKind as SeKind, SaltEdgeError};
+use crate::types::time::now_string;
 use crate::types::Value;
 use store::{LinkRow, LinkUpdate};
 
 /// Transactions asked per page (Salt Edge's maximum).
 pub const PAGE_SIZE: u32 = 1000;
 
+/// How the bridge reaches Salt Edge (or the sandbox) and how Salt Edge reaches it back.
+pub struct Bank {
+    pub client: saltedge::Client,
+    /// Verifies callback signatures; `None` refuses every callback.
+    pub callback_public_key: Option<String>,
+    /// The bridge's own base URL as Salt Edge and browsers reach it (return URLs, callbacks).
+    pub public_url: String,
+    /// List and offer Salt Edge's fake providers (country XF).
+    pub include_sandboxes: bool,
+}
+
+impl Bank {
+    pub fn return_url(&self, link_id: i64) -> String {
+        format!("{}/saltedge/return?link={link_id}", self.public_url.trim_end_matches('/'))
+    }
+    pub fn callback_url(&self, kind: &str) -> String {
+        format!("{}/saltedge/callbacks/{kind}", self.public_url.trim_end_matches('/'))
+    }
+}
+
 pub fn bank(app: &App) -> Result<&Bank> {
-    app.bank.as_deref().ok_or_else(|| {
+    app.bank::<Bank>().ok_or_else(|| {
         Error::user("Salt Edge is not configured on this bridge (start it with `bankbridge serve`, which runs the sandbox when no Salt Edge credentials are set).")
     })
 }
@@ -247,7 +267,7 @@ pub async fn fetch_accounts(app: &Arc<App>, company_id: i64, link_id: i64) -> Re
     let bank = bank(app)?;
     let (link, connection) = load_connected(app, link_id, Some(company_id)).await?;
     let (added, updated) = match sync_accounts(app, &link, &connection).await {
-        Ok(counts) => counts,
+        Ok((added, updated, _)) => (added, updated),
         Err(e) => return Err(fail_link(app, &link, &e).await),
     };
     let mut counts = BTreeMap::new();
@@ -268,20 +288,44 @@ pub async fn fetch_accounts(app: &Arc<App>, company_id: i64, link_id: i64) -> Re
     }
 }
 
+/// Stores the connection's accounts; returns `(added, updated, posted count per online account id)`
+/// (an account without a reported count is absent from the map).
 async fn sync_accounts(
     app: &Arc<App>,
     link: &LinkRow,
     connection: &str,
-) -> std::result::Result<(usize, usize), SaltEdgeError> {
+) -> std::result::Result<(usize, usize, HashMap<String, u64>), SaltEdgeError> {
     let accounts = bank(app)
         .map_err(|e| SaltEdgeError::new(SeKind::Config, e.message()))?
         .client
         .list_accounts(connection)
         .await?;
+    let counts =
+        accounts.iter().filter_map(|a| a.extra.transactions_count.as_ref().map(|c| (a.id.clone(), c.posted))).collect();
     let link = link.clone();
-    app.db(move |conn, _| store::upsert_accounts(conn, &link, &accounts))
+    let (added, updated) = app
+        .db(move |conn, _| store::upsert_accounts(conn, &link, &accounts))
         .await
-        .map_err(|e| SaltEdgeError::new(SeKind::Protocol, e.message()))
+        .map_err(|e| SaltEdgeError::new(SeKind::Protocol, e.message()))?;
+    Ok((added, updated, counts))
+}
+
+/// Posted rows still to fetch for these accounts (the bank's count minus the stored rows), when the
+/// bank reports a count for each of them.
+async fn expected_rows(
+    app: &Arc<App>,
+    accounts: &[store::AccountRow],
+    bank_counts: &HashMap<String, u64>,
+) -> Result<Option<u64>> {
+    let mut expected = 0;
+    for account in accounts {
+        let Some(online_id) = &account.online_identifier else { continue };
+        let Some(&at_bank) = bank_counts.get(online_id) else { return Ok(None) };
+        let account_id = account.id;
+        let stored = app.db(move |conn, _| store::posted_count(conn, account_id)).await?;
+        expected += at_bank.saturating_sub(stored);
+    }
+    Ok(Some(expected))
 }
 
 /// Records a Salt Edge failure on the link (state and message) and returns the user-facing error.
@@ -318,6 +362,8 @@ pub struct SyncSummary {
 
 /// Progress of a fetch, for the CLI's progress bar.
 pub trait Progress: Send + Sync {
+    /// Posted rows this fetch of a link should bring, when Salt Edge reports every account's count.
+    fn expect(&self, _rows: u64) {}
     fn page(&self, _account: i64, _rows: usize) {}
 }
 impl Progress for () {}
@@ -353,10 +399,14 @@ pub async fn fetch_transactions(
             Err(e) => return Err(fail_link(app, &link, &e).await),
         }
     }
-    if let Err(e) = sync_accounts(app, &link, &connection).await {
-        return Err(fail_link(app, &link, &e).await);
-    }
+    let bank_counts = match sync_accounts(app, &link, &connection).await {
+        Ok((_, _, counts)) => counts,
+        Err(e) => return Err(fail_link(app, &link, &e).await),
+    };
     let accounts = app.db(move |conn, _| store::link_accounts(conn, link_id)).await?;
+    if let Some(expected) = expected_rows(app, &accounts, &bank_counts).await? {
+        progress.expect(expected);
+    }
     let mut summary = SyncSummary { accounts: accounts.len(), ..Default::default() };
     for account in accounts {
         let Some(online_id) = account.online_identifier.clone() else { continue };

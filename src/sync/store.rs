@@ -7,9 +7,9 @@ use diesel::prelude::*;
 use crate::db::schema::{bridge_settings, online_accounts, online_institutions, online_links, online_transactions};
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
-use crate::orm::convert::now_string;
 use crate::orm::sql::{Sql, SqlValue};
 use crate::saltedge::{Account, Provider, Transaction};
+use crate::types::time::now_string;
 
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = online_links)]
@@ -355,6 +355,16 @@ fn insert_rows(
         inserted += sql.execute(conn)?;
     }
     Ok(inserted)
+}
+
+/// How many posted transactions of the account are stored.
+pub fn posted_count(conn: &mut AnyConnection, account_id: i64) -> Result<u64> {
+    let count: i64 = online_transactions::table
+        .filter(online_transactions::online_account_id.eq(account_id))
+        .filter(online_transactions::status.eq("posted"))
+        .count()
+        .get_result(conn)?;
+    Ok(count.max(0) as u64)
 }
 
 /// One page of posted transactions and the account's new cursor, atomically.

@@ -1,0 +1,139 @@
+"""The README as a newcomer follows it: the prerequisites it states match the build, every sandbox bank
+is listed, and its own Python blocks (the session and the offline flow) run as written against a real
+`serve`, with only the URL and the printed key filled in."""
+
+import ast
+import contextlib
+import io
+import os
+import re
+import shutil
+import subprocess
+import threading
+
+import pytest
+
+import harness
+
+README = (harness.REPO / "README.md").read_text()
+
+
+def python_blocks():
+    return re.findall(r"```python\n(.*?)```", README, re.S)
+
+
+def test_the_stated_minimum_rust_is_cargo_toml_rust_version():
+    version = re.search(r'^rust-version = "([\d.]+)"', (harness.REPO / "Cargo.toml").read_text(), re.M).group(1)
+    assert f"Rust {version} or newer" in README
+
+
+def test_build_and_test_prerequisites_are_stated():
+    for needed in ("build-essential", "pkg-config", "libssl-dev", "python3-venv", "postgresql"):
+        assert needed in README, needed
+
+
+def test_every_sandbox_bank_is_listed():
+    catalogue = (harness.REPO / "src" / "sandbox" / "data.rs").read_text()
+    codes = re.findall(r'provider\(\s*\d+,\s*"([a-z0-9_]+)"', catalogue)
+    assert len(codes) >= 5, codes
+    missing = [code for code in codes if f"`{code}`" not in README]
+    assert not missing, missing
+
+
+def test_the_offline_flow_defines_key_before_using_it():
+    offline = next(block for block in python_blocks() if "action_new_synchronization" in block)
+    defined = re.search(r"^KEY = ", offline, re.M)
+    used = offline.find("KEY", offline.find("KEY =") + 1 if defined else 0)
+    assert defined and defined.start() < used, offline
+
+
+@pytest.mark.skipif(not shutil.which("ldd"), reason="no ldd")
+def test_the_binary_needs_no_system_libpq():
+    linked = subprocess.run(["ldd", harness.binary()], capture_output=True, text=True, check=True).stdout
+    assert "libpq" not in linked, linked
+
+
+
+README_URL = "http://127.0.0.1:8070"
+README_KEY = '"<the printed API key>"'
+
+
+def run_block(block, namespace):
+    """Runs one README block as a reader pastes it into Python; returns what it printed."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(block, "README.md", "exec"), namespace)
+    return out.getvalue()
+
+
+def as_pasted(block, url, key):
+    """The block with only the URL and the printed key replaced, as the reader does."""
+    assert README_URL in block, block
+    return block.replace(README_URL, url).replace(README_KEY, repr(key))
+
+
+class NewcomerServe:
+    """`bankbridge serve` in an empty directory (the README's `cargo run -- serve`, on a free port instead
+    of 8070); the URL and the first user's key are read from what it prints."""
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "BANKBRIDGE_DATABASE")}
+        self.env["BANKBRIDGE_SYNC_INTERVAL"] = "0"
+        self.log = open(workdir / "serve.log", "w")
+        self.proc = subprocess.Popen([harness.binary(), "serve", "--port", "0"], cwd=workdir, env=self.env,
+                                     stdout=subprocess.PIPE, stderr=self.log, text=True)
+        self.printed = []
+        threading.Thread(target=lambda: self.printed.extend(self.proc.stdout), daemon=True).start()
+        self.url = harness.wait_for(lambda: self.find(r"listening on (http://\S+)"), what="the listening line")
+        self.key = harness.wait_for(lambda: self.find(r"API key \(shown once\): (\S+)"), what="the first API key")
+
+    def find(self, pattern):
+        for line in list(self.printed):
+            m = re.search(pattern, line)
+            if m:
+                return m.group(1)
+        return None
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        self.log.close()
+
+
+def test_the_python_session_and_the_offline_flow_run_as_written(tmp_path):
+    from sandbox_flow import submit_connect
+
+    serve = NewcomerServe(tmp_path)
+    try:
+        session, offline_start, offline_fetch = python_blocks()[:3]
+        printed = run_block(as_pasted(session, serve.url, serve.key), {}).splitlines()
+        assert printed[0] == "17.0", printed
+        assert "'name': 'My bank'" in printed[1] and "'state': 'disconnected'" in printed[1], printed
+        assert printed[2] == "1", printed
+
+        namespace = {}
+        printed = run_block(as_pasted(offline_start, serve.url, serve.key), namespace)
+        assert "'code': 'fakebank_simple_xf'" in printed, printed
+        consent_url = re.search(r"open in a browser: (\S+)", printed).group(1)
+
+        # Step 3, with the credentials the README gives, over plain HTTP.
+        login, password = re.search(r"log in with `(\w+)` / `(\w+)`", README).groups()
+        status, _, page = submit_connect(consent_url, login=login, password=password)
+        assert status == 200 and "Bank account connected" in page, page
+
+        # Step 4 waits as a user would: it polls the link until its accounts are there.
+        assert "time.sleep" in offline_fetch and "account_online_account_ids" in offline_fetch
+        printed = run_block(offline_fetch, namespace).splitlines()
+        record = namespace["record"]
+        assert record["state"] == "connected" and record["account_online_account_ids"], printed
+        assert "transactions" in printed[1].lower(), printed
+        rows = ast.literal_eval(printed[2])
+        assert len(rows) == 5 and all(r["date"] and r["payment_ref"] for r in rows), rows
+
+        # "Or fetch from the command line": `cargo run -- sync` next to the running serve.
+        out = subprocess.run([harness.binary(), "sync"], cwd=tmp_path, env=serve.env, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert "synced 1 link(s)" in out.stdout, out.stdout
+    finally:
+        serve.stop()

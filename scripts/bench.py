@@ -187,6 +187,7 @@ class OdooPeer:
             env = dict(os.environ, BANKBRIDGE_TEST_PGPORT=os.environ.get("BANKBRIDGE_TEST_PGPORT", str(free_port())))
             admin = subprocess.run([str(REPO / "tests" / "postgres.sh"), "start", str(self.pg_dir / "data")], env=env,
                                    capture_output=True, text=True, check=True).stdout.strip()
+        self.admin = admin
         subprocess.run([str(REPO / "tests" / "odoo" / "env.sh"), "role", admin], check=True, capture_output=True)
         url = urllib.parse.urlparse(admin)
         self.db = f"{ODOO_DB}_{os.getpid()}"
@@ -259,6 +260,8 @@ class OdooPeer:
         if self.pg_dir:
             subprocess.run([str(REPO / "tests" / "postgres.sh"), "stop", str(self.pg_dir / "data")], capture_output=True)
             shutil.rmtree(self.pg_dir, ignore_errors=True)
+        else:
+            subprocess.run(["psql", self.admin, "-q", "-c", f"DROP DATABASE IF EXISTS {self.db}"], capture_output=True)
 
 
 def odoo_peer(args, work, sr_url, sr_file, records):

@@ -108,7 +108,7 @@ impl Authenticator {
             return Ok(None);
         }
         if self.throttled(login) {
-            tracing::warn!(login = %crate::rpc::fault::escaped(login), "login refused: too many recent failures");
+            tracing::warn!(login = %crate::types::log_text::escaped(login), "login refused: too many recent failures");
             return Ok(None);
         }
         let user = users::table

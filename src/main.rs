@@ -36,6 +36,10 @@ struct Cli {
     /// Log lines on standard error: `text` for people, `json` (one object per line) for log shippers.
     #[arg(long, global = true, env = "BANKBRIDGE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Database of the command that follows, given before it (`bankbridge --database PATH migrate`); the
+    /// command's own --database wins.
+    #[arg(long, value_name = "DATABASE")]
+    database: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -49,18 +53,22 @@ enum LogFormat {
 /// Where the data lives; only the commands that open the database take it.
 #[derive(clap::Args, Clone)]
 struct DatabaseArgs {
-    /// Database: a SQLite file path, sqlite://PATH or postgres://user:pass@host/db (also BANKBRIDGE_DATABASE)
-    /// [default: bankbridge.db in the working directory].
-    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    /// Database: a SQLite file path, sqlite://PATH or postgres://user:pass@host/db; else DATABASE_URL, else
+    /// BANKBRIDGE_DATABASE [default: bankbridge.db in the working directory].
+    #[arg(long, global = true)]
     database: Option<String>,
 }
 
 impl DatabaseArgs {
-    fn url(&self) -> Result<DatabaseUrl, Error> {
+    /// This command's --database, else the one given before the command, else the environment. (The
+    /// environment is read here, not by clap, so that a flag before the command beats DATABASE_URL.)
+    fn url(&self, before_command: Option<&str>) -> Result<DatabaseUrl, Error> {
         let raw = self
             .database
             .clone()
-            .or_else(|| std::env::var("BANKBRIDGE_DATABASE").ok())
+            .or_else(|| before_command.map(str::to_string))
+            .or_else(|| std::env::var("DATABASE_URL").ok().filter(|v| !v.is_empty()))
+            .or_else(|| std::env::var("BANKBRIDGE_DATABASE").ok().filter(|v| !v.is_empty()))
             .unwrap_or_else(|| "bankbridge.db".to_string());
         DatabaseUrl::parse(&raw)
     }
@@ -257,7 +265,8 @@ fn read_secret_line() -> Result<String, Error> {
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
-fn run(command: Command) -> Result<(), Error> {
+fn run(command: Command, database_before_command: Option<&str>) -> Result<(), Error> {
+    let before = database_before_command;
     match command {
         Command::Serve {
             ref database,
@@ -274,7 +283,7 @@ fn run(command: Command) -> Result<(), Error> {
             let options = ServeOptions {
                 bind: bind.clone(),
                 port,
-                database: database.url()?,
+                database: database.url(before)?,
                 db_name: db_name.clone(),
                 max_request_bytes,
                 workers: workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
@@ -286,6 +295,9 @@ fn run(command: Command) -> Result<(), Error> {
             actix_web::rt::System::new().block_on(server::serve(options))
         }
         Command::Sandbox { ref bind, port, ref callback_url, transactions, pending, refresh_interval } => {
+            if before.is_some() {
+                return Err(Error::config("`bankbridge sandbox` uses no database: drop --database"));
+            }
             let callback_base_url = callback_url
                 .as_deref()
                 .map(url::Url::parse)
@@ -309,19 +321,19 @@ fn run(command: Command) -> Result<(), Error> {
         Command::Sync { ref database, link, progress_interval, ref saltedge } => {
             // The `db` name only matters to RPC clients, which this command has none of.
             let db_name = "bankbridge";
-            let base = server::open(&database.url()?, db_name, 2, None)?;
+            let base = server::open(&database.url(before)?, db_name, 2, None)?;
             let bank = server::bank_for_cli(&base, &saltedge.options(), "http://127.0.0.1".to_string())?;
             let app = App::new(base.pool.clone(), db_name.to_string(), bankbridge::models::registry(), Some(bank));
             actix_web::rt::System::new().block_on(run_sync(app, link, Duration::from_secs(progress_interval)))
         }
         Command::Migrate { ref database } => {
-            let database = database.url()?;
+            let database = database.url(before)?;
             server::open(&database, "bankbridge", 1, None)?;
             println!("database {} is up to date", database.redacted());
             Ok(())
         }
         Command::User { ref database, ref command } => {
-            let app = server::open(&database.url()?, "bankbridge", 1, None)?;
+            let app = server::open(&database.url(before)?, "bankbridge", 1, None)?;
             let mut conn = app.pool.get().map_err(Error::from_pool)?;
             match command {
                 UserCommand::Add { login, company, password_stdin } => {
@@ -557,7 +569,7 @@ fn init_logging(format: LogFormat) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
-    match run(cli.command) {
+    match run(cli.command, cli.database.as_deref()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("bankbridge: {e}");

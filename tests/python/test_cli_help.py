@@ -1,6 +1,7 @@
 """`--help` of every command, as a newcomer reads it: every option and argument has a description, each
 command lists only what it uses, and the environment variables without a flag are shown."""
 
+import os
 import re
 import subprocess
 
@@ -69,6 +70,19 @@ def test_sandbox_lists_no_database_option():
     options = set(entries(help_text("sandbox")))
     assert "--port" in options
     assert not options & {"--database", "--db-name"}, options
+    given = subprocess.run([harness.binary(), "--database", "x.db", "sandbox"], capture_output=True, text=True, timeout=30)
+    assert given.returncode != 0 and "uses no database" in given.stderr, given
+
+
+def test_database_before_or_after_the_command_and_the_command_s_own_wins(tmp_path):
+    before, after = tmp_path / "before.db", tmp_path / "after.db"
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "BANKBRIDGE_DATABASE")}
+    env["DATABASE_URL"] = str(tmp_path / "from-env.db")
+    run = lambda *args: subprocess.run([harness.binary(), *args], capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path)
+    assert run("--database", str(before), "migrate").returncode == 0 and before.exists()
+    assert run("--database", str(before), "migrate", "--database", str(after)).returncode == 0 and after.exists()
+    assert not (tmp_path / "from-env.db").exists()
+    assert run("migrate").returncode == 0 and (tmp_path / "from-env.db").exists()
 
 
 @pytest.mark.parametrize("command", [[], ["serve"], ["sync"]], ids=lambda c: " ".join(c) or "bankbridge")

@@ -8,6 +8,9 @@
 //!   (JSON), the data Python's `xmlrpc.client.dumps` is timed on.
 //! * `store-ceiling --database URL --rows N`: stores N sandbox transactions (two accounts, pages of
 //!   1,000) through `store::store_posted_page` with no HTTP: the ceiling of a sync.
+//! * `search-read --database URL [--iterations N]`: the load script's `search_read` of 80 accounts in
+//!   process (as the criterion bench `search_read_80_accounts/orm_sqlite`), N times after one warm-up
+//!   call, for instruction counts under `valgrind --tool=callgrind`, which stay comparable on a busy box.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -28,7 +31,10 @@ fn main() {
         Some("ceiling-server") => ceiling_server(&args),
         Some("encode") => encode(&args),
         Some("store-ceiling") => store_ceiling(&args),
-        _ => eprintln!("bench_aid: helper for scripts/bench_*.sh (subcommands: ceiling-server, encode, store-ceiling)"),
+        Some("search-read") => search_read(&args),
+        _ => eprintln!(
+            "bench_aid: helper for scripts/bench_*.sh (subcommands: ceiling-server, encode, store-ceiling, search-read)"
+        ),
     }
 }
 
@@ -114,5 +120,51 @@ fn store_ceiling(args: &[String]) {
         "store_ceiling rows={stored} storage_s={:.2} rows_per_s={:.0} wall_s={wall:.2} (wall includes generating the rows)",
         busy.as_secs_f64(),
         stored as f64 / busy.as_secs_f64()
+    );
+}
+
+fn search_read(args: &[String]) {
+    use bankbridge::orm::methods::call_generic;
+    use bankbridge::orm::{Call, Env};
+    let url = arg(args, "--database").expect("--database URL");
+    let iterations: usize = arg(args, "--iterations").and_then(|n| n.parse().ok()).unwrap_or(100);
+    let pool = common::open(&url);
+    let mut conn = pool.get().expect("connection");
+    let company =
+        bankbridge::auth::ensure_company(&mut conn, &format!("search-read {}", std::process::id())).expect("company");
+    let registry = bankbridge::models::registry();
+    let call = |model: &'static str, method: &str, args: Vec<Value>, kwargs: Vec<(&str, Value)>| Call {
+        model,
+        method: method.to_string(),
+        args,
+        kwargs: kwargs.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        env: Env { uid: 1, company_id: company, context: Default::default() },
+    };
+    let new_link = call("account.online.link", "create", vec![Value::map([("name", Value::str("Bench"))])], vec![]);
+    let link = call_generic(&registry, &mut conn, &new_link).expect("link");
+    let accounts = (1..=80)
+        .map(|i| {
+            Value::map([
+                ("name", Value::str(format!("Account {i:02}"))),
+                ("account_number", Value::str(format!("XF{i:020}"))),
+                ("currency_code", Value::str("EUR")),
+                ("account_online_link_id", link.clone()),
+                ("journal_id", Value::Int(i)),
+            ])
+        })
+        .collect();
+    let new_accounts = call("account.online.account", "create", vec![Value::List(accounts)], vec![]);
+    call_generic(&registry, &mut conn, &new_accounts).expect("accounts");
+    let search_read =
+        call("account.online.account", "search_read", vec![Value::List(vec![])], vec![("limit", Value::Int(80))]);
+    let first = call_generic(&registry, &mut conn, &search_read).expect("search_read");
+    assert_eq!(first.as_list().map(<[Value]>::len), Some(80));
+    let started = Instant::now();
+    for _ in 0..iterations {
+        std::hint::black_box(call_generic(&registry, &mut conn, &search_read).expect("search_read"));
+    }
+    println!(
+        "search_read_80 iterations={iterations} mean_us={:.1}",
+        started.elapsed().as_secs_f64() * 1e6 / iterations as f64
     );
 }

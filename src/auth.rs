@@ -1,7 +1,10 @@
 //! Users, API keys and credential checks. Keys and passwords are stored as argon2id hashes. Every
 //! `object` call re-checks credentials against the stored user and keys (as Odoo does); to keep that
 //! cheap, the stored hash a secret matched is remembered in memory under a SHA-256 of the credentials
-//! (never the credentials themselves), so argon2 runs once per secret.
+//! (never the credentials themselves), so argon2 runs once per secret. A call whose secret was verified
+//! while the user's `credential_generation` (bumped by database triggers on every password change and
+//! every deleted or altered key, whoever makes it) still has the value read with the user row is accepted
+//! without reading the hashes and keys again.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -41,6 +44,8 @@ pub struct Identity {
 pub struct Authenticator {
     /// SHA-256 of (uid, secret) → the stored hash it matched, and when it was last used.
     verified: Mutex<HashMap<[u8; 32], (String, Instant)>>,
+    /// The same key → the user's credential generation when the secret was last verified.
+    current: Mutex<HashMap<[u8; 32], (i64, Instant)>>,
     /// SHA-256 of a login (or `uid:N`) → failures in the current window and when it started; bounded by
     /// `MAX_THROTTLE_ENTRIES`, so callers cannot grow it with distinct or huge logins.
     failures: Mutex<HashMap<[u8; 32], (u32, Instant)>>,
@@ -152,8 +157,10 @@ impl Authenticator {
         }
     }
 
-    /// The per-call check of `object`: the user's identity, or Access Denied. The user row and its keys
-    /// are read every time, so disabling a user or deleting a key takes effect on the next call.
+    /// The per-call check of `object`: the user's identity, or Access Denied. The user row is read every
+    /// time, so disabling a user takes effect on the next call; its credential generation tells whether a
+    /// password change or a deleted key happened since the secret was last verified, and then the stored
+    /// hashes and keys are read again.
     pub fn check(&self, conn: &mut AnyConnection, uid: i64, secret: &str) -> Result<Identity> {
         if secret.len() > MAX_SECRET_BYTES {
             return Err(Error::access_denied());
@@ -165,22 +172,57 @@ impl Authenticator {
         let user = users::table
             .filter(users::id.eq(uid))
             .filter(users::active.eq(true))
-            .select((users::company_id, users::password_hash))
+            .select((users::company_id, users::credential_generation))
             // Not `first()`: its bound `LIMIT ?` makes SQLite re-prepare the cached statement on every call.
-            .load::<(i64, Option<String>)>(conn)?
+            .load::<(i64, i64)>(conn)?
             .into_iter()
             .next();
-        match user {
-            Some((company_id, password_hash))
-                if self.matching_hash(conn, uid, password_hash.as_deref(), secret)?.is_some() =>
-            {
-                Ok(Identity { uid, company_id })
-            }
-            _ => {
-                self.record_failure(&throttle_key);
-                Err(Error::access_denied())
-            }
+        let Some((company_id, generation)) = user else {
+            self.record_failure(&throttle_key);
+            return Err(Error::access_denied());
+        };
+        let key = cache_key(&uid.to_string(), secret);
+        if !secret.is_empty() && self.verified_at(&key, generation) {
+            return Ok(Identity { uid, company_id });
         }
+        let password_hash = users::table
+            .filter(users::id.eq(uid))
+            .select(users::password_hash)
+            .load::<Option<String>>(conn)?
+            .into_iter()
+            .next()
+            .flatten();
+        if self.matching_hash(conn, uid, password_hash.as_deref(), secret)?.is_some() {
+            self.remember_generation(key, generation);
+            Ok(Identity { uid, company_id })
+        } else {
+            self.record_failure(&throttle_key);
+            Err(Error::access_denied())
+        }
+    }
+
+    /// Whether the secret under `key` was verified while the user's credential generation was `generation`.
+    fn verified_at(&self, key: &[u8; 32], generation: i64) -> bool {
+        let mut map = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        match map.get_mut(key) {
+            Some((seen, at)) if *seen == generation && at.elapsed() < CACHE_TTL => {
+                *at = Instant::now();
+                true
+            }
+            Some(_) => {
+                map.remove(key);
+                false
+            }
+            None => false,
+        }
+    }
+
+    fn remember_generation(&self, key: [u8; 32], generation: i64) {
+        let mut map = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 10_000 {
+            map.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
+        }
+        map.insert(key, (generation, Instant::now()));
     }
 
     /// The stored hash of the user's API key or password that `secret` matches, if any. It is

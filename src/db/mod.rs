@@ -142,6 +142,7 @@ impl ManageConnection for ConnectionManager {
                 Ok(AnyConnection::Postgresql(conn))
             }
             DatabaseUrl::Sqlite(path) => {
+                sqlite_multithread_mode();
                 let mut conn =
                     diesel::SqliteConnection::establish(path).map_err(diesel::r2d2::Error::ConnectionError)?;
                 conn.batch_execute(SQLITE_CONNECTION_PRAGMAS).map_err(diesel::r2d2::Error::QueryError)?;
@@ -158,6 +159,22 @@ impl ManageConnection for ConnectionManager {
     fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
         false
     }
+}
+
+/// Puts SQLite in its multi-thread mode before it opens its first connection: a connection is only ever
+/// used by one thread at a time (r2d2 hands it out, diesel's connection is not `Sync`), so the serialized
+/// mode's mutex around every `sqlite3_column_*` and `sqlite3_step` call is pure cost. Too late once SQLite
+/// is initialised (it then answers SQLITE_MISUSE and stays serialized, which is still correct).
+fn sqlite_multithread_mode() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: sqlite3_config is called before this process opens any SQLite connection (first thing
+        // of the first SQLite open, once); SQLITE_CONFIG_MULTITHREAD takes no further argument.
+        let rc = unsafe { libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MULTITHREAD) };
+        if rc != libsqlite3_sys::SQLITE_OK {
+            tracing::debug!(rc, "SQLite already initialised: it stays in serialized mode");
+        }
+    });
 }
 
 /// Runs `work` in a transaction that will write. On SQLite it starts with `BEGIN IMMEDIATE`, taking the
@@ -241,6 +258,7 @@ fn is_plain_sqlite_path(path: &str) -> bool {
 /// Creates the SQLite file readable by its owner only (0600; SQLite gives its `-wal` and `-shm` files the
 /// mode of the database file) and switches it to WAL, once, before the pool opens connections.
 fn prepare_sqlite(path: &str) -> Result<()> {
+    sqlite_multithread_mode();
     if is_plain_sqlite_path(path) {
         let file = std::path::Path::new(path);
         let dir = match file.parent() {

@@ -18,6 +18,7 @@ diesel::table! {
         password_hash -> Nullable<Text>,
         active -> Bool,
         create_date -> Text,
+        credential_generation -> BigInt,
     }
 }
 

@@ -10,7 +10,7 @@ use crate::orm::convert::read_cell;
 use crate::orm::domain::Domain;
 use crate::orm::model::{CompanyScope, Field, FieldType, Model};
 use crate::orm::registry::Registry;
-use crate::orm::sql::{json_row, Sql, SqlValue};
+use crate::orm::sql::{select_columns, Sql, SqlValue};
 use crate::types::Value;
 
 /// What `search` and `search_read` select: a domain and Odoo's paging (`offset`, `limit`, `order`).
@@ -198,7 +198,7 @@ impl Orm<'_> {
         fields: &[&Field],
         classic: bool,
     ) -> Result<Vec<Value>> {
-        let select = json_row(self.backend, "t", &column_names(model));
+        let select = select_columns("t", &column_names(model));
         let mut by_id: HashMap<i64, Vec<Value>> = HashMap::with_capacity(ids.len());
         let mut unique = ids.to_vec();
         unique.sort_unstable();
@@ -227,7 +227,7 @@ impl Orm<'_> {
         fields: &[&Field],
         classic: bool,
     ) -> Result<Vec<Value>> {
-        let select = json_row(self.backend, "t", &column_names(model));
+        let select = select_columns("t", &column_names(model));
         let rows = self.select_sql(&select, model, search)?.load_rows(conn)?;
         self.records(conn, model, rows, fields, classic)
     }

@@ -1,10 +1,21 @@
 //! A small SQL builder for the generic ORM: text assembled from registry names only, every client value
 //! bound as a parameter, placeholders written per dialect, and the few typed loaders the ORM needs.
+//! Statements are prepared once per connection (diesel's statement cache, keyed by their text) for a
+//! bounded number of distinct texts, and rows are decoded from the backend's native cells into `Value`.
 
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+use std::sync::{Mutex, OnceLock};
+
+use diesel::deserialize::FromSqlRow;
+use diesel::pg::PgValue;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Double, Nullable, Text};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::row::Field as _;
+use diesel::sql_types::{BigInt, Bool, Double, Nullable, Text, Untyped};
+use diesel::sqlite::{SqliteType, SqliteValue};
 
-use crate::db::{AnyConnection, Backend, MultiBackend};
+use crate::db::{AnyConnection, Backend, MultiBackend, MultiRawValue};
 use crate::error::Result;
 use crate::types::Value;
 
@@ -42,12 +53,15 @@ pub struct Sql {
     backend: Backend,
     text: String,
     binds: Vec<SqlValue>,
+    /// Where each bind's placeholder sits in `text` (diesel writes the placeholders itself when the
+    /// statement is run, so they are cut out there).
+    placeholders: Vec<std::ops::Range<usize>>,
     aliases: usize,
 }
 
 impl Sql {
     pub fn new(backend: Backend) -> Sql {
-        Sql { backend, text: String::with_capacity(256), binds: Vec::new(), aliases: 0 }
+        Sql { backend, text: String::with_capacity(256), binds: Vec::new(), placeholders: Vec::new(), aliases: 0 }
     }
 
     pub fn backend(&self) -> Backend {
@@ -60,6 +74,7 @@ impl Sql {
 
     pub fn bind(&mut self, value: SqlValue) {
         self.binds.push(value);
+        let start = self.text.len();
         match self.backend {
             Backend::Sqlite => self.text.push('?'),
             Backend::Postgres => {
@@ -67,6 +82,7 @@ impl Sql {
                 self.text.push_str(&self.binds.len().to_string());
             }
         }
+        self.placeholders.push(start..self.text.len());
     }
 
     /// A fresh table alias for a subquery.
@@ -79,23 +95,9 @@ impl Sql {
         &self.text
     }
 
-    fn into_query(
-        self,
-    ) -> diesel::query_builder::BoxedSqlQuery<'static, MultiBackend, diesel::query_builder::SqlQuery> {
-        let mut query = diesel::sql_query(self.text).into_boxed::<MultiBackend>();
-        for value in self.binds {
-            query = match value {
-                SqlValue::Int(i) => query.bind::<BigInt, _>(i),
-                SqlValue::Float(f) => query.bind::<Double, _>(f),
-                SqlValue::Text(s) => query.bind::<Text, _>(s),
-                SqlValue::Bool(b) => query.bind::<Bool, _>(b),
-                SqlValue::Null(SqlKind::Int) => query.bind::<Nullable<BigInt>, _>(None::<i64>),
-                SqlValue::Null(SqlKind::Float) => query.bind::<Nullable<Double>, _>(None::<f64>),
-                SqlValue::Null(SqlKind::Text) => query.bind::<Nullable<Text>, _>(None::<String>),
-                SqlValue::Null(SqlKind::Bool) => query.bind::<Nullable<Bool>, _>(None::<bool>),
-            };
-        }
-        query
+    fn into_query(self) -> Statement {
+        let cacheable = admitted_for_cache(&self.text);
+        Statement { text: self.text, binds: self.binds, placeholders: self.placeholders, cacheable }
     }
 
     pub fn execute(self, conn: &mut AnyConnection) -> Result<usize> {
@@ -120,17 +122,9 @@ impl Sql {
         Ok(self.into_query().load::<CountRow>(conn)?.first().map_or(0, |r| r.n))
     }
 
-    /// Rows selected as one JSON array each (see `json_row`), decoded into their cells.
+    /// Rows as their native cells (see `select_columns`), in select-list order.
     pub fn load_rows(self, conn: &mut AnyConnection) -> Result<Vec<Vec<Value>>> {
-        /// Decoded while diesel reads the row, so the JSON text is never kept.
-        struct JsonRow(Vec<Value>);
-        impl QueryableByName<MultiBackend> for JsonRow {
-            fn build<'a>(row: &impl diesel::row::NamedRow<'a, MultiBackend>) -> diesel::deserialize::Result<Self> {
-                let text: String = diesel::row::NamedRow::get::<Text, String>(row, "row")?;
-                Ok(JsonRow(serde_json::from_str(&text)?))
-            }
-        }
-        Ok(self.into_query().load::<JsonRow>(conn)?.into_iter().map(|r| r.0).collect())
+        Ok(self.into_query().load::<NativeRow>(conn)?.into_iter().map(|r| r.0).collect())
     }
 
     /// `(id, text)` pairs, e.g. display names of related records.
@@ -146,12 +140,214 @@ impl Sql {
     }
 }
 
-/// A select-list expression turning the given columns into one JSON array per row, so a single generic
-/// row type serves every model (the registry knows each column's type and decodes it).
-pub fn json_row(backend: Backend, alias: &str, columns: &[&str]) -> String {
-    let cols: Vec<String> = columns.iter().map(|c| format!("{alias}.{c}")).collect();
-    match backend {
-        Backend::Sqlite => format!("json_array({}) AS row", cols.join(", ")),
-        Backend::Postgres => format!("json_build_array({})::text AS row", cols.join(", ")),
+/// The select list of `columns` under `alias`, read back by `load_rows` in this order.
+pub fn select_columns(alias: &str, columns: &[&str]) -> String {
+    let mut out = String::with_capacity(columns.len() * 16);
+    for (i, column) in columns.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(alias);
+        out.push('.');
+        out.push_str(column);
+    }
+    out
+}
+
+/// How many distinct statement texts each connection may keep prepared. Texts carry no client values
+/// except LIMIT/OFFSET literals and id lists, so their number is unbounded in principle: past this many,
+/// new texts are prepared for each run as before instead of growing every connection's cache.
+const CACHED_TEXTS_MAX: usize = 200;
+
+fn admitted_for_cache(text: &str) -> bool {
+    static ADMITTED: OnceLock<Mutex<HashSet<u64>>> = OnceLock::new();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut hasher);
+    let key = hasher.finish();
+    let mut admitted = ADMITTED.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
+    admitted.contains(&key) || (admitted.len() < CACHED_TEXTS_MAX && admitted.insert(key))
+}
+
+/// A compiled `Sql`, run through diesel. Unlike `diesel::sql_query` (never cached), it lets diesel keep
+/// the prepared statement when its text was admitted: the same search then skips SQLite's parser and
+/// planner (or PostgreSQL's parse round trip) on every later call on that connection.
+struct Statement {
+    text: String,
+    binds: Vec<SqlValue>,
+    placeholders: Vec<std::ops::Range<usize>>,
+    cacheable: bool,
+}
+
+impl QueryId for Statement {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for Statement {
+    type SqlType = Untyped;
+}
+
+impl RunQueryDsl<AnyConnection> for Statement {}
+
+impl QueryFragment<MultiBackend> for Statement {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        if !self.cacheable {
+            out.unsafe_to_cache_prepared();
+        }
+        let mut written = 0;
+        for (value, placeholder) in self.binds.iter().zip(&self.placeholders) {
+            out.push_sql(&self.text[written..placeholder.start]);
+            written = placeholder.end;
+            match value {
+                SqlValue::Int(i) => out.push_bind_param::<BigInt, _>(i)?,
+                SqlValue::Float(f) => out.push_bind_param::<Double, _>(f)?,
+                SqlValue::Text(s) => out.push_bind_param::<Text, _>(s)?,
+                SqlValue::Bool(b) => out.push_bind_param::<Bool, _>(b)?,
+                SqlValue::Null(SqlKind::Int) => out.push_bind_param::<Nullable<BigInt>, _>(&None::<i64>)?,
+                SqlValue::Null(SqlKind::Float) => out.push_bind_param::<Nullable<Double>, _>(&None::<f64>)?,
+                SqlValue::Null(SqlKind::Text) => out.push_bind_param::<Nullable<Text>, _>(&None::<String>)?,
+                SqlValue::Null(SqlKind::Bool) => out.push_bind_param::<Nullable<Bool>, _>(&None::<bool>)?,
+            }
+        }
+        out.push_sql(&self.text[written..]);
+        Ok(())
+    }
+}
+
+/// A row of any shape, each cell decoded from the backend's own representation (SQLite's storage class,
+/// PostgreSQL's binary format by type oid) into `Value`: text is copied once, out of the driver's buffer.
+struct NativeRow(Vec<Value>);
+
+impl FromSqlRow<Untyped, MultiBackend> for NativeRow {
+    fn build_from_row<'a>(row: &impl diesel::row::Row<'a, MultiBackend>) -> diesel::deserialize::Result<Self> {
+        let count = row.field_count();
+        let mut cells = Vec::with_capacity(count);
+        for index in 0..count {
+            let field = row.get(index).ok_or("a column of the row is missing")?;
+            cells.push(match field.value() {
+                None => Value::Nil,
+                Some(MultiRawValue::Sqlite(value)) => sqlite_cell(value),
+                Some(MultiRawValue::Postgresql(value)) => postgres_cell(value)?,
+            });
+        }
+        Ok(NativeRow(cells))
+    }
+}
+
+fn sqlite_cell(mut value: SqliteValue<'_, '_, '_>) -> Value {
+    match value.value_type() {
+        Some(SqliteType::Long) => Value::Int(value.read_long()),
+        Some(SqliteType::Double) => Value::Float(value.read_double()),
+        Some(SqliteType::Binary) => Value::Str(String::from_utf8_lossy(value.read_blob()).into_owned()),
+        Some(_) => Value::Str(value.read_text().to_owned()),
+        None => Value::Nil,
+    }
+}
+
+/// PostgreSQL sends results in binary format; the schema uses these types only (`migrations/postgres`).
+fn postgres_cell(value: PgValue<'_>) -> diesel::deserialize::Result<Value> {
+    const BOOL: u32 = 16;
+    const INT8: u32 = 20;
+    const INT2: u32 = 21;
+    const INT4: u32 = 23;
+    const TEXT: u32 = 25;
+    const FLOAT4: u32 = 700;
+    const FLOAT8: u32 = 701;
+    const VARCHAR: u32 = 1043;
+    let bytes = value.as_bytes();
+    let fixed = |n: usize| -> diesel::deserialize::Result<&[u8]> {
+        if bytes.len() == n {
+            Ok(bytes)
+        } else {
+            Err(format!("a {n}-byte PostgreSQL value arrived with {} bytes", bytes.len()).into())
+        }
+    };
+    Ok(match u32::from(value.get_oid()) {
+        BOOL => Value::Bool(fixed(1)?[0] != 0),
+        INT2 => Value::Int(i16::from_be_bytes(fixed(2)?.try_into()?).into()),
+        INT4 => Value::Int(i32::from_be_bytes(fixed(4)?.try_into()?).into()),
+        INT8 => Value::Int(i64::from_be_bytes(fixed(8)?.try_into()?)),
+        FLOAT4 => Value::Float(f32::from_be_bytes(fixed(4)?.try_into()?).into()),
+        FLOAT8 => Value::Float(f64::from_be_bytes(fixed(8)?.try_into()?)),
+        TEXT | VARCHAR => Value::Str(std::str::from_utf8(bytes)?.to_owned()),
+        oid => return Err(format!("unexpected PostgreSQL column type (oid {oid})").into()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{self, DatabaseUrl};
+
+    /// One row of every column type the schema uses, written with binds around a literal that looks like
+    /// a placeholder, read back twice (the second time from the statement cache) as native cells.
+    fn roundtrip(url: &str) {
+        let pool = db::connect(&DatabaseUrl::parse(url).expect("url"), 1).expect("connect");
+        let mut conn = pool.get().expect("connection");
+        let backend = conn.backend();
+        let table = format!("native_cells_{}", std::process::id());
+        let real = if backend == Backend::Postgres { "DOUBLE PRECISION" } else { "REAL" };
+        let mut create = Sql::new(backend);
+        create.push(&format!("CREATE TABLE {table} (i BIGINT, f {real}, t TEXT, b BOOLEAN, n TEXT, q TEXT)"));
+        create.execute(&mut conn).expect("create");
+        let mut insert = Sql::new(backend);
+        insert.push(&format!("INSERT INTO {table} (i, f, t, b, n, q) VALUES ("));
+        for (i, value) in [
+            SqlValue::Int(-9_007_199_254_740_993),
+            SqlValue::Float(1234.5),
+            SqlValue::Text("Zürich \"quoted\" \\ ?".to_string()),
+            SqlValue::Bool(true),
+            SqlValue::Null(SqlKind::Text),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if i > 0 {
+                insert.push(", ");
+            }
+            insert.bind(value);
+        }
+        insert.push(", 'a ? and $1')");
+        assert_eq!(insert.execute(&mut conn).expect("insert"), 1);
+        let bool_cell = if backend == Backend::Postgres { Value::Bool(true) } else { Value::Int(1) };
+        for _ in 0..2 {
+            let mut select = Sql::new(backend);
+            select.push(&format!(
+                "SELECT {} FROM {table} t WHERE t.i = ",
+                select_columns("t", &["i", "f", "t", "b", "n", "q"])
+            ));
+            select.bind(SqlValue::Int(-9_007_199_254_740_993));
+            let rows = select.load_rows(&mut conn).expect("rows");
+            assert_eq!(
+                rows,
+                vec![vec![
+                    Value::Int(-9_007_199_254_740_993),
+                    Value::Float(1234.5),
+                    Value::str("Zürich \"quoted\" \\ ?"),
+                    bool_cell.clone(),
+                    Value::Nil,
+                    Value::str("a ? and $1"),
+                ]]
+            );
+        }
+        let mut drop = Sql::new(backend);
+        drop.push(&format!("DROP TABLE {table}"));
+        drop.execute(&mut conn).expect("drop");
+    }
+
+    #[test]
+    fn rows_decode_from_native_cells_on_sqlite() {
+        let dir = std::env::temp_dir().join(format!("bankbridge-native-cells-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        roundtrip(dir.join("cells.db").to_str().expect("utf-8"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn rows_decode_from_native_cells_on_postgres() {
+        match std::env::var("BANKBRIDGE_TEST_POSTGRES_URL") {
+            Ok(url) if !url.is_empty() => roundtrip(&url),
+            _ => eprintln!("skipped: set BANKBRIDGE_TEST_POSTGRES_URL"),
+        }
     }
 }

@@ -1,6 +1,8 @@
 """Credentials are checked on every call: a revoked key or a disabled user stops working at once on a
 running bridge; repeated wrong logins are throttled; a second key works beside the first."""
 
+import sqlite3
+import subprocess
 import xmlrpc.client
 
 import pytest
@@ -51,3 +53,61 @@ def test_repeated_wrong_logins_are_throttled(bridge):
     # Even the right key is refused while the login is throttled.
     assert common.authenticate(bridge.db, "erin", bridge.keys["erin"], {}) is False
     assert "too many recent failures" in bridge.log_text()
+
+
+def database_execute(bridge, sql):
+    """Runs `sql` on the bridge's database directly, as another tool or process would."""
+    if bridge.backend == "postgres":
+        subprocess.run(["psql", bridge.database_url, "-q", "-c", sql], check=True, capture_output=True)
+    else:
+        with sqlite3.connect(bridge.database_url) as db:
+            db.execute(sql)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def pair(request, tmp_path):
+    """Two bridge processes on one database (the second started on the first's database)."""
+    first = harness.started_bridge(request.param, tmp_path, {"frank": "Acme", "gina": "Acme", "hank": "Acme"})
+    second = harness.Bridge(first.database_url, tmp_path)
+    second.backend, second.keys = first.backend, dict(first.keys)
+    second.start()
+    yield first, second
+    second.stop()
+    first.stop()
+
+
+def denied(call):
+    with pytest.raises(xmlrpc.client.Fault) as err:
+        call()
+    return err.value.faultCode == 3
+
+
+def test_credential_changes_take_effect_on_the_next_call_in_every_process(pair):
+    """The per-call check remembers verified secrets; any change of a user's credentials, made by the CLI
+    or straight in the database by anyone, must still be seen by both processes on their very next call."""
+    first, second = pair
+    first.cli("user", "passwd", "frank", stdin="first-password\n")
+    calls = {}
+    for name, key in (("key", first.keys["frank"]), ("password", "first-password")):
+        calls[name] = [object_call(bridge, "frank", key)[1] for bridge in pair]
+    # Warm: each secret verified (and remembered) by both processes.
+    for call in calls["key"] + calls["password"]:
+        assert call() == 0 and call() == 0
+    first.cli("user", "passwd", "frank", stdin="second-password\n")
+    assert all(denied(call) for call in calls["password"])
+    assert all(call() == 0 for call in calls["key"])
+    assert all(object_call(bridge, "frank", "second-password")[1]() == 0 for bridge in pair)
+    second.cli("user", "revoke", "frank")
+    assert all(denied(call) for call in calls["key"])
+
+    # A key deleted by hand in the database, not through the bridge.
+    gina = [object_call(bridge, "gina", first.keys["gina"])[1] for bridge in pair]
+    assert all(call() == 0 and call() == 0 for call in gina)
+    database_execute(first, "DELETE FROM api_keys WHERE user_id = (SELECT id FROM users WHERE login = 'gina')")
+    assert all(denied(call) for call in gina)
+
+    # A user disabled by one process's CLI is refused by both.
+    hank = [object_call(bridge, "hank", first.keys["hank"])[1] for bridge in pair]
+    assert all(call() == 0 and call() == 0 for call in hank)
+    first.cli("user", "disable", "hank")
+    assert all(denied(call) for call in hank)

@@ -31,7 +31,7 @@ INTERNAL_COLUMNS = {
     "online_accounts": {"last_transaction_identifier"},
 }
 # Tables that hold no model at all.
-INTERNAL_TABLES = {"api_keys", "bridge_settings"}
+INTERNAL_TABLES = {"api_keys", "bridge_settings", "saltedge_return_states"}
 # The column type each field type is stored as (dates and datetimes are ISO text on both backends).
 STORED_AS = {
     "char": "text", "text": "text", "selection": "text", "date": "text", "datetime": "text",

@@ -36,7 +36,8 @@ class Link(models.Model):
     name = fields.Char("Name", help="Institution Name")
     institution_id = fields.Many2one("account.online.institution", "Institution", ondelete="set null")
     provider_code = fields.Char("Provider Code")
-    state = fields.Selection([("connected", "Connected"), ("error", "Error"), ("disconnected", "Not Connected")],
+    state = fields.Selection([("connected", "Connected"), ("fetching", "Synchronization running"), ("error", "Error"),
+                              ("disconnected", "Not Connected")],
                              "State", required=True, readonly=True, default="disconnected")
     auto_sync = fields.Boolean("Automatic synchronization", default=True,
                                help="If possible, we will try to automatically fetch new transactions for this record")
@@ -49,6 +50,8 @@ class Link(models.Model):
     client_id = fields.Char("Client id", readonly=True, help="Salt Edge customer id")
     connection_identifier = fields.Char("Connection", readonly=True, help="Salt Edge connection id")
     error_message = fields.Text("Error Message", readonly=True)
+    sync_progress = fields.Char("Synchronization progress", readonly=True,
+                                help="What the running synchronization is doing")
     has_unlinked_accounts = fields.Boolean(
         "Has Unlinked Accounts", readonly=True, default=True,
         help="True if that connection still has accounts that are not linked to an Odoo journal")

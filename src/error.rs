@@ -153,6 +153,22 @@ impl From<diesel::ConnectionError> for Error {
     }
 }
 
+/// Logs an error the client is about to receive: internal causes in full, client errors briefly. `what`
+/// holds client-supplied names, so it is escaped; so is the message, which may quote them.
+pub fn log(error: &Error, what: &str) {
+    let call = crate::types::log_text::escaped(what);
+    let message = crate::types::log_text::escaped(error.message());
+    match (error.kind(), error.cause()) {
+        (ErrorKind::Application | ErrorKind::Config, Some(cause)) => {
+            tracing::error!(call = %call, error = %message, cause = %crate::types::log_text::escaped(&cause.to_string()), "call failed")
+        }
+        (ErrorKind::AccessDenied, _) => {}
+        _ => {
+            tracing::debug!(call = %call, kind = ?error.kind(), error = %message, "call refused")
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,18 +47,4 @@ pub fn json_error(error: &Error) -> serde_json::Value {
 
 pub use crate::types::log_text::{escaped, Escaped};
 
-/// Logs an error the client is about to receive: internal causes in full, client errors briefly. `what`
-/// holds client-supplied names, so it is escaped; so is the message, which may quote them.
-pub fn log(error: &Error, what: &str) {
-    let call = escaped(what);
-    let message = escaped(error.message());
-    match (error.kind(), error.cause()) {
-        (ErrorKind::Application | ErrorKind::Config, Some(cause)) => {
-            tracing::error!(call = %call, error = %message, cause = %escaped(&cause.to_string()), "call failed")
-        }
-        (ErrorKind::AccessDenied, _) => {}
-        _ => {
-            tracing::debug!(call = %call, kind = ?error.kind(), error = %message, "call refused")
-        }
-    }
-}
+pub use crate::error::log;

@@ -62,7 +62,7 @@ pub async fn callback(
     match handle(&app, &kind, &payload).await {
         Ok(()) => HttpResponse::Ok().json(serde_json::json!({"status": "ok"})),
         Err(e) => {
-            crate::rpc::fault::log(&e, &format!("saltedge callback {kind}"));
+            crate::error::log(&e, &format!("saltedge callback {kind}"));
             // Salt Edge retries a callback that failed; the link records its own state.
             HttpResponse::Ok().json(serde_json::json!({"status": "ignored"}))
         }

@@ -73,13 +73,13 @@ pub async fn return_page(app: web::Data<Arc<App>>, query: web::Query<ReturnQuery
         Ok(Some(claim)) => claim,
         Ok(None) => return invalid(),
         Err(e) => {
-            crate::rpc::fault::log(&e, "saltedge return");
+            crate::error::log(&e, "saltedge return");
             return invalid();
         }
     };
     let outcome = apply_return(&app, &claim, query.connection_id.as_deref()).await;
     if let Err(e) = &outcome {
-        crate::rpc::fault::log(e, "saltedge return");
+        crate::error::log(e, "saltedge return");
     }
     if let Some(url) = &claim.return_to {
         return HttpResponse::Found().insert_header(("Location", url.as_str())).finish();
@@ -129,7 +129,7 @@ async fn result_page(app: &Arc<App>, claim: &ReturnState, error: Option<Error>) 
     let (company_name, link, accounts): (String, LinkRow, Vec<String>) = match loaded {
         Ok(found) => found,
         Err(e) => {
-            crate::rpc::fault::log(&e, "saltedge return page");
+            crate::error::log(&e, "saltedge return page");
             return invalid();
         }
     };

@@ -125,38 +125,12 @@ fn store_ceiling(args: &[String]) {
 
 fn search_read(args: &[String]) {
     use bankbridge::orm::methods::call_generic;
-    use bankbridge::orm::{Call, Env};
     let url = arg(args, "--database").expect("--database URL");
     let iterations: usize = arg(args, "--iterations").and_then(|n| n.parse().ok()).unwrap_or(100);
     let pool = common::open(&url);
     let mut conn = pool.get().expect("connection");
-    let company =
-        bankbridge::auth::ensure_company(&mut conn, &format!("search-read {}", std::process::id())).expect("company");
-    let registry = bankbridge::models::registry();
-    let call = |model: &'static str, method: &str, args: Vec<Value>, kwargs: Vec<(&str, Value)>| Call {
-        model,
-        method: method.to_string(),
-        args,
-        kwargs: kwargs.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-        env: Env { uid: 1, company_id: company, context: Default::default() },
-    };
-    let new_link = call("account.online.link", "create", vec![Value::map([("name", Value::str("Bench"))])], vec![]);
-    let link = call_generic(&registry, &mut conn, &new_link).expect("link");
-    let accounts = (1..=80)
-        .map(|i| {
-            Value::map([
-                ("name", Value::str(format!("Account {i:02}"))),
-                ("account_number", Value::str(format!("XF{i:020}"))),
-                ("currency_code", Value::str("EUR")),
-                ("account_online_link_id", link.clone()),
-                ("journal_id", Value::Int(i)),
-            ])
-        })
-        .collect();
-    let new_accounts = call("account.online.account", "create", vec![Value::List(accounts)], vec![]);
-    call_generic(&registry, &mut conn, &new_accounts).expect("accounts");
-    let search_read =
-        call("account.online.account", "search_read", vec![Value::List(vec![])], vec![("limit", Value::Int(80))]);
+    let (registry, search_read) =
+        common::search_read_80_fixture(&mut conn, &format!("search-read {}", std::process::id()));
     let first = call_generic(&registry, &mut conn, &search_read).expect("search_read");
     assert_eq!(first.as_list().map(<[Value]>::len), Some(80));
     let started = Instant::now();

@@ -108,35 +108,9 @@ fn page_insert(c: &mut Criterion, name: &str, url: &str) {
 /// costs the bridge besides HTTP and the credential check.
 fn search_read_80(c: &mut Criterion, dir: &std::path::Path) {
     use bankbridge::orm::methods::call_generic;
-    use bankbridge::orm::{Call, Env};
     let pool = common::open(dir.join("accounts.db").to_str().expect("utf-8 path"));
     let mut conn = pool.get().expect("connection");
-    let company = bankbridge::auth::ensure_company(&mut conn, "Bench search_read").expect("company");
-    let registry = bankbridge::models::registry();
-    let call = |model: &'static str, method: &str, args: Vec<Value>, kwargs: Vec<(&str, Value)>| Call {
-        model,
-        method: method.to_string(),
-        args,
-        kwargs: kwargs.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-        env: Env { uid: 1, company_id: company, context: Default::default() },
-    };
-    let new_link = call("account.online.link", "create", vec![Value::map([("name", Value::str("Bench"))])], vec![]);
-    let link = call_generic(&registry, &mut conn, &new_link).expect("link");
-    let accounts = (1..=80)
-        .map(|i| {
-            Value::map([
-                ("name", Value::str(format!("Account {i:02}"))),
-                ("account_number", Value::str(format!("XF{i:020}"))),
-                ("currency_code", Value::str("EUR")),
-                ("account_online_link_id", link.clone()),
-                ("journal_id", Value::Int(i)),
-            ])
-        })
-        .collect();
-    let new_accounts = call("account.online.account", "create", vec![Value::List(accounts)], vec![]);
-    call_generic(&registry, &mut conn, &new_accounts).expect("accounts");
-    let search_read =
-        call("account.online.account", "search_read", vec![Value::List(vec![])], vec![("limit", Value::Int(80))]);
+    let (registry, search_read) = common::search_read_80_fixture(&mut conn, "Bench search_read");
     let response = call_generic(&registry, &mut conn, &search_read).expect("search_read");
     assert_eq!(response.as_list().map(<[Value]>::len), Some(80));
 

@@ -138,3 +138,40 @@ pub fn search_read_call(domain: Value) -> String {
         dxr::MethodCall { name: "execute_kw".into(), params: params.into_iter().map(Value::into_xmlrpc).collect() };
     format!("<?xml version='1.0'?>\n{}", call.to_xml().expect("xml"))
 }
+
+/// The load script's `search_read` of 80 `account.online.account` records: creates them in a new company
+/// of the database, and returns the registry and the call that reads them.
+pub fn search_read_80_fixture(
+    conn: &mut AnyConnection,
+    company_name: &str,
+) -> (bankbridge::orm::Registry, bankbridge::orm::Call) {
+    use bankbridge::orm::methods::call_generic;
+    use bankbridge::orm::{Call, Env};
+    let company = bankbridge::auth::ensure_company(conn, company_name).expect("company");
+    let registry = bankbridge::models::registry();
+    let call = |model: &'static str, method: &str, args: Vec<Value>, kwargs: Vec<(&str, Value)>| Call {
+        model,
+        method: method.to_string(),
+        args,
+        kwargs: kwargs.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        env: Env { uid: 1, company_id: company, context: Default::default() },
+    };
+    let new_link = call("account.online.link", "create", vec![Value::map([("name", Value::str("Bench"))])], vec![]);
+    let link = call_generic(&registry, conn, &new_link).expect("link");
+    let accounts = (1..=80)
+        .map(|i| {
+            Value::map([
+                ("name", Value::str(format!("Account {i:02}"))),
+                ("account_number", Value::str(format!("XF{i:020}"))),
+                ("currency_code", Value::str("EUR")),
+                ("account_online_link_id", link.clone()),
+                ("journal_id", Value::Int(i)),
+            ])
+        })
+        .collect();
+    let new_accounts = call("account.online.account", "create", vec![Value::List(accounts)], vec![]);
+    call_generic(&registry, conn, &new_accounts).expect("accounts");
+    let search_read =
+        call("account.online.account", "search_read", vec![Value::List(vec![])], vec![("limit", Value::Int(80))]);
+    (registry, search_read)
+}

@@ -281,15 +281,7 @@ pub async fn fetch_transactions(app: &Arc<App>, company_id: i64, link_ids: &[i64
 fn spawn_run(app: &Arc<App>, link_id: i64, start: FetchStart) {
     let app = Arc::clone(app);
     tokio::spawn(async move {
-        match flows::run_fetch(&app, link_id, start, &()).await {
-            Ok(summary) => tracing::info!(
-                link = link_id,
-                added = summary.posted_added,
-                pending = summary.pending,
-                "synchronization done"
-            ),
-            Err(e) => tracing::info!(link = link_id, error = e.message(), "synchronization ended with an error"),
-        }
+        flows::log_outcome(link_id, flows::run_fetch(&app, link_id, start, &()).await);
     });
 }
 

@@ -11,7 +11,7 @@ use crate::app::App;
 use crate::error::Result;
 use crate::saltedge::{self, CallbackPayload};
 use crate::sync::bank::{bank, shared_bank};
-use crate::sync::flows::{self, AttemptMarker};
+use crate::sync::flows;
 use crate::sync::ownership::verify_owner;
 use crate::sync::state::LinkState;
 use crate::sync::store::{self, LinkRow, LinkUpdate};
@@ -104,18 +104,7 @@ async fn follow(app: &Arc<App>, link: &LinkRow, payload: &CallbackPayload) -> Re
     if shared.wake_follower(link.id) {
         return Ok(());
     }
-    let connection = shared.client.get_connection(&connection_id).await.map_err(|e| flows::bank_error(&e))?;
-    verify_owner(app, link, &connection).await?;
-    match shared.start_following(link.id) {
-        Some(guard) => {
-            flows::mark_fetching(app, link.id, &connection.id).await?;
-            flows::spawn_follow(app, guard, link.id, connection.id, AttemptMarker::Latest);
-        }
-        None => {
-            shared.wake_follower(link.id);
-        }
-    }
-    Ok(())
+    flows::attach_and_follow(app, link, &connection_id).await
 }
 
 async fn handle(app: &Arc<App>, kind: &str, payload: &CallbackPayload) -> Result<()> {

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::saltedge::{self, Connection, ErrorKind as SeKind, SaltEdgeError};
 use crate::sync::bank::{bank, shared_bank, FollowGuard, MAX_POLL_INTERVAL};
 use crate::sync::errors::{fail_link, fail_link_internal, user_error};
+use crate::sync::ownership::verify_owner;
 use crate::sync::state::{db_time, human_time, parse_db_time, LinkState};
 use crate::sync::store::{self, LinkRow, LinkUpdate};
 
@@ -90,16 +91,41 @@ pub async fn mark_fetching(app: &Arc<App>, link_id: i64, connection_id: &str) ->
 pub fn spawn_follow(app: &Arc<App>, guard: FollowGuard, link_id: i64, connection_id: String, marker: AttemptMarker) {
     let app = Arc::clone(app);
     tokio::spawn(async move {
-        match follow_attempt(&app, guard, link_id, &connection_id, marker, &()).await {
-            Ok(summary) => tracing::info!(
+        log_outcome(link_id, follow_attempt(&app, guard, link_id, &connection_id, marker, &()).await);
+    });
+}
+
+/// The log line of a synchronization that ran in the background (the link itself records the outcome).
+pub fn log_outcome(link_id: i64, outcome: Result<SyncSummary>) {
+    match outcome {
+        Ok(summary) => {
+            tracing::info!(
                 link = link_id,
                 added = summary.posted_added,
                 pending = summary.pending,
                 "synchronization done"
-            ),
-            Err(e) => tracing::info!(link = link_id, error = e.message(), "synchronization ended with an error"),
+            )
         }
-    });
+        Err(e) => tracing::info!(link = link_id, error = e.message(), "synchronization ended with an error"),
+    }
+}
+
+/// Attaches a connection Salt Edge reported for the link (after checking it belongs to the link's
+/// company's customer) and follows its attempt, or wakes the follower already waiting for it.
+pub async fn attach_and_follow(app: &Arc<App>, link: &LinkRow, connection_id: &str) -> Result<()> {
+    let shared = shared_bank(app)?;
+    let connection = shared.client.get_connection(connection_id).await.map_err(|e| bank_error(&e))?;
+    verify_owner(app, link, &connection).await?;
+    match shared.start_following(link.id) {
+        Some(guard) => {
+            mark_fetching(app, link.id, &connection.id).await?;
+            spawn_follow(app, guard, link.id, connection.id, AttemptMarker::Latest);
+        }
+        None => {
+            shared.wake_follower(link.id);
+        }
+    }
+    Ok(())
 }
 
 /// Waits for the attempt to finish (woken by callbacks, else polling with backoff until the bank's

@@ -10,9 +10,8 @@ use actix_web::{web, HttpResponse};
 
 use crate::app::App;
 use crate::error::{Error, Result};
-use crate::sync::bank::{shared_bank, use_return_state};
-use crate::sync::flows::{self, AttemptMarker};
-use crate::sync::ownership::verify_owner;
+use crate::sync::bank::use_return_state;
+use crate::sync::flows;
 use crate::sync::state::{AttemptKind, LinkState};
 use crate::sync::store::{self, LinkRow, ReturnState};
 
@@ -101,19 +100,7 @@ async fn apply_return(app: &Arc<App>, claim: &ReturnState, hint: Option<&str>) -
         // recorded why on the link. Nothing to attach.
         return Ok(());
     };
-    let shared = shared_bank(app)?;
-    let connection = shared.client.get_connection(&connection_id).await.map_err(|e| flows::bank_error(&e))?;
-    verify_owner(app, &link, &connection).await?;
-    match shared.start_following(link.id) {
-        Some(guard) => {
-            flows::mark_fetching(app, link.id, &connection.id).await?;
-            flows::spawn_follow(app, guard, link.id, connection.id, AttemptMarker::Latest);
-        }
-        None => {
-            shared.wake_follower(link.id);
-        }
-    }
-    Ok(())
+    flows::attach_and_follow(app, &link, &connection_id).await
 }
 
 async fn result_page(app: &Arc<App>, claim: &ReturnState, error: Option<Error>) -> HttpResponse {

@@ -125,7 +125,13 @@ pub(crate) fn string_list(v: Option<&Value>, what: &str) -> Result<Option<Vec<St
 
 /// The fields to read: the requested ones (validated), or every field.
 pub(crate) fn field_list<'m>(model: &'m Model, v: Option<&Value>) -> Result<Vec<&'m Field>> {
-    match string_list(v, "fields")? {
+    // Odoo iterates `fields`: a string is a sequence of one-character names (`fields='amount'` asks for
+    // the field `a`), not one name.
+    let names = match v {
+        Some(Value::Str(s)) => Some(s.chars().map(String::from).collect()),
+        other => string_list(other, "fields")?,
+    };
+    match names {
         None => Ok(model.all_fields().collect()),
         Some(names) if names.is_empty() => Ok(model.all_fields().collect()),
         Some(names) => {

@@ -43,9 +43,8 @@ KNOWN_DIFFERENCES = {
     "r1274": "BaseModel.search() prefix",
     # child_of is read as `in` (no model here has a hierarchy) and printed so in the invalid-field text.
     "r1130": "child_of printed as in",
-    # A selection compared with a list; `child_of` on id; search(count=True), which Odoo 17 dropped;
-    # read(fields='amount') read as characters by Odoo.
-    "r1116": "selection = list", "r1131": "id child_of", "r1225": "search count=True", "r1259": "fields as text",
+    # `child_of` on id; search(count=True), which Odoo 17 dropped.
+    "r1131": "id child_of", "r1225": "search count=True",
     # Writes of a list to a many2one, the unique-constraint text, create/write with a non-dict, characters XML
     # cannot carry (Odoo's parser refuses the request; the bridge refuses control characters with its own text
     # and stores U+FFFE cleaned).

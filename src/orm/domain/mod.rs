@@ -244,6 +244,12 @@ impl Domain {
         if field.is_empty() || field.split('.').any(str::is_empty) {
             return Err(invalid());
         }
+        // As Odoo: `=`/`!=` against a list means `in`/`not in` (Odoo logs that the term should say so).
+        let op = match (op, &term[2]) {
+            (Op::Eq, Value::List(_)) => Op::In,
+            (Op::Ne, Value::List(_)) => Op::NotIn,
+            (op, _) => op,
+        };
         Ok(Domain::Leaf { path: field.split('.').map(str::to_string).collect(), op, value: term[2].clone() })
     }
 

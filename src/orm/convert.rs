@@ -56,15 +56,12 @@ pub fn coerce_for_write(model: &str, field: &Field, v: &Value) -> Result<SqlValu
             Value::Str(s) if options.iter().any(|(k, _)| k == s) => SqlValue::Text(s.clone()),
             _ => return Err(wrong()),
         },
-        FieldType::Many2one(_) => match v {
-            Value::List(pair) if pair.len() == 2 && pair[0].as_i64().is_some() => {
-                SqlValue::Int(pair[0].as_i64().unwrap_or_default())
-            }
-            // PostgreSQL refuses what Odoo passes through here (a name, a list of ids).
-            other => SqlValue::Int(other.as_i64().ok_or_else(|| {
-                Error::application(format!("invalid input syntax for type integer: {}", py_repr(other)))
-            })?),
-        },
+        // An id only: over XML-RPC Odoo gets a list, never the Python tuple `(id, name)` it would accept, and
+        // PostgreSQL refuses what Odoo passes through here (a name, a list of ids).
+        FieldType::Many2one(_) => SqlValue::Int(
+            v.as_i64()
+                .ok_or_else(|| Error::application(format!("invalid input syntax for type integer: {}", py_repr(v))))?,
+        ),
         FieldType::Date => match v {
             Value::Str(s) => SqlValue::Text(
                 parse_date(s)

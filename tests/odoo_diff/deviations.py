@@ -48,7 +48,7 @@ KNOWN_DIFFERENCES = {
     # Writes of a list to a many2one, the unique-constraint text, create/write with a non-dict, characters XML
     # cannot carry (Odoo's parser refuses the request; the bridge refuses control characters with its own text
     # and stores U+FFFE cleaned).
-    "bad6": "many2one = [id, id]", "w66": "many2one = [id]", "dup": "unique constraint text",
+    "w66": "many2one = [id]", "dup": "unique constraint text",
     "notdict": "create('not a dict')", "w170": "write(ids, 'not a dict')", "ctl": "control character",
     "w173": "U+FFFE in a write",
 }

@@ -42,7 +42,9 @@ class Sandbox:
         self.port = harness.free_port()
         self.log_path = workdir / "sandbox.log"
         self.log = open(self.log_path, "w")
-        env = dict(os.environ, BANKBRIDGE_SANDBOX_TRANSACTIONS=str(PER_ACCOUNT), BANKBRIDGE_SANDBOX_PENDING=str(PENDING), BANKBRIDGE_SANDBOX_REFRESH_INTERVAL="0")
+        # Attempts stay asynchronous but short: this module is about two replicas sharing the work, and its
+        # one-shot recovery `sync` follows 50 attempts one after the other.
+        env = dict(os.environ, BANKBRIDGE_SANDBOX_TRANSACTIONS=str(PER_ACCOUNT), BANKBRIDGE_SANDBOX_PENDING=str(PENDING), BANKBRIDGE_SANDBOX_REFRESH_INTERVAL="0", BANKBRIDGE_SANDBOX_ATTEMPT_DELAY_MS="200")
         self.proc = subprocess.Popen([harness.binary(), "sandbox", "--port", str(self.port)], env=env, stdout=self.log, stderr=self.log, cwd=workdir)
         self.url = f"http://127.0.0.1:{self.port}"
         deadline = time.time() + 30
@@ -267,6 +269,6 @@ def test_one_process_killed_mid_cycle_the_other_finishes(cluster):
         b.stop()
     # Recovery: a one-shot sync of everything (what the next cycle does once the lease ends) is exact.
     env = dict(os.environ, DATABASE_URL=cluster["database"], **bridge_env(cluster["sandbox"], 0))
-    out = subprocess.run([harness.binary(), "sync"], env=env, capture_output=True, text=True, timeout=120)
+    out = subprocess.run([harness.binary(), "sync"], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert_exact_rows(cluster)

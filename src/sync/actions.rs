@@ -160,7 +160,11 @@ pub async fn new_synchronization(app: &Arc<App>, company_id: i64, req: NewSynchr
     let mut options = ConnectOptions::new(attempt_return_url(app, &link, AttemptKind::Connect, return_to).await?);
     options.provider_code = Some(code);
     options.include_sandboxes = bank.include_sandboxes;
-    options.custom_fields = Some(serde_json::json!({"link_id": link.id.to_string()}));
+    // Salt Edge echoes custom fields back; the company's name lets a connect page say who asks (the
+    // built-in sandbox shows it, as Salt Edge's widget shows the client's name).
+    let company_id = link.company_id;
+    let company_name = app.db(move |conn, _| store::company_name(conn, company_id)).await?;
+    options.custom_fields = Some(serde_json::json!({"link_id": link.id.to_string(), "company_name": company_name}));
     let session = bank.client.connect_with(&customer_id, &options).await.map_err(|e| user_error(None, &e))?;
     Ok(act_url(&session.connect_url, link.id))
 }

@@ -330,3 +330,10 @@ def test_cli_sync_waits_for_the_attempt(flow, api):
     assert "synced 1 link(s)" in out.stdout
     assert counts(api, link)[1] > before[1]
     assert_same_as_salt_edge(api, link, connect_url)
+
+
+def test_the_connect_page_names_the_company_that_asks(api):
+    """Issue 14 item 9: the bank's page says who "this application" is: the company of the user who clicked."""
+    action = api("account.online.link", "action_new_synchronization", [], institution_code="fakebank_simple_xf", email="who@acme.test")
+    page = urllib.request.urlopen(action["url"], timeout=15).read().decode()
+    assert "<strong>Acme</strong> asks to connect your bank account." in page, page[:2000]

@@ -73,11 +73,11 @@ pub fn search_read_records(n: usize) -> Value {
                 let mut m = BTreeMap::new();
                 let id = i as i64 + 1;
                 m.insert("id".to_string(), Value::Int(id));
-                m.insert("online_transaction_identifier".to_string(), Value::Str(t.id.clone()));
-                m.insert("date".to_string(), Value::Str(t.made_on.clone()));
+                m.insert("online_transaction_identifier".to_string(), Value::str(t.id.as_str()));
+                m.insert("date".to_string(), Value::str(t.made_on.as_str()));
                 m.insert("amount".to_string(), Value::Float(t.amount));
-                m.insert("currency_code".to_string(), Value::Str(t.currency_code.clone()));
-                m.insert("payment_ref".to_string(), Value::Str(t.description.clone()));
+                m.insert("currency_code".to_string(), Value::str(t.currency_code.as_str()));
+                m.insert("payment_ref".to_string(), Value::str(t.description.as_str()));
                 m.insert("partner_name".to_string(), t.extra.payee.clone().into());
                 m.insert("account_number".to_string(), t.extra.account_number.clone().into());
                 m.insert("status".to_string(), Value::str("posted"));
@@ -85,10 +85,10 @@ pub fn search_read_records(n: usize) -> Value {
                     "online_account_id".to_string(),
                     Value::List(vec![Value::Int(3), Value::str("Checking account")]),
                 );
-                m.insert("raw_data".to_string(), Value::Str(serde_json::to_string(t).expect("json")));
+                m.insert("raw_data".to_string(), Value::str(serde_json::to_string(t).expect("json")));
                 m.insert("company_id".to_string(), Value::List(vec![Value::Int(1), Value::str("My Company")]));
                 m.insert("create_date".to_string(), Value::str("2026-01-31 10:00:00"));
-                m.insert("display_name".to_string(), Value::Str(t.description.clone()));
+                m.insert("display_name".to_string(), Value::str(t.description.as_str()));
                 Value::Map(m)
             })
             .collect(),
@@ -105,12 +105,12 @@ pub fn domain(terms: usize) -> Value {
         }
         let leaf = match i % 5 {
             0 => vec![Value::str("amount"), Value::str(">"), Value::Float(i as f64 * 1.5)],
-            1 => vec![Value::str("payment_ref"), Value::str("ilike"), Value::Str(format!("shop {i}"))],
+            1 => vec![Value::str("payment_ref"), Value::str("ilike"), Value::str(format!("shop {i}"))],
             2 => vec![Value::str("status"), Value::str("="), Value::str("posted")],
             3 => vec![
                 Value::str("date"),
                 Value::str("<="),
-                Value::Str(format!("2025-{:02}-{:02}", i % 12 + 1, i % 28 + 1)),
+                Value::str(format!("2025-{:02}-{:02}", i % 12 + 1, i % 28 + 1)),
             ],
             _ => vec![
                 Value::str("online_account_id"),

@@ -74,7 +74,7 @@ fn text_arg(call: &Call, pos: usize, name: &str) -> Result<Option<String>> {
     match call.arg(pos, name) {
         None => Ok(None),
         Some(v) if v.is_null() => Ok(None),
-        Some(Value::Str(s)) => Ok(Some(s.clone())),
+        Some(Value::Str(s)) => Ok(Some(s.to_string())),
         Some(other) => {
             Err(Error::application(format!("{}(): {name} must be a string, got {}", call.method, other.kind())))
         }

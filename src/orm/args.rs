@@ -91,7 +91,7 @@ pub fn paging(call: &Call, first: usize) -> Result<(i64, Option<i64>, Option<Str
     let order = match call.arg(first + 2, "order") {
         None => None,
         Some(v) if v.is_null() => None,
-        Some(Value::Str(s)) => Some(s.clone()),
+        Some(Value::Str(s)) => Some(s.to_string()),
         Some(v) => return Err(Error::application(format!("order must be a string, got {}", v.kind()))),
     };
     Ok((offset, limit, order))
@@ -118,7 +118,7 @@ pub(crate) fn string_list(v: Option<&Value>, what: &str) -> Result<Option<Vec<St
             })
             .collect::<Result<Vec<_>>>()
             .map(Some),
-        Some(Value::Str(s)) => Ok(Some(vec![s.clone()])),
+        Some(Value::Str(s)) => Ok(Some(vec![s.to_string()])),
         Some(other) => Err(Error::application(format!("{what} must be a list of strings, got {}", other.kind()))),
     }
 }

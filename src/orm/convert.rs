@@ -1,5 +1,7 @@
 //! Conversions between `Value`s (what clients send and read) and column values, per Odoo field type.
 
+use compact_str::ToCompactString;
+
 use crate::error::{Error, Result};
 use crate::orm::domain::operand::{like_text, py_repr};
 use crate::orm::model::{Field, FieldType};
@@ -53,7 +55,7 @@ pub fn coerce_for_write(model: &str, field: &Field, v: &Value) -> Result<SqlValu
             other => SqlValue::Text(clean_text(&like_text(other)).into_owned()),
         },
         FieldType::Selection(options) => match v {
-            Value::Str(s) if options.iter().any(|(k, _)| k == s) => SqlValue::Text(s.clone()),
+            Value::Str(s) if options.iter().any(|(k, _)| k == s) => SqlValue::Text(s.to_string()),
             _ => return Err(wrong()),
         },
         // An id only: over XML-RPC Odoo gets a list, never the Python tuple `(id, name)` it would accept, and
@@ -95,8 +97,8 @@ pub fn read_cell(ftype: FieldType, cell: Value) -> Value {
         (FieldType::Float, _) => Value::Float(0.0),
         (FieldType::Many2one(_), Value::Int(n)) => Value::Int(n),
         (_, Value::Str(s)) => Value::Str(s),
-        (_, Value::Int(n)) => Value::Str(n.to_string()),
-        (_, Value::Float(f)) => Value::Str(f.to_string()),
+        (_, Value::Int(n)) => Value::Str(n.to_compact_string()),
+        (_, Value::Float(f)) => Value::Str(f.to_compact_string()),
         _ => Value::Bool(false),
     }
 }

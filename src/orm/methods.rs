@@ -73,7 +73,7 @@ pub fn call_generic(registry: &Registry, conn: &mut AnyConnection, call: &Call) 
             };
             // Odoo leaves out the name criterion `like ''` / `ilike ''`, which matches every record.
             if !(name.is_empty() && (operator == "ilike" || operator == "like")) {
-                domain.push(Value::List(vec![Value::str(model.rec_name), Value::Str(operator), Value::Str(name)]));
+                domain.push(Value::List(vec![Value::str(model.rec_name), Value::str(operator), Value::str(name)]));
             }
             let ids = orm.search(conn, model, &Search { limit, ..Search::all(&Value::List(domain)) })?;
             orm.name_pairs(conn, model, &ids)

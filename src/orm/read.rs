@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use compact_str::ToCompactString;
+
 use crate::db::{AnyConnection, Backend};
 use crate::error::{Error, Result};
 use crate::orm::args::{invalid_field, Env};
@@ -352,7 +354,7 @@ impl Orm<'_> {
                 join_ids(chunk)
             ));
             for (id, label) in sql.load_id_texts(conn)? {
-                let cell = label.map(Value::Str);
+                let cell = label.map(Value::str);
                 out.insert(id, display_name(cell.as_ref()));
             }
         }
@@ -372,8 +374,8 @@ impl Orm<'_> {
 fn display_name(cell: Option<&Value>) -> Value {
     match cell {
         Some(Value::Str(s)) if !s.is_empty() => Value::Str(s.clone()),
-        Some(Value::Int(n)) => Value::Str(n.to_string()),
-        Some(Value::Float(f)) => Value::Str(f.to_string()),
+        Some(Value::Int(n)) => Value::Str(n.to_compact_string()),
+        Some(Value::Float(f)) => Value::Str(f.to_compact_string()),
         _ => Value::Bool(false),
     }
 }

@@ -238,8 +238,8 @@ fn sqlite_cell(mut value: SqliteValue<'_, '_, '_>) -> Value {
     match value.value_type() {
         Some(SqliteType::Long) => Value::Int(value.read_long()),
         Some(SqliteType::Double) => Value::Float(value.read_double()),
-        Some(SqliteType::Binary) => Value::Str(String::from_utf8_lossy(value.read_blob()).into_owned()),
-        Some(_) => Value::Str(value.read_text().to_owned()),
+        Some(SqliteType::Binary) => Value::Str(String::from_utf8_lossy(value.read_blob()).into()),
+        Some(_) => Value::Str(value.read_text().into()),
         None => Value::Nil,
     }
 }
@@ -269,7 +269,7 @@ fn postgres_cell(value: PgValue<'_>) -> diesel::deserialize::Result<Value> {
         INT8 => Value::Int(i64::from_be_bytes(fixed(8)?.try_into()?)),
         FLOAT4 => Value::Float(f32::from_be_bytes(fixed(4)?.try_into()?).into()),
         FLOAT8 => Value::Float(f64::from_be_bytes(fixed(8)?.try_into()?)),
-        TEXT | VARCHAR => Value::Str(std::str::from_utf8(bytes)?.to_owned()),
+        TEXT | VARCHAR => Value::Str(std::str::from_utf8(bytes)?.into()),
         oid => return Err(format!("unexpected PostgreSQL column type (oid {oid})").into()),
     })
 }

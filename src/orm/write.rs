@@ -32,7 +32,7 @@ pub(crate) fn default_value(field: &Field, env: &Env) -> Option<Value> {
         Default::Int(i) => Some(Value::Int(i)),
         Default::Float(f) => Some(Value::Float(f)),
         Default::UserCompany => Some(Value::Int(env.company_id)),
-        Default::Now => Some(Value::Str(now_string())),
+        Default::Now => Some(Value::str(now_string())),
     }
 }
 

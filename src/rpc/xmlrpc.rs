@@ -51,7 +51,7 @@ impl Value {
                 Err(_) => dxr::Value::Double(i as f64),
             },
             Value::Float(f) => dxr::Value::Double(f),
-            Value::Str(s) => dxr::Value::String(s),
+            Value::Str(s) => dxr::Value::String(s.into_string()),
             Value::List(items) => dxr::Value::Array(items.into_iter().map(Value::into_xmlrpc).collect()),
             Value::Map(members) => dxr::Value::Struct(members.into_iter().map(|(k, v)| (k, v.into_xmlrpc())).collect()),
             Value::Record(members) => {
@@ -65,10 +65,10 @@ impl Value {
             dxr::Value::Integer(i) => Value::Int(i64::from(i)),
             dxr::Value::Long(i) => Value::Int(i),
             dxr::Value::Boolean(b) => Value::Bool(b),
-            dxr::Value::String(s) => Value::Str(s),
+            dxr::Value::String(s) => Value::Str(s.into()),
             dxr::Value::Double(f) => Value::Float(f),
             // Odoo fields take dates as strings; accept the XML-RPC type too, in Odoo's server format.
-            dxr::Value::DateTime(dt) => Value::Str(format!(
+            dxr::Value::DateTime(dt) => Value::Str(compact_str::format_compact!(
                 "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
                 dt.year(),
                 dt.month(),
@@ -79,7 +79,7 @@ impl Value {
             )),
             dxr::Value::Base64(bytes) => {
                 use base64::Engine as _;
-                Value::Str(base64::engine::general_purpose::STANDARD.encode(bytes))
+                Value::str(base64::engine::general_purpose::STANDARD.encode(bytes))
             }
             dxr::Value::Struct(members) => {
                 Value::Map(members.into_iter().map(|(k, v)| (k, Value::from_xmlrpc(v))).collect())

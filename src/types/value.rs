@@ -4,13 +4,17 @@
 
 use std::collections::BTreeMap;
 
+use compact_str::CompactString;
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     Nil,
     Bool(bool),
     Int(i64),
     Float(f64),
-    Str(String),
+    /// Text up to 24 bytes is kept inline: most cells (names, codes, dates) then cost no allocation
+    /// when rows are read, records built and answers dropped.
+    Str(CompactString),
     List(Vec<Value>),
     Map(BTreeMap<String, Value>),
     /// A struct whose member names come from the model registry (what `read` returns), kept in Odoo's
@@ -20,7 +24,7 @@ pub enum Value {
 }
 
 impl Value {
-    pub fn str(s: impl Into<String>) -> Value {
+    pub fn str(s: impl Into<CompactString>) -> Value {
         Value::Str(s.into())
     }
 
@@ -91,7 +95,7 @@ impl Value {
             Value::Float(f) => {
                 serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, serde_json::Value::Number)
             }
-            Value::Str(s) => serde_json::Value::String(s),
+            Value::Str(s) => serde_json::Value::String(s.into_string()),
             Value::List(items) => serde_json::Value::Array(items.into_iter().map(Value::into_json).collect()),
             Value::Map(members) => {
                 serde_json::Value::Object(members.into_iter().map(|(k, v)| (k, v.into_json())).collect())
@@ -110,7 +114,7 @@ impl Value {
                 Some(i) => Value::Int(i),
                 None => Value::Float(n.as_f64().unwrap_or(0.0)),
             },
-            serde_json::Value::String(s) => Value::Str(s),
+            serde_json::Value::String(s) => Value::Str(s.into()),
             serde_json::Value::Array(items) => Value::List(items.into_iter().map(Value::from_json).collect()),
             serde_json::Value::Object(members) => {
                 Value::Map(members.into_iter().map(|(k, v)| (k, Value::from_json(v))).collect())
@@ -153,10 +157,10 @@ impl<'de> serde::de::Visitor<'de> for ValueVisitor {
         Ok(Value::Float(f))
     }
     fn visit_str<E>(self, s: &str) -> std::result::Result<Value, E> {
-        Ok(Value::Str(s.to_string()))
+        Ok(Value::Str(s.into()))
     }
     fn visit_string<E>(self, s: String) -> std::result::Result<Value, E> {
-        Ok(Value::Str(s))
+        Ok(Value::Str(s.into()))
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Value, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
@@ -186,12 +190,12 @@ impl From<i64> for Value {
 }
 impl From<&str> for Value {
     fn from(s: &str) -> Self {
-        Value::Str(s.to_string())
+        Value::Str(s.into())
     }
 }
 impl From<String> for Value {
     fn from(s: String) -> Self {
-        Value::Str(s)
+        Value::Str(s.into())
     }
 }
 impl From<Vec<Value>> for Value {

@@ -64,7 +64,7 @@ pub fn like_text(value: &Value) -> String {
     match value {
         Value::Nil | Value::Bool(false) => String::new(),
         Value::Bool(true) => "True".into(),
-        Value::Str(s) => s.clone(),
+        Value::Str(s) => s.to_string(),
         Value::Int(i) => i.to_string(),
         Value::Float(f) => py_float(*f),
         other => py_repr(other),
@@ -129,9 +129,10 @@ pub fn column_operand(ftype: FieldType, v: &Value) -> Result<SqlValue> {
 /// A datetime operand of ten characters (a date) means the start of that day, or its end for `>` and `<=`.
 pub fn datetime_day_bound(ftype: FieldType, op: Op, value: &Value) -> Option<Value> {
     match (ftype, value) {
-        (FieldType::Datetime, Value::Str(s)) if s.len() == 10 => {
-            Some(Value::Str(format!("{s} {}", if matches!(op, Op::Gt | Op::Le) { "23:59:59" } else { "00:00:00" })))
-        }
+        (FieldType::Datetime, Value::Str(s)) if s.len() == 10 => Some(Value::Str(compact_str::format_compact!(
+            "{s} {}",
+            if matches!(op, Op::Gt | Op::Le) { "23:59:59" } else { "00:00:00" }
+        ))),
         _ => None,
     }
 }

@@ -181,21 +181,32 @@ fn write_value(out: &mut String, value: &Value) {
             }
             out.push_str("</data></array></value>");
         }
-        Value::Map(members) => write_struct(out, members.iter().map(|(name, member)| (name.as_str(), member))),
-        Value::Record(members) => write_struct(out, members.iter().map(|(name, member)| (*name, member))),
+        Value::Map(members) => {
+            out.push_str("<value><struct>");
+            for (name, member) in members {
+                out.push_str("<member><name>");
+                escape_into(out, name);
+                out.push_str("</name>");
+                write_value(out, member);
+                out.push_str("</member>");
+            }
+            out.push_str("</struct></value>");
+        }
+        Value::Record(members) => {
+            out.push_str("<value><struct>");
+            for (name, member) in members {
+                // A record's member names are the registry's field names, identifiers with nothing to escape
+                // (`registry_field_names_need_no_escaping`): a third of the escaper's calls, saved.
+                debug_assert!(!name.bytes().any(|b| ESCAPED[b as usize]), "{name}");
+                out.push_str("<member><name>");
+                out.push_str(name);
+                out.push_str("</name>");
+                write_value(out, member);
+                out.push_str("</member>");
+            }
+            out.push_str("</struct></value>");
+        }
     }
-}
-
-fn write_struct<'v>(out: &mut String, members: impl Iterator<Item = (&'v str, &'v Value)>) {
-    out.push_str("<value><struct>");
-    for (name, member) in members {
-        out.push_str("<member><name>");
-        escape_into(out, name);
-        out.push_str("</name>");
-        write_value(out, member);
-        out.push_str("</member>");
-    }
-    out.push_str("</struct></value>");
 }
 
 /// Bytes that text content escapes: the three XML needs, and `\r`, which a parser would otherwise read back
@@ -447,6 +458,33 @@ mod tests {
                 let mut out = String::new();
                 escape_into(&mut out, &text);
                 assert_eq!(out, naive(&text), "{text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn records_encode_as_the_structs_of_their_members() {
+        let members = vec![("id", Value::Int(7)), ("name", Value::str("A & <B>")), ("tags", Value::List(vec![]))];
+        let record = Value::Record(members.clone());
+        let as_map = Value::map(members);
+        assert_eq!(encode_response(record.clone()), dxr_response(as_map.clone()));
+        assert_eq!(
+            encode_response(Value::List(vec![record.clone(), record])),
+            dxr_response(Value::List(vec![as_map.clone(), as_map]))
+        );
+    }
+
+    #[test]
+    fn registry_field_names_need_no_escaping() {
+        let registry = crate::models::registry();
+        for model in registry.models() {
+            for field in &model.fields {
+                assert!(
+                    field.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+                    "{}.{}",
+                    model.name,
+                    field.name
+                );
             }
         }
     }

@@ -5,7 +5,11 @@
           execute_kw search_read of 80 account.online.account records, read of one link, the
           framework ceiling (a static server answering the byte-identical search_read response),
           and Python's SimpleXMLRPCServer serving the same records from the same SQLite file;
-          then real Odoo 17 as the peer a user has (threaded, and prefork with --workers 2) answering
+          the same search_read from a second bridge on PostgreSQL (a throwaway cluster, or a database
+          created on BANKBRIDGE_BENCH_POSTGRES_URL; skipped with --no-postgres) and, with
+          --baseline-bridge PATH, from a bankbridge binary built from an older commit on its own SQLite
+          file (a same-run before/after ratio), every bridge seeded alike and checked to answer the same
+          records; then real Odoo 17 as the peer a user has (threaded, and prefork with --workers 2) answering
           the same search_read of 80 records of a model with the same fields
           (scripts/bench_odoo/), at 1 and 16 connections side by side with the bridge.
   encode  xmlrpc::encode_response vs Python's xmlrpc.client.dumps on the same 10,000 records.
@@ -30,6 +34,7 @@ import time
 import urllib.parse
 import urllib.request
 import xmlrpc.client
+from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -98,9 +103,9 @@ class Proc:
                 self.p.wait()
 
 
-def start_bridge(binary, database, workdir, extra_env=None):
+def start_bridge(binary, database, workdir, extra_env=None, log_name="bridge.log"):
     env = dict(os.environ, DATABASE_URL=database, RUST_LOG="warn", **(extra_env or {}))
-    proc = Proc([binary, "serve", "--port", "0", "--sync-interval", "0"], env=env, log=Path(workdir) / "bridge.log")
+    proc = Proc([binary, "serve", "--port", "0", "--sync-interval", "0"], env=env, log=Path(workdir) / log_name)
     key = proc.read_line(r"API key \(shown once\): (\S+)")
     if not key:
         proc.stop()
@@ -324,29 +329,101 @@ def print_odoo_peer(odoo, args, bridge_bytes):
         print(f"ratio {k}: {v:.1f}")
 
 
+SEARCH_READ = "search_read 80 accounts"
+SEARCH_READ_PG = "search_read 80 accounts (PostgreSQL)"
+SEARCH_READ_BASELINE = "search_read 80 accounts (baseline build)"
+# Set by the database at creation: each bridge is seeded at its own moment (see same_records).
+SEEDING_TIME_FIELDS = ("create_date", "write_date")
+ODOO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+
+
+def seed_bridge(url, key, count=80):
+    """Creates the link and the 80 accounts every bridge target serves, through XML-RPC as a client would;
+    returns (uid, link id)."""
+    uid = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/common").authenticate("bankbridge", "admin", key, {})
+    obj = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/object")
+    link = obj.execute_kw("bankbridge", uid, key, "account.online.link", "create", [{"name": "Benchmark bank"}])
+    obj.execute_kw("bankbridge", uid, key, "account.online.account", "create", [[
+        {"name": f"Account {i:02d}", "account_number": f"XF{i:020d}", "currency_code": "EUR",
+         "account_online_link_id": link, "journal_id": i}
+        for i in range(1, count + 1)
+    ]])
+    return uid, link
+
+
+def search_read_body(uid, key):
+    return xmlrpc.client.dumps(("bankbridge", uid, key, "account.online.account", "search_read", [[]], {"limit": 80}),
+                               "execute_kw")
+
+
+def same_records(expected, got):
+    """Compares the search_read answers of two bridges seeded alike on fresh databases. Everything must be
+    equal, ids, field names and XML-RPC types included, except the values of create_date and write_date:
+    they are the moment each bridge was seeded, so they need only be Odoo datetimes ("YYYY-MM-DD
+    HH:MM:SS") within 10 minutes of the reference's. Returns None, or a description of the first difference."""
+    if len(got) != len(expected):
+        return f"{len(got)} records instead of {len(expected)}"
+    for i, (a, b) in enumerate(zip(expected, got)):
+        if list(a) != list(b):
+            return f"record {i}: fields {list(b)} instead of {list(a)}"
+        for field, va in a.items():
+            vb = b[field]
+            if field in SEEDING_TIME_FIELDS:
+                if not (isinstance(va, str) and isinstance(vb, str) and ODOO_DATETIME.match(va)
+                        and ODOO_DATETIME.match(vb)):
+                    return f"record {i} (id {a.get('id')}): {field} {vb!r}, expected a datetime like {va!r}"
+                gap = abs((datetime.strptime(va, "%Y-%m-%d %H:%M:%S")
+                           - datetime.strptime(vb, "%Y-%m-%d %H:%M:%S")).total_seconds())
+                if gap > 600:
+                    return f"record {i} (id {a.get('id')}): {field} {vb!r}, {gap:.0f} s away from {va!r}"
+            elif vb != va or type(vb) is not type(va):
+                return f"record {i} (id {a.get('id')}): {field} {vb!r}, expected {va!r}"
+    return None
+
+
+class SecondBridge:
+    """Another bridge serving the same search_read on its own fresh database: seeded like the first one,
+    its answer checked against the first one's records (same_records)."""
+
+    def __init__(self, binary, database, work, tag, expected_link, expected_records):
+        self.proc, key = start_bridge(binary, database, work, log_name=f"bridge-{tag}.log")
+        try:
+            uid, link = seed_bridge(self.proc.url, key)
+            if link != expected_link:
+                raise RuntimeError(f"the {tag} bridge created link {link}, the first bridge {expected_link}")
+            self.url = self.proc.url + "/xmlrpc/2/object"
+            self.body = search_read_body(uid, key)
+            self.file = work / f"search_read-{tag}.xml"
+            self.file.write_text(self.body)
+            self.response = post(self.url, self.body.encode())
+            (self.records,), _ = xmlrpc.client.loads(self.response)
+            diff = same_records(expected_records, self.records)
+            if diff:
+                raise RuntimeError(f"the {tag} bridge's search_read differs from the bridge's: {diff}")
+        except BaseException:
+            self.proc.stop()
+            raise
+
+    def check_unchanged(self):
+        (after,), _ = xmlrpc.client.loads(post(self.url, self.body.encode()))
+        assert after == self.records
+
+
 def load(args):
     if not shutil.which("wrk"):
         sys.exit("wrk not found: install it (Debian: apt-get install wrk)")
     work = Path(tempfile.mkdtemp(prefix="bankbridge-bench-load-"))
     db_file = work / "bench.db"
     procs = []
+    pg_dir = pg_admin = pg_database = None
     try:
         bridge, key = start_bridge(args.bridge, str(db_file), work)
         procs.append(bridge)
-        common = xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/common")
-        uid = common.authenticate("bankbridge", "admin", key, {})
-        obj = xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/object")
-        link = obj.execute_kw("bankbridge", uid, key, "account.online.link", "create", [{"name": "Benchmark bank"}])
-        obj.execute_kw("bankbridge", uid, key, "account.online.account", "create", [[
-            {"name": f"Account {i:02d}", "account_number": f"XF{i:020d}", "currency_code": "EUR",
-             "account_online_link_id": link, "journal_id": i}
-            for i in range(1, 81)
-        ]])
+        uid, link = seed_bridge(bridge.url, key)
 
         bodies = {
             "version": ("/xmlrpc/2/common", xmlrpc.client.dumps((), "version")),
-            "search_read": ("/xmlrpc/2/object", xmlrpc.client.dumps(
-                ("bankbridge", uid, key, "account.online.account", "search_read", [[]], {"limit": 80}), "execute_kw")),
+            "search_read": ("/xmlrpc/2/object", search_read_body(uid, key)),
             "read": ("/xmlrpc/2/object", xmlrpc.client.dumps(
                 ("bankbridge", uid, key, "account.online.link", "read", [[link]], {}), "execute_kw")),
         }
@@ -383,13 +460,33 @@ def load(args):
             diff = [(a, b) for a, b in zip(records, py_records) if a != b][:1]
             raise RuntimeError(f"the Python baseline does not return the bridge's records: {diff}")
 
+        # The same bridge on PostgreSQL, and the baseline build on its own SQLite file: seeded alike, their
+        # answers must be the bridge's records (ids included: every database is fresh).
+        second = {}
+        if not args.no_postgres:
+            pg_admin = os.environ.get("BANKBRIDGE_BENCH_POSTGRES_URL")
+            if not pg_admin:
+                pg_dir = Path(tempfile.mkdtemp(prefix="bankbridge-bench-load-pg-"))
+                os.chmod(pg_dir, 0o755)
+                env = dict(os.environ, BANKBRIDGE_TEST_PGPORT=os.environ.get("BANKBRIDGE_TEST_PGPORT", str(free_port())))
+                pg_admin = subprocess.run([str(REPO / "tests" / "postgres.sh"), "start", str(pg_dir / "data")],
+                                          env=env, capture_output=True, text=True, check=True).stdout.strip()
+            pg_database = new_database("postgres", work, pg_admin, "load")
+            second[SEARCH_READ_PG] = SecondBridge(args.bridge, pg_database, work, "postgres", link, records)
+            procs.append(second[SEARCH_READ_PG].proc)
+        if args.baseline_bridge:
+            second[SEARCH_READ_BASELINE] = SecondBridge(args.baseline_bridge, str(work / "baseline.db"), work,
+                                                        "baseline", link, records)
+            procs.append(second[SEARCH_READ_BASELINE].proc)
+
         targets = {
             "common.version": (bridge.url + bodies["version"][0], files["version"]),
-            "search_read 80 accounts": (sr_url, files["search_read"]),
+            SEARCH_READ: (sr_url, files["search_read"]),
             "read 1 link": (bridge.url + bodies["read"][0], files["read"]),
             "ceiling (static search_read)": (ceiling.url + "/xmlrpc/2/object", files["search_read"]),
             "python SimpleXMLRPCServer search_read": (python.url + "/xmlrpc/2/object", files["search_read"]),
         }
+        targets.update({name: (b.url, b.file) for name, b in second.items()})
         results = {name: [] for name in targets}
         for round_no in range(args.rounds):
             for name, (url, body) in targets.items():
@@ -400,7 +497,7 @@ def load(args):
                       f"p99 {r['p99_ms']:.2f} ms  non-2xx {r['non_2xx']} {r['socket_errors']}", flush=True)
         # One client at a time: Python's best case (no GIL contention between its 64 threads).
         single = {}
-        for name in ("search_read 80 accounts", "python SimpleXMLRPCServer search_read"):
+        for name in (SEARCH_READ, "python SimpleXMLRPCServer search_read", *second):
             url, body = targets[name]
             single[name] = wrk(url, body, args.seconds, 1, 1)
             print(f"1 connection {name:40s} {single[name]['rps']:10.0f} req/s  p50 {single[name]['p50_ms']:.2f} ms",
@@ -408,31 +505,51 @@ def load(args):
         # Responses still correct after the load.
         (after,), _ = xmlrpc.client.loads(post(sr_url, bodies["search_read"][1].encode()))
         assert after == records
+        for b in second.values():
+            b.check_unchanged()
         odoo = None if args.no_odoo else odoo_peer(args, work, sr_url, files["search_read"], records)
 
         best = {name: max(rs, key=lambda r: r["rps"]) for name, rs in results.items()}
-        sr, ceil, py = best["search_read 80 accounts"], best["ceiling (static search_read)"], best[
+        sr, ceil, py = best[SEARCH_READ], best["ceiling (static search_read)"], best[
             "python SimpleXMLRPCServer search_read"]
+        ratios = {
+            "search_read / ceiling": sr["rps"] / ceil["rps"],
+            "search_read / python": sr["rps"] / py["rps"],
+            "search_read p99 / p50": sr["p99_ms"] / sr["p50_ms"],
+            "search_read / python, 1 connection each": single[SEARCH_READ]["rps"]
+            / single["python SimpleXMLRPCServer search_read"]["rps"],
+        }
+        if SEARCH_READ_PG in best:
+            pg = best[SEARCH_READ_PG]
+            ratios["search_read PostgreSQL / ceiling"] = pg["rps"] / ceil["rps"]
+            ratios["search_read PostgreSQL / SQLite"] = pg["rps"] / sr["rps"]
+            ratios["search_read PostgreSQL / SQLite, 1 connection each"] = (single[SEARCH_READ_PG]["rps"]
+                                                                            / single[SEARCH_READ]["rps"])
+        if SEARCH_READ_BASELINE in best:
+            base = best[SEARCH_READ_BASELINE]
+            ratios["search_read / baseline build"] = sr["rps"] / base["rps"]
+            ratios["baseline build / ceiling"] = base["rps"] / ceil["rps"]
+            ratios["search_read / baseline build, 1 connection each"] = (single[SEARCH_READ]["rps"]
+                                                                         / single[SEARCH_READ_BASELINE]["rps"])
         summary = {
             "machine": machine(),
             "command": " ".join(sys.argv),
             "connections": args.connections, "wrk_threads": args.threads, "seconds": args.seconds,
             "rounds": args.rounds, "response_bytes": len(response),
+            "postgres": SEARCH_READ_PG in second, "baseline_bridge": args.baseline_bridge,
+            "second_bridge_response_bytes": {name: len(b.response) for name, b in second.items()},
             "best_round": best, "all_rounds": results,
-            "ratios": {
-                "search_read / ceiling": sr["rps"] / ceil["rps"],
-                "search_read / python": sr["rps"] / py["rps"],
-                "search_read p99 / p50": sr["p99_ms"] / sr["p50_ms"],
-                "search_read / python, 1 connection each": single["search_read 80 accounts"]["rps"]
-                / single["python SimpleXMLRPCServer search_read"]["rps"],
-            },
+            "ratios": ratios,
             "one_connection": single,
             "odoo_peer": odoo,
         }
         print()
         print(f"machine: {summary['machine']}")
+        others = "".join(f", {name.split('(')[1].rstrip(')')} {len(b.response)}" for name, b in second.items())
         print(f"wrk -t{args.threads} -c{args.connections} -d{args.seconds}s, best of {args.rounds} rounds; "
-              f"search_read response {len(response)} bytes")
+              f"search_read response {len(response)} bytes{others}")
+        if args.baseline_bridge:
+            print(f"baseline build: {args.baseline_bridge}")
         print("| target | req/s | p50 ms | p90 ms | p99 ms |")
         print("|---|---:|---:|---:|---:|")
         for name, r in best.items():
@@ -446,6 +563,12 @@ def load(args):
     finally:
         for p in reversed(procs):
             p.stop()
+        if pg_dir:
+            subprocess.run([str(REPO / "tests" / "postgres.sh"), "stop", str(pg_dir / "data")], capture_output=True)
+            shutil.rmtree(pg_dir, ignore_errors=True)
+        elif pg_database:
+            name = pg_database.rsplit("/", 1)[1]
+            subprocess.run(["psql", pg_admin, "-q", "-c", f"DROP DATABASE IF EXISTS {name}"], capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -617,13 +740,25 @@ def main():
     lp.add_argument("--rounds", type=int, default=2)
     lp.add_argument("--no-odoo", action="store_true", help="skip the real Odoo 17 peer (tests/odoo/env.sh)")
     lp.add_argument("--only-odoo", action="store_true",
-                    help="measure only the bridge vs Odoo 17 comparison (skip the ceiling and Python rounds)")
+                    help="measure only the bridge vs Odoo 17 comparison (skip the ceiling, Python, PostgreSQL "
+                         "and baseline rounds)")
+    lp.add_argument("--no-postgres", action="store_true",
+                    help="skip the second bridge on PostgreSQL (otherwise a throwaway cluster through "
+                         "tests/postgres.sh, or a database created on BANKBRIDGE_BENCH_POSTGRES_URL)")
+    lp.add_argument("--baseline-bridge", metavar="PATH",
+                    help="a bankbridge binary built from an older commit: also load it, seeded alike on its own "
+                         "SQLite file, for same-run ratios against it")
     ep = sub.add_parser("encode")
     ep.add_argument("--iterations", type=int, default=15)
     sp = sub.add_parser("sync")
     sp.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
     sp.add_argument("--no-postgres", action="store_true")
     args = p.parse_args()
+    if args.what == "load" and args.baseline_bridge:
+        if args.only_odoo:
+            p.error("--baseline-bridge is not measured with --only-odoo")
+        if not os.access(args.baseline_bridge, os.X_OK):
+            p.error(f"--baseline-bridge {args.baseline_bridge}: not an executable file")
     {"load": load, "encode": encode, "sync": sync}[args.what](args)
 
 

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Builds the release binary and the bench_aid helper, then runs scripts/bench.py:
-#   scripts/bench.sh load [--seconds 10 --connections 64 --rounds 2] [--no-odoo | --only-odoo]
+#   scripts/bench.sh load [--seconds 10 --connections 64 --rounds 2] [--no-odoo | --only-odoo] [--no-postgres]
+#                         [--baseline-bridge PATH]
+#     (--baseline-bridge: a bankbridge binary built from an older commit, loaded in the same rounds for a
+#     same-run before/after ratio; --no-postgres: skip the second bridge on PostgreSQL)
 #   scripts/bench.sh encode [--iterations 15]
 #   scripts/bench.sh sync [--rows 100000 1000000] [--no-postgres]
 # Options before the subcommand go to bench.py (e.g. --json FILE). Prerequisites (installed by nothing
-# here): wrk (load), GNU time at /usr/bin/time (sync), PostgreSQL server binaries (sync, unless
-# --no-postgres or BANKBRIDGE_BENCH_POSTGRES_URL names a server to create databases on; load's Odoo peer,
-# unless --no-odoo), python3. The Odoo 17 peer comes from ../shared/odoo17 through tests/odoo/env.sh setup
-# (unpacked, with its venv, under target/odoo17 the first time).
+# here): wrk (load), GNU time at /usr/bin/time (sync), PostgreSQL server binaries and psql (sync and load,
+# unless --no-postgres, or BANKBRIDGE_BENCH_POSTGRES_URL names a server to create databases on; load's Odoo
+# peer, unless --no-odoo), python3. The Odoo 17 peer comes from ../shared/odoo17 through tests/odoo/env.sh
+# setup (unpacked, with its venv, under target/odoo17 the first time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${CARGO_TARGET_DIR:-target}

@@ -82,7 +82,8 @@ pub fn coerce_for_write(model: &str, field: &Field, v: &Value) -> Result<SqlValu
     })
 }
 
-/// Decodes one cell of a JSON row into Odoo's read format.
+/// Converts one stored cell (as `Sql::load_rows` decodes it from the backend's native value) into Odoo's
+/// read format for a field of `ftype`.
 pub fn read_cell(ftype: FieldType, cell: Value) -> Value {
     match (ftype, cell) {
         (FieldType::Boolean, Value::Bool(b)) => Value::Bool(b),

@@ -4,5 +4,6 @@
 pub mod fault;
 pub mod http;
 pub mod jsonrpc;
+mod methodcall;
 pub mod services;
 pub mod xmlrpc;

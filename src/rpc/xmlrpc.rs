@@ -1,4 +1,5 @@
-//! XML-RPC codec over dxr: request decoding with Odoo-style guards, response and fault encoding.
+//! XML-RPC codec: request decoding with Odoo-style guards (the reader is `methodcall`), response encoding
+//! written directly from `Value`, faults through dxr.
 
 use crate::error::{Error, Result};
 use crate::rpc::fault;
@@ -17,21 +18,22 @@ pub fn decode(body: &[u8]) -> Result<Request> {
         std::str::from_utf8(body).map_err(|_| Error::application("Invalid XML-RPC request: the body is not UTF-8."))?;
     // dxr already refuses entity declarations; refusing DOCTYPE up front keeps XXE and entity-expansion
     // payloads away from the parser entirely.
-    if contains_ignore_case(text, "<!DOCTYPE") || contains_ignore_case(text, "<!ENTITY") {
+    if text.contains("<!") && (contains_ignore_case(text, "<!DOCTYPE") || contains_ignore_case(text, "<!ENTITY")) {
         return Err(Error::application("Invalid XML-RPC request: DOCTYPE and entity declarations are not allowed."));
     }
     // Characters XML 1.0 forbids (NUL, C0 controls but tab, LF, CR): expat, and so Odoo, refuses them;
     // stored, they would make every later answer that carries them unreadable.
-    if text.chars().any(|c| c < ' ' && !matches!(c, '\t' | '\n' | '\r')) {
+    // By bytes: every byte of a multi-byte UTF-8 character is 0x80 or above.
+    if text.bytes().any(|b| b < b' ' && !matches!(b, b'\t' | b'\n' | b'\r')) {
         return Err(Error::application("Invalid XML-RPC request: control characters are not allowed in XML."));
     }
-    let call = dxr::MethodCall::from_xml(text).map_err(|_| {
+    let (method, params) = crate::rpc::methodcall::parse(text).ok_or_else(|| {
         Error::application(format!(
             "Invalid XML-RPC request: the body ({} bytes) is not a well-formed methodCall.",
             body.len()
         ))
     })?;
-    Ok(Request { method: call.name.into_owned(), params: call.params.into_iter().map(Value::from_xmlrpc).collect() })
+    Ok(Request { method, params })
 }
 
 fn contains_ignore_case(haystack: &str, needle: &str) -> bool {

@@ -63,6 +63,28 @@ fn cache_key(scope: &str, secret: &str) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// An active user's company and credential generation: the one statement a call's check runs when nothing
+/// changed. Not `first()`: its bound `LIMIT ?` makes SQLite re-prepare the cached statement on every call.
+fn active_user(conn: &mut AnyConnection, uid: i64) -> Result<Option<(i64, i64)>> {
+    Ok(users::table
+        .filter(users::id.eq(uid))
+        .filter(users::active.eq(true))
+        .select((users::company_id, users::credential_generation))
+        .load::<(i64, i64)>(conn)?
+        .into_iter()
+        .next())
+}
+
+fn stored_password_hash(conn: &mut AnyConnection, uid: i64) -> Result<Option<String>> {
+    Ok(users::table
+        .filter(users::id.eq(uid))
+        .select(users::password_hash)
+        .load::<Option<String>>(conn)?
+        .into_iter()
+        .next()
+        .flatten())
+}
+
 pub fn hash_secret(secret: &str) -> Result<String> {
     let mut salt_bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut salt_bytes);
@@ -136,27 +158,14 @@ impl Authenticator {
     /// Like `check`, one cached statement when nothing changed: the user row (disabling takes effect on the
     /// next call) and its credential generation; the stored hashes are read again only when it moved.
     pub fn check_session(&self, conn: &mut AnyConnection, uid: i64, credential_hash: &str) -> Result<Identity> {
-        let user = users::table
-            .filter(users::id.eq(uid))
-            .filter(users::active.eq(true))
-            .select((users::company_id, users::credential_generation))
-            .load::<(i64, i64)>(conn)?
-            .into_iter()
-            .next();
-        let Some((company_id, generation)) = user else {
+        let Some((company_id, generation)) = active_user(conn, uid)? else {
             return Err(Error::access_denied());
         };
         let key = cache_key(&format!("session:{uid}"), credential_hash);
         if self.verified_at(&key, generation) {
             return Ok(Identity { uid, company_id });
         }
-        let password_hash = users::table
-            .filter(users::id.eq(uid))
-            .select(users::password_hash)
-            .load::<Option<String>>(conn)?
-            .into_iter()
-            .next()
-            .flatten();
+        let password_hash = stored_password_hash(conn, uid)?;
         let still_stored = password_hash.as_deref() == Some(credential_hash)
             || api_keys::table
                 .filter(api_keys::user_id.eq(uid))
@@ -184,15 +193,7 @@ impl Authenticator {
         if self.throttled(&throttle_key) {
             return Err(Error::access_denied());
         }
-        let user = users::table
-            .filter(users::id.eq(uid))
-            .filter(users::active.eq(true))
-            .select((users::company_id, users::credential_generation))
-            // Not `first()`: its bound `LIMIT ?` makes SQLite re-prepare the cached statement on every call.
-            .load::<(i64, i64)>(conn)?
-            .into_iter()
-            .next();
-        let Some((company_id, generation)) = user else {
+        let Some((company_id, generation)) = active_user(conn, uid)? else {
             self.record_failure(&throttle_key);
             return Err(Error::access_denied());
         };
@@ -200,13 +201,7 @@ impl Authenticator {
         if !secret.is_empty() && self.verified_at(&key, generation) {
             return Ok(Identity { uid, company_id });
         }
-        let password_hash = users::table
-            .filter(users::id.eq(uid))
-            .select(users::password_hash)
-            .load::<Option<String>>(conn)?
-            .into_iter()
-            .next()
-            .flatten();
+        let password_hash = stored_password_hash(conn, uid)?;
         if self.matching_hash(conn, uid, password_hash.as_deref(), secret)?.is_some() {
             self.remember_generation(key, generation);
             Ok(Identity { uid, company_id })

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::app::App;
 use crate::auth::Identity;
-use crate::db::AnyConnection;
+use crate::db::{AnyConnection, Backend};
 use crate::error::{Error, Result};
 use crate::models::{self, Button};
 use crate::orm::access::{check_access, generic_operation, Operation};
@@ -295,11 +295,16 @@ fn runs_hook(call: &Call, operation: Operation) -> bool {
     operation == Operation::Unlink && models::before_unlink(call.model).is_some()
 }
 
-/// A generic method in its own transaction (writes take SQLite's write lock up front).
+/// A generic method in its own transaction (writes take SQLite's write lock up front). A reading method
+/// on PostgreSQL runs without one: under READ COMMITTED every statement takes its own snapshot inside a
+/// transaction too, so BEGIN and COMMIT would be two more round trips that change nothing it reads. On
+/// SQLite the transaction is what keeps one snapshot for all of the call's statements.
 fn run_generic(conn: &mut AnyConnection, app: &App, call: &Call, operation: Operation) -> Result<Value> {
     use diesel::Connection;
     if matches!(operation, Operation::Create | Operation::Write | Operation::Unlink) {
         crate::db::write_transaction(conn, |conn| call_generic(&app.registry, conn, call))
+    } else if conn.backend() == Backend::Postgres {
+        call_generic(&app.registry, conn, call)
     } else {
         conn.transaction(|conn| call_generic(&app.registry, conn, call))
     }

@@ -389,10 +389,7 @@ async fn web_call_kw(
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    if let Some(refused) = policy.refusal(&req, &body) {
-        return refused;
-    }
-    web_model_call(app, sessions, req, body, true).await
+    web_model_call(app, sessions, policy, req, body, true).await
 }
 
 async fn web_call(
@@ -402,19 +399,21 @@ async fn web_call(
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    if let Some(refused) = policy.refusal(&req, &body) {
-        return refused;
-    }
-    web_model_call(app, sessions, req, body, false).await
+    web_model_call(app, sessions, policy, req, body, false).await
 }
 
+/// `/web/dataset/call_kw` (`with_kwargs`) and `/web/dataset/call`, behind the session routes' policy.
 async fn web_model_call(
     app: web::Data<Arc<App>>,
     sessions: web::Data<Sessions>,
+    policy: web::Data<WebPolicy>,
     req: HttpRequest,
     body: web::Bytes,
     with_kwargs: bool,
 ) -> HttpResponse {
+    if let Some(refused) = policy.refusal(&req, &body) {
+        return refused;
+    }
     let request = match jsonrpc::parse(&body) {
         Ok(r) => r,
         Err(e) => return json(jsonrpc::error(serde_json::Value::Null, &e)),

@@ -291,23 +291,11 @@ fn scalar(kind: &str, text: &str) -> Option<Value> {
         },
         "string" => Value::Str(CompactString::from(text)),
         "double" => Value::Float(number.parse::<f64>().ok()?),
-        "dateTime.iso8601" => {
-            let dt: dxr::DateTime = text.parse().ok()?;
-            Value::Str(compact_str::format_compact!(
-                "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-                dt.year(),
-                dt.month(),
-                dt.day(),
-                dt.hour(),
-                dt.minute(),
-                dt.second()
-            ))
-        }
+        "dateTime.iso8601" => odoo_datetime(&text.parse().ok()?),
         "base64" => {
             use base64::Engine as _;
             let stripped: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-            let bytes = base64::engine::general_purpose::STANDARD.decode(stripped).ok()?;
-            Value::str(base64::engine::general_purpose::STANDARD.encode(bytes))
+            base64_text(&base64::engine::general_purpose::STANDARD.decode(stripped).ok()?)
         }
         _ => return None,
     })
@@ -328,6 +316,25 @@ fn attribute(text: &str) -> Option<usize> {
         return None;
     }
     Some(text.len() - rest.len() + end + 2)
+}
+
+/// Odoo fields take dates as strings: an XML-RPC `dateTime.iso8601` becomes one in Odoo's server format.
+pub(crate) fn odoo_datetime(dt: &dxr::DateTime) -> Value {
+    Value::Str(compact_str::format_compact!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
+    ))
+}
+
+/// Binary values travel as their canonical base64 text.
+pub(crate) fn base64_text(bytes: &[u8]) -> Value {
+    use base64::Engine as _;
+    Value::str(base64::engine::general_purpose::STANDARD.encode(bytes))
 }
 
 fn is_blank(text: &str) -> bool {

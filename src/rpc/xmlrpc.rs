@@ -62,27 +62,18 @@ impl Value {
         }
     }
 
+    /// dxr's reading of a value, as the request reader (`methodcall`) reads it: its tests compare the two.
+    #[cfg(test)]
     pub fn from_xmlrpc(value: dxr::Value) -> Value {
+        use crate::rpc::methodcall::{base64_text, odoo_datetime};
         match value {
             dxr::Value::Integer(i) => Value::Int(i64::from(i)),
             dxr::Value::Long(i) => Value::Int(i),
             dxr::Value::Boolean(b) => Value::Bool(b),
             dxr::Value::String(s) => Value::Str(s.into()),
             dxr::Value::Double(f) => Value::Float(f),
-            // Odoo fields take dates as strings; accept the XML-RPC type too, in Odoo's server format.
-            dxr::Value::DateTime(dt) => Value::Str(compact_str::format_compact!(
-                "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-                dt.year(),
-                dt.month(),
-                dt.day(),
-                dt.hour(),
-                dt.minute(),
-                dt.second()
-            )),
-            dxr::Value::Base64(bytes) => {
-                use base64::Engine as _;
-                Value::str(base64::engine::general_purpose::STANDARD.encode(bytes))
-            }
+            dxr::Value::DateTime(dt) => odoo_datetime(&dt),
+            dxr::Value::Base64(bytes) => base64_text(&bytes),
             dxr::Value::Struct(members) => {
                 Value::Map(members.into_iter().map(|(k, v)| (k, Value::from_xmlrpc(v))).collect())
             }

@@ -132,7 +132,7 @@ fn search_read(args: &[String]) {
     let (registry, search_read) =
         common::search_read_80_fixture(&mut conn, &format!("search-read {}", std::process::id()));
     let first = call_generic(&registry, &mut conn, &search_read).expect("search_read");
-    assert_eq!(first.as_list().map(<[Value]>::len), Some(80));
+    assert_eq!(first.list_len(), Some(80));
     let started = Instant::now();
     for _ in 0..iterations {
         std::hint::black_box(call_generic(&registry, &mut conn, &search_read).expect("search_read"));

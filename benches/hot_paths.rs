@@ -112,7 +112,7 @@ fn search_read_80(c: &mut Criterion, dir: &std::path::Path) {
     let mut conn = pool.get().expect("connection");
     let (registry, search_read) = common::search_read_80_fixture(&mut conn, "Bench search_read");
     let response = call_generic(&registry, &mut conn, &search_read).expect("search_read");
-    assert_eq!(response.as_list().map(<[Value]>::len), Some(80));
+    assert_eq!(response.list_len(), Some(80));
 
     let mut group = c.benchmark_group("search_read_80_accounts");
     group.bench_function("orm_sqlite", |b| b.iter(|| call_generic(&registry, &mut conn, &search_read).expect("read")));

@@ -145,14 +145,13 @@ fn check_backend(url: DatabaseUrl) {
         let direct =
             call_generic(&registry, &mut conn, &env_call(call("search_read", vec![domain.clone()], paging))).unwrap();
         assert_eq!(direct, via_read, "round {round}: search_read of {domain:?} ({order}) on {url:?}");
-        for record in direct.as_list().unwrap() {
-            let Value::Record(members) = record else { panic!("not a record: {record:?}") };
-            let mut names: Vec<&str> = members.iter().map(|(name, _)| *name).collect();
-            assert_eq!(names.first(), Some(&"id"));
-            names.sort_unstable();
-            names.dedup();
-            assert_eq!(names.len(), members.len(), "a member twice in {record:?}");
-        }
+        let Value::Records(records) = &direct else { panic!("not records: {direct:?}") };
+        let mut names = records.names().to_vec();
+        assert_eq!(names.first(), Some(&"id"));
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), records.names().len(), "a member twice in {direct:?}");
+        assert!(records.rows().iter().all(|row| row.len() == names.len()), "a record without all its members: {direct:?}");
     }
 }
 

@@ -84,6 +84,7 @@ pub fn coerce_for_write(model: &str, field: &Field, v: &Value) -> Result<SqlValu
 
 /// Converts one stored cell (as `Sql::load_rows` decodes it from the backend's native value) into Odoo's
 /// read format for a field of `ftype`.
+#[inline]
 pub fn read_cell(ftype: FieldType, cell: Value) -> Value {
     match (ftype, cell) {
         (FieldType::Boolean, Value::Bool(b)) => Value::Bool(b),

@@ -13,7 +13,7 @@ use crate::orm::domain::Domain;
 use crate::orm::model::{CompanyScope, Field, FieldType, Model};
 use crate::orm::registry::Registry;
 use crate::orm::sql::{select_columns, Sql, SqlValue};
-use crate::types::Value;
+use crate::types::{Records, Value};
 
 /// What `search` and `search_read` select: a domain and Odoo's paging (`offset`, `limit`, `order`).
 #[derive(Clone, Copy)]
@@ -199,7 +199,7 @@ impl Orm<'_> {
         ids: &[i64],
         fields: &[&Field],
         classic: bool,
-    ) -> Result<Vec<Value>> {
+    ) -> Result<Records> {
         let select = select_columns("t", &column_names(model));
         let mut by_id: HashMap<i64, Vec<Value>> = HashMap::with_capacity(ids.len());
         let mut unique = ids.to_vec();
@@ -228,14 +228,15 @@ impl Orm<'_> {
         search: &Search,
         fields: &[&Field],
         classic: bool,
-    ) -> Result<Vec<Value>> {
+    ) -> Result<Records> {
         let select = select_columns("t", &column_names(model));
-        let rows = self.select_sql(&select, model, search)?.load_rows(conn)?;
+        let expected = search.limit.and_then(|limit| usize::try_from(limit).ok()).unwrap_or(0);
+        let rows = self.select_sql(&select, model, search)?.load_rows_expecting(conn, expected)?;
         self.records(conn, model, rows, fields, classic)
     }
 
-    /// Builds the records of stored rows (cells in `column_names` order, id first): related display
-    /// names and one2many ids are fetched once per field for all rows.
+    /// Builds the records of stored rows (cells in `column_names` order, id first), each in its row's own
+    /// buffer: related display names and one2many ids are fetched once per field for all rows.
     fn records(
         &self,
         conn: &mut AnyConnection,
@@ -243,12 +244,13 @@ impl Orm<'_> {
         mut rows: Vec<Vec<Value>>,
         fields: &[&Field],
         classic: bool,
-    ) -> Result<Vec<Value>> {
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
+    ) -> Result<Records> {
         // `id` always comes first, once, whether or not it was asked for.
         let fields: Vec<&Field> = fields.iter().copied().filter(|f| f.name != "id").collect();
+        let names: Vec<&'static str> = std::iter::once("id").chain(fields.iter().map(|f| f.name)).collect();
+        if rows.is_empty() {
+            return Ok(Records::new(names, rows));
+        }
         let row_id = |row: &Vec<Value>| row.first().and_then(Value::as_i64).unwrap_or(0);
         let columns = column_names(model);
         let column = |name: &str| columns.iter().position(|c| *c == name);
@@ -257,7 +259,7 @@ impl Orm<'_> {
         enum Source<'f> {
             DisplayName,
             Children(HashMap<i64, Vec<i64>>),
-            Related(usize, HashMap<i64, Value>),
+            Related(usize, DisplayNames),
             Cell(usize, &'f Field),
         }
         let mut sources = Vec::with_capacity(fields.len());
@@ -280,14 +282,18 @@ impl Orm<'_> {
 
         let rec_name_idx = column(model.rec_name);
         let wants_display_name = sources.iter().any(|s| matches!(s, Source::DisplayName));
-        let mut out = Vec::with_capacity(rows.len());
-        for cells in &mut rows {
-            let id = row_id(cells);
-            let mut record = Vec::with_capacity(fields.len() + 1);
-            record.push(("id", Value::Int(id)));
+        // Each row's cells move to `cells` while the record is written into the row's own buffer; the two
+        // buffers trade places at every row, so no record allocates.
+        let mut cells: Vec<Value> = Vec::with_capacity(names.len().max(columns.len()));
+        for record in &mut rows {
+            std::mem::swap(record, &mut cells);
+            record.clear();
+            record.reserve(names.len());
+            let id = row_id(&cells);
+            record.push(Value::Int(id));
             // The display name first: it may read the cell another field then takes.
             let name = wants_display_name.then(|| display_name(rec_name_idx.and_then(|i| cells.get(i))));
-            for (field, source) in fields.iter().zip(&sources) {
+            for source in &sources {
                 let value = match source {
                     Source::DisplayName => name.clone().unwrap_or(Value::Bool(false)),
                     Source::Children(children) => Value::List(
@@ -296,7 +302,7 @@ impl Orm<'_> {
                     Source::Related(idx, names) => match cells.get(*idx).and_then(Value::as_i64) {
                         Some(ref_id) => Value::List(vec![
                             Value::Int(ref_id),
-                            names.get(&ref_id).cloned().unwrap_or(Value::Bool(false)),
+                            names.get(ref_id).cloned().unwrap_or(Value::Bool(false)),
                         ]),
                         None => Value::Bool(false),
                     },
@@ -305,11 +311,11 @@ impl Orm<'_> {
                         cells.get_mut(*idx).map_or(Value::Nil, |c| std::mem::replace(c, Value::Nil)),
                     ),
                 };
-                record.push((field.name, value));
+                record.push(value);
             }
-            out.push(Value::Record(record));
+            cells.clear();
         }
-        Ok(out)
+        Ok(Records::new(names, rows))
     }
 
     /// The ids of the `comodel` records whose `inverse` points at each parent, in the comodel's order.
@@ -340,8 +346,8 @@ impl Orm<'_> {
         Ok(map)
     }
 
-    fn display_names(&self, conn: &mut AnyConnection, model: &Model, ids: &[i64]) -> Result<HashMap<i64, Value>> {
-        let mut out = HashMap::new();
+    fn display_names(&self, conn: &mut AnyConnection, model: &Model, ids: &[i64]) -> Result<DisplayNames> {
+        let mut out = Vec::new();
         let mut unique: Vec<i64> = ids.to_vec();
         unique.sort_unstable();
         unique.dedup();
@@ -355,18 +361,29 @@ impl Orm<'_> {
             ));
             for (id, label) in sql.load_id_texts(conn)? {
                 let cell = label.map(Value::str);
-                out.insert(id, display_name(cell.as_ref()));
+                out.push((id, display_name(cell.as_ref())));
             }
         }
-        Ok(out)
+        out.sort_unstable_by_key(|(id, _)| *id);
+        Ok(DisplayNames(out))
     }
 
     pub(crate) fn name_pairs(&self, conn: &mut AnyConnection, model: &Model, ids: &[i64]) -> Result<Value> {
         let visible = self.visible_ids(conn, model, ids)?;
         let names = self.display_names(conn, model, &visible)?;
         Ok(Value::List(
-            ids.iter().filter_map(|id| names.get(id).map(|n| Value::List(vec![Value::Int(*id), n.clone()]))).collect(),
+            ids.iter().filter_map(|id| names.get(*id).map(|n| Value::List(vec![Value::Int(*id), n.clone()]))).collect(),
         ))
+    }
+}
+
+/// Display names by id, in id order: looked up once per record and many2one field, where a binary search
+/// over the few related ids costs less than hashing.
+struct DisplayNames(Vec<(i64, Value)>);
+
+impl DisplayNames {
+    fn get(&self, id: i64) -> Option<&Value> {
+        self.0.binary_search_by_key(&id, |(key, _)| *key).ok().map(|at| &self.0[at].1)
     }
 }
 

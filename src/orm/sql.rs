@@ -124,7 +124,17 @@ impl Sql {
 
     /// Rows as their native cells (see `select_columns`), in select-list order.
     pub fn load_rows(self, conn: &mut AnyConnection) -> Result<Vec<Vec<Value>>> {
-        Ok(self.into_query().load::<NativeRow>(conn)?.into_iter().map(|r| r.0).collect())
+        self.load_rows_expecting(conn, 0)
+    }
+
+    /// `load_rows` with room for `expected` rows made at once (a search's limit), instead of growing the
+    /// list as rows arrive.
+    pub fn load_rows_expecting(self, conn: &mut AnyConnection, expected: usize) -> Result<Vec<Vec<Value>>> {
+        let mut rows = Vec::with_capacity(expected.min(ROWS_RESERVED_MAX));
+        for row in self.into_query().load_iter::<NativeRow, diesel::connection::DefaultLoadingMode>(conn)? {
+            rows.push(row?.0);
+        }
+        Ok(rows)
     }
 
     /// `(id, text)` pairs, e.g. display names of related records.
@@ -214,6 +224,13 @@ impl QueryFragment<MultiBackend> for Statement {
     }
 }
 
+/// Most rows `load_rows_expecting` makes room for ahead (a limit is the client's number).
+const ROWS_RESERVED_MAX: usize = 1000;
+
+/// Room left in each row for the members a record has beyond its row's columns (`display_name`, a
+/// one2many's ids): `orm::read` writes each record into the buffer its row was read into.
+const RECORD_MEMBERS_BEYOND_COLUMNS: usize = 2;
+
 /// A row of any shape, each cell decoded from the backend's own representation (SQLite's storage class,
 /// PostgreSQL's binary format by type oid) into `Value`: text is copied once, out of the driver's buffer.
 struct NativeRow(Vec<Value>);
@@ -221,7 +238,7 @@ struct NativeRow(Vec<Value>);
 impl FromSqlRow<Untyped, MultiBackend> for NativeRow {
     fn build_from_row<'a>(row: &impl diesel::row::Row<'a, MultiBackend>) -> diesel::deserialize::Result<Self> {
         let count = row.field_count();
-        let mut cells = Vec::with_capacity(count);
+        let mut cells = Vec::with_capacity(count + RECORD_MEMBERS_BEYOND_COLUMNS);
         for index in 0..count {
             let field = row.get(index).ok_or("a column of the row is missing")?;
             cells.push(match field.value() {

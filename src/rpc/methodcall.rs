@@ -398,7 +398,7 @@ mod tests {
                     }
                     out.push_str("</struct></value>");
                 }
-                Value::Record(_) => unreachable!(),
+                Value::Records(_) => unreachable!(),
             }
         }
         let mut out =

@@ -56,8 +56,8 @@ impl Value {
             Value::Str(s) => dxr::Value::String(s.into_string()),
             Value::List(items) => dxr::Value::Array(items.into_iter().map(Value::into_xmlrpc).collect()),
             Value::Map(members) => dxr::Value::Struct(members.into_iter().map(|(k, v)| (k, v.into_xmlrpc())).collect()),
-            Value::Record(members) => {
-                dxr::Value::Struct(members.into_iter().map(|(k, v)| (k.to_string(), v.into_xmlrpc())).collect())
+            Value::Records(records) => {
+                dxr::Value::Array(records.into_maps().into_iter().map(Value::into_xmlrpc).collect())
             }
         }
     }
@@ -118,7 +118,12 @@ fn size_estimate(value: &Value) -> usize {
         Value::Str(s) => 30 + s.len(),
         Value::List(items) => 35 + items.first().map_or(0, |first| items.len() * size_estimate(first)),
         Value::Map(members) => 30 + members.iter().map(|(k, v)| 30 + k.len() + size_estimate(v)).sum::<usize>(),
-        Value::Record(members) => 30 + members.iter().map(|(k, v)| 30 + k.len() + size_estimate(v)).sum::<usize>(),
+        Value::Records(records) => {
+            let first = records.rows().first().map_or(0, |row| {
+                records.names().iter().zip(row).map(|(k, v)| 30 + k.len() + size_estimate(v)).sum::<usize>()
+            });
+            35 + records.len() * (30 + first)
+        }
     }
 }
 
@@ -185,19 +190,32 @@ fn write_value(out: &mut String, value: &Value) {
             }
             out.push_str("</struct></value>");
         }
-        Value::Record(members) => {
-            out.push_str("<value><struct>");
-            for (name, member) in members {
-                // A record's member names are the registry's field names, identifiers with nothing to escape
-                // (`registry_field_names_need_no_escaping`): a third of the escaper's calls, saved.
-                debug_assert!(!name.bytes().any(|b| ESCAPED[b as usize]), "{name}");
-                out.push_str("<member><name>");
-                out.push_str(name);
-                out.push_str("</name>");
-                write_value(out, member);
-                out.push_str("</member>");
+        Value::Records(records) => {
+            // The members' names are the registry's field names, identifiers with nothing to escape
+            // (`registry_field_names_need_no_escaping`). The markup between two values is the same in
+            // every record, so it is put together once: the struct's or the previous member's end, and
+            // the next member's start.
+            let openings: Vec<String> = records
+                .names()
+                .iter()
+                .enumerate()
+                .map(|(at, name)| {
+                    debug_assert!(!name.bytes().any(|b| ESCAPED[b as usize]), "{name}");
+                    let before = if at == 0 { "<value><struct>" } else { "</member>" };
+                    format!("{before}<member><name>{name}</name>")
+                })
+                .collect();
+            let closing =
+                if openings.is_empty() { "<value><struct></struct></value>" } else { "</member></struct></value>" };
+            out.push_str("<value><array><data>");
+            for row in records.rows() {
+                for (opening, member) in openings.iter().zip(row) {
+                    out.push_str(opening);
+                    write_value(out, member);
+                }
+                out.push_str(closing);
             }
-            out.push_str("</struct></value>");
+            out.push_str("</data></array></value>");
         }
     }
 }
@@ -310,10 +328,10 @@ mod tests {
     }
 
     #[test]
-    fn records_are_structs_on_the_wire() {
-        let record = Value::Record(vec![("id", Value::Int(3)), ("name", Value::str("x"))]);
-        let map = Value::map([("id", Value::Int(3)), ("name", Value::str("x"))]);
-        assert_eq!(record.into_xmlrpc(), map.into_xmlrpc());
+    fn records_are_lists_of_structs_on_the_wire() {
+        let records = crate::types::Records::new(vec!["id", "name"], vec![vec![Value::Int(3), Value::str("x")]]);
+        let maps = Value::List(vec![Value::map([("id", Value::Int(3)), ("name", Value::str("x"))])]);
+        assert_eq!(Value::Records(records).into_xmlrpc(), maps.into_xmlrpc());
     }
 
     #[test]
@@ -457,14 +475,22 @@ mod tests {
 
     #[test]
     fn records_encode_as_the_structs_of_their_members() {
-        let members = vec![("id", Value::Int(7)), ("name", Value::str("A & <B>")), ("tags", Value::List(vec![]))];
-        let record = Value::Record(members.clone());
-        let as_map = Value::map(members);
-        assert_eq!(encode_response(record.clone()), dxr_response(as_map.clone()));
+        let names = vec!["id", "name", "tags"];
+        let row = vec![Value::Int(7), Value::str("A & <B>"), Value::List(vec![])];
+        let other = vec![Value::Int(8), Value::Nil, Value::List(vec![Value::Int(1)])];
+        let records = crate::types::Records::new(names.clone(), vec![row.clone(), other.clone()]);
+        let as_maps =
+            Value::List(vec![Value::map(names.clone().into_iter().zip(row)), Value::map(names.into_iter().zip(other))]);
+        assert_eq!(encode_response(Value::Records(records.clone())), dxr_response(as_maps.clone()));
         assert_eq!(
-            encode_response(Value::List(vec![record.clone(), record])),
-            dxr_response(Value::List(vec![as_map.clone(), as_map]))
+            encode_response(Value::List(vec![Value::Records(records.clone()), Value::Records(records)])),
+            dxr_response(Value::List(vec![as_maps.clone(), as_maps]))
         );
+        let empty = crate::types::Records::new(vec!["id"], vec![]);
+        assert_eq!(encode_response(Value::Records(empty)), dxr_response(Value::List(vec![])));
+        let memberless = crate::types::Records::new(vec![], vec![vec![], vec![]]);
+        let two_empty_structs = Value::List(vec![Value::map::<String>([]), Value::map::<String>([])]);
+        assert_eq!(encode_response(Value::Records(memberless)), dxr_response(two_empty_structs));
     }
 
     #[test]

@@ -10,4 +10,4 @@ pub mod value;
 
 pub use state::{LinkState, TransactionStatus};
 pub use text::clean_text;
-pub use value::Value;
+pub use value::{Records, Value};

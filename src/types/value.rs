@@ -17,10 +17,51 @@ pub enum Value {
     Str(CompactString),
     List(Vec<Value>),
     Map(BTreeMap<String, Value>),
-    /// A struct whose member names come from the model registry (what `read` returns), kept in Odoo's
-    /// order (`id`, then the fields as requested). It is a `Map` on the wire; it exists so that reading
-    /// thousands of records does not allocate and sort a copy of every field name for every record.
-    Record(Vec<(&'static str, Value)>),
+    /// Records as `read` returns them: a list of structs on the wire. See `Records`.
+    Records(Records),
+}
+
+/// Records whose members are the same names in the same order (Odoo's: `id`, then the fields as
+/// requested), names that come from the model registry. The names are held once, so reading thousands of
+/// records allocates neither a copy of a name nor a member list per record: each record's values reuse
+/// the buffer its row was read into.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Records {
+    names: Vec<&'static str>,
+    rows: Vec<Vec<Value>>,
+}
+
+impl Records {
+    /// `rows` hold one value per name, in the names' order (what `orm::read` builds).
+    pub fn new(names: Vec<&'static str>, rows: Vec<Vec<Value>>) -> Records {
+        debug_assert!(rows.iter().all(|row| row.len() == names.len()));
+        Records { names, rows }
+    }
+
+    pub fn names(&self) -> &[&'static str] {
+        &self.names
+    }
+
+    pub fn rows(&self) -> &[Vec<Value>] {
+        &self.rows
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Each record as a struct (`Value::Map`), for code that wants to look members up by name.
+    pub fn into_maps(self) -> Vec<Value> {
+        let names = self.names;
+        self.rows
+            .into_iter()
+            .map(|row| Value::Map(names.iter().map(|name| name.to_string()).zip(row).collect()))
+            .collect()
+    }
 }
 
 impl Value {
@@ -40,8 +81,8 @@ impl Value {
             Value::Int(_) => "int",
             Value::Float(_) => "float",
             Value::Str(_) => "str",
-            Value::List(_) => "list",
-            Value::Map(_) | Value::Record(_) => "dict",
+            Value::List(_) | Value::Records(_) => "list",
+            Value::Map(_) => "dict",
         }
     }
 
@@ -55,7 +96,7 @@ impl Value {
             Value::Str(s) => s.is_empty(),
             Value::List(l) => l.is_empty(),
             Value::Map(m) => m.is_empty(),
-            Value::Record(m) => m.is_empty(),
+            Value::Records(records) => records.is_empty(),
         }
     }
 
@@ -87,6 +128,15 @@ impl Value {
         }
     }
 
+    /// How many items a list holds, records included.
+    pub fn list_len(&self) -> Option<usize> {
+        match self {
+            Value::List(items) => Some(items.len()),
+            Value::Records(records) => Some(records.len()),
+            _ => None,
+        }
+    }
+
     pub fn into_json(self) -> serde_json::Value {
         match self {
             Value::Nil => serde_json::Value::Null,
@@ -100,8 +150,16 @@ impl Value {
             Value::Map(members) => {
                 serde_json::Value::Object(members.into_iter().map(|(k, v)| (k, v.into_json())).collect())
             }
-            Value::Record(members) => {
-                serde_json::Value::Object(members.into_iter().map(|(k, v)| (k.to_string(), v.into_json())).collect())
+            Value::Records(records) => {
+                let Records { names, rows } = records;
+                serde_json::Value::Array(
+                    rows.into_iter()
+                        .map(|row| {
+                            let members = names.iter().zip(row).map(|(name, v)| (name.to_string(), v.into_json()));
+                            serde_json::Value::Object(members.collect())
+                        })
+                        .collect(),
+                )
             }
         }
     }
@@ -237,12 +295,19 @@ mod tests {
     }
 
     #[test]
-    fn records_are_structs_on_the_wire() {
-        let record = Value::Record(vec![("id", Value::Int(3)), ("name", Value::str("x"))]);
-        let map = Value::map([("id", Value::Int(3)), ("name", Value::str("x"))]);
-        assert_eq!(record.clone().into_json(), map.into_json());
-        assert_eq!(record.kind(), "dict");
-        assert!(!record.is_falsy());
+    fn records_are_lists_of_structs_on_the_wire() {
+        let records = Value::Records(Records::new(
+            vec!["id", "name"],
+            vec![vec![Value::Int(3), Value::str("x")], vec![Value::Int(4), Value::Nil]],
+        ));
+        let maps = Value::List(vec![
+            Value::map([("id", Value::Int(3)), ("name", Value::str("x"))]),
+            Value::map([("id", Value::Int(4)), ("name", Value::Nil)]),
+        ]);
+        assert_eq!(records.clone().into_json(), maps.into_json());
+        assert_eq!(records.kind(), "list");
+        assert!(!records.is_falsy());
+        assert!(Value::Records(Records::new(vec!["id"], vec![])).is_falsy());
     }
 
     #[test]

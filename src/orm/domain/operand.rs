@@ -21,7 +21,8 @@ pub fn py_repr(v: &Value) -> String {
         Value::Str(s) if s.contains('\'') && !s.contains('"') => format!("\"{}\"", s.replace('\\', "\\\\")),
         Value::Str(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
         Value::List(items) => format!("[{}]", items.iter().map(py_repr).collect::<Vec<_>>().join(", ")),
-        Value::Map(_) | Value::Record(_) => "{…}".into(),
+        Value::Records(_) => "[{…}]".into(),
+        Value::Map(_) => "{…}".into(),
     }
 }
 

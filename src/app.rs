@@ -1,5 +1,6 @@
 //! The shared state of a running bridge, and the one way to reach the database from async code
-//! (diesel is synchronous, so every query runs on the blocking pool, never on the event loop).
+//! (diesel is synchronous, so queries run on the blocking pool, not on the event loop; the one exception
+//! is a short read on a SQLite reader within a step budget, see `rpc::services::answer_on_worker`).
 //!
 //! Start-up (`server.rs`) builds it from its parts (the pool, the model registry, the sync engine's Salt
 //! Edge `Bank`); the wire, the models' buttons and the sync engine use it. It imports none of them: the
@@ -16,6 +17,9 @@ use crate::orm::Registry;
 
 pub struct App {
     pub pool: DbPool,
+    /// SQLite readers for the HTTP workers (`db::connect_readers`): a short read runs on the worker that
+    /// received it, within a step budget, instead of crossing to the blocking pool and back.
+    pub readers: Option<DbPool>,
     pub registry: Registry,
     pub auth: Authenticator,
     /// The database name clients pass as `db` (one database per bridge).
@@ -27,8 +31,15 @@ pub struct App {
 }
 
 impl App {
-    pub fn new<B: Any + Send + Sync>(pool: DbPool, db_name: String, registry: Registry, bank: Option<B>) -> Arc<App> {
+    pub fn new<B: Any + Send + Sync>(
+        pool: DbPool,
+        readers: Option<DbPool>,
+        db_name: String,
+        registry: Registry,
+        bank: Option<B>,
+    ) -> Arc<App> {
         Arc::new(App {
+            readers,
             db_slots: Arc::new(tokio::sync::Semaphore::new(pool.max_size() as usize)),
             pool,
             registry,
@@ -101,12 +112,12 @@ mod tests {
         let url = crate::db::DatabaseUrl::Sqlite(dir.join("bridge.db").to_string_lossy().into_owned());
         let pool = crate::db::connect(&url, 1).unwrap();
 
-        let app = App::new(pool.clone(), "db".into(), Registry::new(vec![]), Some(String::from("bank")));
+        let app = App::new(pool.clone(), None, "db".into(), Registry::new(vec![]), Some(String::from("bank")));
         assert_eq!(app.bank::<String>().map(String::as_str), Some("bank"));
         assert_eq!(app.shared_bank::<String>().as_deref().map(String::as_str), Some("bank"));
         assert!(app.bank::<u32>().is_none() && app.shared_bank::<u32>().is_none());
 
-        let without = App::new(pool, "db".into(), Registry::new(vec![]), None::<String>);
+        let without = App::new(pool, None, "db".into(), Registry::new(vec![]), None::<String>);
         assert!(without.bank::<String>().is_none());
         std::fs::remove_dir_all(&dir).unwrap();
     }

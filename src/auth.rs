@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use crate::db::schema::{api_keys, companies, users};
 use crate::db::AnyConnection;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 const CACHE_TTL: Duration = Duration::from_secs(600);
 /// Failed logins allowed per login name within `THROTTLE_WINDOW` before further attempts are refused.
@@ -38,6 +38,15 @@ const MAX_THROTTLE_ENTRIES: usize = 10_000;
 pub struct Identity {
     pub uid: i64,
     pub company_id: i64,
+}
+
+/// How far `Authenticator::checked` may go to verify a secret.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Verification {
+    /// Hash the secret against the stored hashes when it was not verified at the current generation.
+    Full,
+    /// Only what is remembered: no hashing, no failure counted.
+    RememberedOnly,
 }
 
 #[derive(Default)]
@@ -186,6 +195,27 @@ impl Authenticator {
     /// password change or a deleted key happened since the secret was last verified, and then the stored
     /// hashes and keys are read again.
     pub fn check(&self, conn: &mut AnyConnection, uid: i64, secret: &str) -> Result<Identity> {
+        self.checked(conn, uid, secret, Verification::Full)?.ok_or_else(Error::access_denied)
+    }
+
+    /// `check` for a caller that must not spend a hash's time (an HTTP worker): the identity when the
+    /// secret was verified at the user's current credential generation, `None` for anything else (not
+    /// verified yet, refused, throttled), which `check` then decides. It counts no failure itself, so a
+    /// refused call that goes on to `check` is counted once.
+    pub fn check_remembered(&self, conn: &mut AnyConnection, uid: i64, secret: &str) -> Result<Option<Identity>> {
+        match self.checked(conn, uid, secret, Verification::RememberedOnly) {
+            Err(e) if e.kind() == ErrorKind::AccessDenied => Ok(None),
+            other => other,
+        }
+    }
+
+    fn checked(
+        &self,
+        conn: &mut AnyConnection,
+        uid: i64,
+        secret: &str,
+        mode: Verification,
+    ) -> Result<Option<Identity>> {
         if secret.len() > MAX_SECRET_BYTES {
             return Err(Error::access_denied());
         }
@@ -194,17 +224,22 @@ impl Authenticator {
             return Err(Error::access_denied());
         }
         let Some((company_id, generation)) = active_user(conn, uid)? else {
-            self.record_failure(&throttle_key);
+            if mode == Verification::Full {
+                self.record_failure(&throttle_key);
+            }
             return Err(Error::access_denied());
         };
         let key = cache_key(&uid.to_string(), secret);
         if !secret.is_empty() && self.verified_at(&key, generation) {
-            return Ok(Identity { uid, company_id });
+            return Ok(Some(Identity { uid, company_id }));
+        }
+        if mode == Verification::RememberedOnly {
+            return Ok(None);
         }
         let password_hash = stored_password_hash(conn, uid)?;
         if self.matching_hash(conn, uid, password_hash.as_deref(), secret)?.is_some() {
             self.remember_generation(key, generation);
-            Ok(Identity { uid, company_id })
+            Ok(Some(Identity { uid, company_id }))
         } else {
             self.record_failure(&throttle_key);
             Err(Error::access_denied())

@@ -94,6 +94,10 @@ impl Error {
     pub fn cause(&self) -> Option<&(dyn std::error::Error + Send + Sync)> {
         self.cause.as_deref()
     }
+    /// Whether the database failed (a statement, not the call's arguments, is what went wrong).
+    pub fn from_database(&self) -> bool {
+        self.cause.as_deref().is_some_and(|cause| cause.is::<diesel::result::Error>())
+    }
 }
 
 impl fmt::Debug for Error {

@@ -351,19 +351,20 @@ fn run(command: Command, database_before_command: Option<&str>) -> Result<(), Er
         Command::Sync { ref database, link, progress_interval, ref saltedge } => {
             // The `db` name only matters to RPC clients, which this command has none of.
             let db_name = "bankbridge";
-            let base = server::open(&database.url(before)?, db_name, 2, None)?;
+            let base = server::open(&database.url(before)?, db_name, 2, 0, None)?;
             let bank = server::bank_for_cli(&base, &saltedge.options(), "http://127.0.0.1".to_string())?;
-            let app = App::new(base.pool.clone(), db_name.to_string(), bankbridge::models::registry(), Some(bank));
+            let app =
+                App::new(base.pool.clone(), None, db_name.to_string(), bankbridge::models::registry(), Some(bank));
             actix_web::rt::System::new().block_on(run_sync(app, link, Duration::from_secs(progress_interval)))
         }
         Command::Migrate { ref database } => {
             let database = database.url(before)?;
-            server::open(&database, "bankbridge", 1, None)?;
+            server::open(&database, "bankbridge", 1, 0, None)?;
             println!("database {} is up to date", database.redacted());
             Ok(())
         }
         Command::User { ref database, ref command } => {
-            let app = server::open(&database.url(before)?, "bankbridge", 1, None)?;
+            let app = server::open(&database.url(before)?, "bankbridge", 1, 0, None)?;
             let mut conn = app.pool.get().map_err(Error::from_pool)?;
             match command {
                 UserCommand::Add { login, company, password_stdin } => {

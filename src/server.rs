@@ -66,10 +66,18 @@ pub struct ServeOptions {
     pub sync_interval: Duration,
 }
 
-/// Opens the database (running migrations) and builds the shared state over every model.
-pub fn open(database: &DatabaseUrl, db_name: &str, pool_size: u32, bank: Option<Bank>) -> Result<Arc<App>> {
+/// Opens the database (running migrations) and builds the shared state over every model; `readers` is
+/// the number of HTTP workers that may run short reads themselves (0 for commands that serve no RPC).
+pub fn open(
+    database: &DatabaseUrl,
+    db_name: &str,
+    pool_size: u32,
+    readers: u32,
+    bank: Option<Bank>,
+) -> Result<Arc<App>> {
     let pool = db::connect(database, pool_size)?;
-    let app = App::new(pool, db_name.to_string(), crate::models::registry(), bank);
+    let readers = if readers > 0 { db::connect_readers(database, readers)? } else { None };
+    let app = App::new(pool, readers, db_name.to_string(), crate::models::registry(), bank);
     let mut conn = app.pool.get().map_err(Error::from_pool)?;
     app.sync_ir_models(&mut conn)?;
     Ok(app)
@@ -260,9 +268,12 @@ pub async fn serve(options: ServeOptions) -> Result<()> {
 
     let app = {
         let options = options.clone();
-        tokio::task::spawn_blocking(move || open(&options.database, &options.db_name, options.pool_size, Some(bank)))
-            .await
-            .map_err(|e| Error::internal("opening the database", e))??
+        let readers = u32::try_from(options.workers.max(1)).unwrap_or(u32::MAX);
+        tokio::task::spawn_blocking(move || {
+            open(&options.database, &options.db_name, options.pool_size, readers, Some(bank))
+        })
+        .await
+        .map_err(|e| Error::internal("opening the database", e))??
     };
     if let Some(handle) = &sandbox_handle {
         let url = handle.base_url.to_string();

@@ -3,6 +3,7 @@
 //! (so a bad PostgreSQL URL reports the real connection error instead of diesel's generic one).
 
 pub mod schema;
+pub mod step_budget;
 
 use std::time::Duration;
 
@@ -129,6 +130,8 @@ impl DatabaseUrl {
 /// r2d2 manager that establishes the right backend directly.
 pub struct ConnectionManager {
     url: DatabaseUrl,
+    /// A reader on the HTTP workers (`connect_readers`): it may not write and never waits for a lock.
+    reader: bool,
 }
 
 impl ManageConnection for ConnectionManager {
@@ -142,10 +145,13 @@ impl ManageConnection for ConnectionManager {
                 Ok(AnyConnection::Postgresql(conn))
             }
             DatabaseUrl::Sqlite(path) => {
-                sqlite_multithread_mode();
+                sqlite_process_setup();
                 let mut conn =
                     diesel::SqliteConnection::establish(path).map_err(diesel::r2d2::Error::ConnectionError)?;
                 conn.batch_execute(SQLITE_CONNECTION_PRAGMAS).map_err(diesel::r2d2::Error::QueryError)?;
+                if self.reader {
+                    conn.batch_execute(SQLITE_READER_PRAGMAS).map_err(diesel::r2d2::Error::QueryError)?;
+                }
                 register_sqlite_functions(&mut conn).map_err(diesel::r2d2::Error::QueryError)?;
                 Ok(AnyConnection::Sqlite(conn))
             }
@@ -156,8 +162,10 @@ impl ManageConnection for ConnectionManager {
         conn.batch_execute("SELECT 1").map_err(diesel::r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
-        false
+    /// A connection whose transaction could not be ended (diesel's broken transaction manager) is replaced
+    /// rather than handed to the next caller.
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        diesel::r2d2::R2D2Connection::is_broken(conn)
     }
 }
 
@@ -165,7 +173,7 @@ impl ManageConnection for ConnectionManager {
 /// used by one thread at a time (r2d2 hands it out, diesel's connection is not `Sync`), so the serialized
 /// mode's mutex around every `sqlite3_column_*` and `sqlite3_step` call is pure cost. Too late once SQLite
 /// is initialised (it then answers SQLITE_MISUSE and stays serialized, which is still correct).
-fn sqlite_multithread_mode() {
+fn sqlite_process_setup() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // SAFETY: sqlite3_config is called before this process opens any SQLite connection (first thing
@@ -174,6 +182,7 @@ fn sqlite_multithread_mode() {
         if rc != libsqlite3_sys::SQLITE_OK {
             tracing::debug!(rc, "SQLite already initialised: it stays in serialized mode");
         }
+        step_budget::install();
     });
 }
 
@@ -215,6 +224,11 @@ pub type DbConn = PooledConnection<ConnectionManager>;
 const SQLITE_CONNECTION_PRAGMAS: &str = "PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON; \
      PRAGMA synchronous = NORMAL; PRAGMA case_sensitive_like = ON;";
 
+/// A reader that runs on an HTTP worker must not hold it: a lock it cannot take at once (a checkpoint
+/// restarting the WAL) fails the read, which then runs on the blocking pool. `query_only` makes a write
+/// through it fail instead of happening on the wrong path.
+const SQLITE_READER_PRAGMAS: &str = "PRAGMA busy_timeout = 0; PRAGMA query_only = ON;";
+
 /// How long one attempt to reach the PostgreSQL server may take (libpq's `connect_timeout`), unless the
 /// URL sets its own.
 const POSTGRES_CONNECT_TIMEOUT_SECS: u32 = 5;
@@ -234,7 +248,7 @@ pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<DbPool> {
             with_timeout
         }
     };
-    let manager = ConnectionManager { url: url.clone() };
+    let manager = ConnectionManager { url: url.clone(), reader: false };
     // SQLite has one writer: a small pool avoids piling up writers that only wait on each other.
     let size = match url.backend() {
         Backend::Sqlite => max_size.clamp(1, 8),
@@ -242,12 +256,33 @@ pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<DbPool> {
     };
     let pool = Pool::builder()
         .max_size(size)
+        // A SQLite connection does not break, so testing it (a `SELECT 1`) on every check-out is wasted; a
+        // PostgreSQL connection can (a server restart), and the test is what replaces it.
+        .test_on_check_out(url.backend() == Backend::Postgres)
         .connection_timeout(Duration::from_secs(15))
         .build(manager)
         .map_err(|e| Error::config(format!("cannot open database {}: {e}", url.redacted())))?;
     let mut conn = pool.get().map_err(Error::from_pool)?;
     run_migrations(&mut conn)?;
     Ok(pool)
+}
+
+/// The readers the HTTP workers run short reads on (`rpc::services`), one per worker, for a SQLite database
+/// whose connections have a step budget; `None` otherwise (PostgreSQL, whose every read is a round trip,
+/// keeps all of them on the blocking pool). Called after `connect`, which created the file.
+pub fn connect_readers(url: &DatabaseUrl, workers: u32) -> Result<Option<DbPool>> {
+    // A `:memory:` database or a `file:` URI may not be the same database when opened again.
+    let DatabaseUrl::Sqlite(path) = url else { return Ok(None) };
+    if !is_plain_sqlite_path(path) || !step_budget::installed() {
+        return Ok(None);
+    }
+    let pool = Pool::builder()
+        .max_size(workers.max(1))
+        .test_on_check_out(false)
+        .connection_timeout(Duration::from_secs(15))
+        .build(ConnectionManager { url: url.clone(), reader: true })
+        .map_err(|e| Error::config(format!("cannot open database {}: {e}", url.redacted())))?;
+    Ok(Some(pool))
 }
 
 /// Whether a SQLite "path" names a file on disk (not `:memory:` nor a `file:` URI).
@@ -258,7 +293,7 @@ fn is_plain_sqlite_path(path: &str) -> bool {
 /// Creates the SQLite file readable by its owner only (0600; SQLite gives its `-wal` and `-shm` files the
 /// mode of the database file) and switches it to WAL, once, before the pool opens connections.
 fn prepare_sqlite(path: &str) -> Result<()> {
-    sqlite_multithread_mode();
+    sqlite_process_setup();
     if is_plain_sqlite_path(path) {
         let file = std::path::Path::new(path);
         let dir = match file.parent() {

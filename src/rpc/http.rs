@@ -81,7 +81,7 @@ async fn handle_xmlrpc(app: &Arc<App>, service: &str, body: &[u8], legacy: bool,
         }
     };
     let what = describe_call(service, &request.method, &request.params);
-    let outcome = services::dispatch(app, service, &request.method, request.params, &mut caller).await;
+    let outcome = services::dispatch(app, service, &request.method, request.params, body.len(), &mut caller).await;
     let error = outcome.as_ref().err();
     if let Some(e) = error {
         fault::log(e, &what);
@@ -160,7 +160,7 @@ async fn jsonrpc_call(app: web::Data<Arc<App>>, req: HttpRequest, body: web::Byt
         }
     };
     let what = describe_call(&service, &method, &args);
-    let outcome = services::dispatch(&app, &service, &method, args, &mut caller).await;
+    let outcome = services::dispatch(&app, &service, &method, args, body.len(), &mut caller).await;
     let error = outcome.as_ref().err();
     if let Some(e) = error {
         fault::log(e, &what);

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::app::App;
 use crate::auth::Identity;
+use crate::db::step_budget::{self, Bounded};
 use crate::db::{AnyConnection, Backend};
 use crate::error::{Error, Result};
 use crate::models::{self, Button};
@@ -48,17 +49,20 @@ pub struct Caller {
     pub denied: bool,
 }
 
+/// Runs one call of `service`. `request_bytes` is the size of the request it came in: only a small one
+/// may be answered on the HTTP worker (see `answer_on_worker`).
 pub async fn dispatch(
     app: &Arc<App>,
     service: &str,
     method: &str,
     params: Vec<Value>,
+    request_bytes: usize,
     caller: &mut Caller,
 ) -> Result<Value> {
     match service {
         "common" => common(app, method, params, caller).await,
         "db" => db(app, method, params),
-        "object" => object(app, method, params, caller).await,
+        "object" => object(app, method, params, request_bytes, caller).await,
         other => Err(Error::application(format!("No such service: {other:?} (use common, db or object)"))),
     }
 }
@@ -196,7 +200,13 @@ pub fn parse_object_call(method: &str, mut params: Vec<Value>) -> Result<ObjectC
     Ok(ObjectCall { model: model_name, method: model_method, args, kwargs })
 }
 
-async fn object(app: &Arc<App>, method: &str, params: Vec<Value>, caller: &mut Caller) -> Result<Value> {
+async fn object(
+    app: &Arc<App>,
+    method: &str,
+    params: Vec<Value>,
+    request_bytes: usize,
+    caller: &mut Caller,
+) -> Result<Value> {
     if method != "execute" && method != "execute_kw" {
         return Err(Error::application(format!("Method not available {method}")));
     }
@@ -211,6 +221,17 @@ async fn object(app: &Arc<App>, method: &str, params: Vec<Value>, caller: &mut C
         return Err(Error::access_denied());
     };
     let password = password.clone();
+    let params = match answer_on_worker(app, uid, &password, method, params, request_bytes) {
+        OnWorker::Declined(params) => params,
+        OnWorker::Answered(identity, outcome) => {
+            caller.identity = Some(identity);
+            return outcome;
+        }
+        OnWorker::Continue(identity, planned) => {
+            caller.identity = Some(identity);
+            return run_planned(app, planned).await;
+        }
+    };
     let method = method.to_string();
     // One trip to the blocking pool for the common case: the credential check and a generic method run on
     // the same connection, one after the other. Buttons and unlink hooks continue here, off the pool.
@@ -241,6 +262,66 @@ async fn object(app: &Arc<App>, method: &str, params: Vec<Value>, caller: &mut C
     match step {
         Step::Done(value) => Ok(value),
         Step::Continue(planned) => run_planned(app, planned).await,
+    }
+}
+
+/// Largest request whose call may run on the HTTP worker: what the client controls (the domain, ids, the
+/// SQL text they become) stays small, so preparing its statements is quick too.
+const WORKER_REQUEST_BYTES_MAX: usize = 4096;
+
+/// Most SQLite VM steps a call may take on the HTTP worker, over all its statements (the credential check
+/// included). `search_read` of 80 accounts takes about 2,000, of 1,000 accounts about 22,000 (1 ms on the
+/// benchmark box); past this bound the call is interrupted and runs again on the blocking pool, so the
+/// worker's other connections wait about a millisecond at most.
+const WORKER_STEPS_MAX: u32 = 20_000;
+
+/// What `answer_on_worker` did with an `object` call.
+enum OnWorker {
+    /// Not tried here (PostgreSQL, a large request, no free reader, a secret not verified yet): the call
+    /// goes to the blocking pool untouched.
+    Declined(Vec<Value>),
+    /// Checked and planned here; the rest (a write, a button, a read over the step budget) runs on the pool.
+    Continue(Identity, Planned),
+    /// Answered here.
+    Answered(Identity, Result<Value>),
+}
+
+/// Runs a small reading call on the HTTP worker itself, on one of the SQLite readers, when its caller's
+/// secret is already verified: for `search_read` of 80 records the trip to the blocking pool and back cost
+/// more than the read. What bounds the time the worker's other connections wait is the request size and
+/// the step budget; a reader never waits for a lock (`busy_timeout = 0`) and cannot write (`query_only`).
+fn answer_on_worker(
+    app: &App,
+    uid: i64,
+    password: &str,
+    method: &str,
+    params: Vec<Value>,
+    request_bytes: usize,
+) -> OnWorker {
+    if request_bytes > WORKER_REQUEST_BYTES_MAX {
+        return OnWorker::Declined(params);
+    }
+    let Some(mut conn) = app.readers.as_ref().and_then(|readers| readers.try_get()) else {
+        return OnWorker::Declined(params);
+    };
+    let checked = step_budget::run_within(WORKER_STEPS_MAX, || app.auth.check_remembered(&mut conn, uid, password));
+    let Bounded::Finished(Ok(Some(identity))) = checked else {
+        return OnWorker::Declined(params);
+    };
+    let planned = parse_object_call(method, params)
+        .and_then(|call| plan_call(app, identity, &call.model, &call.method, call.args, call.kwargs));
+    match planned {
+        Err(e) => OnWorker::Answered(identity, Err(e)),
+        Ok(Planned::Generic { call, operation }) if matches!(operation, Operation::Read | Operation::None) => {
+            match step_budget::run_within(WORKER_STEPS_MAX, || run_generic(&mut conn, app, &call, operation)) {
+                // A database failure here (a lock it would have to wait for) is not the call's answer.
+                Bounded::Finished(outcome) if !outcome.as_ref().is_err_and(Error::from_database) => {
+                    OnWorker::Answered(identity, outcome)
+                }
+                _ => OnWorker::Continue(identity, Planned::Generic { call, operation }),
+            }
+        }
+        Ok(planned) => OnWorker::Continue(identity, planned),
     }
 }
 
@@ -334,4 +415,145 @@ pub async fn call_model(
     kwargs: BTreeMap<String, Value>,
 ) -> Result<Value> {
     run_planned(app, plan_call(app, identity, model_name, method, args, kwargs)?).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::DatabaseUrl;
+
+    /// A bridge on a fresh SQLite file with readers for its workers, its first user's credentials already
+    /// verified once (as after any first call), and `accounts` bank accounts.
+    /// One reader, so that every call on the worker uses the same connection.
+    fn bridge(dir: &std::path::Path, accounts: usize) -> (Arc<App>, i64, String) {
+        std::fs::create_dir_all(dir).expect("dir");
+        let url = DatabaseUrl::Sqlite(dir.join("bridge.db").to_string_lossy().into_owned());
+        let app = crate::server::open(&url, "bankbridge", 2, 1, None).expect("open");
+        let mut conn = app.pool.get().expect("connection");
+        let (uid, key) = crate::auth::add_user(&mut conn, "admin", "My Company", None).expect("user");
+        let identity = app.auth.check(&mut conn, uid, &key).expect("credentials");
+        let mut create = |model: &str, values: Value| -> Value {
+            let Ok(Planned::Generic { call, operation }) =
+                plan_call(&app, identity, model, "create", vec![values], BTreeMap::new())
+            else {
+                panic!("create is generic");
+            };
+            run_generic(&mut conn, &app, &call, operation).expect("create")
+        };
+        let link = create("account.online.link", Value::map([("name", Value::str("Bank"))]));
+        let rows = (0..accounts)
+            .map(|i| {
+                Value::map([("name", Value::str(format!("Account {i:04}"))), ("account_online_link_id", link.clone())])
+            })
+            .collect();
+        create("account.online.account", Value::List(rows));
+        drop(conn);
+        (app, uid, key)
+    }
+
+    fn search_read(uid: i64, key: &str) -> Vec<Value> {
+        vec![
+            Value::str("bankbridge"),
+            Value::Int(uid),
+            Value::str(key),
+            Value::str("account.online.account"),
+            Value::str("search_read"),
+            Value::List(vec![Value::List(vec![])]),
+            Value::map([("fields", Value::List(vec![Value::str("name"), Value::str("account_online_link_id")]))]),
+        ]
+    }
+
+    fn records(value: &Value) -> usize {
+        value.list_len().unwrap_or_else(|| panic!("records expected, got {value:?}"))
+    }
+
+    #[test]
+    fn a_small_read_is_answered_on_the_worker_within_a_fraction_of_the_budget() {
+        let dir = std::env::temp_dir().join(format!("bankbridge-on-worker-small-{}", std::process::id()));
+        let (app, uid, key) = bridge(&dir, 80);
+        match answer_on_worker(&app, uid, &key, "execute_kw", search_read(uid, &key), 600) {
+            OnWorker::Answered(identity, Ok(value)) => {
+                assert_eq!(identity.uid, uid);
+                assert_eq!(records(&value), 80);
+            }
+            _ => panic!("a search_read of 80 records is answered on the worker"),
+        }
+        // The call fits in a quarter of the budget: the bound is far from what ordinary reads take.
+        let mut conn = app.readers.as_ref().expect("readers").get().expect("reader");
+        let identity = app.auth.check_remembered(&mut conn, uid, &key).expect("check").expect("remembered");
+        let call = parse_object_call("execute_kw", search_read(uid, &key)).expect("call");
+        let Ok(Planned::Generic { call, operation }) =
+            plan_call(&app, identity, &call.model, &call.method, call.args, call.kwargs)
+        else {
+            panic!("search_read is generic");
+        };
+        let quarter = step_budget::run_within(WORKER_STEPS_MAX / 4, || run_generic(&mut conn, &app, &call, operation));
+        assert!(
+            matches!(quarter, Bounded::Finished(Ok(_))),
+            "search_read of 80 records needs more than a quarter of the budget"
+        );
+        drop(conn);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn what_the_worker_may_not_answer_goes_to_the_pool_untouched_or_planned() {
+        let dir = std::env::temp_dir().join(format!("bankbridge-on-worker-large-{}", std::process::id()));
+        let (app, uid, key) = bridge(&dir, 3000);
+        // Over the step budget: interrupted on the worker, then answered in full on the blocking pool.
+        let OnWorker::Continue(identity, planned) =
+            answer_on_worker(&app, uid, &key, "execute_kw", search_read(uid, &key), 600)
+        else {
+            panic!("a search_read of 3,000 records goes on to the pool");
+        };
+        assert_eq!(identity.uid, uid);
+        let answer = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(run_planned(&app, planned))
+            .expect("answer");
+        assert_eq!(records(&answer), 3000);
+        // The interrupted read left its reader usable: a small read is answered on the worker again.
+        let mut small = search_read(uid, &key);
+        small[6] = Value::map([("limit", Value::Int(5))]);
+        assert!(matches!(
+            answer_on_worker(&app, uid, &key, "execute_kw", small, 600),
+            OnWorker::Answered(_, Ok(value)) if records(&value) == 5
+        ));
+        // A large request, and a secret never verified, are not tried on the worker at all.
+        let declined = |outcome| matches!(outcome, OnWorker::Declined(params) if params.len() == 7);
+        assert!(declined(answer_on_worker(&app, uid, &key, "execute_kw", search_read(uid, &key), 5000)));
+        assert!(declined(answer_on_worker(&app, uid, "wrong", "execute_kw", search_read(uid, "wrong"), 600)));
+        // A write is checked and planned on the worker but runs on the pool.
+        let mut write = search_read(uid, &key);
+        write[4] = Value::str("write");
+        write[5] = Value::List(vec![Value::List(vec![Value::Int(1)]), Value::map([("name", Value::str("Renamed"))])]);
+        write.truncate(6);
+        assert!(matches!(
+            answer_on_worker(&app, uid, &key, "execute_kw", write, 600),
+            OnWorker::Continue(_, Planned::Generic { operation: Operation::Write, .. })
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_reader_cannot_write_and_never_waits_for_a_lock() {
+        use diesel::connection::SimpleConnection;
+        let dir = std::env::temp_dir().join(format!("bankbridge-reader-{}", std::process::id()));
+        let (app, _, _) = bridge(&dir, 1);
+        let mut reader = app.readers.as_ref().expect("readers").get().expect("reader");
+        let refused = reader.batch_execute("UPDATE online_accounts SET name = 'x'").expect_err("query_only");
+        assert!(refused.to_string().contains("readonly"), "{refused}");
+        // It fails at once where a pooled connection waits up to 30 s for a lock.
+        let timeout = |conn: &mut AnyConnection| {
+            let mut sql = crate::orm::sql::Sql::new(Backend::Sqlite);
+            sql.push("SELECT timeout AS n FROM pragma_busy_timeout");
+            sql.load_count(conn).expect("busy_timeout")
+        };
+        let mut writer = app.pool.get().expect("writer");
+        assert_eq!((timeout(&mut reader), timeout(&mut writer)), (0, 30_000));
+        drop((reader, writer));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -151,7 +151,10 @@ fn check_backend(url: DatabaseUrl) {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), records.names().len(), "a member twice in {direct:?}");
-        assert!(records.rows().iter().all(|row| row.len() == names.len()), "a record without all its members: {direct:?}");
+        assert!(
+            records.rows().iter().all(|row| row.len() == names.len()),
+            "a record without all its members: {direct:?}"
+        );
     }
 }
 

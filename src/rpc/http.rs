@@ -16,6 +16,16 @@ use crate::rpc::{fault, services, xmlrpc};
 use crate::types::Value;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // Odoo's three services by name first: a static path is matched by comparing it, where the
+    // `{service}` pattern below (kept for other names, which get Odoo's fault) runs a regex per request.
+    for (prefix, legacy) in [("/xmlrpc/2", false), ("/xmlrpc", true)] {
+        for service in ["object", "common", "db"] {
+            let handler = move |app: web::Data<Arc<App>>, req: HttpRequest, body: web::Bytes| async move {
+                xml(handle_xmlrpc(&app, service, &body, legacy, &peer_of(&req)).await)
+            };
+            cfg.route(&format!("{prefix}/{service}"), web::post().to(handler));
+        }
+    }
     cfg.route("/xmlrpc/2/{service}", web::post().to(xmlrpc_v2))
         .route("/xmlrpc/{service}", web::post().to(xmlrpc_legacy))
         .route("/jsonrpc", web::post().to(jsonrpc_call))

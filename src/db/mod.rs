@@ -169,10 +169,11 @@ impl ManageConnection for ConnectionManager {
     }
 }
 
-/// Puts SQLite in its multi-thread mode before it opens its first connection: a connection is only ever
-/// used by one thread at a time (r2d2 hands it out, diesel's connection is not `Sync`), so the serialized
-/// mode's mutex around every `sqlite3_column_*` and `sqlite3_step` call is pure cost. Too late once SQLite
-/// is initialised (it then answers SQLITE_MISUSE and stays serialized, which is still correct).
+/// Process-wide SQLite set-up, before it opens its first connection. Multi-thread mode: a connection is
+/// only ever used by one thread at a time (r2d2 hands it out, diesel's connection is not `Sync`), so the
+/// serialized mode's mutex around every `sqlite3_column_*` and `sqlite3_step` call is pure cost (too late
+/// once SQLite is initialised: it then answers SQLITE_MISUSE and stays serialized, still correct). And the
+/// step budgets' progress handler on every connection opened afterwards (`step_budget`).
 fn sqlite_process_setup() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
@@ -248,20 +249,12 @@ pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<DbPool> {
             with_timeout
         }
     };
-    let manager = ConnectionManager { url: url.clone(), reader: false };
     // SQLite has one writer: a small pool avoids piling up writers that only wait on each other.
     let size = match url.backend() {
         Backend::Sqlite => max_size.clamp(1, 8),
         Backend::Postgres => max_size.max(1),
     };
-    let pool = Pool::builder()
-        .max_size(size)
-        // A SQLite connection does not break, so testing it (a `SELECT 1`) on every check-out is wasted; a
-        // PostgreSQL connection can (a server restart), and the test is what replaces it.
-        .test_on_check_out(url.backend() == Backend::Postgres)
-        .connection_timeout(Duration::from_secs(15))
-        .build(manager)
-        .map_err(|e| Error::config(format!("cannot open database {}: {e}", url.redacted())))?;
+    let pool = build_pool(ConnectionManager { url: url.clone(), reader: false }, size)?;
     let mut conn = pool.get().map_err(Error::from_pool)?;
     run_migrations(&mut conn)?;
     Ok(pool)
@@ -276,13 +269,19 @@ pub fn connect_readers(url: &DatabaseUrl, workers: u32) -> Result<Option<DbPool>
     if !is_plain_sqlite_path(path) || !step_budget::installed() {
         return Ok(None);
     }
-    let pool = Pool::builder()
-        .max_size(workers.max(1))
-        .test_on_check_out(false)
+    build_pool(ConnectionManager { url: url.clone(), reader: true }, workers.max(1)).map(Some)
+}
+
+fn build_pool(manager: ConnectionManager, size: u32) -> Result<DbPool> {
+    let url = manager.url.clone();
+    Pool::builder()
+        .max_size(size)
+        // A SQLite connection does not break, so testing it (a `SELECT 1`) on every check-out is wasted; a
+        // PostgreSQL connection can (a server restart), and the test is what replaces it.
+        .test_on_check_out(url.backend() == Backend::Postgres)
         .connection_timeout(Duration::from_secs(15))
-        .build(ConnectionManager { url: url.clone(), reader: true })
-        .map_err(|e| Error::config(format!("cannot open database {}: {e}", url.redacted())))?;
-    Ok(Some(pool))
+        .build(manager)
+        .map_err(|e| Error::config(format!("cannot open database {}: {e}", url.redacted())))
 }
 
 /// Whether a SQLite "path" names a file on disk (not `:memory:` nor a `file:` URI).

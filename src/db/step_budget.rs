@@ -1,6 +1,7 @@
 //! A bound on how much SQLite work one piece of code may do: SQLite calls a progress handler every
 //! `STEPS_PER_TICK` virtual-machine instructions, and the handler interrupts the running statement once
-//! the budget set for the calling thread is spent. Outside `run_within` nothing is bounded.
+//! the budget set for the calling thread is spent, and every later statement of that work too. Outside
+//! `run_within` nothing is bounded.
 //!
 //! The handler is installed on every SQLite connection the process opens (an auto-extension registered
 //! before the first one), so no connection needs its raw handle, which diesel does not expose.
@@ -71,15 +72,10 @@ unsafe extern "C" fn on_progress(_arg: *mut c_void) -> c_int {
     })
 }
 
-/// What `run_within` gives back: the work's result, unless the budget ran out during it (the statement
-/// that exceeded it was interrupted, so the result is an error that says nothing about the work).
-pub enum Bounded<T> {
-    Finished(T),
-    OverBudget,
-}
-
 /// Runs `work` on this thread with at most about `steps` SQLite VM instructions over all its statements.
-pub fn run_within<T>(steps: u32, work: impl FnOnce() -> T) -> Bounded<T> {
+/// The statement that goes past them fails (SQLITE_INTERRUPT), as does any later one; inside `work`,
+/// `spent` tells whether an error it got says nothing about the work but that the budget ran out.
+pub fn run_within<T>(steps: u32, work: impl FnOnce() -> T) -> T {
     struct Restore(Budget);
     impl Drop for Restore {
         fn drop(&mut self) {
@@ -88,11 +84,12 @@ pub fn run_within<T>(steps: u32, work: impl FnOnce() -> T) -> Bounded<T> {
     }
     let ticks = steps.div_ceil(STEPS_PER_TICK as u32);
     let _restore = Restore(BUDGET.with(|budget| budget.replace(Budget::Ticks(ticks))));
-    let result = work();
-    match BUDGET.with(Cell::get) {
-        Budget::Spent => Bounded::OverBudget,
-        _ => Bounded::Finished(result),
-    }
+    work()
+}
+
+/// Whether the budget of the `run_within` this thread runs in has run out.
+pub fn spent() -> bool {
+    matches!(BUDGET.with(Cell::get), Budget::Spent)
 }
 
 #[cfg(test)]
@@ -122,15 +119,14 @@ mod tests {
             .get_result::<Count>(&mut conn)
             .map(|row| row.n)
         };
-        assert!(matches!(run_within(5_000, &mut count), Bounded::OverBudget));
-        assert!(matches!(run_within(10_000_000, &mut count), Bounded::Finished(Ok(100_000))));
+        let (over, spent_then) = run_within(5_000, || (count(), spent()));
+        assert!(over.is_err() && spent_then, "{over:?}");
+        assert!(matches!(run_within(10_000_000, || (count(), spent())), (Ok(100_000), false)));
         // Outside a budget, and after one was spent, nothing is bounded.
+        assert!(!spent());
         assert_eq!(count().expect("unbounded"), 100_000);
-        let nested = run_within(5_000, || run_within(10_000_000, &mut count));
-        assert!(
-            matches!(nested, Bounded::Finished(Bounded::Finished(Ok(100_000)))),
-            "the inner budget is the one that holds"
-        );
+        let nested = run_within(5_000, || run_within(10_000_000, || (count(), spent())));
+        assert!(matches!(nested, (Ok(100_000), false)), "the inner budget is the one that holds");
         drop(conn);
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::app::App;
 use crate::auth::Identity;
-use crate::db::step_budget::{self, Bounded};
+use crate::db::step_budget;
 use crate::db::{AnyConnection, Backend};
 use crate::error::{Error, Result};
 use crate::models::{self, Button};
@@ -304,25 +304,28 @@ fn answer_on_worker(
     let Some(mut conn) = app.readers.as_ref().and_then(|readers| readers.try_get()) else {
         return OnWorker::Declined(params);
     };
-    let checked = step_budget::run_within(WORKER_STEPS_MAX, || app.auth.check_remembered(&mut conn, uid, password));
-    let Bounded::Finished(Ok(Some(identity))) = checked else {
-        return OnWorker::Declined(params);
-    };
-    let planned = parse_object_call(method, params)
-        .and_then(|call| plan_call(app, identity, &call.model, &call.method, call.args, call.kwargs));
-    match planned {
-        Err(e) => OnWorker::Answered(identity, Err(e)),
-        Ok(Planned::Generic { call, operation }) if matches!(operation, Operation::Read | Operation::None) => {
-            match step_budget::run_within(WORKER_STEPS_MAX, || run_generic(&mut conn, app, &call, operation)) {
-                // A database failure here (a lock it would have to wait for) is not the call's answer.
-                Bounded::Finished(outcome) if !outcome.as_ref().is_err_and(Error::from_database) => {
+    // One budget for the whole call, the credential check included.
+    step_budget::run_within(WORKER_STEPS_MAX, || {
+        let Ok(Some(identity)) = app.auth.check_remembered(&mut conn, uid, password) else {
+            return OnWorker::Declined(params);
+        };
+        let planned = parse_object_call(method, params)
+            .and_then(|call| plan_call(app, identity, &call.model, &call.method, call.args, call.kwargs));
+        match planned {
+            Err(e) => OnWorker::Answered(identity, Err(e)),
+            Ok(Planned::Generic { call, operation }) if matches!(operation, Operation::Read | Operation::None) => {
+                let outcome = run_generic(&mut conn, app, &call, operation);
+                // Over the budget, or a database failure here (a lock it would have to wait for): not the
+                // call's answer.
+                if step_budget::spent() || outcome.as_ref().is_err_and(Error::from_database) {
+                    OnWorker::Continue(identity, Planned::Generic { call, operation })
+                } else {
                     OnWorker::Answered(identity, outcome)
                 }
-                _ => OnWorker::Continue(identity, Planned::Generic { call, operation }),
             }
+            Ok(planned) => OnWorker::Continue(identity, planned),
         }
-        Ok(planned) => OnWorker::Continue(identity, planned),
-    }
+    })
 }
 
 /// Where an `object` call stands after its trip to the blocking pool.
@@ -422,9 +425,9 @@ mod tests {
     use super::*;
     use crate::db::DatabaseUrl;
 
-    /// A bridge on a fresh SQLite file with readers for its workers, its first user's credentials already
-    /// verified once (as after any first call), and `accounts` bank accounts.
-    /// One reader, so that every call on the worker uses the same connection.
+    /// A bridge on a fresh SQLite file with one reader (every call on the worker uses the same connection),
+    /// its first user's credentials already verified once (as after any first call), and `accounts` bank
+    /// accounts.
     fn bridge(dir: &std::path::Path, accounts: usize) -> (Arc<App>, i64, String) {
         std::fs::create_dir_all(dir).expect("dir");
         let url = DatabaseUrl::Sqlite(dir.join("bridge.db").to_string_lossy().into_owned());
@@ -487,11 +490,10 @@ mod tests {
         else {
             panic!("search_read is generic");
         };
-        let quarter = step_budget::run_within(WORKER_STEPS_MAX / 4, || run_generic(&mut conn, &app, &call, operation));
-        assert!(
-            matches!(quarter, Bounded::Finished(Ok(_))),
-            "search_read of 80 records needs more than a quarter of the budget"
-        );
+        let quarter = step_budget::run_within(WORKER_STEPS_MAX / 4, || {
+            (run_generic(&mut conn, &app, &call, operation), step_budget::spent())
+        });
+        assert!(matches!(quarter, (Ok(_), false)), "search_read of 80 records needs more than a quarter of the budget");
         drop(conn);
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -7,7 +7,7 @@
 //! * `encode --json FILE [--iterations N]`: times `xmlrpc::write_response` (`encode_response` without dropping its input) on the records of FILE
 //!   (JSON), the data Python's `xmlrpc.client.dumps` is timed on.
 //! * `store-ceiling --database URL --rows N`: stores N sandbox transactions (two accounts, pages of
-//!   1,000) through `store::store_posted_page` with no HTTP: the ceiling of a sync.
+//!   1,000) through `store::transactions::store_posted_page` with no HTTP: the ceiling of a sync.
 //! * `search-read --database URL [--iterations N]`: the load script's `search_read` of 80 accounts in
 //!   process (as the criterion bench `search_read_80_accounts/orm_sqlite`), N times after one warm-up
 //!   call, for instruction counts under `valgrind --tool=callgrind`, which stay comparable on a busy box.
@@ -111,7 +111,8 @@ fn store_ceiling(args: &[String]) {
             next += n;
             let cursor = page.last().map(|t| t.id.clone());
             let t = Instant::now();
-            stored += store::store_posted_page(&mut conn, &account, company, &page, cursor.as_deref()).expect("stored");
+            stored += store::transactions::store_posted_page(&mut conn, &account, company, &page, cursor.as_deref())
+                .expect("stored");
             busy += t.elapsed();
         }
     }

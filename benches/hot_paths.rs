@@ -94,8 +94,8 @@ fn page_insert(c: &mut Criterion, name: &str, url: &str) {
             },
             |rows| {
                 let cursor = rows.last().map(|t| t.id.clone());
-                let n =
-                    store::store_posted_page(&mut conn, &account, company, &rows, cursor.as_deref()).expect("stored");
+                let n = store::transactions::store_posted_page(&mut conn, &account, company, &rows, cursor.as_deref())
+                    .expect("stored");
                 assert_eq!(n, 1000);
             },
             BatchSize::PerIteration,

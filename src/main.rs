@@ -558,7 +558,7 @@ fn status_line(link: i64, rows: u64, expected: Option<u64>, elapsed: Duration) -
 async fn run_sync(app: std::sync::Arc<App>, link: Option<i64>, every: Duration) -> Result<(), Error> {
     let links = match link {
         Some(id) => vec![id],
-        None => app.db(|conn, _| sync::store::link_ids(conn, true)).await?,
+        None => app.db(|conn, _| sync::store::links::ids(conn, true)).await?,
     };
     let progress = SyncProgress::new(std::io::stderr().is_terminal(), every);
     let started = Instant::now();

@@ -277,7 +277,7 @@ pub async fn serve(options: ServeOptions) -> Result<()> {
     };
     if let Some(handle) = &sandbox_handle {
         let url = handle.base_url.to_string();
-        app.db(move |conn, _| store::set_setting(conn, SANDBOX_URL_SETTING, &url)).await?;
+        app.db(move |conn, _| store::settings::set(conn, SANDBOX_URL_SETTING, &url)).await?;
     }
     let first_key = app.db(|conn, _| crate::auth::ensure_first_user(conn)).await?;
     {
@@ -363,7 +363,7 @@ pub fn bank_for_cli(app: &App, options: &SaltEdgeOptions, public_url: String) ->
         return configured_bank(options, public_url);
     }
     let mut conn = app.pool.get().map_err(Error::from_pool)?;
-    let url = store::get_setting(&mut conn, SANDBOX_URL_SETTING)?.ok_or_else(|| {
+    let url = store::settings::get(&mut conn, SANDBOX_URL_SETTING)?.ok_or_else(|| {
         Error::config("no Salt Edge credentials and no running sandbox: start `bankbridge serve` on this database first, or set BANKBRIDGE_SALTEDGE_APP_ID and BANKBRIDGE_SALTEDGE_SECRET")
     })?;
     let defaults = SandboxConfig::default();

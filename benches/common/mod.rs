@@ -41,7 +41,7 @@ pub fn open(url: &str) -> db::DbPool {
 /// A company, a link and one account to store transactions under; returns the account and company.
 pub fn account(conn: &mut AnyConnection, tag: &str) -> (AccountRow, i64) {
     let company = bankbridge::auth::ensure_company(conn, &format!("Bench {tag}")).expect("company");
-    let link = store::create_link(
+    let link = store::links::create(
         conn,
         store::NewLink {
             company_id: company,
@@ -58,7 +58,7 @@ pub fn account(conn: &mut AnyConnection, tag: &str) -> (AccountRow, i64) {
          VALUES ('bench {tag}', 'online-{tag}', {link}, {company})"
     ))
     .expect("account");
-    let account = store::link_accounts(conn, link).expect("accounts").pop().expect("one account");
+    let account = store::accounts::of_link(conn, link).expect("accounts").pop().expect("one account");
     (account, company)
 }
 

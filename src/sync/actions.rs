@@ -10,8 +10,9 @@ use crate::saltedge::{ConnectOptions, ErrorKind as SeKind};
 use crate::sync::bank::{allowed_return_to, bank, company_customer, issue_return_state};
 use crate::sync::errors::{fail_link, user_error};
 use crate::sync::flows::{self, too_early_message, FetchStart, ImportError};
-use crate::sync::state::{AttemptKind, LinkState};
-use crate::sync::store::{self, LinkRow, LinkUpdate, ReturnState};
+use crate::sync::store::{self, AttemptKind, LinkRow, LinkUpdate, ReturnState};
+use crate::types::time::human_time;
+use crate::types::LinkState;
 use crate::types::Value;
 
 pub fn notification(title: &str, message: &str, kind: &str, counts: BTreeMap<String, Value>) -> Value {
@@ -45,7 +46,7 @@ fn act_url(url: &str, link_id: i64) -> Value {
 pub async fn refresh_institutions(app: &Arc<App>) -> Result<usize> {
     let bank = bank(app)?;
     let providers = bank.client.list_providers(None, bank.include_sandboxes).await.map_err(|e| user_error(None, &e))?;
-    app.db(move |conn, _| store::upsert_institutions(conn, &providers)).await
+    app.db(move |conn, _| store::institutions::upsert(conn, &providers)).await
 }
 
 fn valid_email(email: &str) -> bool {
@@ -99,11 +100,11 @@ pub async fn new_synchronization(app: &Arc<App>, company_id: i64, req: NewSynchr
     }
     let return_to = allowed_return_to(app, company_id, req.return_to.as_deref()).await?;
     let lookup = code.clone();
-    let mut institution = app.db(move |conn, _| store::institution_by_code(conn, &lookup)).await?;
+    let mut institution = app.db(move |conn, _| store::institutions::by_code(conn, &lookup)).await?;
     if institution.is_none() {
         refresh_institutions(app).await?;
         let lookup = code.clone();
-        institution = app.db(move |conn, _| store::institution_by_code(conn, &lookup)).await?;
+        institution = app.db(move |conn, _| store::institutions::by_code(conn, &lookup)).await?;
     }
     let (institution_id, institution_name) = institution.ok_or_else(|| {
         Error::user(format!("Unknown institution {code:?}: pick one from account.online.institution."))
@@ -118,7 +119,7 @@ pub async fn new_synchronization(app: &Arc<App>, company_id: i64, req: NewSynchr
         app.db(move |conn, _| {
             let id = match existing {
                 Some(id) => {
-                    let link = store::load_link(conn, id, Some(company_id))?;
+                    let link = store::links::load(conn, id, Some(company_id))?;
                     if link.connection_identifier.is_some() {
                         return Err(Error::user(format!(
                             "\"{}\" is already connected to the bank: use Update Credentials instead.",
@@ -127,7 +128,7 @@ pub async fn new_synchronization(app: &Arc<App>, company_id: i64, req: NewSynchr
                     }
                     id
                 }
-                None => store::create_link(
+                None => store::links::create(
                     conn,
                     store::NewLink {
                         company_id,
@@ -139,7 +140,7 @@ pub async fn new_synchronization(app: &Arc<App>, company_id: i64, req: NewSynchr
                     },
                 )?,
             };
-            store::update_link(
+            store::links::update(
                 conn,
                 id,
                 LinkUpdate {
@@ -153,7 +154,7 @@ pub async fn new_synchronization(app: &Arc<App>, company_id: i64, req: NewSynchr
                     ..Default::default()
                 },
             )?;
-            store::load_link(conn, id, Some(company_id))
+            store::links::load(conn, id, Some(company_id))
         })
         .await?
     };
@@ -163,7 +164,7 @@ pub async fn new_synchronization(app: &Arc<App>, company_id: i64, req: NewSynchr
     // Salt Edge echoes custom fields back; the company's name lets a connect page say who asks (the
     // built-in sandbox shows it, as Salt Edge's widget shows the client's name).
     let company_id = link.company_id;
-    let company_name = app.db(move |conn, _| store::company_name(conn, company_id)).await?;
+    let company_name = app.db(move |conn, _| store::companies::name(conn, company_id)).await?;
     options.custom_fields = Some(serde_json::json!({"link_id": link.id.to_string(), "company_name": company_name}));
     let session = bank.client.connect_with(&customer_id, &options).await.map_err(|e| user_error(None, &e))?;
     Ok(act_url(&session.connect_url, link.id))
@@ -178,7 +179,7 @@ pub async fn update_credentials(
     return_to: Option<String>,
 ) -> Result<Value> {
     let bank = bank(app)?;
-    let link = app.db(move |conn, _| store::load_link(conn, link_id, Some(company_id))).await?;
+    let link = app.db(move |conn, _| store::links::load(conn, link_id, Some(company_id))).await?;
     let return_to = match return_to {
         Some(url) => allowed_return_to(app, company_id, Some(&url)).await?,
         None => link.return_url.clone(),
@@ -222,7 +223,7 @@ fn connected(link: &LinkRow) -> Result<String> {
 /// none, opens Salt Edge's refresh page so the bank can report newly opened accounts.
 pub async fn fetch_accounts(app: &Arc<App>, company_id: i64, link_id: i64) -> Result<Value> {
     let bank = bank(app)?;
-    let link = app.db(move |conn, _| store::load_link(conn, link_id, Some(company_id))).await?;
+    let link = app.db(move |conn, _| store::links::load(conn, link_id, Some(company_id))).await?;
     let connection = connected(&link)?;
     let (added, updated, _) = match flows::sync_accounts(app, &link, &connection).await {
         Ok(counts) => counts,
@@ -255,7 +256,7 @@ pub async fn fetch_transactions(app: &Arc<App>, company_id: i64, link_ids: &[i64
     let mut notes = Vec::new();
     for &link_id in link_ids {
         let start = flows::start_fetch(app, Some(company_id), link_id, false).await?;
-        let link = app.db(move |conn, _| store::load_link(conn, link_id, Some(company_id))).await?;
+        let link = app.db(move |conn, _| store::links::load(conn, link_id, Some(company_id))).await?;
         match start {
             FetchStart::AlreadyRunning => {
                 notes.push(format!("A synchronization of \"{}\" is already running.", link.label()))
@@ -292,7 +293,7 @@ fn spawn_run(app: &Arc<App>, link_id: i64, start: FetchStart) {
 /// "Revoke consent": the bank stops sharing data; the connection stays at Salt Edge until removed.
 pub async fn revoke_consent(app: &Arc<App>, company: i64, link_id: i64) -> Result<LinkRow> {
     let bank = bank(app)?;
-    let link = app.db(move |conn, _| store::load_link(conn, link_id, Some(company))).await?;
+    let link = app.db(move |conn, _| store::links::load(conn, link_id, Some(company))).await?;
     let connection = connected(&link)?;
     let consents = match bank.client.list_consents(&connection).await {
         Ok(c) => c,
@@ -315,10 +316,10 @@ pub async fn revoke_consent(app: &Arc<App>, company: i64, link_id: i64) -> Resul
     }
     let message = format!(
         "Consent revoked on {}. The connection still exists at Salt Edge: click Update Credentials to give consent again, or Remove connection to delete it.",
-        crate::sync::state::human_time(chrono::Utc::now())
+        human_time(chrono::Utc::now())
     );
     app.db(move |conn, _| {
-        store::update_link(conn, link_id, LinkUpdate::to_state(LinkState::Disconnected, Some(message)))
+        store::links::update(conn, link_id, LinkUpdate::to_state(LinkState::Disconnected, Some(message)))
     })
     .await?;
     Ok(link)
@@ -328,7 +329,7 @@ pub async fn revoke_consent(app: &Arc<App>, company: i64, link_id: i64) -> Resul
 /// done), after which the record itself may be deleted.
 pub async fn remove_connection(app: &Arc<App>, company: i64, link_id: i64) -> Result<LinkRow> {
     let bank = bank(app)?;
-    let link = app.db(move |conn, _| store::load_link(conn, link_id, Some(company))).await?;
+    let link = app.db(move |conn, _| store::links::load(conn, link_id, Some(company))).await?;
     if let Some(connection) = &link.connection_identifier {
         bank.client.remove_connection(connection).await.map_err(|e| user_error(Some(&link), &e))?;
     }
@@ -338,7 +339,7 @@ pub async fn remove_connection(app: &Arc<App>, company: i64, link_id: i64) -> Re
             Some("The connection was removed at Salt Edge; this record can now be deleted.".into()),
         );
         update.connection_identifier = Some(None);
-        store::update_link(conn, link_id, update)
+        store::links::update(conn, link_id, update)
     })
     .await?;
     Ok(link)
@@ -350,7 +351,7 @@ pub async fn remove_connection(app: &Arc<App>, company: i64, link_id: i64) -> Re
 pub async fn before_unlink(app: &Arc<App>, company: i64, link_ids: &[i64]) -> Result<()> {
     let mut kept = Vec::new();
     for &id in link_ids {
-        let Some(link) = app.db(move |conn, _| store::find_link(conn, id, company)).await? else { continue };
+        let Some(link) = app.db(move |conn, _| store::links::find(conn, id, company)).await? else { continue };
         if link.connection_identifier.is_some() {
             if link.state() != LinkState::Disconnected {
                 revoke_consent(app, company, id).await?;

@@ -132,18 +132,18 @@ const INSTALLATION_SETTING: &str = "saltedge.installation_id";
 
 /// This database's installation id, created on first use.
 fn installation_id(conn: &mut crate::db::AnyConnection) -> Result<String> {
-    if let Some(known) = store::get_setting(conn, INSTALLATION_SETTING)? {
+    if let Some(known) = store::settings::get(conn, INSTALLATION_SETTING)? {
         return Ok(known);
     }
     let fresh = hex::encode(rand::random::<[u8; 6]>());
-    store::insert_setting_if_absent(conn, INSTALLATION_SETTING, &fresh)?;
-    store::get_setting(conn, INSTALLATION_SETTING)?
+    store::settings::insert_if_absent(conn, INSTALLATION_SETTING, &fresh)?;
+    store::settings::get(conn, INSTALLATION_SETTING)?
         .ok_or_else(|| Error::application("The bridge's installation id could not be recorded."))
 }
 
 /// The company's own Salt Edge customer id: stored once found or created.
 pub async fn company_customer(app: &Arc<App>, company_id: i64) -> Result<String> {
-    if let Some(known) = app.db(move |conn, _| store::company_customer(conn, company_id)).await? {
+    if let Some(known) = app.db(move |conn, _| store::customers::of_company(conn, company_id)).await? {
         return Ok(known);
     }
     let installation = app.db(|conn, _| installation_id(conn)).await?;
@@ -157,7 +157,7 @@ pub async fn company_customer(app: &Arc<App>, company_id: i64) -> Result<String>
     if id.is_empty() {
         return Err(Error::application("Salt Edge answered a customer without an id."));
     }
-    app.db(move |conn, _| store::save_company_customer(conn, company_id, &id, &identifier)).await
+    app.db(move |conn, _| store::customers::save(conn, company_id, &id, &identifier)).await
 }
 
 fn hash_state(token: &str) -> String {
@@ -169,7 +169,7 @@ pub async fn issue_return_state(app: &Arc<App>, state: ReturnState) -> Result<St
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
     let hash = hash_state(&token);
     app.db(move |conn, _| {
-        store::save_return_state(conn, &hash, &state, chrono::Duration::minutes(RETURN_STATE_LIFETIME_MINUTES))
+        store::return_states::save(conn, &hash, &state, chrono::Duration::minutes(RETURN_STATE_LIFETIME_MINUTES))
     })
     .await?;
     Ok(token)
@@ -181,7 +181,7 @@ pub async fn use_return_state(app: &Arc<App>, token: &str) -> Result<Option<Retu
         return Ok(None);
     }
     let hash = hash_state(token);
-    app.db(move |conn, _| store::use_return_state(conn, &hash)).await
+    app.db(move |conn, _| store::return_states::use_once(conn, &hash)).await
 }
 
 fn origin_of(url: &url::Url) -> String {
@@ -215,10 +215,10 @@ pub async fn allowed_return_to(app: &Arc<App>, company_id: i64, url: Option<&str
     let key = format!("company.{company_id}.odoo_origin");
     let wanted = origin.clone();
     let known = app
-        .db(move |conn, _| match store::get_setting(conn, &key)? {
+        .db(move |conn, _| match store::settings::get(conn, &key)? {
             Some(known) => Ok(known),
             None => {
-                store::set_setting(conn, &key, &wanted)?;
+                store::settings::set(conn, &key, &wanted)?;
                 Ok(wanted)
             }
         })

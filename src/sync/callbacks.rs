@@ -13,8 +13,8 @@ use crate::saltedge::{self, CallbackPayload};
 use crate::sync::bank::{bank, shared_bank};
 use crate::sync::flows;
 use crate::sync::ownership::verify_owner;
-use crate::sync::state::LinkState;
 use crate::sync::store::{self, LinkRow, LinkUpdate};
+use crate::types::LinkState;
 
 /// How old (or how far ahead) a callback's `meta.time` may be: Salt Edge sends at once, and a
 /// replayed old callback must not move a link.
@@ -73,7 +73,7 @@ pub async fn callback(
 async fn find_link(app: &Arc<App>, payload: &CallbackPayload) -> Result<Option<LinkRow>> {
     let customer = payload.data.customer_id.clone();
     if let Some(connection) = payload.data.connection_id.clone() {
-        if let Some(link) = app.db(move |conn, _| store::link_by_connection(conn, &connection)).await? {
+        if let Some(link) = app.db(move |conn, _| store::links::by_connection(conn, &connection)).await? {
             return Ok((link.client_id.is_some() && link.client_id == customer).then_some(link));
         }
     }
@@ -87,8 +87,8 @@ async fn find_link(app: &Arc<App>, payload: &CallbackPayload) -> Result<Option<L
     let Some(customer) = customer else { return Ok(None) };
     let found = app
         .db(move |conn, _| {
-            let Some(link) = store::load_link_if_exists(conn, link_id)? else { return Ok(None) };
-            let owner = store::company_customer(conn, link.company_id)?;
+            let Some(link) = store::links::load_if_exists(conn, link_id)? else { return Ok(None) };
+            let owner = store::customers::of_company(conn, link.company_id)?;
             Ok((owner.as_deref() == Some(customer.as_str()) && link.client_id.as_deref() == Some(customer.as_str()))
                 .then_some(link))
         })
@@ -163,7 +163,7 @@ async fn handle(app: &Arc<App>, kind: &str, payload: &CallbackPayload) -> Result
             };
             let id = link.id;
             app.db(move |conn, _| {
-                store::update_link(conn, id, LinkUpdate { sync_progress: Some(Some(text)), ..Default::default() })
+                store::links::update(conn, id, LinkUpdate { sync_progress: Some(Some(text)), ..Default::default() })
             })
             .await
         }
@@ -173,7 +173,7 @@ async fn handle(app: &Arc<App>, kind: &str, payload: &CallbackPayload) -> Result
                 let mut update =
                     LinkUpdate::to_state(LinkState::Disconnected, Some("Salt Edge removed this connection.".into()));
                 update.connection_identifier = Some(None);
-                store::update_link(conn, id, update)
+                store::links::update(conn, id, update)
             })
             .await
         }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use crate::app::App;
 use crate::error::Error;
 use crate::saltedge::{ErrorKind as SeKind, SaltEdgeError};
-use crate::sync::state::LinkState;
 use crate::sync::store::{self, LinkRow, LinkUpdate};
+use crate::types::LinkState;
 
 /// Turns a Salt Edge failure into a message for the accountant (the Salt Edge error is kept as the
 /// cause, for the log).
@@ -48,7 +48,7 @@ pub async fn fail_link(app: &Arc<App>, link: &LinkRow, e: &SaltEdgeError) -> Err
         _ => LinkState::Error,
     };
     let (id, message) = (link.id, error.message().to_string());
-    match app.db(move |conn, _| store::finish_link(conn, id, LinkUpdate::to_state(state, Some(message)))).await {
+    match app.db(move |conn, _| store::links::finish(conn, id, LinkUpdate::to_state(state, Some(message)))).await {
         Ok(()) => error,
         Err(db) => {
             tracing::error!(link = id, error = %error, "could not record a Salt Edge failure on the link");
@@ -63,7 +63,9 @@ pub async fn fail_link_internal(app: &Arc<App>, link_id: i64, error: Error) -> E
     tracing::error!(link = link_id, error = error.message(), cause = ?error.cause().map(ToString::to_string), "synchronization stopped");
     let message = format!("The synchronization stopped: {} Click Fetch Transactions to try again.", error.message());
     if let Err(db) = app
-        .db(move |conn, _| store::finish_link(conn, link_id, LinkUpdate::to_state(LinkState::Connected, Some(message))))
+        .db(move |conn, _| {
+            store::links::finish(conn, link_id, LinkUpdate::to_state(LinkState::Connected, Some(message)))
+        })
         .await
     {
         tracing::error!(link = link_id, error = %db, "could not record a failed synchronization on the link");

@@ -16,8 +16,9 @@ use crate::saltedge::{self, Connection, ErrorKind as SeKind, SaltEdgeError};
 use crate::sync::bank::{bank, shared_bank, FollowGuard, MAX_POLL_INTERVAL};
 use crate::sync::errors::{fail_link, fail_link_internal, user_error};
 use crate::sync::ownership::verify_owner;
-use crate::sync::state::{db_time, human_time, parse_db_time, LinkState};
 use crate::sync::store::{self, LinkRow, LinkUpdate};
+use crate::types::time::{date_string, datetime_string, human_time, parse_stored_datetime};
+use crate::types::LinkState;
 
 /// Transactions asked per page (Salt Edge's maximum).
 pub const PAGE_SIZE: u32 = 1000;
@@ -66,12 +67,12 @@ impl AttemptMarker {
 }
 
 async fn load(app: &Arc<App>, link_id: i64) -> Result<LinkRow> {
-    app.db(move |conn, _| store::load_link(conn, link_id, None)).await
+    app.db(move |conn, _| store::links::load(conn, link_id, None)).await
 }
 
 async fn set_progress(app: &Arc<App>, link_id: i64, text: String) -> Result<()> {
     app.db(move |conn, _| {
-        store::update_link(conn, link_id, LinkUpdate { sync_progress: Some(Some(text)), ..Default::default() })
+        store::links::update(conn, link_id, LinkUpdate { sync_progress: Some(Some(text)), ..Default::default() })
     })
     .await
 }
@@ -82,7 +83,7 @@ pub async fn mark_fetching(app: &Arc<App>, link_id: i64, connection_id: &str) ->
     app.db(move |conn, _| {
         let mut update = LinkUpdate::to_state(LinkState::Fetching, None);
         update.connection_identifier = Some(Some(connection_id));
-        store::update_link(conn, link_id, update)
+        store::links::update(conn, link_id, update)
     })
     .await
 }
@@ -183,7 +184,7 @@ pub async fn follow_attempt(
             );
             let text = message.clone();
             app.db(move |conn, _| {
-                store::finish_link(conn, link_id, LinkUpdate::to_state(LinkState::Connected, Some(text)))
+                store::links::finish(conn, link_id, LinkUpdate::to_state(LinkState::Connected, Some(text)))
             })
             .await?;
             return Err(Error::user(message));
@@ -219,7 +220,8 @@ async fn finish_attempt(
     }
     match import(app, &link, &connection.id, progress).await {
         Ok(summary) => {
-            let (now, next) = (db_time(Utc::now()), connection.next_refresh_possible_at_utc().map(db_time));
+            let (now, next) =
+                (datetime_string(Utc::now()), connection.next_refresh_possible_at_utc().map(datetime_string));
             app.db(move |conn, _| {
                 let mut update = LinkUpdate::to_state(LinkState::Connected, None);
                 update.last_refresh = Some(Some(now));
@@ -227,7 +229,7 @@ async fn finish_attempt(
                     update.next_refresh = Some(next.clone());
                     update.next_refresh_possible_at = Some(next);
                 }
-                store::finish_link(conn, link_id, update)
+                store::links::finish(conn, link_id, update)
             })
             .await?;
             Ok(summary)
@@ -254,12 +256,12 @@ async fn record_connection(app: &Arc<App>, link: &LinkRow, connection: &Connecti
         .filter(|c| !c.is_revoked())
         .filter_map(|c| c.expires_at_utc())
         .max()
-        .map(|d| d.format("%Y-%m-%d").to_string());
-    let next_possible = connection.next_refresh_possible_at_utc().map(db_time);
+        .map(|d| date_string(d.date_naive()));
+    let next_possible = connection.next_refresh_possible_at_utc().map(datetime_string);
     let (id, connection_id, provider_name) = (link.id, connection.id.clone(), connection.provider_name.clone());
     let name = link.name.clone().filter(|n| !n.is_empty()).unwrap_or(provider_name);
     app.db(move |conn, _| {
-        store::update_link(
+        store::links::update(
             conn,
             id,
             LinkUpdate {
@@ -286,7 +288,7 @@ pub async fn apply_failure(app: &Arc<App>, link: &LinkRow, class: &str, message:
         .db(move |conn, _| {
             let text = if kind == SeKind::Duplicate {
                 let existing = match (&link_for_db.provider_code, &link_for_db.client_id) {
-                    (Some(provider), Some(customer)) => store::other_live_links(conn, &link_for_db, provider, customer)?,
+                    (Some(provider), Some(customer)) => store::links::other_live_links(conn, &link_for_db, provider, customer)?,
                     _ => Vec::new(),
                 };
                 // Salt Edge does not say which connection it duplicates: name every candidate.
@@ -309,7 +311,7 @@ pub async fn apply_failure(app: &Arc<App>, link: &LinkRow, class: &str, message:
                 SeKind::RetryLater if link_for_db.connection_identifier.is_some() => LinkState::Connected,
                 _ => LinkState::Error,
             };
-            store::update_link(conn, link_for_db.id, LinkUpdate::to_state(state, Some(text.clone())))?;
+            store::links::update(conn, link_for_db.id, LinkUpdate::to_state(state, Some(text.clone())))?;
             Ok(text)
         })
         .await?;
@@ -345,7 +347,7 @@ pub async fn sync_accounts(
     let counts =
         accounts.iter().filter_map(|a| a.extra.transactions_count.as_ref().map(|c| (a.id.clone(), c.posted))).collect();
     let link = link.clone();
-    let (added, updated) = app.db(move |conn, _| store::upsert_accounts(conn, &link, &accounts)).await?;
+    let (added, updated) = app.db(move |conn, _| store::accounts::upsert(conn, &link, &accounts)).await?;
     Ok((added, updated, counts))
 }
 
@@ -361,7 +363,7 @@ async fn expected_rows(
         let Some(online_id) = &account.online_identifier else { continue };
         let Some(&at_bank) = bank_counts.get(online_id) else { return Ok(None) };
         let account_id = account.id;
-        let stored = app.db(move |conn, _| store::posted_count(conn, account_id)).await?;
+        let stored = app.db(move |conn, _| store::transactions::posted_count(conn, account_id)).await?;
         expected += at_bank.saturating_sub(stored);
     }
     Ok(Some(expected))
@@ -379,7 +381,7 @@ pub async fn import(
     let bank = bank(app)?;
     let (_, _, bank_counts) = sync_accounts(app, link, connection).await?;
     let link_id = link.id;
-    let accounts = app.db(move |conn, _| store::link_accounts(conn, link_id)).await?;
+    let accounts = app.db(move |conn, _| store::accounts::of_link(conn, link_id)).await?;
     if let Some(expected) = expected_rows(app, &accounts, &bank_counts).await? {
         progress.expect(expected);
     }
@@ -387,7 +389,7 @@ pub async fn import(
     for account in accounts {
         let Some(online_id) = account.online_identifier.clone() else { continue };
         let account_id = account.id;
-        app.db(move |conn, _| store::set_account_status(conn, account_id, "processing")).await?;
+        app.db(move |conn, _| store::accounts::set_fetching_status(conn, account_id, "processing")).await?;
         let mut cursor = account.last_transaction_identifier.clone();
         let fetch = |from: Option<String>| {
             let (client, connection, online_id) = (&bank.client, connection.to_string(), online_id.clone());
@@ -398,7 +400,7 @@ pub async fn import(
             let page = match result {
                 Ok(page) => page,
                 Err(e) => {
-                    app.db(move |conn, _| store::set_account_status(conn, account_id, "planned")).await?;
+                    app.db(move |conn, _| store::accounts::set_fetching_status(conn, account_id, "planned")).await?;
                     return Err(e.into());
                 }
             };
@@ -409,8 +411,9 @@ pub async fn import(
             let rows = page.data;
             let (acc, company_id) = (account.clone(), link.company_id);
             let count = rows.len();
-            let store =
-                app.db(move |conn, _| store::store_posted_page(conn, &acc, company_id, &rows, resume.as_deref()));
+            let store = app.db(move |conn, _| {
+                store::transactions::store_posted_page(conn, &acc, company_id, &rows, resume.as_deref())
+            });
             // Fetch the next page while this one is being stored: at most two pages in memory.
             let inserted = match next.clone() {
                 Some(from) => {
@@ -430,8 +433,9 @@ pub async fn import(
         }
         let pending = bank.client.transactions_page(connection, &online_id, None, true, PAGE_SIZE).await?.data;
         let (acc, company_id) = (account.clone(), link.company_id);
-        summary.pending += app.db(move |conn, _| store::replace_pending(conn, &acc, company_id, &pending)).await?;
-        app.db(move |conn, _| store::set_account_status(conn, account_id, "done")).await?;
+        summary.pending +=
+            app.db(move |conn, _| store::transactions::replace_pending(conn, &acc, company_id, &pending)).await?;
+        app.db(move |conn, _| store::accounts::set_fetching_status(conn, account_id, "done")).await?;
     }
     Ok(summary)
 }
@@ -453,7 +457,7 @@ pub enum FetchStart {
 /// after a crash); rows are never duplicated either way.
 pub async fn start_fetch(app: &Arc<App>, company: Option<i64>, link_id: i64, take_over: bool) -> Result<FetchStart> {
     let shared = shared_bank(app)?;
-    let link = app.db(move |conn, _| store::load_link(conn, link_id, company)).await?;
+    let link = app.db(move |conn, _| store::links::load(conn, link_id, company)).await?;
     let Some(connection_id) = link.connection_identifier.clone() else {
         return Err(Error::user(match &link.error_message {
             Some(message) if !message.is_empty() && link.state() == LinkState::Error => message.clone(),
@@ -481,7 +485,7 @@ pub async fn start_fetch(app: &Arc<App>, company: Option<i64>, link_id: i64, tak
         return Err(apply_failure(app, &link, &class, &message).await?);
     }
     let now = Utc::now();
-    let stored_next = link.next_refresh_possible_at.as_deref().and_then(parse_db_time);
+    let stored_next = link.next_refresh_possible_at.as_deref().and_then(parse_stored_datetime);
     let next = connection.next_refresh_possible_at_utc().or(stored_next);
     if next.is_some_and(|at| at > now) {
         plan_next_fetch(app, link_id, next).await?;
@@ -534,15 +538,15 @@ fn running_elsewhere(bank: &Arc<crate::sync::Bank>, link: &LinkRow) -> bool {
         return true;
     }
     let stale_before = Utc::now() - chrono::Duration::seconds(STALE_FETCHING_SECS);
-    link.write_date.as_deref().and_then(parse_db_time).is_some_and(|at| at > stale_before)
+    link.write_date.as_deref().and_then(parse_stored_datetime).is_some_and(|at| at > stale_before)
 }
 
 /// Moves the link's next scheduled fetch to when Salt Edge allows it.
 async fn plan_next_fetch(app: &Arc<App>, link_id: i64, until: Option<DateTime<Utc>>) -> Result<()> {
     let Some(until) = until else { return Ok(()) };
-    let at = db_time(until);
+    let at = datetime_string(until);
     app.db(move |conn, _| {
-        store::update_link(
+        store::links::update(
             conn,
             link_id,
             LinkUpdate {
@@ -585,11 +589,11 @@ pub async fn run_fetch(
             drop(guard);
             match outcome {
                 Ok(summary) => {
-                    let now = db_time(Utc::now());
+                    let now = datetime_string(Utc::now());
                     app.db(move |conn, _| {
                         let mut update = LinkUpdate::to_state(LinkState::Connected, None);
                         update.last_refresh = Some(Some(now));
-                        store::finish_link(conn, link_id, update)
+                        store::links::finish(conn, link_id, update)
                     })
                     .await?;
                     Ok(summary)

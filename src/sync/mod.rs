@@ -9,7 +9,7 @@
 //! * `actions` — what each Odoo button does (returns at once);
 //! * `flows` — attempts followed to their end and the import of what they brought;
 //! * `callbacks`, `return_page` — Salt Edge's callbacks and the browser's return;
-//! * `state` — link states, transaction statuses, attempt kinds, time formats; `store` — storage.
+//! * `store` — storage, one module per table.
 
 pub mod actions;
 pub mod bank;
@@ -19,7 +19,6 @@ pub mod flows;
 pub mod ownership;
 pub mod return_page;
 pub mod scheduler;
-pub mod state;
 pub mod store;
 
 pub use actions::{

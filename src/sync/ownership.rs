@@ -13,7 +13,7 @@ pub async fn verify_owner(app: &Arc<App>, link: &LinkRow, connection: &Connectio
     let (company, connection_id) = (link.company_id, connection.id.clone());
     let (owner, holder) = app
         .db(move |conn, _| {
-            Ok((store::company_customer(conn, company)?, store::link_by_connection(conn, &connection_id)?))
+            Ok((store::customers::of_company(conn, company)?, store::links::by_connection(conn, &connection_id)?))
         })
         .await?;
     let already_attached = link.connection_identifier.as_deref() == Some(connection.id.as_str());

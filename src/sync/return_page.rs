@@ -12,8 +12,8 @@ use crate::app::App;
 use crate::error::{Error, Result};
 use crate::sync::bank::use_return_state;
 use crate::sync::flows;
-use crate::sync::state::{AttemptKind, LinkState};
-use crate::sync::store::{self, LinkRow, ReturnState};
+use crate::sync::store::{self, AttemptKind, LinkRow, ReturnState};
+use crate::types::LinkState;
 
 #[derive(serde::Deserialize)]
 pub struct ReturnQuery {
@@ -89,7 +89,7 @@ pub async fn return_page(app: web::Data<Arc<App>>, query: web::Query<ReturnQuery
 /// Attaches the attempt's connection (when it is the company's) and follows the attempt.
 async fn apply_return(app: &Arc<App>, claim: &ReturnState, hint: Option<&str>) -> Result<()> {
     let (link_id, company) = (claim.link_id, claim.company_id);
-    let link = app.db(move |conn, _| store::load_link(conn, link_id, Some(company))).await?;
+    let link = app.db(move |conn, _| store::links::load(conn, link_id, Some(company))).await?;
     // Reconnect and refresh act on the link's own connection; only a first connection comes from the hint.
     let connection_id = match (claim.kind, &link.connection_identifier) {
         (AttemptKind::Reconnect | AttemptKind::Refresh, Some(own)) => Some(own.clone()),
@@ -107,9 +107,9 @@ async fn result_page(app: &Arc<App>, claim: &ReturnState, error: Option<Error>) 
     let (link_id, company) = (claim.link_id, claim.company_id);
     let loaded = app
         .db(move |conn, _| {
-            let name = store::company_name(conn, company)?;
-            let link = store::load_link(conn, link_id, Some(company))?;
-            let accounts = store::account_names(conn, link_id)?;
+            let name = store::companies::name(conn, company)?;
+            let link = store::links::load(conn, link_id, Some(company))?;
+            let accounts = store::accounts::names(conn, link_id)?;
             Ok((name, link, accounts))
         })
         .await;

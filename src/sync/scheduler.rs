@@ -1,5 +1,5 @@
 //! Periodic fetching of `auto_sync` links. Each replica claims links one at a time with a lease
-//! (`store::claim_due_link`), so several replicas share the work and never fetch a link twice in a cycle.
+//! (`store::claims::claim_due`), so several replicas share the work and never fetch a link twice in a cycle.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,13 +17,9 @@ pub fn worker_name() -> String {
 
 /// Fetches every due link once; returns how many were fetched by this replica.
 pub async fn run_cycle(app: &Arc<App>, worker: &str, interval: Duration) -> Result<usize> {
-    let due_before = (chrono::Utc::now() - chrono::Duration::from_std(interval).unwrap_or_default())
-        .naive_utc()
-        .format("%Y-%m-%d %H:%M:%S")
-        .to_string();
-    let stale_fetching_before = crate::sync::state::db_time(
-        chrono::Utc::now() - chrono::Duration::seconds(crate::sync::flows::STALE_FETCHING_SECS),
-    );
+    let now = chrono::Utc::now();
+    let due_before = now - chrono::Duration::from_std(interval).unwrap_or_default();
+    let stale_fetching_before = now - chrono::Duration::seconds(crate::sync::flows::STALE_FETCHING_SECS);
     // Attempts run at Salt Edge for seconds; a replica follows several at once instead of waiting for
     // each in turn.
     let mut running = tokio::task::JoinSet::new();
@@ -32,8 +28,10 @@ pub async fn run_cycle(app: &Arc<App>, worker: &str, interval: Duration) -> Resu
         while running.len() >= CONCURRENT_FETCHES {
             finished(running.join_next().await)?;
         }
-        let (w, due, stale) = (worker.to_string(), due_before.clone(), stale_fetching_before.clone());
-        let Some(link_id) = app.db(move |conn, _| store::claim_due_link(conn, &w, LEASE_SECS, &due, &stale)).await?
+        let w = worker.to_string();
+        let lease = chrono::Duration::seconds(LEASE_SECS);
+        let Some(link_id) =
+            app.db(move |conn, _| store::claims::claim_due(conn, &w, lease, due_before, stale_fetching_before)).await?
         else {
             break;
         };
@@ -67,7 +65,7 @@ async fn fetch_claimed(app: Arc<App>, link_id: i64, interval: Duration) -> Resul
                 pending = summary.pending,
                 "scheduled fetch done"
             );
-            app.db(move |conn, _| store::release_claim(conn, link_id)).await
+            app.db(move |conn, _| store::claims::release(conn, link_id)).await
         }
         // The link records its own error state. Its claim is kept for one interval: released now, the
         // link would still be due, and this loop (or another replica) would fetch it again and again
@@ -75,7 +73,7 @@ async fn fetch_claimed(app: Arc<App>, link_id: i64, interval: Duration) -> Resul
         Err(e) => {
             tracing::warn!(link = link_id, error = e.message(), "scheduled fetch failed");
             let secs = i64::try_from(interval.as_secs()).unwrap_or(LEASE_SECS).max(1);
-            app.db(move |conn, _| store::hold_claim(conn, link_id, secs)).await
+            app.db(move |conn, _| store::claims::hold(conn, link_id, chrono::Duration::seconds(secs))).await
         }
     }
 }

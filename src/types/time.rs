@@ -1,4 +1,5 @@
-//! Odoo's date and datetime text (UTC, to the second), the one format the bridge stores and sends.
+//! Odoo's date and datetime text (UTC, to the second), the one format the bridge stores and sends, and
+//! the one way a time is written for people.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
@@ -23,6 +24,16 @@ pub fn date_string(day: NaiveDate) -> String {
 /// The current UTC time as Odoo's datetime text.
 pub fn now_string() -> String {
     datetime_string(Utc::now())
+}
+
+/// A stored datetime text read back as a UTC time (`None` for text in another format).
+pub fn parse_stored_datetime(text: &str) -> Option<DateTime<Utc>> {
+    NaiveDateTime::parse_from_str(text, DATETIME_FORMAT).ok().map(|t| t.and_utc())
+}
+
+/// A time as a person reads it: "27 Nov 2026 at 13:25 UTC" (never a raw `…T13:25:40Z`).
+pub fn human_time(at: DateTime<Utc>) -> String {
+    at.format("%-d %b %Y at %H:%M UTC").to_string()
 }
 
 /// Odoo's date text from a client's date or datetime text (`2026-11-27`, `2026-11-27 10:00:00`).
@@ -55,5 +66,13 @@ mod tests {
         assert_eq!(date_string(at.date_naive()), "2024-02-29");
         let now = now_string();
         assert_eq!(NaiveDateTime::parse_from_str(&now, DATETIME_FORMAT).map(naive_datetime_string).unwrap(), now);
+        assert_eq!(parse_stored_datetime(&datetime_string(at)).map(|t| t.timestamp()), Some(at.timestamp()));
+        assert_eq!(parse_stored_datetime("2024-02-29T22:59:58Z"), None);
+    }
+
+    #[test]
+    fn human_time_has_no_iso_t() {
+        let at = DateTime::parse_from_rfc3339("2026-11-27T13:25:40Z").unwrap().with_timezone(&Utc);
+        assert_eq!(human_time(at), "27 Nov 2026 at 13:25 UTC");
     }
 }

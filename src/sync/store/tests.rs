@@ -1,0 +1,80 @@
+//! The storage modules against a real SQLite database.
+
+use super::*;
+use crate::db::{AnyConnection, DatabaseUrl};
+
+/// A fresh bridge database in its own directory, with one company (id returned) and one link in it.
+pub(crate) fn database(name: &str) -> (std::path::PathBuf, crate::db::DbPool, i64, i64) {
+    let dir = std::env::temp_dir().join(format!("bankbridge-store-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let url = DatabaseUrl::Sqlite(dir.join("bridge.db").to_string_lossy().into_owned());
+    let app = crate::server::open(&url, "bankbridge", 2, 0, None).expect("open");
+    let mut conn = app.pool.get().expect("connection");
+    let company = crate::auth::ensure_company(&mut conn, "My Company").expect("company");
+    let link = links::create(
+        &mut conn,
+        NewLink {
+            company_id: company,
+            name: "Bank",
+            institution_id: None,
+            provider_code: "bank_xf",
+            email: "a@b.c",
+            phone: None,
+        },
+    )
+    .expect("link");
+    (dir, app.pool.clone(), company, link)
+}
+
+fn has_control(text: &Option<String>) -> bool {
+    text.as_deref().is_some_and(|t| t.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')))
+}
+
+#[test]
+fn every_text_column_of_a_link_is_stored_clean() {
+    let (dir, pool, _, link) = database("clean-link");
+    let mut pooled = pool.get().expect("connection");
+    let conn: &mut AnyConnection = &mut pooled;
+    let dirty = |what: &str| Some(Some(format!("{what}\u{0}\u{1b}[31m\u{ffff}")));
+    let update = LinkUpdate {
+        name: dirty("name"),
+        provider_code: dirty("provider"),
+        client_id: dirty("customer"),
+        connection_identifier: dirty("connection"),
+        error_message: dirty("message"),
+        renewal_contact_email: dirty("email"),
+        renewal_contact_phone: dirty("phone"),
+        return_url: dirty("http://odoo.test/"),
+        // The aggregator's stage text, written on every poll of a running attempt.
+        sync_progress: dirty("Salt Edge is fetching from the bank (stage: fetch"),
+        ..Default::default()
+    };
+    links::update(conn, link, update).expect("update");
+    let row = links::load(conn, link, None).expect("row");
+    let progress: Option<String> = {
+        use crate::db::schema::online_links;
+        use diesel::prelude::*;
+        online_links::table
+            .filter(online_links::id.eq(link))
+            .select(online_links::sync_progress)
+            .first(conn)
+            .expect("progress")
+    };
+    for (column, text) in [
+        ("name", &row.name),
+        ("provider_code", &row.provider_code),
+        ("client_id", &row.client_id),
+        ("connection_identifier", &row.connection_identifier),
+        ("error_message", &row.error_message),
+        ("renewal_contact_email", &row.renewal_contact_email),
+        ("renewal_contact_phone", &row.renewal_contact_phone),
+        ("return_url", &row.return_url),
+        ("sync_progress", &progress),
+    ] {
+        assert!(text.as_deref().is_some_and(|t| t.ends_with("[31m")), "{column}: {text:?}");
+        assert!(!has_control(text), "{column} keeps a control character: {text:?}");
+    }
+    drop(pooled);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -2,18 +2,18 @@
 //! (diesel is synchronous, so queries run on the blocking pool, not on the event loop; the one exception
 //! is a short read on a SQLite reader within a step budget, see `rpc::services::answer_on_worker`).
 //!
-//! Start-up (`server.rs`) builds it from its parts (the pool, the model registry, the sync engine's Salt
-//! Edge `Bank`); the wire, the models' buttons and the sync engine use it. It imports none of them: the
-//! bank is held as an opaque value that only the sync engine looks into (`sync::bank`), so the sync
-//! engine can grow its bank (it needs `App` and its own store) without an import running back up.
+//! Start-up (`server.rs`) builds it from its parts (the pool, the model registry, the `Bank` that reaches
+//! Salt Edge); the wire, the models' buttons and the sync engine use it. It imports none of them.
 
-use std::any::Any;
 use std::sync::Arc;
 
 use crate::auth::Authenticator;
+use crate::bank::Bank;
 use crate::db::{AnyConnection, DbPool};
 use crate::error::{Error, Result};
 use crate::orm::Registry;
+
+const NOT_CONFIGURED: &str = "Salt Edge is not configured on this bridge (start it with `bankbridge serve`, which runs the sandbox when no Salt Edge credentials are set).";
 
 pub struct App {
     pub pool: DbPool,
@@ -24,19 +24,19 @@ pub struct App {
     pub auth: Authenticator,
     /// The database name clients pass as `db` (one database per bridge).
     pub db_name: String,
-    /// Salt Edge (or the sandbox), as the sync engine built it; `None` for commands that do not talk to it.
-    bank: Option<Arc<dyn Any + Send + Sync>>,
+    /// Salt Edge (or the sandbox); `None` for commands that do not talk to it.
+    bank: Option<Arc<Bank>>,
     /// One permit per pooled connection (see `db`).
     db_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl App {
-    pub fn new<B: Any + Send + Sync>(
+    pub fn new(
         pool: DbPool,
         readers: Option<DbPool>,
         db_name: String,
         registry: Registry,
-        bank: Option<B>,
+        bank: Option<Bank>,
     ) -> Arc<App> {
         Arc::new(App {
             readers,
@@ -45,18 +45,14 @@ impl App {
             registry,
             auth: Authenticator::default(),
             db_name,
-            bank: bank.map(|bank| Arc::new(bank) as Arc<dyn Any + Send + Sync>),
+            bank: bank.map(Arc::new),
         })
     }
 
-    /// The bank start-up handed in, if it is a `B` (the sync engine's `Bank`).
-    pub fn bank<B: Any + Send + Sync>(&self) -> Option<&B> {
-        self.bank.as_deref()?.downcast_ref()
-    }
-
-    /// The same bank, shared (for work that outlives the borrow of `App`).
-    pub fn shared_bank<B: Any + Send + Sync>(&self) -> Option<Arc<B>> {
-        Arc::clone(self.bank.as_ref()?).downcast().ok()
+    /// The bank, or the user's error of a bridge that has none (a command that does not talk to Salt
+    /// Edge). Shared: a follower outlives the borrow of `App`.
+    pub fn bank(&self) -> Result<&Arc<Bank>> {
+        self.bank.as_ref().ok_or_else(|| Error::user(NOT_CONFIGURED))
     }
 
     /// Runs `work` with a pooled connection on the blocking thread pool.
@@ -98,27 +94,5 @@ impl App {
             }
             Ok(())
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_bank_comes_back_as_the_type_start_up_gave() {
-        let dir = std::env::temp_dir().join(format!("bankbridge-app-bank-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let url = crate::db::DatabaseUrl::Sqlite(dir.join("bridge.db").to_string_lossy().into_owned());
-        let pool = crate::db::connect(&url, 1).unwrap();
-
-        let app = App::new(pool.clone(), None, "db".into(), Registry::new(vec![]), Some(String::from("bank")));
-        assert_eq!(app.bank::<String>().map(String::as_str), Some("bank"));
-        assert_eq!(app.shared_bank::<String>().as_deref().map(String::as_str), Some("bank"));
-        assert!(app.bank::<u32>().is_none() && app.shared_bank::<u32>().is_none());
-
-        let without = App::new(pool, None, "db".into(), Registry::new(vec![]), None::<String>);
-        assert!(without.bank::<String>().is_none());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -6,17 +6,20 @@
 //! `tests/run.sh`) on any import that runs back up.
 //!
 //! 1. start-up: the CLI (`main.rs`) and `server`, which builds the `App` from its parts (pool,
-//!    `models::registry()`, the Salt Edge `Bank` or the sandbox's) and serves.
+//!    `models::registry()`, the `Bank` that reaches Salt Edge or the sandbox) and serves.
 //! 2. `sandbox`: the built-in Salt Edge emulator, reachable only from start-up and tests.
 //! 3. wire: `rpc` (XML-RPC and JSON-RPC codecs, Odoo's faults, the `common`/`db`/`object` services, the
-//!    routes) and the sync engine's HTTP face, `sync::web` (Salt Edge's callbacks and the return page).
+//!    routes, the access log) and the sync engine's HTTP face, `sync::web` (Salt Edge's callbacks and the
+//!    return page).
 //! 4. `models`: the exposed models (their fields, for the ORM) and their buttons, typed over `App`.
 //! 5. `sync`: the online-synchronization flows behind the buttons, the scheduler, and their storage.
 //! 6. `app`: the running bridge's shared state (pool, registry, authenticator, `Bank`).
 //! 7. `orm` (model descriptions, registry, domains, generic methods), `auth` (users and API keys),
-//!    `saltedge` (the Salt Edge v6 client).
+//!    `bank` (how the bridge reaches its aggregator and follows attempts), `saltedge` (the Salt Edge v6
+//!    client).
 //! 8. `db`: storage (pool, schema, migrations).
-//! 9. neutral: `types` (`Value`, link and transaction states, timestamps), `html`, `error`.
+//! 9. neutral: `types` (`Value`, link states, transaction statuses, timestamps),
+//!    `html`, `error`.
 
 // Start-up
 pub mod server;
@@ -30,8 +33,9 @@ pub mod models;
 pub mod sync;
 // Shared running state
 pub mod app;
-// ORM, users, Salt Edge client
+// ORM, users, the bank aggregator (its client, and how the bridge reaches it)
 pub mod auth;
+pub mod bank;
 pub mod orm;
 pub mod saltedge;
 // Storage

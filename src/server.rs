@@ -15,12 +15,13 @@ use actix_web::HttpMessage as _;
 use actix_web::{web, App as ActixApp, HttpResponse, HttpServer};
 
 use crate::app::App;
+use crate::bank::Bank;
 use crate::db::{self, DatabaseUrl};
 use crate::error::{Error, Result};
 use crate::rpc::jsonrpc::Sessions;
 use crate::saltedge::{self, ClientConfig};
 use crate::sandbox::{self, SandboxConfig};
-use crate::sync::{self, store, Bank};
+use crate::sync::{self, store};
 
 /// Where Salt Edge is, and how the bridge identifies itself to it.
 #[derive(Clone, Debug, Default)]
@@ -328,7 +329,7 @@ pub async fn serve(options: ServeOptions) -> Result<()> {
             .app_data(web_policy.clone())
             .app_data(web::PayloadConfig::new(limit))
             .configure(crate::rpc::http::configure)
-            .configure(crate::sync::configure)
+            .configure(crate::sync::web::configure)
     })
     .workers(workers)
     .max_connections(MAX_CONNECTIONS.div_ceil(workers))

@@ -32,16 +32,23 @@ fn copy_tree(from: &Path, to: &Path) {
 
 /// A copy of `src/` with `line` added to the file `file`, checked.
 fn check_with(file: &str, line: &str) -> Output {
+    check_with_files(&[(file, line)])
+}
+
+/// A copy of `src/` with each `(file, text)`'s text added to its file, checked.
+fn check_with_files(additions: &[(&str, &str)]) -> Output {
     // Tests run in parallel: each copy gets its own directory.
     static COPIES: AtomicUsize = AtomicUsize::new(0);
     let copy = COPIES.fetch_add(1, Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("bankbridge-layers-{}-{copy}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     copy_tree(&repo().join("src"), &dir);
-    let path = dir.join(file);
-    let mut text = std::fs::read_to_string(&path).unwrap();
-    text.push_str(line);
-    std::fs::write(&path, text).unwrap();
+    for (file, line) in additions {
+        let path = dir.join(file);
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str(line);
+        std::fs::write(&path, text).unwrap();
+    }
     let output = check_layers(&dir);
     std::fs::remove_dir_all(&dir).unwrap();
     output
@@ -56,16 +63,46 @@ fn every_import_runs_down_the_layers() {
 #[test]
 fn an_import_from_a_layer_above_fails_the_check() {
     let cases = [
-        ("orm/read.rs", "\nuse crate::app::App;\n", "orm::read (layer 'orm, auth, Salt Edge client') imports app::App"),
+        ("orm/read.rs", "\nuse crate::app::App;\n", "orm::read (layer 'orm, auth, aggregator') imports app::App"),
         (
             "db/mod.rs",
             "\nfn f() { crate::rpc::http::configure; }\n",
             "db (layer 'storage') imports rpc::http::configure",
         ),
-        ("sync/store.rs", "\nuse crate::sandbox::{SandboxConfig, spawn};\n", "imports sandbox::SandboxConfig"),
+        ("sync/store/links.rs", "\nuse crate::sandbox::{SandboxConfig, spawn};\n", "imports sandbox::SandboxConfig"),
         ("types/value.rs", "\nuse super::super::orm::Registry;\n", "imports orm::Registry"),
     ];
-    for (file, line, expected) in cases {
+    check_fails(&cases);
+}
+
+/// Relative paths: a path that starts with a module the file declares, `self::`, and a file that a
+/// `#[path]` declaration gives another module's place.
+#[test]
+fn a_relative_path_that_runs_back_up_fails_the_check() {
+    let cases = [
+        (
+            "sync/mod.rs",
+            "\nfn f() { web::callbacks::callback; }\n",
+            "sync (layer 'sync') imports sync::web::callbacks::callback from the layer above it, 'wire'",
+        ),
+        ("sync/mod.rs", "\npub use web::configure;\n", "sync (layer 'sync') imports sync::web::configure"),
+        ("sync/mod.rs", "\nuse self::web::return_page;\n", "sync (layer 'sync') imports sync::web::return_page"),
+    ];
+    check_fails(&cases);
+    // A child module's name that a `use` rebinds (`use actix_web::web;`) is that other item.
+    let output = check_with("sync/mod.rs", "\nfn f() { use actix_web::web; web::post(); }\n");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = check_with_files(&[
+        ("types/mod.rs", "\n#[path = \"../rpc/fault.rs\"]\nmod borrowed;\n"),
+        ("rpc/fault.rs", "\nfn f() { crate::app::App::new; }\n"),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("types::borrowed (layer 'neutral') imports app::App::new"), "{stderr}");
+}
+
+fn check_fails(cases: &[(&str, &str, &str)]) {
+    for &(file, line, expected) in cases {
         let output = check_with(file, line);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{file}: {stderr}");

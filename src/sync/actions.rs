@@ -7,9 +7,10 @@ use std::sync::Arc;
 use crate::app::App;
 use crate::error::{Error, Result};
 use crate::saltedge::{ConnectOptions, ErrorKind as SeKind};
-use crate::sync::bank::{allowed_return_to, bank, company_customer, issue_return_state};
+use crate::sync::customers::company_customer;
 use crate::sync::errors::{fail_link, user_error};
 use crate::sync::flows::{self, too_early_message, FetchStart, ImportError};
+use crate::sync::return_url::{allowed_return_to, issue_return_state};
 use crate::sync::store::{self, AttemptKind, LinkRow, LinkUpdate, ReturnState};
 use crate::types::time::human_time;
 use crate::types::LinkState;
@@ -44,7 +45,7 @@ fn act_url(url: &str, link_id: i64) -> Value {
 
 /// Fills `account.online.institution` from Salt Edge's provider list; returns how many were new.
 pub async fn refresh_institutions(app: &Arc<App>) -> Result<usize> {
-    let bank = bank(app)?;
+    let bank = app.bank()?;
     let providers = bank.client.list_providers(None, bank.include_sandboxes).await.map_err(|e| user_error(None, &e))?;
     app.db(move |conn, _| store::institutions::upsert(conn, &providers)).await
 }
@@ -79,13 +80,13 @@ async fn attempt_return_url(
 ) -> Result<String> {
     let state = ReturnState { link_id: link.id, company_id: link.company_id, kind, return_to };
     let token = issue_return_state(app, state).await?;
-    Ok(bank(app)?.return_url(&token))
+    Ok(app.bank()?.return_url(&token))
 }
 
 /// "Add a Bank Account": reuses the given link (or creates one) under the company's own Salt Edge
 /// customer and opens Salt Edge's connect page with a consent step.
 pub async fn new_synchronization(app: &Arc<App>, company_id: i64, req: NewSynchronization) -> Result<Value> {
-    let bank = bank(app)?;
+    let bank = app.bank()?;
     let code = req.institution_code.trim().to_string();
     if code.is_empty() {
         return Err(Error::user("Select the institution you want to synchronize."));
@@ -178,7 +179,7 @@ pub async fn update_credentials(
     link_id: i64,
     return_to: Option<String>,
 ) -> Result<Value> {
-    let bank = bank(app)?;
+    let bank = app.bank()?;
     let link = app.db(move |conn, _| store::links::load(conn, link_id, Some(company_id))).await?;
     let return_to = match return_to {
         Some(url) => allowed_return_to(app, company_id, Some(&url)).await?,
@@ -222,7 +223,7 @@ fn connected(link: &LinkRow) -> Result<String> {
 /// "Fetch Accounts": adds the accounts Salt Edge knows that the link lacks (never twice); when there are
 /// none, opens Salt Edge's refresh page so the bank can report newly opened accounts.
 pub async fn fetch_accounts(app: &Arc<App>, company_id: i64, link_id: i64) -> Result<Value> {
-    let bank = bank(app)?;
+    let bank = app.bank()?;
     let link = app.db(move |conn, _| store::links::load(conn, link_id, Some(company_id))).await?;
     let connection = connected(&link)?;
     let (added, updated, _) = match flows::sync_accounts(app, &link, &connection).await {
@@ -292,7 +293,7 @@ fn spawn_run(app: &Arc<App>, link_id: i64, start: FetchStart) {
 
 /// "Revoke consent": the bank stops sharing data; the connection stays at Salt Edge until removed.
 pub async fn revoke_consent(app: &Arc<App>, company: i64, link_id: i64) -> Result<LinkRow> {
-    let bank = bank(app)?;
+    let bank = app.bank()?;
     let link = app.db(move |conn, _| store::links::load(conn, link_id, Some(company))).await?;
     let connection = connected(&link)?;
     let consents = match bank.client.list_consents(&connection).await {
@@ -328,7 +329,7 @@ pub async fn revoke_consent(app: &Arc<App>, company: i64, link_id: i64) -> Resul
 /// "Remove connection": deletes the connection at Salt Edge (only `ConnectionNotFound` counts as already
 /// done), after which the record itself may be deleted.
 pub async fn remove_connection(app: &Arc<App>, company: i64, link_id: i64) -> Result<LinkRow> {
-    let bank = bank(app)?;
+    let bank = app.bank()?;
     let link = app.db(move |conn, _| store::links::load(conn, link_id, Some(company))).await?;
     if let Some(connection) = &link.connection_identifier {
         bank.client.remove_connection(connection).await.map_err(|e| user_error(Some(&link), &e))?;

@@ -11,9 +11,9 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 
 use crate::app::App;
+use crate::bank::{FollowGuard, MAX_POLL_INTERVAL};
 use crate::error::{Error, Result};
 use crate::saltedge::{self, Connection, ErrorKind as SeKind, SaltEdgeError};
-use crate::sync::bank::{bank, shared_bank, FollowGuard, MAX_POLL_INTERVAL};
 use crate::sync::errors::{fail_link, fail_link_internal, user_error};
 use crate::sync::ownership::verify_owner;
 use crate::sync::store::{self, LinkRow, LinkUpdate};
@@ -114,7 +114,7 @@ pub fn log_outcome(link_id: i64, outcome: Result<SyncSummary>) {
 /// Attaches a connection Salt Edge reported for the link (after checking it belongs to the link's
 /// company's customer) and follows its attempt, or wakes the follower already waiting for it.
 pub async fn attach_and_follow(app: &Arc<App>, link: &LinkRow, connection_id: &str) -> Result<()> {
-    let shared = shared_bank(app)?;
+    let shared = Arc::clone(app.bank()?);
     let connection = shared.client.get_connection(connection_id).await.map_err(|e| bank_error(&e))?;
     verify_owner(app, link, &connection).await?;
     match shared.start_following(link.id) {
@@ -140,7 +140,7 @@ pub async fn follow_attempt(
     marker: AttemptMarker,
     progress: &dyn Progress,
 ) -> Result<SyncSummary> {
-    let bank = bank(app)?;
+    let bank = app.bank()?;
     let deadline = Instant::now() + bank.attempt_timeout;
     let mut wait = bank.poll_interval;
     let mut last_stage = String::new();
@@ -242,7 +242,7 @@ async fn finish_attempt(
 /// Stores what Salt Edge says of a connection that finished an attempt: its id, consent expiry, next
 /// refresh time (re-read from the connection, never assumed) and name.
 async fn record_connection(app: &Arc<App>, link: &LinkRow, connection: &Connection) -> Result<()> {
-    let bank = bank(app)?;
+    let bank = app.bank()?;
     let consents = match bank.client.list_consents(&connection.id).await {
         Ok(consents) => consents,
         // The expiry date is informative: without it the link still works, so say why and go on.
@@ -343,7 +343,7 @@ pub async fn sync_accounts(
     link: &LinkRow,
     connection: &str,
 ) -> std::result::Result<(usize, usize, HashMap<String, u64>), ImportError> {
-    let accounts = bank(app)?.client.list_accounts(connection).await?;
+    let accounts = app.bank()?.client.list_accounts(connection).await?;
     let counts =
         accounts.iter().filter_map(|a| a.extra.transactions_count.as_ref().map(|c| (a.id.clone(), c.posted))).collect();
     let link = link.clone();
@@ -378,7 +378,7 @@ pub async fn import(
     connection: &str,
     progress: &dyn Progress,
 ) -> std::result::Result<SyncSummary, ImportError> {
-    let bank = bank(app)?;
+    let bank = app.bank()?;
     let (_, _, bank_counts) = sync_accounts(app, link, connection).await?;
     let link_id = link.id;
     let accounts = app.db(move |conn, _| store::accounts::of_link(conn, link_id)).await?;
@@ -456,7 +456,7 @@ pub enum FetchStart {
 /// `take_over`: run even when the link looks `fetching` elsewhere (`bankbridge sync`, run by an operator
 /// after a crash); rows are never duplicated either way.
 pub async fn start_fetch(app: &Arc<App>, company: Option<i64>, link_id: i64, take_over: bool) -> Result<FetchStart> {
-    let shared = shared_bank(app)?;
+    let shared = Arc::clone(app.bank()?);
     let link = app.db(move |conn, _| store::links::load(conn, link_id, company)).await?;
     let Some(connection_id) = link.connection_identifier.clone() else {
         return Err(Error::user(match &link.error_message {
@@ -533,7 +533,7 @@ pub const STALE_FETCHING_SECS: i64 = 120;
 
 /// Another process (a replica, `bankbridge sync`) follows the link's attempt: its progress was written
 /// recently (followers write it on every poll and page).
-fn running_elsewhere(bank: &Arc<crate::sync::Bank>, link: &LinkRow) -> bool {
+fn running_elsewhere(bank: &Arc<crate::bank::Bank>, link: &LinkRow) -> bool {
     if bank.is_following(link.id) {
         return true;
     }

@@ -10,7 +10,6 @@ use chrono::Utc;
 use crate::app::App;
 use crate::error::Result;
 use crate::saltedge::{self, CallbackPayload};
-use crate::sync::bank::{bank, shared_bank};
 use crate::sync::flows;
 use crate::sync::ownership::verify_owner;
 use crate::sync::store::{self, LinkRow, LinkUpdate};
@@ -35,7 +34,7 @@ pub async fn callback(
     if kind.is_empty() || kind.len() > 40 || !kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
         return refused(StatusCode::NOT_FOUND, "unknown callback");
     }
-    let Ok(bank) = bank(&app) else {
+    let Ok(bank) = app.bank() else {
         return refused(StatusCode::SERVICE_UNAVAILABLE, "Salt Edge is not configured");
     };
     let signature = req.headers().get("Signature").and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -99,7 +98,7 @@ async fn find_link(app: &Arc<App>, payload: &CallbackPayload) -> Result<Option<L
 /// Follows the callback's attempt: wakes this process's follower, or (after checking the connection is
 /// the company's) attaches the connection and starts one.
 async fn follow(app: &Arc<App>, link: &LinkRow, payload: &CallbackPayload) -> Result<()> {
-    let shared = shared_bank(app)?;
+    let shared = Arc::clone(app.bank()?);
     let Some(connection_id) = payload.data.connection_id.clone() else { return Ok(()) };
     if shared.wake_follower(link.id) {
         return Ok(());
@@ -127,7 +126,7 @@ async fn handle(app: &Arc<App>, kind: &str, payload: &CallbackPayload) -> Result
         return Ok(());
     };
     tracing::info!(callback = kind, link = link.id, stage = ?payload.data.stage, "Salt Edge callback");
-    let shared = shared_bank(app)?;
+    let shared = Arc::clone(app.bank()?);
     match kind {
         "success" => follow(app, &link, payload).await,
         "fail" => {

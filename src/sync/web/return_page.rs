@@ -10,8 +10,8 @@ use actix_web::{web, HttpResponse};
 
 use crate::app::App;
 use crate::error::{Error, Result};
-use crate::sync::bank::use_return_state;
 use crate::sync::flows;
+use crate::sync::return_url::use_return_state;
 use crate::sync::store::{self, AttemptKind, LinkRow, ReturnState};
 use crate::types::LinkState;
 

@@ -295,7 +295,7 @@ pub async fn serve(options: ServeOptions) -> Result<()> {
     }
 
     let sessions = web::Data::new(Sessions::default());
-    let web_policy = web::Data::new(crate::rpc::http::WebPolicy::new(&public_url));
+    let web_policy = web::Data::new(crate::rpc::web::WebPolicy::new(&public_url));
     let data = web::Data::new(Arc::clone(&app));
     let limit = options.max_request_bytes;
     let workers = options.workers.max(1);
@@ -324,6 +324,7 @@ pub async fn serve(options: ServeOptions) -> Result<()> {
                     }
                 }
             })
+            .wrap(actix_web::middleware::from_fn(crate::rpc::access::log_requests))
             .app_data(data.clone())
             .app_data(sessions.clone())
             .app_data(web_policy.clone())

@@ -1,0 +1,117 @@
+//! The access line of every RPC request, written in one place: a middleware wrapped once around the
+//! bridge's routes. A route takes an [`Access`] and tells it what was called and who called; it answers a
+//! failure with a [`Fault`], which the middleware reads back from the response. A request whose route
+//! takes no `Access` (health, Salt Edge's callbacks) writes no access line.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest};
+
+use crate::auth::Identity;
+use crate::rpc::fault::{self, escaped, Fault};
+
+/// What a call learned about its caller, for the access log: filled in as the call goes, so a call that
+/// fails half-way still logs who it was.
+#[derive(Clone, Debug, Default)]
+pub struct Caller {
+    /// The user, once its credentials passed (or the uid `common.authenticate` returned).
+    pub identity: Option<Identity>,
+    /// The login a `common.login`/`authenticate` call gave (client-supplied: escape before logging).
+    pub login: Option<String>,
+    /// The uid an `object` call claimed, checked or not.
+    pub claimed_uid: Option<i64>,
+    /// Whether the credentials were refused (a False from `authenticate` or fault 3).
+    pub denied: bool,
+}
+
+struct Note {
+    protocol: &'static str,
+    what: String,
+    caller: Caller,
+}
+
+/// One request's access record, as its route fills it in.
+#[derive(Clone)]
+pub struct Access(Rc<RefCell<Note>>);
+
+impl Access {
+    /// What is called (`service.method`, a model method; never arguments or credentials), over which
+    /// protocol. Said again as the request is understood better.
+    pub fn describe(&self, protocol: &'static str, what: impl Into<String>) {
+        let mut note = self.0.borrow_mut();
+        note.protocol = protocol;
+        note.what = what.into();
+    }
+
+    /// Who called, as the call found out.
+    pub fn caller(&self, caller: Caller) {
+        self.0.borrow_mut().caller = caller;
+    }
+}
+
+impl FromRequest for Access {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Access, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let mut extensions = req.extensions_mut();
+        // Until the route says more: the path, over the protocol it serves.
+        let access = extensions.get::<Access>().cloned().unwrap_or_else(|| {
+            let protocol = if req.path().starts_with("/xmlrpc") { "xmlrpc" } else { "jsonrpc" };
+            Access(Rc::new(RefCell::new(Note { protocol, what: req.path().to_string(), caller: Caller::default() })))
+        });
+        extensions.insert(access.clone());
+        std::future::ready(Ok(access))
+    }
+}
+
+/// The client's socket address (not a forwarded-for header, which the client writes itself).
+pub fn peer_of(req: &HttpRequest) -> String {
+    req.peer_addr().map_or_else(|| "-".to_string(), |a| a.to_string())
+}
+
+/// The middleware: runs the request, then writes its access line (and logs its fault) when its route
+/// described it.
+pub async fn log_requests(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let response = next.call(req).await?;
+    let access = response.request().extensions().get::<Access>().cloned();
+    // A request refused before its route ran (a body too large or too slow) is not an RPC call.
+    let error = response.response().error();
+    let fault = error.and_then(|e| e.as_error::<Fault>());
+    if let (Some(Access(note)), true) = (access, error.is_none() || fault.is_some()) {
+        let note = note.borrow();
+        if let Some(fault) = fault {
+            fault::log(&fault.error, &note.what);
+        }
+        write_line(&note, &peer_of(response.request()), fault, started);
+    }
+    Ok(response)
+}
+
+/// The access line of one RPC request, at info: what was called, by whom (uid and company, 0 when not
+/// authenticated), from where, the fault code (0 for success) and the time taken. Refused credentials
+/// log "access denied" with the login the caller gave. Client-supplied names are escaped; the fields
+/// stay separate so a JSON log format keeps them apart.
+fn write_line(note: &Note, peer: &str, fault: Option<&Fault>, started: Instant) {
+    let Note { protocol, what, caller } = note;
+    let uid = caller.identity.map(|i| i.uid).or(caller.claimed_uid).unwrap_or(0);
+    let company = caller.identity.map_or(0, |i| i.company_id);
+    let fault = fault.map_or(0, |f| fault::int_code(f.error.kind()));
+    let ms = started.elapsed().as_millis() as u64;
+    let call = escaped(what);
+    if caller.denied {
+        let login = escaped(caller.login.as_deref().unwrap_or("-"));
+        tracing::info!(target: "bankbridge::access", protocol, call = %call, login = %login, uid, peer = %peer, fault, ms, "access denied");
+    } else {
+        tracing::info!(target: "bankbridge::access", protocol, call = %call, uid, company, peer = %peer, fault, ms, "access");
+    }
+}

@@ -1,0 +1,142 @@
+//! The `object` service's worker path against a real SQLite database.
+
+use super::*;
+use crate::db::DatabaseUrl;
+
+/// A bridge on a fresh SQLite file with one reader (every call on the worker uses the same connection),
+/// its first user's credentials already verified once (as after any first call), and `accounts` bank
+/// accounts.
+fn bridge(dir: &std::path::Path, accounts: usize) -> (Arc<App>, i64, String) {
+    std::fs::create_dir_all(dir).expect("dir");
+    let url = DatabaseUrl::Sqlite(dir.join("bridge.db").to_string_lossy().into_owned());
+    let app = crate::server::open(&url, "bankbridge", 2, 1, None).expect("open");
+    let mut conn = app.pool.get().expect("connection");
+    let (uid, key) = crate::auth::add_user(&mut conn, "admin", "My Company", None).expect("user");
+    let identity = app.auth.check(&mut conn, uid, &key).expect("credentials");
+    let mut create = |model: &str, values: Value| -> Value {
+        let Ok(Planned::Generic { call, operation }) =
+            plan_call(&app, identity, model, "create", vec![values], BTreeMap::new())
+        else {
+            panic!("create is generic");
+        };
+        run_generic(&mut conn, &app, &call, operation).expect("create")
+    };
+    let link = create("account.online.link", Value::map([("name", Value::str("Bank"))]));
+    let rows = (0..accounts)
+        .map(|i| {
+            Value::map([("name", Value::str(format!("Account {i:04}"))), ("account_online_link_id", link.clone())])
+        })
+        .collect();
+    create("account.online.account", Value::List(rows));
+    drop(conn);
+    (app, uid, key)
+}
+
+fn search_read(uid: i64, key: &str) -> Vec<Value> {
+    vec![
+        Value::str("bankbridge"),
+        Value::Int(uid),
+        Value::str(key),
+        Value::str("account.online.account"),
+        Value::str("search_read"),
+        Value::List(vec![Value::List(vec![])]),
+        Value::map([("fields", Value::List(vec![Value::str("name"), Value::str("account_online_link_id")]))]),
+    ]
+}
+
+/// `on_worker` for an `execute_kw` call of `uid` with `key`.
+fn on_worker_call(app: &App, uid: i64, key: &str, params: Vec<Value>, request_bytes: usize) -> Settled {
+    let request = ObjectRequest { uid, password: key.to_string(), call: ObjectMethod::ExecuteKw.call(params) };
+    on_worker(app, request, request_bytes)
+}
+
+fn records(value: &Value) -> usize {
+    value.list_len().unwrap_or_else(|| panic!("records expected, got {value:?}"))
+}
+
+#[test]
+fn a_small_read_is_answered_on_the_worker_within_a_fraction_of_the_budget() {
+    let dir = std::env::temp_dir().join(format!("bankbridge-on-worker-small-{}", std::process::id()));
+    let (app, uid, key) = bridge(&dir, 80);
+    match on_worker_call(&app, uid, &key, search_read(uid, &key), 600) {
+        Settled::Answered(identity, Ok(value)) => {
+            assert_eq!(identity.uid, uid);
+            assert_eq!(records(&value), 80);
+        }
+        _ => panic!("a search_read of 80 records is answered on the worker"),
+    }
+    // The call fits in a quarter of the budget: the bound is far from what ordinary reads take.
+    let mut conn = app.readers.as_ref().expect("readers").get().expect("reader");
+    let identity = app.auth.check_remembered(&mut conn, uid, &key).expect("check").expect("remembered");
+    let call = parse_object_call("execute_kw", search_read(uid, &key)).expect("call");
+    let Ok(Planned::Generic { call, operation }) =
+        plan_call(&app, identity, &call.model, &call.method, call.args, call.kwargs)
+    else {
+        panic!("search_read is generic");
+    };
+    let quarter = step_budget::run_within(WORKER_STEPS_MAX / 4, || {
+        (run_generic(&mut conn, &app, &call, operation), step_budget::spent())
+    });
+    assert!(matches!(quarter, (Ok(_), false)), "search_read of 80 records needs more than a quarter of the budget");
+    drop(conn);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn what_the_worker_may_not_answer_goes_to_the_pool_untouched_or_planned() {
+    let dir = std::env::temp_dir().join(format!("bankbridge-on-worker-large-{}", std::process::id()));
+    let (app, uid, key) = bridge(&dir, 3000);
+    // Over the step budget: interrupted on the worker, then answered in full on the blocking pool.
+    let Settled::Continue(identity, planned) = on_worker_call(&app, uid, &key, search_read(uid, &key), 600) else {
+        panic!("a search_read of 3,000 records goes on to the pool");
+    };
+    assert_eq!(identity.uid, uid);
+    let answer = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(run_planned(&app, planned))
+        .expect("answer");
+    assert_eq!(records(&answer), 3000);
+    // The interrupted read left its reader usable: a small read is answered on the worker again.
+    let mut small = search_read(uid, &key);
+    small[6] = Value::map([("limit", Value::Int(5))]);
+    assert!(matches!(
+        on_worker_call(&app, uid, &key, small, 600),
+        Settled::Answered(_, Ok(value)) if records(&value) == 5
+    ));
+    // A large request, and a secret never verified, are not tried on the worker at all.
+    let declined = |outcome| matches!(outcome, Settled::Declined(request) if request.call.is_ok());
+    assert!(declined(on_worker_call(&app, uid, &key, search_read(uid, &key), 5000)));
+    assert!(declined(on_worker_call(&app, uid, "wrong", search_read(uid, "wrong"), 600)));
+    // A write is checked and planned on the worker but runs on the pool.
+    let mut write = search_read(uid, &key);
+    write[4] = Value::str("write");
+    write[5] = Value::List(vec![Value::List(vec![Value::Int(1)]), Value::map([("name", Value::str("Renamed"))])]);
+    write.truncate(6);
+    assert!(matches!(
+        on_worker_call(&app, uid, &key, write, 600),
+        Settled::Continue(_, Planned::Generic { operation: Operation::Write, .. })
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_reader_cannot_write_and_never_waits_for_a_lock() {
+    use diesel::connection::SimpleConnection;
+    let dir = std::env::temp_dir().join(format!("bankbridge-reader-{}", std::process::id()));
+    let (app, _, _) = bridge(&dir, 1);
+    let mut reader = app.readers.as_ref().expect("readers").get().expect("reader");
+    let refused = reader.batch_execute("UPDATE online_accounts SET name = 'x'").expect_err("query_only");
+    assert!(refused.to_string().contains("readonly"), "{refused}");
+    // It fails at once where a pooled connection waits up to 30 s for a lock.
+    let timeout = |conn: &mut AnyConnection| {
+        let mut sql = crate::orm::sql::Sql::new(Backend::Sqlite);
+        sql.push("SELECT timeout AS n FROM pragma_busy_timeout");
+        sql.load_count(conn).expect("busy_timeout")
+    };
+    let mut writer = app.pool.get().expect("writer");
+    assert_eq!((timeout(&mut reader), timeout(&mut writer)), (0, 30_000));
+    drop((reader, writer));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -18,8 +18,8 @@
 //!    `bank` (how the bridge reaches its aggregator and follows attempts), `saltedge` (the Salt Edge v6
 //!    client).
 //! 8. `db`: storage (pool, schema, migrations).
-//! 9. neutral: `types` (`Value`, link states, transaction statuses, timestamps),
-//!    `html`, `error`.
+//! 9. neutral: `types` (`Value`, link states and their one transition function, transaction statuses,
+//!    timestamps), `html`, `error`.
 
 // Start-up
 pub mod server;

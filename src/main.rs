@@ -214,7 +214,7 @@ enum Command {
     Sync {
         #[command(flatten)]
         database: DatabaseArgs,
-        /// Only this link (default: every connected link).
+        /// Only this link (default: every link holding a connection, but those whose consent was revoked).
         #[arg(long, env = "BANKBRIDGE_SYNC_LINK")]
         link: Option<i64>,
         /// Without a terminal (cron, logs): seconds between two progress lines.
@@ -558,14 +558,14 @@ fn status_line(link: i64, rows: u64, expected: Option<u64>, elapsed: Duration) -
 async fn run_sync(app: std::sync::Arc<App>, link: Option<i64>, every: Duration) -> Result<(), Error> {
     let links = match link {
         Some(id) => vec![id],
-        None => app.db(|conn, _| sync::store::links::ids(conn, true)).await?,
+        None => app.db(|conn, _| sync::store::links::ids_to_sync(conn)).await?,
     };
     let progress = SyncProgress::new(std::io::stderr().is_terminal(), every);
     let started = Instant::now();
     let (mut added, mut pending, mut failed) = (0usize, 0usize, 0usize);
     for id in &links {
         progress.start_link(*id);
-        match sync::fetch_and_wait(&app, None, *id, true, &progress).await {
+        match sync::fetch_and_wait(&app, None, *id, sync::FetchBy::Operator, &progress).await {
             Ok(summary) => {
                 added += summary.posted_added;
                 pending += summary.pending;

@@ -1,13 +1,13 @@
 //! `account.online.link`: one bank connection (a Salt Edge connection of one customer).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::app::App;
 use crate::error::{Error, Result};
+use crate::models::actions::odoo_action;
 use crate::models::{Button, ButtonFuture};
 use crate::orm::{Access, Call, CompanyScope, Default, Field, FieldType, Model};
-use crate::sync::{self, notification, NewSynchronization};
+use crate::sync::{self, Answer, Level, NewSynchronization};
 use crate::types::{LinkState, Value};
 
 pub fn model() -> Model {
@@ -99,7 +99,7 @@ fn action_new_synchronization(app: Arc<App>, call: Call) -> ButtonFuture {
             phone: text_arg(&call, 3, "phone")?,
             return_to: text_arg(&call, 4, "return_to")?,
         };
-        sync::new_synchronization(&app, call.env.company_id, request).await
+        sync::new_synchronization(&app, call.env.company_id, request).await.map(odoo_action)
     })
 }
 
@@ -107,21 +107,21 @@ fn action_update_credentials(app: Arc<App>, call: Call) -> ButtonFuture {
     Box::pin(async move {
         call.check_kwargs(&["return_to"])?;
         let return_to = text_arg(&call, 1, "return_to")?;
-        sync::update_credentials(&app, call.env.company_id, one_id(&call)?, return_to).await
+        sync::update_credentials(&app, call.env.company_id, one_id(&call)?, return_to).await.map(odoo_action)
     })
 }
 
 fn action_fetch_accounts(app: Arc<App>, call: Call) -> ButtonFuture {
     Box::pin(async move {
         call.check_kwargs(&[])?;
-        sync::fetch_accounts(&app, call.env.company_id, one_id(&call)?).await
+        sync::fetch_accounts(&app, call.env.company_id, one_id(&call)?).await.map(odoo_action)
     })
 }
 
 fn action_fetch_transactions(app: Arc<App>, call: Call) -> ButtonFuture {
     Box::pin(async move {
         call.check_kwargs(&[])?;
-        sync::fetch_transactions(&app, call.env.company_id, &call.ids()?).await
+        sync::fetch_transactions(&app, call.env.company_id, &call.ids()?).await.map(odoo_action)
     })
 }
 
@@ -136,7 +136,7 @@ fn action_revoke_consent(app: Arc<App>, call: Call) -> ButtonFuture {
             "Consent revoked for {}. The connection still exists at Salt Edge until you remove it.",
             names.join(", ")
         );
-        Ok(notification("Consent revoked", &message, "warning", BTreeMap::new()))
+        Ok(odoo_action(Answer::notice("Consent revoked", message, Level::Warning)))
     })
 }
 
@@ -149,7 +149,7 @@ fn action_remove_connection(app: Arc<App>, call: Call) -> ButtonFuture {
         }
         let message =
             format!("Connection removed at Salt Edge for {}; the record can now be deleted.", names.join(", "));
-        Ok(notification("Connection removed", &message, "success", BTreeMap::new()))
+        Ok(odoo_action(Answer::notice("Connection removed", message, Level::Success)))
     })
 }
 

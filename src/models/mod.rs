@@ -2,6 +2,7 @@
 //! plus the few methods of its own (buttons, typed here over the running `App`); the generic methods
 //! (`search`, `write`, …) come from `crate::orm::methods`.
 
+mod actions;
 mod base;
 mod institution;
 mod link;

@@ -8,6 +8,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::types::Failure;
+
 /// What the caller should do about an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
@@ -207,6 +209,29 @@ pub fn classify(status: u16, class: &str) -> ErrorKind {
     }
 }
 
+impl SaltEdgeError {
+    /// What this failed request means for a bank link, in the sync engine's neutral words: the user must
+    /// act, not now, or the bridge's side (the connection itself is fine).
+    pub fn link_failure(&self) -> Failure {
+        match self.kind {
+            ErrorKind::NeedsUser | ErrorKind::NotFound | ErrorKind::Duplicate => Failure::NeedsUser,
+            ErrorKind::RetryLater => Failure::Temporary,
+            ErrorKind::Config | ErrorKind::Protocol | ErrorKind::Rejected => Failure::Bridge,
+        }
+    }
+}
+
+/// What an attempt that failed at the bank with this error class (`fail_error_class`) means for a bank
+/// link: unlike a refused request, an attempt refused for a reason the bridge does not know is the bank's
+/// refusal, which the user reads.
+pub fn attempt_failure(class: &str) -> Failure {
+    match classify(0, class) {
+        ErrorKind::NeedsUser | ErrorKind::NotFound | ErrorKind::Duplicate => Failure::NeedsUser,
+        ErrorKind::RetryLater => Failure::Temporary,
+        ErrorKind::Config | ErrorKind::Protocol | ErrorKind::Rejected => Failure::Refused,
+    }
+}
+
 /// Fallback for error classes this client does not know.
 pub fn classify_status(status: u16) -> ErrorKind {
     match status {
@@ -241,6 +266,19 @@ mod tests {
         assert_eq!(classify(400, "SignatureNotMatch"), ErrorKind::Config);
         assert_eq!(classify(503, "SomethingNew"), ErrorKind::RetryLater);
         assert_eq!(classify(400, "DateOutOfRange"), ErrorKind::Rejected);
+    }
+
+    #[test]
+    fn classes_map_to_neutral_link_failures() {
+        assert_eq!(attempt_failure("InvalidCredentials"), Failure::NeedsUser);
+        assert_eq!(attempt_failure("AispConsentExpired"), Failure::NeedsUser);
+        assert_eq!(attempt_failure("ConnectionDuplicated"), Failure::NeedsUser);
+        assert_eq!(attempt_failure("ProviderUnavailable"), Failure::Temporary);
+        assert_eq!(attempt_failure("SomethingTheBankSaid"), Failure::Refused);
+        assert_eq!(SaltEdgeError::from_api(404, "ConnectionNotFound", "gone").link_failure(), Failure::NeedsUser);
+        assert_eq!(SaltEdgeError::from_api(429, "RateLimitExceeded", "slow").link_failure(), Failure::Temporary);
+        assert_eq!(SaltEdgeError::from_api(400, "WrongRequestFormat", "x").link_failure(), Failure::Bridge);
+        assert_eq!(SaltEdgeError::from_api(400, "DateOutOfRange", "x").link_failure(), Failure::Bridge);
     }
 
     #[test]

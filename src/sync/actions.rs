@@ -8,39 +8,54 @@ use crate::app::App;
 use crate::error::{Error, Result};
 use crate::saltedge::{ConnectOptions, ErrorKind as SeKind};
 use crate::sync::customers::company_customer;
-use crate::sync::errors::{fail_link, user_error};
-use crate::sync::flows::{self, too_early_message, FetchStart, ImportError};
+use crate::sync::failures::{fail_link, user_error};
+use crate::sync::fetch::{self, too_early_message, FetchBy, FetchStart};
+use crate::sync::follow::{log_outcome, record};
+use crate::sync::import::{self, ImportError};
 use crate::sync::return_url::{allowed_return_to, issue_return_state};
-use crate::sync::store::{self, AttemptKind, LinkRow, LinkUpdate, ReturnState};
+use crate::sync::store::{self, links::Change, AttemptKind, LinkRow, LinkUpdate, ReturnState};
 use crate::types::time::human_time;
-use crate::types::LinkState;
-use crate::types::Value;
+use crate::types::{LinkEvent, LinkState};
 
-pub fn notification(title: &str, message: &str, kind: &str, counts: BTreeMap<String, Value>) -> Value {
-    Value::map([
-        ("type", Value::str("ir.actions.client")),
-        ("tag", Value::str("display_notification")),
-        (
-            "params",
-            Value::map([
-                ("title", Value::str(title)),
-                ("message", Value::str(message)),
-                ("type", Value::str(kind)),
-                ("sticky", Value::Bool(false)),
-                ("counts", Value::Map(counts)),
-            ]),
-        ),
-    ])
+/// What a button answers, for `models` to turn into Odoo's action: a page for the browser to open (the
+/// aggregator's connect page), or a notice.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Answer {
+    OpenPage { url: String, link_id: i64 },
+    Notice(Notice),
 }
 
-fn act_url(url: &str, link_id: i64) -> Value {
-    Value::map([
-        ("type", Value::str("ir.actions.act_url")),
-        ("url", Value::str(url)),
-        ("target", Value::str("self")),
-        ("res_model", Value::str("account.online.link")),
-        ("res_id", Value::Int(link_id)),
-    ])
+/// A notice for the user, with counts for programs (`accounts_added`, …).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notice {
+    pub title: String,
+    pub message: String,
+    pub level: Level,
+    pub counts: BTreeMap<String, i64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Success,
+    Warning,
+}
+
+impl Answer {
+    pub fn notice(title: &str, message: impl Into<String>, level: Level) -> Answer {
+        Answer::Notice(Notice { title: title.to_string(), message: message.into(), level, counts: BTreeMap::new() })
+    }
+
+    fn open_page(url: &str, link_id: i64) -> Answer {
+        Answer::OpenPage { url: url.to_string(), link_id }
+    }
+
+    fn with_counts(mut self, counts: &[(&str, usize)]) -> Answer {
+        if let Answer::Notice(notice) = &mut self {
+            notice.counts.extend(counts.iter().map(|(k, v)| (k.to_string(), *v as i64)));
+        }
+        self
+    }
 }
 
 /// Fills `account.online.institution` from Salt Edge's provider list; returns how many were new.
@@ -85,7 +100,7 @@ async fn attempt_return_url(
 
 /// "Add a Bank Account": reuses the given link (or creates one) under the company's own Salt Edge
 /// customer and opens Salt Edge's connect page with a consent step.
-pub async fn new_synchronization(app: &Arc<App>, company_id: i64, req: NewSynchronization) -> Result<Value> {
+pub async fn new_synchronization(app: &Arc<App>, company_id: i64, req: NewSynchronization) -> Result<Answer> {
     let bank = app.bank()?;
     let code = req.institution_code.trim().to_string();
     if code.is_empty() {
@@ -168,7 +183,7 @@ pub async fn new_synchronization(app: &Arc<App>, company_id: i64, req: NewSynchr
     let company_name = app.db(move |conn, _| store::companies::name(conn, company_id)).await?;
     options.custom_fields = Some(serde_json::json!({"link_id": link.id.to_string(), "company_name": company_name}));
     let session = bank.client.connect_with(&customer_id, &options).await.map_err(|e| user_error(None, &e))?;
-    Ok(act_url(&session.connect_url, link.id))
+    Ok(Answer::open_page(&session.connect_url, link.id))
 }
 
 /// "Update Credentials": Salt Edge's reconnect page (credentials and consent renewal). A link whose first
@@ -178,7 +193,7 @@ pub async fn update_credentials(
     company_id: i64,
     link_id: i64,
     return_to: Option<String>,
-) -> Result<Value> {
+) -> Result<Answer> {
     let bank = app.bank()?;
     let link = app.db(move |conn, _| store::links::load(conn, link_id, Some(company_id))).await?;
     let return_to = match return_to {
@@ -205,7 +220,7 @@ pub async fn update_credentials(
     };
     let url = attempt_return_url(app, &link, AttemptKind::Reconnect, return_to).await?;
     let session = bank.client.reconnect(&connection, &url).await.map_err(|e| user_error(Some(&link), &e))?;
-    Ok(act_url(&session.connect_url, link_id))
+    Ok(Answer::open_page(&session.connect_url, link_id))
 }
 
 fn connected(link: &LinkRow) -> Result<String> {
@@ -222,29 +237,27 @@ fn connected(link: &LinkRow) -> Result<String> {
 
 /// "Fetch Accounts": adds the accounts Salt Edge knows that the link lacks (never twice); when there are
 /// none, opens Salt Edge's refresh page so the bank can report newly opened accounts.
-pub async fn fetch_accounts(app: &Arc<App>, company_id: i64, link_id: i64) -> Result<Value> {
+pub async fn fetch_accounts(app: &Arc<App>, company_id: i64, link_id: i64) -> Result<Answer> {
     let bank = app.bank()?;
     let link = app.db(move |conn, _| store::links::load(conn, link_id, Some(company_id))).await?;
     let connection = connected(&link)?;
-    let (added, updated, _) = match flows::sync_accounts(app, &link, &connection).await {
+    let (added, updated, _) = match import::sync_accounts(app, &link, &connection).await {
         Ok(counts) => counts,
         Err(ImportError::SaltEdge(e)) => return Err(fail_link(app, &link, &e).await),
         Err(ImportError::Bridge(e)) => return Err(e),
     };
-    let mut counts = BTreeMap::new();
-    counts.insert("accounts_added".to_string(), Value::Int(added as i64));
-    counts.insert("accounts_updated".to_string(), Value::Int(updated as i64));
+    let counts = [("accounts_added", added), ("accounts_updated", updated)];
     if added > 0 {
         let message =
             format!("{added} new account{} added to \"{}\".", if added == 1 { "" } else { "s" }, link.label());
-        return Ok(notification("New accounts", &message, "success", counts));
+        return Ok(Answer::notice("New accounts", message, Level::Success).with_counts(&counts));
     }
     let url = attempt_return_url(app, &link, AttemptKind::Refresh, link.return_url.clone()).await?;
     match bank.client.refresh(&connection, &url).await {
-        Ok(session) => Ok(act_url(&session.connect_url, link_id)),
+        Ok(session) => Ok(Answer::open_page(&session.connect_url, link_id)),
         Err(e) if e.kind() == SeKind::RetryLater => {
             let message = format!("No new account on \"{}\". {}", link.label(), e.message());
-            Ok(notification("Accounts up to date", &message, "info", counts))
+            Ok(Answer::notice("Accounts up to date", message, Level::Info).with_counts(&counts))
         }
         Err(e) => Err(fail_link(app, &link, &e).await),
     }
@@ -252,11 +265,11 @@ pub async fn fetch_accounts(app: &Arc<App>, company_id: i64, link_id: i64) -> Re
 
 /// "Fetch Transactions": starts the synchronization and returns at once; the link shows it running
 /// (`fetching`, `sync_progress`) and then its result.
-pub async fn fetch_transactions(app: &Arc<App>, company_id: i64, link_ids: &[i64]) -> Result<Value> {
+pub async fn fetch_transactions(app: &Arc<App>, company_id: i64, link_ids: &[i64]) -> Result<Answer> {
     let mut started = Vec::new();
     let mut notes = Vec::new();
     for &link_id in link_ids {
-        let start = flows::start_fetch(app, Some(company_id), link_id, false).await?;
+        let start = fetch::start_fetch(app, Some(company_id), link_id, FetchBy::User).await?;
         let link = app.db(move |conn, _| store::links::load(conn, link_id, Some(company_id))).await?;
         match start {
             FetchStart::AlreadyRunning => {
@@ -280,14 +293,14 @@ pub async fn fetch_transactions(app: &Arc<App>, company_id: i64, link_ids: &[i64
         ));
     }
     parts.extend(notes);
-    let kind = if started.is_empty() { "warning" } else { "info" };
-    Ok(notification("Synchronization running", &parts.join(" "), kind, BTreeMap::new()))
+    let level = if started.is_empty() { Level::Warning } else { Level::Info };
+    Ok(Answer::notice("Synchronization running", parts.join(" "), level))
 }
 
 fn spawn_run(app: &Arc<App>, link_id: i64, start: FetchStart) {
     let app = Arc::clone(app);
     tokio::spawn(async move {
-        flows::log_outcome(link_id, flows::run_fetch(&app, link_id, start, &()).await);
+        log_outcome(link_id, fetch::run_fetch(&app, link_id, start, &()).await);
     });
 }
 
@@ -319,10 +332,7 @@ pub async fn revoke_consent(app: &Arc<App>, company: i64, link_id: i64) -> Resul
         "Consent revoked on {}. The connection still exists at Salt Edge: click Update Credentials to give consent again, or Remove connection to delete it.",
         human_time(chrono::Utc::now())
     );
-    app.db(move |conn, _| {
-        store::links::update(conn, link_id, LinkUpdate::to_state(LinkState::Disconnected, Some(message)))
-    })
-    .await?;
+    record(app, link_id, Change::new(LinkEvent::Revoked).message(message)).await?;
     Ok(link)
 }
 
@@ -334,15 +344,10 @@ pub async fn remove_connection(app: &Arc<App>, company: i64, link_id: i64) -> Re
     if let Some(connection) = &link.connection_identifier {
         bank.client.remove_connection(connection).await.map_err(|e| user_error(Some(&link), &e))?;
     }
-    app.db(move |conn, _| {
-        let mut update = LinkUpdate::to_state(
-            LinkState::Disconnected,
-            Some("The connection was removed at Salt Edge; this record can now be deleted.".into()),
-        );
-        update.connection_identifier = Some(None);
-        store::links::update(conn, link_id, update)
-    })
-    .await?;
+    let change = Change::new(LinkEvent::Removed)
+        .message("The connection was removed at Salt Edge; this record can now be deleted.")
+        .columns(LinkUpdate { connection_identifier: Some(None), ..Default::default() });
+    record(app, link_id, change).await?;
     Ok(link)
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::app::App;
 use crate::error::{Error, Result};
-use crate::sync::errors::user_error;
+use crate::sync::failures::user_error;
 use crate::sync::store;
 
 /// The Salt Edge customer identifier of a company: one customer per company of this bridge's

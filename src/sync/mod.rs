@@ -5,16 +5,20 @@
 //!
 //! * `customers` — each company's own Salt Edge customer; `return_url` — an attempt's one-time return
 //!   `state` and the `return_to` allow-list;
-//! * `errors` — Salt Edge failures in the accountant's words, recorded on the link;
 //! * `actions` — what each Odoo button does (returns at once);
-//! * `flows` — attempts followed to their end and the import of what they brought;
+//! * `fetch` — Fetch Transactions, the scheduler's and the CLI's fetches; `follow` — an attempt followed
+//!   to its end; `import` — what it brought, stored;
+//! * `failures` — failures in the accountant's words, recorded on the link;
 //! * `web` — Salt Edge's callbacks and the browser's return (the engine's HTTP face, a layer above it);
-//! * `store` — storage, one module per table.
+//! * `store` — storage, one module per table; `store::links::record` is the one writer of a link's state,
+//!   through the one transition function (`types::transition`).
 
 pub mod actions;
 pub mod customers;
-pub mod errors;
-pub mod flows;
+pub mod failures;
+pub mod fetch;
+pub mod follow;
+pub mod import;
 pub mod ownership;
 pub mod return_url;
 pub mod scheduler;
@@ -22,8 +26,9 @@ pub mod store;
 pub mod web;
 
 pub use actions::{
-    before_unlink, fetch_accounts, fetch_transactions, new_synchronization, notification, refresh_institutions,
-    remove_connection, revoke_consent, update_credentials, NewSynchronization,
+    before_unlink, fetch_accounts, fetch_transactions, new_synchronization, refresh_institutions, remove_connection,
+    revoke_consent, update_credentials, Answer, Level, NewSynchronization, Notice,
 };
-pub use errors::{fail_link, user_error};
-pub use flows::{fetch_and_wait, Progress, SyncSummary, PAGE_SIZE};
+pub use failures::user_error;
+pub use fetch::{fetch_and_wait, FetchBy};
+pub use import::{Progress, SyncSummary, PAGE_SIZE};

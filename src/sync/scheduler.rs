@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::app::App;
 use crate::error::Result;
-use crate::sync::{fetch_and_wait, store};
+use crate::sync::{fetch_and_wait, store, FetchBy};
 
 /// How long a claim protects a link from other replicas; a crashed replica's claims expire after it.
 const LEASE_SECS: i64 = 600;
@@ -19,7 +19,7 @@ pub fn worker_name() -> String {
 pub async fn run_cycle(app: &Arc<App>, worker: &str, interval: Duration) -> Result<usize> {
     let now = chrono::Utc::now();
     let due_before = now - chrono::Duration::from_std(interval).unwrap_or_default();
-    let stale_fetching_before = now - chrono::Duration::seconds(crate::sync::flows::STALE_FETCHING_SECS);
+    let stale_fetching_before = now - chrono::Duration::seconds(crate::sync::fetch::STALE_FETCHING_SECS);
     // Attempts run at Salt Edge for seconds; a replica follows several at once instead of waiting for
     // each in turn.
     let mut running = tokio::task::JoinSet::new();
@@ -57,7 +57,7 @@ fn finished(done: Option<std::result::Result<Result<()>, tokio::task::JoinError>
 
 /// Fetches one claimed link and releases (or, after a failure, holds) its claim.
 async fn fetch_claimed(app: Arc<App>, link_id: i64, interval: Duration) -> Result<()> {
-    match fetch_and_wait(&app, None, link_id, false, &()).await {
+    match fetch_and_wait(&app, None, link_id, FetchBy::Scheduler, &()).await {
         Ok(summary) => {
             tracing::info!(
                 link = link_id,

@@ -1,13 +1,15 @@
 //! Shared data types, below every other layer: the wire-neutral `Value` that the wire, models, ORM and
-//! sync engine pass between them, the states records carry, Odoo's date and datetime text, and the one
-//! cleaning point for text before it is stored.
+//! sync engine pass between them, the states records carry and the one transition function of a link's
+//! states, Odoo's date and datetime text, and the one cleaning point for text before it is stored.
 
 pub mod log_text;
 pub mod state;
 pub mod text;
 pub mod time;
+pub mod transition;
 pub mod value;
 
 pub use state::{LinkState, TransactionStatus};
 pub use text::clean_text;
+pub use transition::{Failure, LinkEvent, LinkFacts, Origin, Refused};
 pub use value::{Records, Value};

@@ -2,12 +2,13 @@
 
 use diesel::prelude::*;
 
-use super::stored_text;
+use super::{return_states, stored_text};
 use crate::db::schema::online_links;
-use crate::db::AnyConnection;
+use crate::db::{AnyConnection, Backend};
 use crate::error::{Error, Result};
+use crate::orm::sql::{Sql, SqlValue};
 use crate::types::time::now_string;
-use crate::types::LinkState;
+use crate::types::{LinkEvent, LinkFacts, LinkState, Refused};
 
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = online_links)]
@@ -97,23 +98,25 @@ pub fn other_live_links(
         .load::<LinkRow>(conn)?)
 }
 
-/// Every link id, or those holding a connection (for `bankbridge sync`).
-pub fn ids(conn: &mut AnyConnection, only_connected: bool) -> Result<Vec<i64>> {
-    let mut query = online_links::table.select(online_links::id).order(online_links::id).into_boxed();
-    if only_connected {
-        query = query.filter(online_links::connection_identifier.is_not_null());
-    }
-    Ok(query.load(conn)?)
+/// The links `bankbridge sync` fetches by default: those holding a connection the user did not
+/// disconnect (revoke).
+pub fn ids_to_sync(conn: &mut AnyConnection) -> Result<Vec<i64>> {
+    Ok(online_links::table
+        .filter(online_links::connection_identifier.is_not_null())
+        .filter(online_links::state.ne(LinkState::Disconnected.as_str()))
+        .select(online_links::id)
+        .order(online_links::id)
+        .load(conn)?)
 }
 
-/// Changes to a link's columns; `None` leaves a column as it is, `Some(None)` clears it.
+/// Changes to a link's columns other than its state (which only [`record`] moves); `None` leaves a column
+/// as it is, `Some(None)` clears it.
 #[derive(Default, AsChangeset)]
 #[diesel(table_name = online_links)]
 pub struct LinkUpdate {
     pub name: Option<Option<String>>,
     pub institution_id: Option<Option<i64>>,
     pub provider_code: Option<Option<String>>,
-    pub state: Option<String>,
     pub client_id: Option<Option<String>>,
     pub connection_identifier: Option<Option<String>>,
     pub error_message: Option<Option<String>>,
@@ -130,19 +133,6 @@ pub struct LinkUpdate {
 }
 
 impl LinkUpdate {
-    /// The link moves to `state` with `message` for the user (`None` clears it).
-    pub fn to_state(state: LinkState, message: Option<String>) -> LinkUpdate {
-        LinkUpdate {
-            state: Some(state.as_str().to_string()),
-            error_message: Some(message),
-            sync_progress: Some(match state {
-                LinkState::Fetching => Some("Synchronization started.".to_string()),
-                _ => None,
-            }),
-            ..Default::default()
-        }
-    }
-
     /// Every text column cleaned (names, messages and stage text come from the bank or the aggregator),
     /// and the write stamped.
     fn stored(mut self) -> LinkUpdate {
@@ -169,22 +159,111 @@ impl LinkUpdate {
     }
 }
 
+/// Writes columns other than the state (setting up a link before its first attempt, the next refresh
+/// time, the accounts' summary).
 pub fn update(conn: &mut AnyConnection, id: i64, update: LinkUpdate) -> Result<()> {
     diesel::update(online_links::table.filter(online_links::id.eq(id))).set(update.stored()).execute(conn)?;
     Ok(())
 }
 
-/// Ends a synchronization on the link, unless the user disconnected it meanwhile (revoke, remove): a
-/// late result must not bring back a link the user has just cut off.
-pub fn finish(conn: &mut AnyConnection, id: i64, update: LinkUpdate) -> Result<()> {
-    diesel::update(
-        online_links::table
-            .filter(online_links::id.eq(id))
-            .filter(online_links::state.ne(LinkState::Disconnected.as_str())),
-    )
-    .set(update.stored())
-    .execute(conn)?;
+/// What happened to a link, to [`record`]: the event, the message the user reads for a failure, a
+/// revoke or a removal, and the columns the event sets besides the state.
+pub struct Change {
+    pub event: LinkEvent,
+    pub message: Option<String>,
+    pub columns: LinkUpdate,
+}
+
+impl Change {
+    pub fn new(event: LinkEvent) -> Change {
+        Change { event, message: None, columns: LinkUpdate::default() }
+    }
+
+    pub fn message(mut self, message: impl Into<String>) -> Change {
+        self.message = Some(message.into());
+        self
+    }
+
+    pub fn columns(mut self, columns: LinkUpdate) -> Change {
+        self.columns = columns;
+        self
+    }
+}
+
+/// Locks the link's row until the transaction ends, so that two changes of its state (a callback and a
+/// follower, two replicas) are decided one after the other. SQLite's `BEGIN IMMEDIATE` has locked the
+/// whole database already.
+fn lock(conn: &mut AnyConnection, id: i64) -> Result<()> {
+    if conn.backend() == Backend::Postgres {
+        let mut sql = Sql::new(Backend::Postgres);
+        sql.push("SELECT id FROM online_links WHERE id = ");
+        sql.bind(SqlValue::Int(id));
+        sql.push(" FOR UPDATE");
+        sql.load_ids(conn)?;
+    }
     Ok(())
+}
+
+/// What the transition function needs of a link besides its state.
+pub fn facts(conn: &mut AnyConnection, link: &LinkRow) -> Result<LinkFacts> {
+    Ok(LinkFacts {
+        has_connection: link.connection_identifier.is_some(),
+        attempt_awaited: link.state() == LinkState::Disconnected && return_states::awaited(conn, link.id)?,
+    })
+}
+
+/// The one writer of a link's state: applies `change` when the transition function
+/// (`LinkState::after`) allows its event, else logs the refusal and leaves the link as it is. The
+/// event also decides what the user reads: a new attempt or a success clears the last error, a
+/// failure, a revoke or a removal shows the change's message; a revoke or a removal also forgets the
+/// attempts the user started on the link, so that nothing they report later moves it.
+pub fn record(conn: &mut AnyConnection, id: i64, change: Change) -> Result<std::result::Result<LinkState, Refused>> {
+    let Change { event, message, mut columns } = change;
+    crate::db::write_transaction(conn, |conn| {
+        lock(conn, id)?;
+        let link = load(conn, id, None)?;
+        let mut facts = facts(conn, &link)?;
+        if let Some(connection) = &columns.connection_identifier {
+            facts.has_connection = connection.is_some();
+        }
+        let to = match link.state().after(event, facts) {
+            Ok(to) => to,
+            Err(refused) => {
+                tracing::info!(link = id, %refused, "link state change refused");
+                return Ok(Err(refused));
+            }
+        };
+        match event {
+            LinkEvent::AttemptStarted(_) => {
+                columns.error_message = Some(None);
+                columns.sync_progress.get_or_insert(Some("Synchronization started.".to_string()));
+            }
+            LinkEvent::Progressed => {}
+            LinkEvent::Succeeded => {
+                columns.error_message = Some(None);
+                columns.sync_progress = Some(None);
+            }
+            LinkEvent::Failed(_) | LinkEvent::Revoked | LinkEvent::Removed => {
+                columns.error_message = Some(message);
+                columns.sync_progress = Some(None);
+            }
+        }
+        if matches!(event, LinkEvent::Revoked | LinkEvent::Removed) {
+            return_states::forget_link(conn, id)?;
+        }
+        // The state read above is still the state written over (the row is locked); the guard says so.
+        let written = diesel::update(
+            online_links::table.filter(online_links::id.eq(id)).filter(online_links::state.eq(&link.state)),
+        )
+        .set((online_links::state.eq(to.as_str()), columns.stored()))
+        .execute(conn)?;
+        if written == 0 {
+            return Err(Error::application(format!(
+                "account.online.link({id}) changed while its state was being recorded; try again."
+            )));
+        }
+        Ok(Ok(to))
+    })
 }
 
 /// Whether the link still has accounts that no Odoo journal receives.

@@ -87,3 +87,22 @@ pub fn use_once(conn: &mut AnyConnection, state_hash: &str) -> Result<Option<Ret
         .ok_or_else(|| Error::application(format!("stored return state of unknown kind {kind:?}")))?;
     Ok(Some(ReturnState { link_id, company_id, kind, return_to }))
 }
+
+/// Whether the user started an attempt on the link whose return URL has not expired yet (used or not:
+/// the aggregator may still report on it after the browser came back).
+pub fn awaited(conn: &mut AnyConnection, link_id: i64) -> Result<bool> {
+    let now = datetime_string(Utc::now());
+    let count: i64 = saltedge_return_states::table
+        .filter(saltedge_return_states::link_id.eq(link_id))
+        .filter(saltedge_return_states::expires_at.gt(&now))
+        .count()
+        .get_result(conn)?;
+    Ok(count > 0)
+}
+
+/// Forgets every attempt the user started on the link (it was revoked or removed): their return URLs
+/// stop working and nothing they report moves the link any more.
+pub fn forget_link(conn: &mut AnyConnection, link_id: i64) -> Result<()> {
+    diesel::delete(saltedge_return_states::table.filter(saltedge_return_states::link_id.eq(link_id))).execute(conn)?;
+    Ok(())
+}

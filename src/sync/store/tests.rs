@@ -78,3 +78,58 @@ fn every_text_column_of_a_link_is_stored_clean() {
     drop(pooled);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn state_of(conn: &mut AnyConnection, link: i64) -> (crate::types::LinkState, Option<String>) {
+    let row = links::load(conn, link, None).expect("row");
+    (row.state(), row.error_message)
+}
+
+fn return_state(link: i64, company: i64) -> ReturnState {
+    ReturnState { link_id: link, company_id: company, kind: AttemptKind::Reconnect, return_to: None }
+}
+
+/// A late failure after a revoke or a removal is refused at the one writer of the state, and a new attempt
+/// the user starts on the link makes the link hear its aggregator again.
+#[test]
+fn the_state_writer_leaves_a_disconnected_link_as_the_user_left_it() {
+    use crate::types::{Failure, LinkEvent, LinkState, Origin};
+    let (dir, pool, company, link) = database("record");
+    let mut pooled = pool.get().expect("connection");
+    let conn: &mut AnyConnection = &mut pooled;
+    let record = |conn: &mut AnyConnection, change: links::Change| links::record(conn, link, change).expect("record");
+    let connection = LinkUpdate { connection_identifier: Some(Some("42".into())), ..Default::default() };
+    // A first connection: the user's attempt is awaited (its return URL was issued), so the aggregator's
+    // report of it moves the new, disconnected link.
+    return_states::save(conn, "first", &return_state(link, company), chrono::Duration::minutes(90)).expect("state");
+    let started = links::Change::new(LinkEvent::AttemptStarted(Origin::Background)).columns(connection);
+    assert_eq!(record(conn, started), Ok(LinkState::Fetching));
+    assert_eq!(record(conn, links::Change::new(LinkEvent::Succeeded)), Ok(LinkState::Connected));
+    // The user revokes; then a signed, fresh `fail` of an attempt that was still running arrives.
+    let revoked = links::Change::new(LinkEvent::Revoked).message("Consent revoked.");
+    assert_eq!(record(conn, revoked), Ok(LinkState::Disconnected));
+    assert!(!return_states::awaited(conn, link).expect("awaited"), "the revoke forgets the user's attempts");
+    for failure in Failure::ALL {
+        let late = links::Change::new(LinkEvent::Failed(failure)).message("late fail");
+        assert!(record(conn, late).is_err(), "{failure:?}");
+    }
+    assert!(record(conn, links::Change::new(LinkEvent::Succeeded)).is_err());
+    assert_eq!(state_of(conn, link), (LinkState::Disconnected, Some("Consent revoked.".into())));
+    // Update Credentials: a new return URL; what Salt Edge reports of that attempt is heard again.
+    return_states::save(conn, "again", &return_state(link, company), chrono::Duration::minutes(90)).expect("state");
+    let failed = links::Change::new(LinkEvent::Failed(Failure::NeedsUser)).message("Wrong password.");
+    assert_eq!(record(conn, failed), Ok(LinkState::Error));
+    assert_eq!(state_of(conn, link), (LinkState::Error, Some("Wrong password.".into())));
+    // Removed: nothing but the user brings it back either.
+    let removed = links::Change::new(LinkEvent::Removed)
+        .message("Removed.")
+        .columns(LinkUpdate { connection_identifier: Some(None), ..Default::default() });
+    assert_eq!(record(conn, removed), Ok(LinkState::Disconnected));
+    assert!(record(conn, links::Change::new(LinkEvent::AttemptStarted(Origin::Background))).is_err());
+    assert_eq!(
+        record(conn, links::Change::new(LinkEvent::AttemptStarted(Origin::User))),
+        Ok(LinkState::Fetching),
+        "the user's own click is always taken"
+    );
+    drop(pooled);
+    let _ = std::fs::remove_dir_all(&dir);
+}

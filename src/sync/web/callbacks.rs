@@ -10,10 +10,11 @@ use chrono::Utc;
 use crate::app::App;
 use crate::error::Result;
 use crate::saltedge::{self, CallbackPayload};
-use crate::sync::flows;
+use crate::sync::failures::{bank_error, fail_attempt};
+use crate::sync::follow::{attach_and_follow, progress, record};
 use crate::sync::ownership::verify_owner;
-use crate::sync::store::{self, LinkRow, LinkUpdate};
-use crate::types::LinkState;
+use crate::sync::store::{self, links::Change, LinkRow, LinkUpdate};
+use crate::types::{LinkEvent, Origin};
 
 /// How old (or how far ahead) a callback's `meta.time` may be: Salt Edge sends at once, and a
 /// replayed old callback must not move a link.
@@ -103,7 +104,7 @@ async fn follow(app: &Arc<App>, link: &LinkRow, payload: &CallbackPayload) -> Re
     if shared.wake_follower(link.id) {
         return Ok(());
     }
-    flows::attach_and_follow(app, link, &connection_id).await
+    attach_and_follow(app, link, &connection_id, Origin::Background).await
 }
 
 async fn handle(app: &Arc<App>, kind: &str, payload: &CallbackPayload) -> Result<()> {
@@ -137,15 +138,16 @@ async fn handle(app: &Arc<App>, kind: &str, payload: &CallbackPayload) -> Result
             let mut message = payload.data.error_message.clone().unwrap_or_else(|| "The attempt failed.".into());
             if let Some(connection_id) = &payload.data.connection_id {
                 // Re-read Salt Edge's own record of the failure.
-                let connection =
-                    shared.client.get_connection(connection_id).await.map_err(|e| flows::bank_error(&e))?;
+                let connection = shared.client.get_connection(connection_id).await.map_err(|e| bank_error(&e))?;
                 verify_owner(app, &link, &connection).await?;
                 if let Some(attempt) = connection.last_attempt.as_ref().filter(|a| a.failed()) {
                     class = attempt.fail_error_class.clone().unwrap_or(class);
                     message = attempt.fail_message.clone().unwrap_or(message);
                 }
             }
-            flows::apply_failure(app, &link, &class, &message).await.map(|_| ())
+            // Recorded when the transition function allows it: a link the user disconnected stays so.
+            fail_attempt(app, &link, &class, &message).await;
+            Ok(())
         }
         "notify" | "interactive" => {
             // A first connection shows up here before its attempt ends (the browser may never come
@@ -160,21 +162,13 @@ async fn handle(app: &Arc<App>, kind: &str, payload: &CallbackPayload) -> Result
             } else {
                 format!("Salt Edge is fetching from the bank (stage: {stage}).")
             };
-            let id = link.id;
-            app.db(move |conn, _| {
-                store::links::update(conn, id, LinkUpdate { sync_progress: Some(Some(text)), ..Default::default() })
-            })
-            .await
+            progress(app, link.id, text).await
         }
         "destroy" => {
-            let id = link.id;
-            app.db(move |conn, _| {
-                let mut update =
-                    LinkUpdate::to_state(LinkState::Disconnected, Some("Salt Edge removed this connection.".into()));
-                update.connection_identifier = Some(None);
-                store::links::update(conn, id, update)
-            })
-            .await
+            let change = Change::new(LinkEvent::Removed)
+                .message("Salt Edge removed this connection.")
+                .columns(LinkUpdate { connection_identifier: Some(None), ..Default::default() });
+            record(app, link.id, change).await.map(|_| ())
         }
         _ => Ok(()),
     }

@@ -10,10 +10,10 @@ use actix_web::{web, HttpResponse};
 
 use crate::app::App;
 use crate::error::{Error, Result};
-use crate::sync::flows;
+use crate::sync::follow::attach_and_follow;
 use crate::sync::return_url::use_return_state;
 use crate::sync::store::{self, AttemptKind, LinkRow, ReturnState};
-use crate::types::LinkState;
+use crate::types::{LinkState, Origin};
 
 #[derive(serde::Deserialize)]
 pub struct ReturnQuery {
@@ -100,7 +100,7 @@ async fn apply_return(app: &Arc<App>, claim: &ReturnState, hint: Option<&str>) -
         // recorded why on the link. Nothing to attach.
         return Ok(());
     };
-    flows::attach_and_follow(app, &link, &connection_id).await
+    attach_and_follow(app, &link, &connection_id, Origin::User).await
 }
 
 async fn result_page(app: &Arc<App>, claim: &ReturnState, error: Option<Error>) -> HttpResponse {

@@ -1,0 +1,156 @@
+//! Importing what Salt Edge holds for a connection: accounts, then every account's new posted
+//! transactions page by page from its cursor (each page committed with the cursor), then its current
+//! pending set. Rerunning it, or running it concurrently, never duplicates a row.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::app::App;
+use crate::error::{Error, Result};
+use crate::saltedge::SaltEdgeError;
+use crate::sync::follow::progress;
+use crate::sync::store::{self, LinkRow};
+
+/// Transactions asked per page (Salt Edge's maximum).
+pub const PAGE_SIZE: u32 = 1000;
+
+/// What one synchronization imported.
+#[derive(Clone, Debug, Default)]
+pub struct SyncSummary {
+    pub accounts: usize,
+    pub posted_added: usize,
+    pub pending: usize,
+    pub pages: usize,
+}
+
+/// Progress of a synchronization, for the CLI.
+pub trait Progress: Send + Sync {
+    /// Posted rows this fetch of a link should bring, when Salt Edge reports every account's count.
+    fn expect(&self, _rows: u64) {}
+    fn page(&self, _account: i64, _rows: usize) {}
+    /// Where the attempt at Salt Edge stands, in words.
+    fn stage(&self, _text: &str) {}
+}
+impl Progress for () {}
+
+/// A failure while importing: Salt Edge's (recorded on the link as such) or the bridge's own.
+pub enum ImportError {
+    SaltEdge(SaltEdgeError),
+    Bridge(Error),
+}
+
+impl From<Error> for ImportError {
+    fn from(e: Error) -> Self {
+        ImportError::Bridge(e)
+    }
+}
+
+impl From<SaltEdgeError> for ImportError {
+    fn from(e: SaltEdgeError) -> Self {
+        ImportError::SaltEdge(e)
+    }
+}
+
+/// Adds the accounts Salt Edge knows that the link lacks and refreshes the others; `(added, updated,
+/// posted count per online account id)` (an account without a reported count is absent from the map).
+pub async fn sync_accounts(
+    app: &Arc<App>,
+    link: &LinkRow,
+    connection: &str,
+) -> std::result::Result<(usize, usize, HashMap<String, u64>), ImportError> {
+    let accounts = app.bank()?.client.list_accounts(connection).await?;
+    let counts =
+        accounts.iter().filter_map(|a| a.extra.transactions_count.as_ref().map(|c| (a.id.clone(), c.posted))).collect();
+    let link = link.clone();
+    let (added, updated) = app.db(move |conn, _| store::accounts::upsert(conn, &link, &accounts)).await?;
+    Ok((added, updated, counts))
+}
+
+/// Posted rows still to fetch for these accounts (the bank's count minus the stored rows), when the
+/// bank reports a count for each of them.
+async fn expected_rows(
+    app: &Arc<App>,
+    accounts: &[store::AccountRow],
+    bank_counts: &HashMap<String, u64>,
+) -> Result<Option<u64>> {
+    let mut expected = 0;
+    for account in accounts {
+        let Some(online_id) = &account.online_identifier else { continue };
+        let Some(&at_bank) = bank_counts.get(online_id) else { return Ok(None) };
+        let account_id = account.id;
+        let stored = app.db(move |conn, _| store::transactions::posted_count(conn, account_id)).await?;
+        expected += at_bank.saturating_sub(stored);
+    }
+    Ok(Some(expected))
+}
+
+/// Imports what Salt Edge holds now: accounts, then each account's new posted transactions page by
+/// page from its cursor (each page committed with the cursor), then its current pending set. Rerunning
+/// it, or running it concurrently, never duplicates a row.
+pub async fn import(
+    app: &Arc<App>,
+    link: &LinkRow,
+    connection: &str,
+    progress_of: &dyn Progress,
+) -> std::result::Result<SyncSummary, ImportError> {
+    let bank = app.bank()?;
+    let (_, _, bank_counts) = sync_accounts(app, link, connection).await?;
+    let link_id = link.id;
+    let accounts = app.db(move |conn, _| store::accounts::of_link(conn, link_id)).await?;
+    if let Some(expected) = expected_rows(app, &accounts, &bank_counts).await? {
+        progress_of.expect(expected);
+    }
+    let mut summary = SyncSummary { accounts: accounts.len(), ..Default::default() };
+    for account in accounts {
+        let Some(online_id) = account.online_identifier.clone() else { continue };
+        let account_id = account.id;
+        app.db(move |conn, _| store::accounts::set_fetching_status(conn, account_id, "processing")).await?;
+        let mut cursor = account.last_transaction_identifier.clone();
+        let fetch = |from: Option<String>| {
+            let (client, connection, online_id) = (&bank.client, connection.to_string(), online_id.clone());
+            async move { client.transactions_page(&connection, &online_id, from.as_deref(), false, PAGE_SIZE).await }
+        };
+        let mut fetched = Some(fetch(cursor.clone()).await);
+        while let Some(result) = fetched.take() {
+            let page = match result {
+                Ok(page) => page,
+                Err(e) => {
+                    app.db(move |conn, _| store::accounts::set_fetching_status(conn, account_id, "planned")).await?;
+                    return Err(e.into());
+                }
+            };
+            // The next page starts at `next_id`; at the end, resume from the last row seen (the
+            // unique key absorbs that one repeated row).
+            let next = page.next_id.clone().filter(|n| Some(n) != cursor.as_ref());
+            let resume = page.next_id.clone().or_else(|| page.data.last().map(|t| t.id.clone())).or(cursor.clone());
+            let rows = page.data;
+            let (acc, company_id) = (account.clone(), link.company_id);
+            let count = rows.len();
+            let stored = app.db(move |conn, _| {
+                store::transactions::store_posted_page(conn, &acc, company_id, &rows, resume.as_deref())
+            });
+            // Fetch the next page while this one is being stored: at most two pages in memory.
+            let inserted = match next.clone() {
+                Some(from) => {
+                    let (stored, next_page) = tokio::join!(stored, fetch(Some(from)));
+                    fetched = Some(next_page);
+                    stored?
+                }
+                None => stored.await?,
+            };
+            summary.posted_added += inserted;
+            summary.pages += 1;
+            progress_of.page(account_id, count);
+            progress(app, link.id, format!("Importing transactions: {} new so far.", summary.posted_added)).await?;
+            if next.is_some() {
+                cursor = next;
+            }
+        }
+        let pending = bank.client.transactions_page(connection, &online_id, None, true, PAGE_SIZE).await?.data;
+        let (acc, company_id) = (account.clone(), link.company_id);
+        summary.pending +=
+            app.db(move |conn, _| store::transactions::replace_pending(conn, &acc, company_id, &pending)).await?;
+        app.db(move |conn, _| store::accounts::set_fetching_status(conn, account_id, "done")).await?;
+    }
+    Ok(summary)
+}

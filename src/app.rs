@@ -1,6 +1,6 @@
 //! The shared state of a running bridge, and the one way to reach the database from async code
 //! (diesel is synchronous, so queries run on the blocking pool, not on the event loop; the one exception
-//! is a short read on a SQLite reader within a step budget, see `rpc::services::answer_on_worker`).
+//! is a short read on a SQLite reader within a step budget, see `rpc::services::on_worker`).
 //!
 //! Start-up (`server.rs`) builds it from its parts (the pool, the model registry, the `Bank` that reaches
 //! Salt Edge); the wire, the models' buttons and the sync engine use it. It imports none of them.

@@ -96,3 +96,20 @@ impl App {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bridge_without_a_bank_says_so_in_the_users_words() {
+        let dir = std::env::temp_dir().join(format!("bankbridge-app-bank-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = crate::db::DatabaseUrl::Sqlite(dir.join("bridge.db").to_string_lossy().into_owned());
+        let app = App::new(crate::db::connect(&url, 1).unwrap(), None, "db".into(), Registry::new(vec![]), None);
+        let e = app.bank().map(|_| ()).expect_err("no bank");
+        assert_eq!(e.kind(), crate::error::ErrorKind::UserError);
+        assert!(e.message().contains("Salt Edge is not configured"), "{}", e.message());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

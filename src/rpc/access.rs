@@ -12,22 +12,9 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage as _, HttpRequest};
 
-use crate::auth::Identity;
-use crate::rpc::fault::{self, escaped, Fault};
-
-/// What a call learned about its caller, for the access log: filled in as the call goes, so a call that
-/// fails half-way still logs who it was.
-#[derive(Clone, Debug, Default)]
-pub struct Caller {
-    /// The user, once its credentials passed (or the uid `common.authenticate` returned).
-    pub identity: Option<Identity>,
-    /// The login a `common.login`/`authenticate` call gave (client-supplied: escape before logging).
-    pub login: Option<String>,
-    /// The uid an `object` call claimed, checked or not.
-    pub claimed_uid: Option<i64>,
-    /// Whether the credentials were refused (a False from `authenticate` or fault 3).
-    pub denied: bool,
-}
+use crate::rpc::answer::Fault;
+use crate::rpc::fault::{self, escaped};
+use crate::rpc::services::Caller;
 
 struct Note {
     protocol: &'static str,

@@ -1,10 +1,6 @@
 //! Odoo's fault mapping, done once: error kind → `/xmlrpc/2` integer code, legacy `/xmlrpc` string
 //! code, or JSON-RPC error object. The faultString starts with the user-facing message.
 
-use actix_web::http::header::ContentType;
-use actix_web::http::StatusCode;
-use actix_web::HttpResponse;
-
 use crate::error::{Error, ErrorKind};
 
 pub const APPLICATION_ERROR: i32 = 1;
@@ -52,68 +48,3 @@ pub fn json_error(error: &Error) -> serde_json::Value {
 pub use crate::types::log_text::{escaped, Escaped};
 
 pub use crate::error::log;
-
-/// A failed RPC request, answered in its protocol's own form: Odoo's fault for XML-RPC, a JSON-RPC error
-/// object (or Odoo's "session expired") for JSON-RPC. Routes return it with `?`; the access middleware
-/// reads it back from the response (`rpc::access`) for the access line and the fault log.
-#[derive(Debug)]
-pub struct Fault {
-    pub error: Error,
-    form: Form,
-}
-
-#[derive(Debug)]
-enum Form {
-    XmlRpc { legacy: bool },
-    JsonRpc { id: serde_json::Value, status: StatusCode },
-    SessionExpired { id: serde_json::Value },
-}
-
-impl Fault {
-    /// An XML-RPC fault: integer codes on `/xmlrpc/2`, Odoo's legacy string codes on `/xmlrpc`.
-    pub fn xmlrpc(error: Error, legacy: bool) -> Fault {
-        Fault { error, form: Form::XmlRpc { legacy } }
-    }
-
-    /// A JSON-RPC error answering the request `id`.
-    pub fn jsonrpc(id: serde_json::Value, error: Error) -> Fault {
-        Fault { error, form: Form::JsonRpc { id, status: StatusCode::OK } }
-    }
-
-    /// A JSON-RPC error with another HTTP status than 200 (a request refused before it is read).
-    pub fn jsonrpc_with_status(id: serde_json::Value, error: Error, status: StatusCode) -> Fault {
-        Fault { error, form: Form::JsonRpc { id, status } }
-    }
-
-    /// Odoo's "session expired" (a web route without a live session); logged as access denied.
-    pub fn session_expired(id: serde_json::Value) -> Fault {
-        Fault { error: Error::access_denied(), form: Form::SessionExpired { id } }
-    }
-}
-
-impl std::fmt::Display for Fault {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.error.fmt(f)
-    }
-}
-
-impl actix_web::ResponseError for Fault {
-    fn status_code(&self) -> StatusCode {
-        match &self.form {
-            Form::JsonRpc { status, .. } => *status,
-            Form::XmlRpc { .. } | Form::SessionExpired { .. } => StatusCode::OK,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        match &self.form {
-            Form::XmlRpc { legacy } => crate::rpc::http::xml(crate::rpc::xmlrpc::encode_fault(&self.error, *legacy)),
-            Form::JsonRpc { id, status } => HttpResponse::build(*status)
-                .content_type(ContentType::json())
-                .body(crate::rpc::jsonrpc::error(id.clone(), &self.error).to_string()),
-            Form::SessionExpired { id } => HttpResponse::Ok()
-                .content_type(ContentType::json())
-                .body(crate::rpc::jsonrpc::session_expired(id.clone()).to_string()),
-        }
-    }
-}

@@ -5,14 +5,15 @@
 
 use std::sync::Arc;
 
-use actix_web::http::header::ContentType;
 use actix_web::{web, HttpResponse};
 
 use crate::app::App;
 use crate::error::Error;
-use crate::rpc::access::{Access, Caller};
-use crate::rpc::fault::{self, Fault};
-use crate::rpc::{jsonrpc, services, xmlrpc};
+use crate::rpc::access::Access;
+use crate::rpc::answer::{json, xml, Fault};
+use crate::rpc::fault;
+use crate::rpc::services::{self, Caller};
+use crate::rpc::{jsonrpc, xmlrpc};
 use crate::types::Value;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -47,14 +48,6 @@ async fn health(app: web::Data<Arc<App>>) -> HttpResponse {
             HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "database unavailable"}))
         }
     }
-}
-
-pub fn xml(body: String) -> HttpResponse {
-    HttpResponse::Ok().content_type("text/xml; charset=utf-8").body(body)
-}
-
-pub fn json(body: serde_json::Value) -> HttpResponse {
-    HttpResponse::Ok().content_type(ContentType::json()).body(body.to_string())
 }
 
 async fn xmlrpc_v2(

@@ -3,6 +3,7 @@
 //! log written once for all of them (`access`).
 
 pub mod access;
+pub mod answer;
 pub mod fault;
 pub mod http;
 pub mod jsonrpc;

@@ -12,7 +12,6 @@ use crate::models::{self, Button};
 use crate::orm::access::{check_access, generic_operation, Operation};
 use crate::orm::methods::{self, call_generic};
 use crate::orm::{Call, Env};
-use crate::rpc::access::Caller;
 use crate::types::Value;
 
 pub const SERVER_VERSION: &str = concat!("17.0+bankbridge-", env!("CARGO_PKG_VERSION"));
@@ -34,6 +33,20 @@ pub fn version() -> Value {
         ("server_serie", Value::str("17.0")),
         ("protocol_version", Value::Int(1)),
     ])
+}
+
+/// What a call learned about its caller, for the access log: filled in as the call goes, so a call that
+/// fails half-way still logs who it was.
+#[derive(Clone, Debug, Default)]
+pub struct Caller {
+    /// The user, once its credentials passed (or the uid `common.authenticate` returned).
+    pub identity: Option<Identity>,
+    /// The login a `common.login`/`authenticate` call gave (client-supplied: escape before logging).
+    pub login: Option<String>,
+    /// The uid an `object` call claimed, checked or not.
+    pub claimed_uid: Option<i64>,
+    /// Whether the credentials were refused (a False from `authenticate` or fault 3).
+    pub denied: bool,
 }
 
 /// Runs one call of `service`. `request_bytes` is the size of the request it came in: only a small one

@@ -13,11 +13,11 @@ use futures_core::future::LocalBoxFuture;
 
 use crate::app::App;
 use crate::error::{Error, ErrorKind};
-use crate::rpc::access::{peer_of, Access, Caller};
-use crate::rpc::fault::{escaped, Fault};
-use crate::rpc::http::json;
+use crate::rpc::access::{peer_of, Access};
+use crate::rpc::answer::{json, Fault};
+use crate::rpc::fault::escaped;
 use crate::rpc::jsonrpc::{self, Session, Sessions};
-use crate::rpc::services;
+use crate::rpc::services::{self, Caller};
 use crate::types::Value;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

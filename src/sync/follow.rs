@@ -16,10 +16,11 @@ use crate::error::{Error, Result};
 use crate::saltedge::{self, Connection, ErrorKind as SeKind};
 use crate::sync::failures::{bank_error, fail_attempt, fail_link, fail_link_internal};
 use crate::sync::import::{import, ImportError, Progress, SyncSummary};
+use crate::sync::link_events::{load, progress, record};
 use crate::sync::ownership::verify_owner;
-use crate::sync::store::{self, links::Change, LinkRow, LinkUpdate};
+use crate::sync::store::{links::Change, LinkRow, LinkUpdate};
 use crate::types::time::{date_string, datetime_string};
-use crate::types::{Failure, LinkEvent, LinkState, Origin};
+use crate::types::{Failure, LinkEvent, Origin};
 
 /// Which attempt of a connection the bridge waits for.
 #[derive(Clone, Debug)]
@@ -43,32 +44,6 @@ impl AttemptMarker {
         };
         (ours && attempt.is_finished()).then_some(attempt)
     }
-}
-
-pub(crate) async fn load(app: &Arc<App>, link_id: i64) -> Result<LinkRow> {
-    app.db(move |conn, _| store::links::load(conn, link_id, None)).await
-}
-
-/// Records `change` on the link; a refused change (the user disconnected the link meanwhile) ends the
-/// work that reported it, with the user's words.
-pub(crate) async fn record(app: &Arc<App>, link_id: i64, change: Change) -> Result<LinkState> {
-    match app.db(move |conn, _| store::links::record(conn, link_id, change)).await? {
-        Ok(state) => Ok(state),
-        Err(_) => {
-            let link = load(app, link_id).await?;
-            Err(Error::user(format!(
-                "\"{}\" is disconnected: the bridge leaves it as it is. Click Update Credentials to connect it again.",
-                link.label()
-            )))
-        }
-    }
-}
-
-/// Where the running attempt stands, in the user's words (also the heartbeat that tells other processes
-/// that it runs).
-pub(crate) async fn progress(app: &Arc<App>, link_id: i64, text: String) -> Result<()> {
-    let columns = LinkUpdate { sync_progress: Some(Some(text)), ..Default::default() };
-    record(app, link_id, Change::new(LinkEvent::Progressed).columns(columns)).await.map(|_| ())
 }
 
 /// Marks the link `fetching` (an attempt runs at Salt Edge, reported by `origin`) and remembers the

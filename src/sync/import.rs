@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::app::App;
 use crate::error::{Error, Result};
 use crate::saltedge::SaltEdgeError;
-use crate::sync::follow::progress;
+use crate::sync::link_events::progress;
 use crate::sync::store::{self, LinkRow};
 
 /// Transactions asked per page (Salt Edge's maximum).

@@ -8,6 +8,7 @@
 //! * `actions` — what each Odoo button does (returns at once);
 //! * `fetch` — Fetch Transactions, the scheduler's and the CLI's fetches; `follow` — an attempt followed
 //!   to its end; `import` — what it brought, stored;
+//! * `link_events` — what happens to a link, recorded through the one writer of its state;
 //! * `failures` — failures in the accountant's words, recorded on the link;
 //! * `web` — Salt Edge's callbacks and the browser's return (the engine's HTTP face, a layer above it);
 //! * `store` — storage, one module per table; `store::links::record` is the one writer of a link's state,
@@ -19,6 +20,7 @@ pub mod failures;
 pub mod fetch;
 pub mod follow;
 pub mod import;
+pub mod link_events;
 pub mod ownership;
 pub mod return_url;
 pub mod scheduler;

@@ -1,0 +1,36 @@
+//! What happens to a link, recorded from async code: the one writer of a link's state
+//! (`store::links::record`, on the blocking pool), and a refused change turned into the user's words
+//! (the user disconnected the link: the work that reported the change stops there).
+
+use std::sync::Arc;
+
+use crate::app::App;
+use crate::error::{Error, Result};
+use crate::sync::store::{self, links::Change, LinkRow, LinkUpdate};
+use crate::types::{LinkEvent, LinkState};
+
+pub async fn load(app: &Arc<App>, link_id: i64) -> Result<LinkRow> {
+    app.db(move |conn, _| store::links::load(conn, link_id, None)).await
+}
+
+/// Records `change` on the link; a refused change (the user disconnected the link meanwhile) ends the
+/// work that reported it, with the user's words.
+pub async fn record(app: &Arc<App>, link_id: i64, change: Change) -> Result<LinkState> {
+    match app.db(move |conn, _| store::links::record(conn, link_id, change)).await? {
+        Ok(state) => Ok(state),
+        Err(_) => {
+            let link = load(app, link_id).await?;
+            Err(Error::user(format!(
+                "\"{}\" is disconnected: the bridge leaves it as it is. Click Update Credentials to connect it again.",
+                link.label()
+            )))
+        }
+    }
+}
+
+/// Where the running attempt stands, in the user's words (also the heartbeat that tells other processes
+/// that it runs).
+pub async fn progress(app: &Arc<App>, link_id: i64, text: String) -> Result<()> {
+    let columns = LinkUpdate { sync_progress: Some(Some(text)), ..Default::default() };
+    record(app, link_id, Change::new(LinkEvent::Progressed).columns(columns)).await.map(|_| ())
+}

@@ -265,25 +265,29 @@ async fn object(
     let request = ObjectRequest { uid, password: password.to_string(), call: method.call(params) };
     // Tried on the HTTP worker first; what it declines goes to the blocking pool in one trip (the
     // credential check and a generic method run on the same connection, one after the other).
-    let settled = match on_worker(app, request, request_bytes) {
-        Settled::Declined(request) => app.db(move |conn, app| Ok(settle(conn, app, Place::Pool, request))).await?,
-        settled => settled,
+    let (identity, step) = match on_worker(app, request, request_bytes) {
+        OnWorker::Settled(identity, step) => (identity, step),
+        OnWorker::Declined(request) => {
+            let checked = app
+                .db(move |conn, app| {
+                    let identity = app.auth.check(conn, request.uid, &request.password)?;
+                    Ok((identity, settle(conn, app, Place::Pool, identity, request.call)))
+                })
+                .await;
+            match checked {
+                Ok(checked) => checked,
+                Err(e) => {
+                    caller.denied = e.kind() == crate::error::ErrorKind::AccessDenied;
+                    return Err(e);
+                }
+            }
+        }
     };
-    match settled {
-        Settled::Declined(_) => Err(Error::application("The call could not be run.")),
-        Settled::Refused(e) => {
-            caller.denied = e.kind() == crate::error::ErrorKind::AccessDenied;
-            Err(e)
-        }
-        Settled::Answered(identity, outcome) => {
-            caller.identity = Some(identity);
-            outcome
-        }
+    caller.identity = Some(identity);
+    match step {
+        Step::Answered(outcome) => outcome,
         // Buttons, unlink hooks and what the worker could not finish continue here, off the pool.
-        Settled::Continue(identity, planned) => {
-            caller.identity = Some(identity);
-            run_planned(app, planned).await
-        }
+        Step::Continue(planned) => run_planned(app, planned).await,
     }
 }
 
@@ -297,7 +301,7 @@ const WORKER_REQUEST_BYTES_MAX: usize = 4096;
 /// worker's other connections wait about a millisecond at most.
 const WORKER_STEPS_MAX: u32 = 20_000;
 
-/// Where an `object` call is checked, planned and (when it can be) run.
+/// Where a checked `object` call is planned and, when it can be, run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Place {
     /// The HTTP worker that received it, on a SQLite reader: only a caller whose secret is already
@@ -307,61 +311,59 @@ enum Place {
     Pool,
 }
 
-/// Where an `object` call stands.
-enum Settled {
+/// What the HTTP worker did with an `object` call.
+enum OnWorker {
     /// Not tried here (PostgreSQL, a large request, no free reader, a secret not verified yet): the call
     /// goes to the blocking pool untouched.
     Declined(ObjectRequest),
-    /// The credentials were refused.
-    Refused(Error),
-    /// Answered.
-    Answered(Identity, Result<Value>),
-    /// Checked and planned; the rest (a write on the worker, a button, an unlink hook, a read over the
-    /// step budget) runs on the pool.
-    Continue(Identity, Planned),
+    /// Its caller checked, the call planned, and answered or not.
+    Settled(Identity, Step),
+}
+
+/// Where a checked `object` call stands.
+enum Step {
+    Answered(Result<Value>),
+    /// Planned; the rest (a write on the worker, a button, an unlink hook, a read over the step budget)
+    /// runs on the pool.
+    Continue(Planned),
 }
 
 /// Runs a small reading call on the HTTP worker itself, on one of the SQLite readers, when its caller's
 /// secret is already verified: for `search_read` of 80 records the trip to the blocking pool and back cost
 /// more than the read. What bounds the time the worker's other connections wait is the request size and
 /// the step budget; a reader never waits for a lock (`busy_timeout = 0`) and cannot write (`query_only`).
-fn on_worker(app: &App, request: ObjectRequest, request_bytes: usize) -> Settled {
+fn on_worker(app: &App, request: ObjectRequest, request_bytes: usize) -> OnWorker {
     if request_bytes > WORKER_REQUEST_BYTES_MAX {
-        return Settled::Declined(request);
+        return OnWorker::Declined(request);
     }
     let Some(mut conn) = app.readers.as_ref().and_then(|readers| readers.try_get()) else {
-        return Settled::Declined(request);
+        return OnWorker::Declined(request);
     };
     // One budget for the whole call, the credential check included.
-    step_budget::run_within(WORKER_STEPS_MAX, || settle(&mut conn, app, Place::Worker, request))
+    step_budget::run_within(WORKER_STEPS_MAX, || {
+        // Only a secret verified before (no argon2 on the worker).
+        let Ok(Some(identity)) = app.auth.check_remembered(&mut conn, request.uid, &request.password) else {
+            return OnWorker::Declined(request);
+        };
+        OnWorker::Settled(identity, settle(&mut conn, app, Place::Worker, identity, request.call))
+    })
 }
 
-/// Checks the caller, plans the call, and runs it when `place` may: the one path of every `object` call.
-fn settle(conn: &mut AnyConnection, app: &App, place: Place, request: ObjectRequest) -> Settled {
-    let identity = match place {
-        Place::Worker => match app.auth.check_remembered(conn, request.uid, &request.password) {
-            Ok(Some(identity)) => identity,
-            _ => return Settled::Declined(request),
-        },
-        Place::Pool => match app.auth.check(conn, request.uid, &request.password) {
-            Ok(identity) => identity,
-            Err(e) => return Settled::Refused(e),
-        },
-    };
-    let planned =
-        request.call.and_then(|call| plan_call(app, identity, &call.model, &call.method, call.args, call.kwargs));
+/// Plans a checked caller's call and runs it when `place` may: the one path of every `object` call.
+fn settle(conn: &mut AnyConnection, app: &App, place: Place, identity: Identity, call: Result<ObjectCall>) -> Step {
+    let planned = call.and_then(|call| plan_call(app, identity, &call.model, &call.method, call.args, call.kwargs));
     let (call, operation) = match planned {
-        Err(e) => return Settled::Answered(identity, Err(e)),
+        Err(e) => return Step::Answered(Err(e)),
         Ok(Planned::Generic { call, operation }) if runs_here(place, &call, operation) => (call, operation),
-        Ok(planned) => return Settled::Continue(identity, planned),
+        Ok(planned) => return Step::Continue(planned),
     };
     let outcome = run_generic(conn, app, &call, operation);
     // On the worker: over the budget, or a database failure (a lock it would have to wait for), is not
     // the call's answer.
     if place == Place::Worker && (step_budget::spent() || outcome.as_ref().is_err_and(Error::from_database)) {
-        return Settled::Continue(identity, Planned::Generic { call, operation });
+        return Step::Continue(Planned::Generic { call, operation });
     }
-    Settled::Answered(identity, outcome)
+    Step::Answered(outcome)
 }
 
 /// Whether a generic method runs at `place`: the worker runs reads only; the pool runs any method but

@@ -45,7 +45,7 @@ fn search_read(uid: i64, key: &str) -> Vec<Value> {
 }
 
 /// `on_worker` for an `execute_kw` call of `uid` with `key`.
-fn on_worker_call(app: &App, uid: i64, key: &str, params: Vec<Value>, request_bytes: usize) -> Settled {
+fn on_worker_call(app: &App, uid: i64, key: &str, params: Vec<Value>, request_bytes: usize) -> OnWorker {
     let request = ObjectRequest { uid, password: key.to_string(), call: ObjectMethod::ExecuteKw.call(params) };
     on_worker(app, request, request_bytes)
 }
@@ -59,7 +59,7 @@ fn a_small_read_is_answered_on_the_worker_within_a_fraction_of_the_budget() {
     let dir = std::env::temp_dir().join(format!("bankbridge-on-worker-small-{}", std::process::id()));
     let (app, uid, key) = bridge(&dir, 80);
     match on_worker_call(&app, uid, &key, search_read(uid, &key), 600) {
-        Settled::Answered(identity, Ok(value)) => {
+        OnWorker::Settled(identity, Step::Answered(Ok(value))) => {
             assert_eq!(identity.uid, uid);
             assert_eq!(records(&value), 80);
         }
@@ -87,7 +87,9 @@ fn what_the_worker_may_not_answer_goes_to_the_pool_untouched_or_planned() {
     let dir = std::env::temp_dir().join(format!("bankbridge-on-worker-large-{}", std::process::id()));
     let (app, uid, key) = bridge(&dir, 3000);
     // Over the step budget: interrupted on the worker, then answered in full on the blocking pool.
-    let Settled::Continue(identity, planned) = on_worker_call(&app, uid, &key, search_read(uid, &key), 600) else {
+    let OnWorker::Settled(identity, Step::Continue(planned)) =
+        on_worker_call(&app, uid, &key, search_read(uid, &key), 600)
+    else {
         panic!("a search_read of 3,000 records goes on to the pool");
     };
     assert_eq!(identity.uid, uid);
@@ -103,10 +105,10 @@ fn what_the_worker_may_not_answer_goes_to_the_pool_untouched_or_planned() {
     small[6] = Value::map([("limit", Value::Int(5))]);
     assert!(matches!(
         on_worker_call(&app, uid, &key, small, 600),
-        Settled::Answered(_, Ok(value)) if records(&value) == 5
+        OnWorker::Settled(_, Step::Answered(Ok(value))) if records(&value) == 5
     ));
     // A large request, and a secret never verified, are not tried on the worker at all.
-    let declined = |outcome| matches!(outcome, Settled::Declined(request) if request.call.is_ok());
+    let declined = |outcome| matches!(outcome, OnWorker::Declined(request) if request.call.is_ok());
     assert!(declined(on_worker_call(&app, uid, &key, search_read(uid, &key), 5000)));
     assert!(declined(on_worker_call(&app, uid, "wrong", search_read(uid, "wrong"), 600)));
     // A write is checked and planned on the worker but runs on the pool.
@@ -116,7 +118,7 @@ fn what_the_worker_may_not_answer_goes_to_the_pool_untouched_or_planned() {
     write.truncate(6);
     assert!(matches!(
         on_worker_call(&app, uid, &key, write, 600),
-        Settled::Continue(_, Planned::Generic { operation: Operation::Write, .. })
+        OnWorker::Settled(_, Step::Continue(Planned::Generic { operation: Operation::Write, .. }))
     ));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::app::App;
 use crate::models::{Button, ButtonFuture};
+use crate::orm::signature::Signature;
 use crate::orm::Call;
 use crate::orm::{Access, CompanyScope, Field, FieldType, Model};
 use crate::types::Value;
@@ -43,7 +44,7 @@ pub fn res_users() -> Model {
     }
 }
 
-pub const USER_BUTTONS: &[(&str, Button)] = &[("context_get", context_get)];
+pub const USER_BUTTONS: &[(Signature, Button)] = &[(Signature::model("context_get", &[], "dict"), context_get)];
 
 fn context_get(_app: Arc<App>, call: Call) -> ButtonFuture {
     Box::pin(async move {

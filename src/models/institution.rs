@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::app::App;
 use crate::models::{Button, ButtonFuture};
+use crate::orm::signature::Signature;
 use crate::orm::{Access, Call, CompanyScope, Field, FieldType, Model};
 use crate::types::Value;
 
@@ -39,7 +40,7 @@ pub fn model() -> Model {
     }
 }
 
-pub const BUTTONS: &[(&str, Button)] = &[("action_refresh", action_refresh)];
+pub const BUTTONS: &[(Signature, Button)] = &[(Signature::model("action_refresh", &[], "int"), action_refresh)];
 
 /// Refreshes the institution list from Salt Edge's providers; returns how many were new.
 fn action_refresh(app: Arc<App>, call: Call) -> ButtonFuture {

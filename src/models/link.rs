@@ -6,6 +6,7 @@ use crate::app::App;
 use crate::error::{Error, Result};
 use crate::models::actions::odoo_action;
 use crate::models::{Button, ButtonFuture};
+use crate::orm::signature::{optional, Param, Signature};
 use crate::orm::{Access, Call, CompanyScope, Default, Field, FieldType, Model};
 use crate::sync::{self, Answer, Level, NewSynchronization};
 use crate::types::{LinkState, Value};
@@ -61,13 +62,27 @@ pub fn model() -> Model {
     }
 }
 
-pub const BUTTONS: &[(&str, Button)] = &[
-    ("action_new_synchronization", action_new_synchronization),
-    ("action_update_credentials", action_update_credentials),
-    ("action_fetch_accounts", action_fetch_accounts),
-    ("action_fetch_transactions", action_fetch_transactions),
-    ("action_revoke_consent", action_revoke_consent),
-    ("action_remove_connection", action_remove_connection),
+const RETURN_TO: Param = optional("return_to", "null", "str | None");
+
+pub const BUTTONS: &[(Signature, Button)] = &[
+    (
+        Signature::records(
+            "action_new_synchronization",
+            &[
+                optional("institution_code", "null", "str | None"),
+                optional("email", "null", "str | None"),
+                optional("phone", "null", "str | None"),
+                RETURN_TO,
+            ],
+            "dict",
+        ),
+        action_new_synchronization,
+    ),
+    (Signature::records("action_update_credentials", &[RETURN_TO], "dict"), action_update_credentials),
+    (Signature::records("action_fetch_accounts", &[], "dict"), action_fetch_accounts),
+    (Signature::records("action_fetch_transactions", &[], "dict"), action_fetch_transactions),
+    (Signature::records("action_revoke_consent", &[], "dict"), action_revoke_consent),
+    (Signature::records("action_remove_connection", &[], "dict"), action_remove_connection),
 ];
 
 fn text_arg(call: &Call, pos: usize, name: &str) -> Result<Option<String>> {

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use crate::app::App;
 use crate::error::Result;
+use crate::orm::signature::Signature;
 use crate::orm::{Call, Field, FieldType, Registry};
 use crate::types::Value;
 
@@ -35,8 +36,9 @@ pub fn registry() -> Registry {
 pub type Button = fn(Arc<App>, Call) -> ButtonFuture;
 pub type ButtonFuture = Pin<Box<dyn Future<Output = Result<Value>> + Send>>;
 
-/// Each model's buttons, by model name; generic method names are taken first, so none is listed here.
-const BUTTONS: &[(&str, &[(&str, Button)])] = &[
+/// Each model's buttons with their signatures, by model name; generic method names are taken first, so
+/// none is listed here.
+const BUTTONS: &[(&str, &[(Signature, Button)])] = &[
     ("res.users", base::USER_BUTTONS),
     ("account.online.institution", institution::BUTTONS),
     ("account.online.link", link::BUTTONS),
@@ -44,8 +46,12 @@ const BUTTONS: &[(&str, &[(&str, Button)])] = &[
 
 /// The button `method` of `model`, if it has one.
 pub fn button(model: &str, method: &str) -> Option<Button> {
-    let (_, buttons) = BUTTONS.iter().find(|(name, _)| *name == model)?;
-    buttons.iter().find(|(name, _)| *name == method).map(|(_, button)| *button)
+    buttons(model).iter().find(|(signature, _)| signature.name == method).map(|(_, button)| *button)
+}
+
+/// The buttons of `model` with their signatures (JSON-2 binds calls to them, `/doc` lists them).
+pub fn buttons(model: &str) -> &'static [(Signature, Button)] {
+    BUTTONS.iter().find(|(name, _)| *name == model).map_or(&[], |(_, buttons)| *buttons)
 }
 
 /// The hook run before the generic `unlink` deletes rows of `model`.
@@ -74,7 +80,8 @@ mod tests {
         let registry = registry();
         for (model, buttons) in BUTTONS {
             assert!(registry.model(model).is_ok(), "buttons of unknown model {model}");
-            for (name, _) in *buttons {
+            for (signature, _) in *buttons {
+                let name = signature.name;
                 assert!(generic_operation(name).is_none(), "{model}.{name} is a generic method");
                 assert!(button(model, name).is_some());
             }

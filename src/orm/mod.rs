@@ -10,6 +10,8 @@ pub mod methods;
 pub mod model;
 pub mod read;
 pub mod registry;
+pub mod rules;
+pub mod signature;
 pub mod sql;
 pub mod write;
 

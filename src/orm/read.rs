@@ -191,7 +191,7 @@ impl Orm<'_> {
     }
 
     /// `read`: the records of `ids` in that order, a repeated id as often as it is given, ids that do not exist
-    /// (or that belong to another company) skipped: Odoo's answer for missing records.
+    /// skipped (Odoo's answer for missing records); another company's ids are Odoo's access error.
     pub fn read(
         &self,
         conn: &mut AnyConnection,
@@ -200,6 +200,7 @@ impl Orm<'_> {
         fields: &[&Field],
         classic: bool,
     ) -> Result<Records> {
+        self.check_rules(conn, model, ids, crate::orm::access::Operation::Read)?;
         let select = select_columns("t", &column_names(model));
         let mut by_id: HashMap<i64, Vec<Value>> = HashMap::with_capacity(ids.len());
         let mut unique = ids.to_vec();
@@ -369,6 +370,7 @@ impl Orm<'_> {
     }
 
     pub(crate) fn name_pairs(&self, conn: &mut AnyConnection, model: &Model, ids: &[i64]) -> Result<Value> {
+        self.check_rules(conn, model, ids, crate::orm::access::Operation::Read)?;
         let visible = self.visible_ids(conn, model, ids)?;
         let names = self.display_names(conn, model, &visible)?;
         Ok(Value::List(

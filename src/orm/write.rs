@@ -151,8 +151,9 @@ impl Orm<'_> {
         if ids.is_empty() {
             return Ok(());
         }
+        self.check_rules(conn, model, ids, Operation::Write)?;
         let (mut columns, commands) = self.prepare_values(conn, model, vals, false)?;
-        // As in Odoo, ids that are gone are ignored; another company's are never touched.
+        // As in Odoo, ids that are gone are ignored.
         let visible: std::collections::HashSet<i64> = self.visible_ids(conn, model, ids)?.into_iter().collect();
         let ids = ids.iter().copied().filter(|id| visible.contains(id)).collect::<Vec<_>>();
         let ids = ids.as_slice();
@@ -183,7 +184,8 @@ impl Orm<'_> {
 
     pub fn unlink(&self, conn: &mut AnyConnection, model: &Model, ids: &[i64]) -> Result<()> {
         check_access(model, Operation::Unlink)?;
-        // As in Odoo, ids that are already gone are ignored; other companies' records are invisible.
+        self.check_rules(conn, model, ids, Operation::Unlink)?;
+        // As in Odoo, ids that are already gone are ignored.
         let visible = self.visible_ids(conn, model, ids)?;
         for chunk in visible.chunks(10_000) {
             let mut sql = Sql::new(self.backend);
@@ -287,6 +289,7 @@ impl Orm<'_> {
     /// Points the `comodel` records `ids` (the caller's; missing ones skipped) at `parent`: one statement.
     fn relink(&self, conn: &mut AnyConnection, comodel: &Model, inverse: &str, parent: i64, ids: &[i64]) -> Result<()> {
         check_access(comodel, Operation::Write)?;
+        self.check_rules(conn, comodel, ids, Operation::Write)?;
         let mut vals = BTreeMap::new();
         vals.insert(inverse.to_string(), Value::Int(parent));
         self.write_internal(conn, comodel, ids, &vals)

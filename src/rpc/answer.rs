@@ -1,5 +1,5 @@
 //! How an RPC route answers: an XML or JSON body, or a [`Fault`], Odoo's error in the request's own
-//! protocol, which the access middleware reads back from the response.
+//! protocol (XML-RPC, JSON-RPC or JSON-2), which the access middleware reads back from the response.
 
 use actix_web::http::header::ContentType;
 use actix_web::http::StatusCode;
@@ -27,9 +27,23 @@ pub struct Fault {
 
 #[derive(Debug)]
 enum Form {
-    XmlRpc { legacy: bool },
-    JsonRpc { id: serde_json::Value, status: StatusCode },
-    SessionExpired { id: serde_json::Value },
+    XmlRpc {
+        legacy: bool,
+    },
+    JsonRpc {
+        id: serde_json::Value,
+        status: StatusCode,
+    },
+    SessionExpired {
+        id: serde_json::Value,
+    },
+    /// Odoo 19's `/json/2`: an HTTP status with Odoo's JSON error object (or, for a request its router
+    /// refuses, its HTML page); a 401 carries `WWW-Authenticate: Bearer`.
+    Json2 {
+        status: StatusCode,
+        content_type: &'static str,
+        body: String,
+    },
 }
 
 impl Fault {
@@ -48,6 +62,19 @@ impl Fault {
         Fault { error, form: Form::JsonRpc { id, status } }
     }
 
+    /// A `/json/2` error answered as Odoo 19 answers it: the status and body `fault::json2_error` gives.
+    pub fn json2(error: Error) -> Fault {
+        let (status, body) = crate::rpc::fault::json2_error(&error);
+        Fault::json2_response(error, status, "application/json; charset=utf-8", body.to_string())
+    }
+
+    /// A `/json/2` answer of the HTTP layer itself (werkzeug's errors in Odoo, or its HTML pages), with the
+    /// error it stands for in the access log.
+    pub fn json2_response(error: Error, status: u16, content_type: &'static str, body: String) -> Fault {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        Fault { error, form: Form::Json2 { status, content_type, body } }
+    }
+
     /// Odoo's "session expired" (a web route without a live session); logged as access denied.
     pub fn session_expired(id: serde_json::Value) -> Fault {
         Fault { error: Error::access_denied(), form: Form::SessionExpired { id } }
@@ -63,7 +90,7 @@ impl std::fmt::Display for Fault {
 impl actix_web::ResponseError for Fault {
     fn status_code(&self) -> StatusCode {
         match &self.form {
-            Form::JsonRpc { status, .. } => *status,
+            Form::JsonRpc { status, .. } | Form::Json2 { status, .. } => *status,
             Form::XmlRpc { .. } | Form::SessionExpired { .. } => StatusCode::OK,
         }
     }
@@ -77,6 +104,13 @@ impl actix_web::ResponseError for Fault {
             Form::SessionExpired { id } => HttpResponse::Ok()
                 .content_type(ContentType::json())
                 .body(jsonrpc::session_expired(id.clone()).to_string()),
+            Form::Json2 { status, content_type, body } => {
+                let mut response = HttpResponse::build(*status);
+                if *status == StatusCode::UNAUTHORIZED {
+                    response.insert_header((actix_web::http::header::WWW_AUTHENTICATE, "Bearer"));
+                }
+                response.content_type(*content_type).body(body.clone())
+            }
         }
     }
 }

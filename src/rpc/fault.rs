@@ -1,5 +1,5 @@
 //! Odoo's fault mapping, done once: error kind → `/xmlrpc/2` integer code, legacy `/xmlrpc` string
-//! code, or JSON-RPC error object. The faultString starts with the user-facing message.
+//! code, JSON-RPC error object, or `/json/2` HTTP status and error body. The faultString starts with the user-facing message.
 
 use crate::error::{Error, ErrorKind};
 
@@ -43,6 +43,35 @@ pub fn json_error(error: &Error) -> serde_json::Value {
             "context": {},
         }
     })
+}
+
+/// The HTTP status Odoo 19's `/json/2` answers an error kind with: the exception's `http_status` (422 for
+/// a user or validation error, 404 for a missing record, 403 for access), 500 for any other exception.
+pub fn http_status(kind: ErrorKind) -> u16 {
+    match kind {
+        ErrorKind::UserError | ErrorKind::Validation => 422,
+        ErrorKind::Missing => 404,
+        ErrorKind::AccessDenied | ErrorKind::AccessError => 403,
+        ErrorKind::Application | ErrorKind::Config => 500,
+    }
+}
+
+/// The body of a `/json/2` error (Odoo 19's `serialize_exception`): the exception's class, its message,
+/// its arguments and a debug text (Odoo's traceback; here the class and message only).
+pub fn json2_body(name: &str, message: &str, arguments: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "name": name,
+        "message": message,
+        "arguments": arguments,
+        "context": {},
+        "debug": format!("{name}: {message}\n"),
+    })
+}
+
+/// A bridge error as `/json/2` sends it: its status and body.
+pub fn json2_error(error: &Error) -> (u16, serde_json::Value) {
+    let name = error.kind().odoo_exception();
+    (http_status(error.kind()), json2_body(name, error.message(), serde_json::json!([error.message()])))
 }
 
 pub use crate::types::log_text::{escaped, Escaped};

@@ -32,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/jsonrpc", web::post().to(jsonrpc_call))
         .route("/health", web::get().to(health));
     crate::rpc::web::configure(cfg);
+    crate::rpc::json2::configure(cfg);
 }
 
 async fn health(app: web::Data<Arc<App>>) -> HttpResponse {

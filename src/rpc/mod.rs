@@ -1,11 +1,13 @@
-//! The wire protocol: XML-RPC (dxr) and JSON-RPC codecs, Odoo's fault mapping, the `common`/`db`/`object`
-//! services, the HTTP routes that carry them (`http`, and the browser's `web` routes), and the access
-//! log written once for all of them (`access`).
+//! The wire protocol: XML-RPC (dxr), JSON-RPC and JSON-2 codecs, Odoo's fault mapping, the
+//! `common`/`db`/`object` services, the HTTP routes that carry them (`http`, the browser's `web` routes and
+//! Odoo 19's `json2` with its `doc` listing), and the access log written once for all of them (`access`).
 
 pub mod access;
 pub mod answer;
+pub mod doc;
 pub mod fault;
 pub mod http;
+pub mod json2;
 pub mod jsonrpc;
 mod methodcall;
 pub mod services;

@@ -16,6 +16,11 @@ use crate::types::Value;
 
 pub const SERVER_VERSION: &str = concat!("17.0+bankbridge-", env!("CARGO_PKG_VERSION"));
 
+/// The Odoo version whose External JSON-2 API `/json/2` speaks (`GET /web/version`): XML-RPC and JSON-RPC
+/// answer as Odoo 17, JSON-2 as Odoo 19, which introduced it.
+pub const JSON2_SERVER_VERSION: &str = concat!("19.0+bankbridge-", env!("CARGO_PKG_VERSION"));
+pub const JSON2_VERSION_INFO: (i64, i64, i64, &str, i64, &str) = (19, 0, 0, "final", 0, "");
+
 pub fn version() -> Value {
     Value::map([
         ("server_version", Value::str(SERVER_VERSION)),
@@ -445,8 +450,28 @@ async fn run_planned(app: &Arc<App>, planned: Planned) -> Result<Value> {
             }
             app.db(move |conn, app| run_generic(conn, app, &call, operation)).await
         }
-        Planned::Button { handler, call } => handler(Arc::clone(app), call).await,
+        Planned::Button { handler, call } => {
+            check_button_records(app, &call).await?;
+            handler(Arc::clone(app), call).await
+        }
     }
+}
+
+/// A button called on records of another company is the ORM's access error (as Odoo's button reading
+/// its record), before the button runs; `@api.model` buttons take no records.
+async fn check_button_records(app: &Arc<App>, call: &Call) -> Result<()> {
+    let on_records =
+        models::buttons(call.model).iter().any(|(signature, _)| signature.name == call.method && !signature.api_model);
+    let ids = match call.args.first() {
+        Some(ids) if on_records => crate::orm::convert::id_list(ids)?,
+        _ => return Ok(()),
+    };
+    let (model, env) = (call.model, call.env.clone());
+    app.db(move |conn, app| {
+        let orm = crate::orm::Orm { registry: &app.registry, backend: conn.backend(), env: &env };
+        orm.check_rules(conn, app.registry.model(model)?, &ids, Operation::Read)
+    })
+    .await
 }
 
 /// Runs one model method for an authenticated user (`/web/dataset/call_kw`).

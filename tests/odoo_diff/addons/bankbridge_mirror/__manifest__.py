@@ -3,7 +3,8 @@
 # (tests/python/test_odoo_differential.py) for the same data the bridge holds.
 {
     "name": "bankbridge mirror (differential test)",
-    "version": "17.0.1.0.0",
+    "version": "1.0.0",
+    "author": "bankbridge",
     "depends": ["base"],
     "data": ["security/ir.model.access.csv"],
     "license": "LGPL-3",

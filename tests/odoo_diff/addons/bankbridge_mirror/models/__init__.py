@@ -1,1 +1,2 @@
 from . import online_models
+from . import test_users

@@ -24,7 +24,10 @@ class Institution(models.Model):
     create_date = fields.Datetime("Created on", readonly=True, default=fields.Datetime.now)
     write_date = fields.Datetime("Last Updated on", readonly=True, default=fields.Datetime.now)
 
-    _sql_constraints = [("code_unique", "UNIQUE (code)", "The provider code must be unique.")]
+    if hasattr(models, "Constraint"):  # Odoo 19
+        _code_unique = models.Constraint("UNIQUE (code)", "The provider code must be unique.")
+    else:
+        _sql_constraints = [("code_unique", "UNIQUE (code)", "The provider code must be unique.")]
 
 
 class Link(models.Model):
@@ -86,8 +89,12 @@ class Account(models.Model):
     create_date = fields.Datetime("Created on", readonly=True, default=fields.Datetime.now)
     write_date = fields.Datetime("Last Updated on", readonly=True, default=fields.Datetime.now)
 
-    _sql_constraints = [("identifier_unique", "UNIQUE (account_online_link_id, online_identifier)",
-                         "An online account is imported once per connection.")]
+    if hasattr(models, "Constraint"):  # Odoo 19
+        _identifier_unique = models.Constraint("UNIQUE (account_online_link_id, online_identifier)",
+                                               "An online account is imported once per connection.")
+    else:
+        _sql_constraints = [("identifier_unique", "UNIQUE (account_online_link_id, online_identifier)",
+                             "An online account is imported once per connection.")]
 
 
 class Transaction(models.Model):
@@ -112,5 +119,9 @@ class Transaction(models.Model):
     company_id = fields.Many2one("res.company", "Company", required=True, default=lambda self: self.env.company)
     create_date = fields.Datetime("Created on", readonly=True, default=fields.Datetime.now)
 
-    _sql_constraints = [("identifier_unique", "UNIQUE (online_account_id, online_transaction_identifier)",
-                         "A transaction is imported once per account.")]
+    if hasattr(models, "Constraint"):  # Odoo 19
+        _identifier_unique = models.Constraint("UNIQUE (online_account_id, online_transaction_identifier)",
+                                               "A transaction is imported once per account.")
+    else:
+        _sql_constraints = [("identifier_unique", "UNIQUE (online_account_id, online_transaction_identifier)",
+                             "A transaction is imported once per account.")]

@@ -1,0 +1,113 @@
+//! The `/doc` listing of Odoo 19 (its `api_doc` module) for what an API key may reach: every model with
+//! its fields and the methods JSON-2 serves on it, their parameters and whether they take records.
+//! JSON-2 clients (odooly, odoo-client-lib) read a model's document to turn positional arguments into
+//! named ones.
+
+use crate::models;
+use crate::orm::fields_get::fields_get;
+use crate::orm::model::Model;
+use crate::orm::registry::Registry;
+use crate::orm::signature::{self, ParamDefault, Signature};
+use crate::types::Value;
+
+/// The methods JSON-2 serves on `model`: the generic ones (deprecated ones left out, as Odoo's listing
+/// leaves them out) and its buttons, by name.
+fn methods(model: &Model) -> Vec<&'static Signature> {
+    let mut out: Vec<&'static Signature> = signature::GENERIC.iter().filter(|s| !s.deprecated).collect();
+    out.extend(models::buttons(model.name).iter().map(|(s, _)| s));
+    out.sort_by_key(|s| s.name);
+    out
+}
+
+/// `/doc-bearer/index.json`: `{modules, models: [{model, name, fields: {name: {string}}, methods}]}`.
+pub fn index(registry: &Registry) -> serde_json::Value {
+    let models: Vec<serde_json::Value> = registry
+        .models()
+        .map(|model| {
+            let fields: serde_json::Map<String, serde_json::Value> =
+                model.all_fields().map(|f| (f.name.to_string(), serde_json::json!({"string": f.string}))).collect();
+            serde_json::json!({
+                "model": model.name,
+                "name": model.description,
+                "fields": fields,
+                "methods": methods(model).iter().map(|s| s.name).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    serde_json::json!({"modules": ["base", "bankbridge"], "models": models})
+}
+
+/// `/doc-bearer/<model>.json`: the model's `fields_get` and each method's signature.
+pub fn model(model: &Model) -> serde_json::Value {
+    let fields = match fields_get(model, None, None) {
+        Value::Map(fields) => fields
+            .into_iter()
+            .map(|(name, desc)| {
+                let mut desc = desc.into_json();
+                if let Some(members) = desc.as_object_mut() {
+                    let module = if matches!(name.as_str(), "id" | "display_name") { None } else { Some("bankbridge") };
+                    members.insert("module".to_string(), serde_json::json!(module));
+                }
+                (name, desc)
+            })
+            .collect(),
+        _ => serde_json::Map::new(),
+    };
+    let methods: serde_json::Map<String, serde_json::Value> =
+        methods(model).into_iter().map(|s| (s.name.to_string(), method(s))).collect();
+    serde_json::json!({
+        "model": model.name,
+        "name": model.description,
+        "doc": null,
+        "fields": fields,
+        "methods": methods,
+    })
+}
+
+/// One method as `api_doc` describes it: `signature`, `parameters` (`kind` only when not
+/// positional-or-keyword, `default` when there is one), `return`, `api`, `model`, `module`.
+fn method(signature: &Signature) -> serde_json::Value {
+    let parameters: serde_json::Map<String, serde_json::Value> = signature
+        .params
+        .iter()
+        .map(|p| {
+            let mut desc = serde_json::Map::new();
+            match p.default {
+                ParamDefault::Required => {}
+                ParamDefault::VarKeyword => {
+                    desc.insert("kind".to_string(), serde_json::json!("VAR_KEYWORD"));
+                }
+                ParamDefault::Json(json) => {
+                    let default = serde_json::from_str(json).unwrap_or(serde_json::Value::Null);
+                    desc.insert("default".to_string(), default);
+                }
+            }
+            if !p.annotation.is_empty() {
+                desc.insert("annotation".to_string(), serde_json::json!(p.annotation));
+            }
+            (p.name.to_string(), serde_json::Value::Object(desc))
+        })
+        .collect();
+    let mut api = Vec::new();
+    if signature.api_model {
+        api.push("model");
+    }
+    if signature.readonly {
+        api.push("readonly");
+    }
+    let mut out = serde_json::json!({
+        "signature": signature.text(),
+        "parameters": parameters,
+        "model": "core",
+        "module": "core",
+    });
+    if let Some(members) = out.as_object_mut() {
+        if !signature.returns.is_empty() {
+            members.insert("return".to_string(), serde_json::json!({"annotation": signature.returns}));
+        }
+        if !api.is_empty() {
+            members.insert("api".to_string(), serde_json::json!(api));
+        }
+    }
+    out
+}

@@ -65,10 +65,15 @@ impl Orm<'_> {
 
     /// Odoo's `_order_to_sql` for `order` (or the model's default) on alias `t`: the LEFT JOINs that
     /// many2one terms need and the ORDER BY list, ending with `t.id` so that every answer is determined.
+    /// An order whose every field has no column (`display_name`) leaves no term, and then, as in Odoo 17,
+    /// no ORDER BY at all: the database's own order (empty here).
     fn order_clause(&self, model: &Model, order: Option<&str>) -> Result<(String, String)> {
         let spec = order.filter(|o| !o.trim().is_empty()).unwrap_or(model.order);
         let mut joins = Vec::new();
         let mut terms = self.order_terms(model, spec, "t", false, &mut joins, &mut Vec::new())?;
+        if terms.is_empty() {
+            return Ok((joins.concat(), String::new()));
+        }
         if !terms.iter().any(|t| t.starts_with("t.id ")) {
             terms.push("t.id ASC".to_string());
         }
@@ -150,7 +155,9 @@ impl Orm<'_> {
         let mut sql = Sql::new(self.backend);
         sql.push(&format!("SELECT {select} FROM {} t{joins}", model.table));
         self.where_clause(model, domain, &mut sql)?;
-        sql.push(&format!(" ORDER BY {order}"));
+        if !order.is_empty() {
+            sql.push(&format!(" ORDER BY {order}"));
+        }
         // Written as literals (checked integers), not bound: SQLite re-prepares a statement whose LIMIT or
         // OFFSET is a parameter every time that parameter is bound, which doubled the cost of each search.
         match (limit, self.backend) {

@@ -9,16 +9,20 @@ use crate::orm::model::{CompanyScope, Model};
 use crate::orm::read::{join_ids, Orm};
 use crate::orm::sql::{Sql, SqlValue};
 
+/// Odoo's missing error for records that are gone (`(Record: model(1, 2), User: 7)` as Python prints them).
+pub fn missing_error(model: &Model, ids: &[i64], uid: i64) -> Error {
+    let ids = match ids {
+        [one] => format!("{one},"),
+        many => many.iter().map(i64::to_string).collect::<Vec<_>>().join(", "),
+    };
+    Error::missing(format!("Record does not exist or has been deleted.\n(Record: {}({ids}), User: {uid})", model.name))
+}
+
 impl Orm<'_> {
-    /// Refuses `operation` on `ids` when any of them exists in another company (ids that do not exist at
-    /// all are left to the caller: Odoo skips them on read and unlink).
-    pub fn check_rules(
-        &self,
-        conn: &mut AnyConnection,
-        model: &Model,
-        ids: &[i64],
-        operation: Operation,
-    ) -> Result<()> {
+    /// Odoo's record rules on `ids` for `operation`: another company's record is an access error; a record
+    /// that does not exist is a missing error for `write` and `unlink` (Odoo's rule check reads the company
+    /// of each record first) and is left out of a `read`.
+    pub fn check_rules(&self, conn: &mut AnyConnection, model: &Model, ids: &[i64], operation: Operation) -> Result<()> {
         if model.scope == CompanyScope::Global || ids.is_empty() {
             return Ok(());
         }
@@ -26,18 +30,30 @@ impl Orm<'_> {
             CompanyScope::CompanyField => "company_id",
             _ => "id",
         };
-        for chunk in ids.chunks(10_000) {
+        let mut unique = ids.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        let mut found = Vec::with_capacity(unique.len());
+        let mut foreign = false;
+        for chunk in unique.chunks(10_000) {
             let mut sql = Sql::new(self.backend);
             sql.push(&format!(
-                "SELECT t.id AS id FROM {} t WHERE t.id IN ({}) AND t.{column} <> ",
+                "SELECT t.id AS id, CAST(t.{column} AS TEXT) AS label FROM {} t WHERE t.id IN ({})",
                 model.table,
                 join_ids(chunk)
             ));
-            sql.bind(SqlValue::Int(self.env.company_id));
-            sql.push(" LIMIT 1");
-            if !sql.load_ids(conn)?.is_empty() {
-                return Err(self.rule_error(conn, model, operation));
+            for (id, owner) in sql.load_id_texts(conn)? {
+                found.push(id);
+                foreign |= owner.and_then(|o| o.parse::<i64>().ok()) != Some(self.env.company_id);
             }
+        }
+        if operation != Operation::Read && found.len() < unique.len() {
+            found.sort_unstable();
+            let missing: Vec<i64> = unique.into_iter().filter(|id| found.binary_search(id).is_err()).collect();
+            return Err(missing_error(model, &missing, self.env.uid));
+        }
+        if foreign {
+            return Err(self.rule_error(conn, model, operation));
         }
         Ok(())
     }

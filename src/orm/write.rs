@@ -92,6 +92,14 @@ impl Orm<'_> {
                 commands.push((field, value));
                 continue;
             }
+            // On `write` Odoo keeps an id as a many2one's value and turns anything else (a name, a list, a
+            // float) into no value, which a required field then refuses; `create` passes it to PostgreSQL.
+            let no_value = Value::Nil;
+            let value = match (field.ftype, value) {
+                (FieldType::Many2one(_), Value::Int(_)) => value,
+                (FieldType::Many2one(_), _) if !creating => &no_value,
+                _ => value,
+            };
             let sql_value = coerce_for_write(model.name, field, value)?;
             if field.required && matches!(sql_value, SqlValue::Null(_)) {
                 return Err(mandatory_field_missing(model, field));
@@ -151,9 +159,9 @@ impl Orm<'_> {
         if ids.is_empty() {
             return Ok(());
         }
+        // Another company's records are an access error, records that are gone a missing error.
         self.check_rules(conn, model, ids, Operation::Write)?;
         let (mut columns, commands) = self.prepare_values(conn, model, vals, false)?;
-        // As in Odoo, ids that are gone are ignored.
         let visible: std::collections::HashSet<i64> = self.visible_ids(conn, model, ids)?.into_iter().collect();
         let ids = ids.iter().copied().filter(|id| visible.contains(id)).collect::<Vec<_>>();
         let ids = ids.as_slice();
@@ -184,8 +192,9 @@ impl Orm<'_> {
 
     pub fn unlink(&self, conn: &mut AnyConnection, model: &Model, ids: &[i64]) -> Result<()> {
         check_access(model, Operation::Unlink)?;
+        // Another company's records are an access error, records that are gone a missing error (for models
+        // without a company, ids that are gone are ignored, as in Odoo).
         self.check_rules(conn, model, ids, Operation::Unlink)?;
-        // As in Odoo, ids that are already gone are ignored.
         let visible = self.visible_ids(conn, model, ids)?;
         for chunk in visible.chunks(10_000) {
             let mut sql = Sql::new(self.backend);
@@ -251,7 +260,12 @@ impl Orm<'_> {
                 }
                 // The inverse of every one2many here is required, so cutting the link deletes the row.
                 Some(2 | 3) => self.unlink(conn, comodel, &[target.ok_or_else(bad)?])?,
-                Some(4) => self.relink(conn, comodel, inverse, last_parent, &[target.ok_or_else(bad)?])?,
+                Some(4) => {
+                    // Odoo reads the record it links first: another company's is refused for reading.
+                    let id = target.ok_or_else(bad)?;
+                    self.check_rules(conn, comodel, &[id], Operation::Read)?;
+                    self.relink(conn, comodel, inverse, last_parent, &[id])?
+                }
                 Some(5) => self.delete_children(conn, comodel, inverse, parents, &[])?,
                 Some(6) => {
                     let wanted = id_list(parts.get(2).ok_or_else(bad)?)?;

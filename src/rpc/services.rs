@@ -445,31 +445,36 @@ async fn run_planned(app: &Arc<App>, planned: Planned) -> Result<Value> {
         Planned::Generic { call, operation } => {
             if runs_hook(&call, operation) {
                 if let Some(hook) = models::before_unlink(call.model) {
+                    // Another company's records are refused before the hook acts on the others.
+                    check_rules_first(app, &call, Operation::Unlink).await?;
                     hook(Arc::clone(app), call.clone()).await?;
                 }
             }
             app.db(move |conn, app| run_generic(conn, app, &call, operation)).await
         }
         Planned::Button { handler, call } => {
-            check_button_records(app, &call).await?;
+            // A button begins as Odoo's buttons do, by reading its records: another company's record is
+            // the ORM's access error before anything runs. `@api.model` buttons take no records.
+            let on_records = models::buttons(call.model)
+                .iter()
+                .any(|(signature, _)| signature.name == call.method && !signature.api_model);
+            if on_records {
+                check_rules_first(app, &call, Operation::Read).await?;
+            }
             handler(Arc::clone(app), call).await
         }
     }
 }
 
-/// A button called on records of another company is the ORM's access error (as Odoo's button reading
-/// its record), before the button runs; `@api.model` buttons take no records.
-async fn check_button_records(app: &Arc<App>, call: &Call) -> Result<()> {
-    let on_records =
-        models::buttons(call.model).iter().any(|(signature, _)| signature.name == call.method && !signature.api_model);
-    let ids = match call.args.first() {
-        Some(ids) if on_records => crate::orm::convert::id_list(ids)?,
-        _ => return Ok(()),
-    };
+/// The ORM's record rules on the call's records (`args[0]`), checked before code that acts outside the
+/// ORM (a button, an unlink hook) runs.
+async fn check_rules_first(app: &Arc<App>, call: &Call, operation: Operation) -> Result<()> {
+    let Some(ids) = call.args.first() else { return Ok(()) };
+    let ids = crate::orm::convert::id_list(ids)?;
     let (model, env) = (call.model, call.env.clone());
     app.db(move |conn, app| {
         let orm = crate::orm::Orm { registry: &app.registry, backend: conn.backend(), env: &env };
-        orm.check_rules(conn, app.registry.model(model)?, &ids, Operation::Read)
+        orm.check_rules(conn, app.registry.model(model)?, &ids, operation)
     })
     .await
 }

@@ -322,6 +322,9 @@ def order_paging_cases():
                "account_online_account_ids, id"],
         INST: ["code", "country_code, name", "max_consent_days desc, name", "id desc"],
     }
+    for model in orders:
+        # Odoo 17 leaves out of ORDER BY the fields without a column: `display_name` alone sorts nothing.
+        orders[model] = orders[model] + ["display_name", "display_name desc"]
     for model, items in orders.items():
         for order in items:
             cases.append({"model": model, "method": "search", "args": [[]], "kwargs": {"order": order}})
@@ -459,6 +462,7 @@ def write_cases():
                  {"amount": False}, {"amount": "2.5"}, {"amount": 4}, {"date": "2026-12-31"}, {"date": False},
                  {"date": "2026-12-31 10:00:00"}, {"status": "pending"}, {"status": "nope"}, {"status": False},
                  {"online_account_id": R("wa2:1")}, {"online_account_id": False}, {"online_account_id": [wa]},
+                 {"online_account_id": "W acc"}, {"online_account_id": 7.5}, {"online_account_id": R("wa2:1")},
                  {"currency_code": 5}, {"partner_name": "Zoë"}):
         add(TX, "write", [[wt], vals])
         read(TX, [wt], ["payment_ref", "amount", "date", "status", "online_account_id", "partner_name",
@@ -472,7 +476,8 @@ def write_cases():
     add(ACC, "search", [[("journal_id", "=", False), ("name", "like", "W acc")]])
     add(ACC, "search", [[("journal_id", "=", 0), ("name", "like", "W acc")]])
     for vals in ({"auto_sync": False}, {"renewal_contact_email": "a@b.c"}, {"institution_id": False},
-                 {"institution_id": inst(3)}, {"name": "Renamed"}, {"name": False}):
+                 {"institution_id": inst(3)}, {"institution_id": "Fake Bank"}, {"institution_id": inst(3)},
+                 {"institution_id": [inst(3)]}, {"name": "Renamed"}, {"name": False}):
         add(LINK, "write", [[wl], vals])
         read(LINK, [wl], ["auto_sync", "renewal_contact_email", "institution_id", "name", "display_name"])
 

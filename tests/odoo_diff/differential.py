@@ -1,5 +1,6 @@
-"""The machinery of the differential test against real Odoo 17: start Odoo with the mirror module, call an
-XML-RPC endpoint and record the outcome, translate ids to labels so that two databases compare, and compare.
+"""The machinery of the differential tests against real Odoo (17 over XML-RPC, 19 over JSON-2: see json2.py):
+start Odoo with the mirror module, call an XML-RPC endpoint and record the outcome, translate ids to labels so
+that two databases compare, and compare.
 
 An outcome is ("ok", value), ("fault", code, first line of the message) or ("error", what the client raised).
 """
@@ -32,16 +33,18 @@ def free_port():
         return s.getsockname()[1]
 
 
-def odoo_dir():
-    """Real Odoo 17 unpacked with its venv (cached under target/odoo17 by tests/odoo/env.sh)."""
-    out = subprocess.run([str(REPO / "tests/odoo/env.sh"), "setup"], check=True, capture_output=True, text=True)
+def odoo_dir(serie=17):
+    """Real Odoo of `serie` unpacked with its venv (cached under target/odoo<serie> by tests/odoo/env.sh)."""
+    out = subprocess.run([str(REPO / "tests/odoo/env.sh"), "setup", str(serie)], check=True, capture_output=True,
+                         text=True)
     return Path(out.stdout.strip().splitlines()[-1])
 
 
 class OdooServer:
-    """Odoo 17 on a throwaway database of the given PostgreSQL server, with the mirror module installed."""
+    """Odoo (17 or 19) on a throwaway database of the given PostgreSQL server, with the mirror module installed."""
 
-    def __init__(self, postgres_url, workdir):
+    def __init__(self, postgres_url, workdir, serie=17):
+        self.serie = serie
         m = re.match(r"postgres(?:ql)?://[^@]*@([^:/]+):(\d+)/", postgres_url)
         if not m:
             raise RuntimeError(f"unexpected PostgreSQL URL form: {postgres_url}")
@@ -57,13 +60,17 @@ class OdooServer:
         return [
             str(odoo / "venv/bin/python"), str(odoo / "src/odoo-bin"), "-d", self.db, "--db-filter", f"^{self.db}$",
             "--db_host", self.pg_host, "--db_port", self.pg_port, "--db_user", "odoo",
-            f"--addons-path={odoo / 'src/addons'},{ADDONS}", "--without-demo=all", "--max-cron-threads", "0",
-            "--http-interface", "127.0.0.1", *extra,
+            f"--addons-path={odoo / 'src/addons'},{ADDONS}", "--max-cron-threads", "0",
+            "--data-dir", str(self.workdir / "data"), "--http-interface", "127.0.0.1",
+            # Odoo 19 has no demo data by default, and warns on every call of its deprecated XML-RPC.
+            *(["--without-demo=all"] if self.serie < 19 else
+              ["--log-handler", "odoo.addons.rpc.controllers.xmlrpc:ERROR"]),
+            *extra,
         ]
 
     def start(self, timeout=240):
         subprocess.run([str(REPO / "tests/odoo/env.sh"), "role", self.postgres_url], check=True, capture_output=True)
-        odoo = odoo_dir()
+        odoo = odoo_dir(self.serie)
         port = free_port()
         self.log = open(self.log_path, "w")
         # One process installs the module and then serves it (no second start-up).

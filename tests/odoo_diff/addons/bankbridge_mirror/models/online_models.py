@@ -1,4 +1,5 @@
-# Field for field what src/models/*.rs declares (names, types, labels, required, readonly, defaults, help).
+# Field for field what src/models/*.rs declares (names, types, labels, required, readonly, defaults, help),
+# and the link's buttons by name (see Link).
 # `_log_access = False` with explicit create_date/write_date: the bridge has no create_uid/write_uid.
 from odoo import fields, models
 
@@ -62,6 +63,32 @@ class Link(models.Model):
                                         help="Who is asked to renew the consent before it expires")
     create_date = fields.Datetime("Created on", readonly=True, default=fields.Datetime.now)
     write_date = fields.Datetime("Last Updated on", readonly=True, default=fields.Datetime.now)
+
+    # The bridge's buttons, by name and parameters. What they do at Salt Edge is not compared; what is, is
+    # how they begin, as Odoo's buttons begin: by reading their records (another company's record is an
+    # access error, a deleted one a missing error).
+    def _read_records(self):
+        for record in self:
+            record.name  # noqa: B018 - the read is the point
+        return True
+
+    def action_new_synchronization(self, institution_code=None, email=None, phone=None, return_to=None):
+        return self._read_records()
+
+    def action_update_credentials(self, return_to=None):
+        return self._read_records()
+
+    def action_fetch_accounts(self):
+        return self._read_records()
+
+    def action_fetch_transactions(self):
+        return self._read_records()
+
+    def action_revoke_consent(self):
+        return self._read_records()
+
+    def action_remove_connection(self):
+        return self._read_records()
 
 
 class Account(models.Model):

@@ -48,12 +48,7 @@ pub const USER_BUTTONS: &[(Signature, Button)] = &[(Signature::model("context_ge
 
 fn context_get(_app: Arc<App>, call: Call) -> ButtonFuture {
     Box::pin(async move {
-        Ok(Value::map([
-            ("lang", Value::str("en_US")),
-            ("tz", Value::str("UTC")),
-            ("uid", Value::Int(call.env.uid)),
-            ("allowed_company_ids", Value::List(vec![Value::Int(call.env.company_id)])),
-        ]))
+        Ok(Value::map([("lang", Value::str("en_US")), ("tz", Value::str("UTC")), ("uid", Value::Int(call.env.uid))]))
     })
 }
 

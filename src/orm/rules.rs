@@ -22,7 +22,13 @@ impl Orm<'_> {
     /// Odoo's record rules on `ids` for `operation`: another company's record is an access error; a record
     /// that does not exist is a missing error for `write` and `unlink` (Odoo's rule check reads the company
     /// of each record first) and is left out of a `read`.
-    pub fn check_rules(&self, conn: &mut AnyConnection, model: &Model, ids: &[i64], operation: Operation) -> Result<()> {
+    pub fn check_rules(
+        &self,
+        conn: &mut AnyConnection,
+        model: &Model,
+        ids: &[i64],
+        operation: Operation,
+    ) -> Result<()> {
         if model.scope == CompanyScope::Global || ids.is_empty() {
             return Ok(());
         }

@@ -10,6 +10,29 @@ use crate::orm::registry::Registry;
 use crate::orm::signature::{self, ParamDefault, Signature};
 use crate::types::Value;
 
+/// A JSON document whose objects keep their members' order (serde_json's own objects are sorted by key):
+/// clients read a method's parameters in order to name positional arguments.
+pub enum Doc {
+    Json(serde_json::Value),
+    Object(Vec<(String, Doc)>),
+}
+
+impl serde::Serialize for Doc {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            Doc::Json(value) => value.serialize(serializer),
+            Doc::Object(members) => {
+                let mut map = serializer.serialize_map(Some(members.len()))?;
+                for (key, value) in members {
+                    map.serialize_entry(key, value)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
 /// The methods JSON-2 serves on `model`: the generic ones (deprecated ones left out, as Odoo's listing
 /// leaves them out) and its buttons, by name.
 fn methods(model: &Model) -> Vec<&'static Signature> {
@@ -38,7 +61,7 @@ pub fn index(registry: &Registry) -> serde_json::Value {
 }
 
 /// `/doc-bearer/<model>.json`: the model's `fields_get` and each method's signature.
-pub fn model(model: &Model) -> serde_json::Value {
+pub fn model(model: &Model) -> Doc {
     let fields = match fields_get(model, None, None) {
         Value::Map(fields) => fields
             .into_iter()
@@ -53,21 +76,20 @@ pub fn model(model: &Model) -> serde_json::Value {
             .collect(),
         _ => serde_json::Map::new(),
     };
-    let methods: serde_json::Map<String, serde_json::Value> =
-        methods(model).into_iter().map(|s| (s.name.to_string(), method(s))).collect();
-    serde_json::json!({
-        "model": model.name,
-        "name": model.description,
-        "doc": null,
-        "fields": fields,
-        "methods": methods,
-    })
+    let methods = methods(model).into_iter().map(|s| (s.name.to_string(), method(s))).collect();
+    Doc::Object(vec![
+        ("model".to_string(), Doc::Json(serde_json::json!(model.name))),
+        ("name".to_string(), Doc::Json(serde_json::json!(model.description))),
+        ("doc".to_string(), Doc::Json(serde_json::Value::Null)),
+        ("fields".to_string(), Doc::Json(serde_json::Value::Object(fields))),
+        ("methods".to_string(), Doc::Object(methods)),
+    ])
 }
 
 /// One method as `api_doc` describes it: `signature`, `parameters` (`kind` only when not
 /// positional-or-keyword, `default` when there is one), `return`, `api`, `model`, `module`.
-fn method(signature: &Signature) -> serde_json::Value {
-    let parameters: serde_json::Map<String, serde_json::Value> = signature
+fn method(signature: &Signature) -> Doc {
+    let parameters = signature
         .params
         .iter()
         .map(|p| {
@@ -85,7 +107,7 @@ fn method(signature: &Signature) -> serde_json::Value {
             if !p.annotation.is_empty() {
                 desc.insert("annotation".to_string(), serde_json::json!(p.annotation));
             }
-            (p.name.to_string(), serde_json::Value::Object(desc))
+            (p.name.to_string(), Doc::Json(serde_json::Value::Object(desc)))
         })
         .collect();
     let mut api = Vec::new();
@@ -95,19 +117,17 @@ fn method(signature: &Signature) -> serde_json::Value {
     if signature.readonly {
         api.push("readonly");
     }
-    let mut out = serde_json::json!({
-        "signature": signature.text(),
-        "parameters": parameters,
-        "model": "core",
-        "module": "core",
-    });
-    if let Some(members) = out.as_object_mut() {
-        if !signature.returns.is_empty() {
-            members.insert("return".to_string(), serde_json::json!({"annotation": signature.returns}));
-        }
-        if !api.is_empty() {
-            members.insert("api".to_string(), serde_json::json!(api));
-        }
+    let mut out = vec![
+        ("signature".to_string(), Doc::Json(serde_json::json!(signature.text()))),
+        ("parameters".to_string(), Doc::Object(parameters)),
+    ];
+    if !signature.returns.is_empty() {
+        out.push(("return".to_string(), Doc::Json(serde_json::json!({"annotation": signature.returns}))));
     }
-    out
+    if !api.is_empty() {
+        out.push(("api".to_string(), Doc::Json(serde_json::json!(api))));
+    }
+    out.push(("model".to_string(), Doc::Json(serde_json::json!("core"))));
+    out.push(("module".to_string(), Doc::Json(serde_json::json!("core"))));
+    Doc::Object(out)
 }

@@ -271,7 +271,8 @@ async fn doc_model(
         .registry
         .model(&path)
         .map_err(|_| Fault::from(HttpError::new(404, "The requested URL was not found on the server.")))?;
-    Ok(json_response(&doc::model(model)))
+    // Serialized as built: a method's parameters keep their order.
+    Ok(HttpResponse::Ok().content_type(JSON).body(serde_json::to_string(&doc::model(model)).unwrap_or_default()))
 }
 
 #[cfg(test)]

@@ -158,8 +158,9 @@ COMPARISON_RULES = [
 DEVIATIONS = {
     "managed-field": (
         "Fields the bridge manages itself are refused on client writes (deviations.DEVIATIONS): a 422 "
-        "ValidationError over JSON-2.",
-        lambda outcome: outcome[:3] == ("http", 422, "odoo.exceptions.ValidationError"),
+        "ValidationError over JSON-2 (a 404 MissingError when the record is gone, as any write to it).",
+        lambda outcome: outcome[:3] in (("http", 422, "odoo.exceptions.ValidationError"),
+                                        ("http", 404, "odoo.exceptions.MissingError")),
     ),
     "institutions-read-only": (
         "Institutions are read-only for clients (deviations.DEVIATIONS): a 403 AccessError over JSON-2.",

@@ -60,6 +60,7 @@ class Odoo19:
         self.results = None
         self.protocol = None
         self.two = None
+        self.xmlrpc = None
 
     def answers(self, institutions):
         if self.results is None:
@@ -130,6 +131,8 @@ def compare(cases, odoo, bridge, deviations, known):
     differences, still_known, broken, fixed = [], [], [], []
     for case in cases:
         expected, actual = odoo[case["id"]], bridge[case["id"]]
+        if case.get("unordered"):
+            expected, actual = differential.as_set(expected), differential.as_set(actual)
         if case.get("deviation"):
             _, holds = deviations[case["deviation"]]
             if not holds(actual):
@@ -141,14 +144,15 @@ def compare(cases, odoo, bridge, deviations, known):
     return differences, still_known, broken, fixed
 
 
-def report(name, title, cases, differences, known=(), broken=(), fixed=()):
+def report(name, title, cases, differences, known=(), broken=(), fixed=(), orm_changes=()):
     compared = [c for c in cases if not c.get("deviation")]
-    matched = len(compared) - len(differences) - len(known)
+    matched = len(compared) - len(differences) - len(known) - len(orm_changes)
     lines = [f"{title}: {len(cases)} calls, {len(compared)} compared, {matched} same answer "
-             f"({100.0 * matched / max(len(compared), 1):.1f}%), {len(known)} known differences, "
+             f"({100.0 * matched / max(len(compared), 1):.1f}%), {len(orm_changes)} where Odoo 19's ORM answers "
+             f"otherwise than Odoo 17's and the bridge as Odoo 17, {len(known)} known differences, "
              f"{len(differences)} new ones, {len(fixed)} known ones that match now, "
              f"{len(cases) - len(compared)} deliberate deviations ({len(broken)} not as documented)"]
-    for case, expected, actual in [*differences, *broken, *fixed, *known]:
+    for case, expected, actual in [*differences, *broken, *fixed, *known, *orm_changes]:
         lines.append(f"- {case['id']} {case.get('user', '')} {case.get('model', '')}.{case.get('method', '')} "
                      f"args={case.get('args')!r} kwargs={case.get('kwargs')!r}"[:400])
         lines.append(f"    odoo:   {expected!r}"[:400])
@@ -159,6 +163,22 @@ def report(name, title, cases, differences, known=(), broken=(), fixed=()):
     path.write_text("\n".join(lines) + "\n")
     print(lines[0])
     return lines[0], path
+
+
+def bridge_xmlrpc_answers(odoo19, tmp_path):
+    """The bridge's own XML-RPC answers to the corpus (on SQLite, computed once), which the Odoo 17
+    differential holds equal to Odoo 17's: a JSON-2 answer equal to it is the ORM's answer carried faithfully."""
+    if odoo19.xmlrpc is None:
+        (tmp_path / "xmlrpc").mkdir()
+        bridge = harness.started_bridge("sqlite", tmp_path / "xmlrpc", {"alice": "Acme"})
+        try:
+            endpoint = _bridge_endpoint(bridge)
+            ids = differential.IdMap()
+            corpus.seed(endpoint, ids, managed_setter(bridge))
+            odoo19.xmlrpc = differential.run_corpus(endpoint, odoo19.cases, ids, odoo19.fields)
+        finally:
+            bridge.stop()
+    return odoo19.xmlrpc
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
@@ -180,12 +200,18 @@ def test_same_answers_as_odoo_19_over_json2(backend, odoo19, tmp_path):
         bridge.stop()
     differences, known, broken, fixed = compare(odoo19.cases, odoo, answers, json2.DEVIATIONS,
                                                 json2.KNOWN_DIFFERENCES)
+    # Odoo 19 changed its ORM's answers to some calls (domains on False and empty values, `in` with one value,
+    # display_name in domains, order on fields without a column, ...); the bridge's ORM answers as Odoo 17 on
+    # every protocol. Those differences are reported apart; any other is the JSON-2 layer's and fails the test.
+    xmlrpc = bridge_xmlrpc_answers(odoo19, tmp_path)
+    orm_changes = [(c, e, a) for c, e, a in differences if json2.odoo17_semantics(a, xmlrpc[c["id"]], c["method"])]
+    differences = [d for d in differences if d not in orm_changes]
     protocol_cases = [{"id": name, "model": "(protocol)"} for name, _, _ in json2.protocol_cases()]
     protocol_differences, _, _, _ = compare(protocol_cases, odoo19.protocol, protocol, {}, {})
     summary, path = report(
         f"json2-diff-{backend}.txt",
         f"JSON-2 differential against Odoo 19, bridge on {backend} ({odoo19.left_out} corpus calls JSON-2 cannot "
-        f"carry left out)", odoo19.cases, differences, known, broken, fixed)
+        f"carry left out)", odoo19.cases, differences, known, broken, fixed, orm_changes)
     protocol_summary, protocol_path = report(
         f"json2-protocol-{backend}.txt", f"JSON-2 protocol cases against Odoo 19, bridge on {backend}",
         protocol_cases, protocol_differences)

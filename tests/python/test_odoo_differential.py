@@ -22,7 +22,7 @@ sys.path.insert(0, str(harness.REPO / "tests" / "odoo_diff"))
 import corpus  # noqa: E402
 import differential  # noqa: E402
 import two_companies  # noqa: E402
-from deviations import DEVIATIONS, KNOWN_DIFFERENCES, KNOWN_ON_SQLITE  # noqa: E402
+from deviations import DEVIATIONS, KNOWN_DIFFERENCES  # noqa: E402
 
 REPORT_DIR = harness.REPO / "target" / "test-output"
 
@@ -157,8 +157,9 @@ def test_same_answers_as_odoo(backend, odoo_reference, tmp_path):
         elapsed = time.time() - started
     finally:
         bridge.stop()
-    known_here = {**KNOWN_DIFFERENCES, **(KNOWN_ON_SQLITE if backend == "sqlite" else {})}
-    differences, known, broken, fixed = differential.compare(odoo_reference.cases, odoo, answers, DEVIATIONS, known_here)
+    differences, known, broken, fixed = differential.compare(
+        odoo_reference.cases, odoo, answers, DEVIATIONS, KNOWN_DIFFERENCES
+    )
     summary, path = _report(backend, odoo_reference.cases, differences, known, broken, fixed)
     print(f"bridge answered the corpus in {elapsed:.1f} s; details in {path}")
     assert not differences and not broken and not fixed, f"{summary}; details in {path}"

@@ -137,3 +137,29 @@ def test_the_python_session_and_the_offline_flow_run_as_written(tmp_path):
         assert "synced 1 link(s)" in out.stdout, out.stdout
     finally:
         serve.stop()
+
+
+def sh_blocks():
+    return re.findall(r"```sh\n(.*?)```", README, re.S)
+
+
+@pytest.mark.skipif(not shutil.which("curl"), reason="curl is not installed")
+def test_the_json2_examples_run_as_written(tmp_path):
+    """The JSON-2 section's curl and Python blocks, pasted with the URL and the printed key."""
+    import json
+
+    serve = NewcomerServe(tmp_path)
+    try:
+        curl = next(block for block in sh_blocks() if "/json/2/" in block)
+        out = subprocess.run(["bash", "-c", as_pasted(curl, serve.url, serve.key)], capture_output=True, text=True,
+                             timeout=60, check=True)
+        assert json.loads(out.stdout) == [{"id": 1, "name": "My Company"}], out.stdout
+        assert '[{"id": 1, "name": "My Company"}]' in README
+
+        block = next(block for block in python_blocks() if "/json/2/" in block)
+        printed = run_block(as_pasted(block, serve.url, serve.key), {}).splitlines()
+        assert printed[0] == "[19, 0]", printed
+        assert "'name': 'My JSON-2 bank'" in printed[1] and "'state': 'disconnected'" in printed[1], printed
+        assert printed[2] == "1", printed
+    finally:
+        serve.stop()

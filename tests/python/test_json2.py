@@ -1,0 +1,167 @@
+"""Odoo 19's External JSON-2 API on the real bridge (issue 25): real JSON-2 clients from PyPI (odoo-json2,
+odoo-client-lib's `json2` protocol, odooly's JSON-2 connection) and curl; per-user API keys as bearer tokens,
+revocation and disabling effective on the next call; the same limits as XML-RPC; another company's records
+refused as Odoo refuses them; and nothing secret in the access log.
+"""
+
+import json
+import shutil
+import subprocess
+import urllib.error
+import urllib.request
+from urllib.parse import urlparse
+
+import odoolib
+import odooly
+import pytest
+from odoo_json2 import JSON2Client
+from odoo_json2.exceptions import OdooAuthError, OdooNotFoundError, OdooServerException, OdooValidationError
+
+import harness
+
+LINK = "account.online.link"
+
+
+def post(bridge, path, body=None, key=None, raw=None, headers=None):
+    """(status, parsed JSON or text) of a POST to the bridge."""
+    sent = {"Content-Type": "application/json"}
+    if key:
+        sent["Authorization"] = f"bearer {key}"
+    sent.update(headers or {})
+    data = raw if raw is not None else json.dumps(body if body is not None else {}).encode()
+    req = urllib.request.Request(bridge.url + path, data=data, headers=sent, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as response:
+            status, text = response.status, response.read().decode()
+    except urllib.error.HTTPError as e:
+        status, text = e.code, e.read().decode()
+    try:
+        return status, json.loads(text)
+    except ValueError:
+        return status, text
+
+
+def test_odoo_json2_client_reads_and_writes(bridge):
+    client = JSON2Client(host=bridge.url, api_key=bridge.keys["alice"], database=bridge.db)
+    assert client.version()["version_info"][:2] == [19, 0]
+    links = client.env[LINK]
+    [link_id] = links.create({"name": "JSON-2 Bank"})
+    assert links.search([["id", "=", link_id]]) == [link_id]
+    assert links.search_count([["name", "=", "JSON-2 Bank"]]) == 1
+    assert links.write([link_id], {"name": "JSON-2 Bank renamed"}) is True
+    [record] = links.read([link_id], ["name", "state", "company_id"])
+    assert record["name"] == "JSON-2 Bank renamed" and record["state"] == "disconnected"
+    assert record["company_id"][1] == "Acme"
+    rows = client.search_read(LINK, [["name", "ilike", "json-2"]], fields=["name"], order="id")
+    assert [r["id"] for r in rows] == [link_id]
+    assert links.fields_get(attributes=["type"])["institution_id"] == {"type": "many2one"}
+    assert links.unlink([link_id]) is True
+    assert links.search([["id", "=", link_id]]) == []
+
+
+def test_odoo_json2_client_errors_by_status(bridge):
+    client = JSON2Client(host=bridge.url, api_key=bridge.keys["alice"], database=bridge.db)
+    with pytest.raises(OdooAuthError):
+        JSON2Client(host=bridge.url, api_key="0" * 40, database=bridge.db).env[LINK].search([])
+    with pytest.raises(OdooNotFoundError):
+        client.env["no.such.model"].search([])
+    with pytest.raises(OdooValidationError) as missing_field:
+        client.env["account.online.transaction"].create({"payment_ref": "no account, no date"})
+    assert missing_field.value.raw_error["name"] == "odoo.exceptions.ValidationError"
+    bob = JSON2Client(host=bridge.url, api_key=bridge.keys["bob"], database=bridge.db)
+    [alice_link] = client.env[LINK].create({"name": "Acme only"})
+    with pytest.raises(OdooServerException) as refused:
+        bob.env[LINK].read([alice_link], ["name"])
+    assert refused.value.status_code == 403
+    assert refused.value.raw_error["name"] == "odoo.exceptions.AccessError"
+    assert "doesn't have 'read' access to:\n- Bank Connection (account.online.link)" in refused.value.message
+    assert bob.env[LINK].search([["id", "=", alice_link]]) == []
+
+
+def test_odoo_client_lib_json2_protocol(bridge):
+    port = urlparse(bridge.url).port
+    conn = odoolib.get_connection(hostname="127.0.0.1", protocol="json2", port=port, database=bridge.db,
+                                  password=bridge.keys["alice"])
+    assert conn.check_login() is True
+    assert conn.get_user_context()["uid"] > 0
+    links = conn.get_model(LINK)
+    # Positional arguments become named ones through the bridge's /doc-bearer listing.
+    [link_id] = links.create({"name": "client-lib Bank"})
+    assert link_id in links.search([["name", "=", "client-lib Bank"]])
+    assert links.read([link_id], ["name"])["name"] == "client-lib Bank"
+    assert links.write([link_id], {"auto_sync": False}) is True
+    assert links.search_read([["id", "=", link_id]], ["auto_sync"]) == [{"id": link_id, "auto_sync": False}]
+    assert links.unlink([link_id]) is True
+    wrong = odoolib.get_connection(hostname="127.0.0.1", protocol="json2", port=port, database=bridge.db,
+                                   password="f" * 40)
+    assert wrong.check_login() is False
+
+
+def test_odooly_json2_connection(bridge):
+    # odooly's Client picks JSON-2 when the server's web client says Odoo 19 or later; the bridge's web routes
+    # answer as Odoo 17 (its XML-RPC and JSON-RPC API), so the JSON-2 connection is made directly.
+    client = odooly.Client(bridge.url, db=bridge.db)
+    api = odooly.Json2(client, bridge.db, bridge.keys["alice"])
+    assert api._check() is api
+    [link_id] = api(LINK, "create", ([{"name": "odooly Bank"}],))
+    assert api(LINK, "search", ([["id", "=", link_id]],)) == [link_id]
+    assert api(LINK, "read", (odooly.Ids([link_id]),), {"fields": ["name"]})[0]["name"] == "odooly Bank"
+    # A button on records: the link is not connected yet, Odoo's user error (422) with its message.
+    with pytest.raises(odooly.ServerError) as refused:
+        api(LINK, "action_fetch_accounts", (odooly.Ids([link_id]),))
+    error = refused.value.args[0]
+    assert error["code"] == 422 and error["data"]["name"] == "odoo.exceptions.UserError", error
+    assert "is not connected to a bank yet" in error["data"]["message"]
+    doc = api.doc(LINK)
+    assert "model" in doc["methods"]["search"]["api"] and "model" not in doc["methods"]["write"].get("api", [])
+    assert api(LINK, "unlink", (odooly.Ids([link_id]),)) is True
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_curl(bridge):
+    out = subprocess.run(
+        ["curl", "-s", "-X", "POST", f"{bridge.url}/json/2/res.company/search_read",
+         "-H", f"Authorization: bearer {bridge.keys['bob']}", "-H", f"X-Odoo-Database: {bridge.db}",
+         "-H", "Content-Type: application/json", "-d", '{"domain": [], "fields": ["name"]}'],
+        capture_output=True, text=True, timeout=30, check=True)
+    assert [row["name"] for row in json.loads(out.stdout)] == ["Globex"]
+
+
+def test_revoked_keys_and_disabled_users_stop_on_the_next_call(backend, tmp_path):
+    bridge = harness.started_bridge(backend, tmp_path, {"carol": "Initech", "dave": "Initech"})
+    try:
+        carol, dave = bridge.keys["carol"], bridge.keys["dave"]
+        second = bridge.cli("user", "key", "carol").split()[-1]
+        for key in (carol, second, dave):
+            assert post(bridge, "/json/2/res.company/search_count", {"domain": []}, key) == (200, 1)
+        bridge.cli("user", "revoke", "carol")
+        for key in (carol, second):
+            status, body = post(bridge, "/json/2/res.company/search_count", {"domain": []}, key)
+            assert (status, body["message"]) == (401, "Invalid apikey")
+        bridge.cli("user", "disable", "dave")
+        assert post(bridge, "/json/2/res.company/search_count", {"domain": []}, dave)[0] == 401
+        log = bridge.log_text()
+    finally:
+        bridge.stop()
+    for key in (carol, second, dave):
+        assert key not in log
+    assert "json2 res.company.search_count" in log
+
+
+def test_a_password_is_no_bearer_key(bridge):
+    status, body = post(bridge, "/json/2/res.company/search_count", {"domain": []}, "alice-password-1")
+    assert (status, body["name"]) == (401, "werkzeug.exceptions.Unauthorized")
+
+
+def test_same_limits_as_xmlrpc(bridge):
+    key = bridge.keys["alice"]
+    status, _ = post(bridge, f"/json/2/{LINK}/search", raw=b'{"domain": [' + b" " * (5 * 1024 * 1024) + b"]}",
+                     key=key)
+    assert status == 413
+    deep = "[" * 65 + "]" * 65
+    status, body = post(bridge, f"/json/2/{LINK}/search", raw=f'{{"domain": {deep}}}'.encode(), key=key)
+    assert (status, body["name"]) == (400, "werkzeug.exceptions.BadRequest"), body
+    status, body = post(bridge, f"/json/2/{LINK}/search", raw=b"[" * 200_000, key=key)
+    assert status == 400
+    # Still serving.
+    assert post(bridge, "/json/2/res.company/search_count", {"domain": []}, key) == (200, 1)

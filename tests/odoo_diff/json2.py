@@ -309,3 +309,31 @@ def doc_summary(answer):
     fields = {name: (d.get("type"), d.get("string")) for name, d in doc["fields"].items()
               if name not in ("create_date", "write_date")}
     return ("ok", doc["model"], doc["name"], fields, methods)
+
+
+def orm_change(case):
+    """Which of Odoo 19's ORM changes a case meets (for the report), by the shape of its call."""
+    import re
+
+    args, kwargs = repr(case["args"]), repr(case["kwargs"])
+    if case["method"] in ("write", "unlink"):
+        return "write with a value that is no dict to a deleted record (19 checks the record first)"
+    if "order" in case["kwargs"]:
+        return "order on a field without a column (17: left out; 19: ValueError)"
+    if "'display_name'" in args:
+        return "display_name in a domain (17: the leaf is dropped; 19: searched through the record name)"
+    if re.search(r"'(not )?in', (?!\[)", args):
+        return "in / not in with one value (17: error; 19: a one-value list)"
+    if case["method"] == "check_access_rights":
+        return "check_access_rights (19: deprecated, answers None)"
+    if "child_of" in args:
+        return "child_of on a model without parent (19: error)"
+    if re.search(r"'(<|<=|>|>=)'", args) or "False" in args or "''" in args or ", 0)" in args or "0]" in args:
+        return "comparisons (<, <=, >, >=) and False, '' or 0 (19: NULL compares as empty or zero)"
+    if re.search(r"'(=?i?like|not i?like)', (True|'yes'|R\()", args):
+        return "like on a boolean or on a relational field by id (19: compares the display name or the value)"
+    if re.search(r"'(not )?in', \[", args):
+        return "in / not in mixing ids and names on a relational field (19: names searched)"
+    if re.search(r"'=i?like', \d", args):
+        return "=like with a number (19: TypeError)"
+    return "other domain semantics (ilike on a datetime: 19 matches its text)"

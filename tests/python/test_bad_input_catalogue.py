@@ -272,7 +272,8 @@ ARGUMENT_OUTCOMES = {
     ("fields_get", 0): (["nil", "string", "base64", "datetime"], []),
     ("fields_get", 1): (["nil", "string", "base64", "datetime"], []),
     ("default_get", 0): (["nil"], []),
-    ("write", 0): (["nil", "int", "negative int"], []),
+    # An id that does not exist is Odoo's missing error (its record rule reads each record's company).
+    ("write", 0): (["nil"], ["int", "negative int"]),
     ("exists", 0): (["int", "negative int", "nil"], []),
     ("check_access_rights", 1): (list(WRONG_VALUES), []),
 }

@@ -76,8 +76,11 @@ def test_odoorpc_over_jsonrpc(bridge, link_id):
     assert rows[0]["state"] == "disconnected"
     Link.write([link_id], {"name": "Renamed by OdooRPC"})
     assert Link.browse(link_id).name == "Renamed by OdooRPC"
-    # As in Odoo, a write to an id that does not exist changes nothing and succeeds; a bad field is an error.
-    assert odoo.execute("account.online.link", "write", [10**9], {"name": "x"}) is True
+    # As in Odoo (with its multi-company rule), a write to an id that does not exist is a missing error; so
+    # is a bad field.
+    with pytest.raises(odoorpc.error.RPCError) as err:
+        odoo.execute("account.online.link", "write", [10**9], {"name": "x"})
+    assert "Record does not exist or has been deleted." in str(err.value)
     with pytest.raises(odoorpc.error.RPCError) as err:
         odoo.execute("account.online.link", "write", [link_id], {"nope": "x"})
     assert "Invalid field 'nope'" in str(err.value)

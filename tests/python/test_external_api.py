@@ -115,9 +115,14 @@ def test_create_write_unlink_then_read_faults(api):
     assert api("account.online.link", "read", [new_id], ["display_name"]) == [{"id": new_id, "display_name": "Newer Bank"}]
     assert api("account.online.link", "unlink", [new_id]) is True
     assert api("account.online.link", "search", [["id", "=", new_id]]) == []
-    # As in Odoo: a record that is gone is left out of read's answer, and writing to it changes nothing.
+    # As in Odoo (its multi-company rule reads each record's company first): a record that is gone is left
+    # out of read's answer, and writing to it or deleting it again is a missing error (fault 2).
     assert api("account.online.link", "read", [new_id]) == []
-    assert api("account.online.link", "write", [new_id], {"name": "Ghost"}) is True
+    for method, args in (("write", ([new_id], {"name": "Ghost"})), ("unlink", ([new_id],))):
+        with pytest.raises(xmlrpc.client.Fault) as err:
+            api("account.online.link", method, *args)
+        assert err.value.faultCode == 2, method
+        assert err.value.faultString.startswith("Record does not exist or has been deleted."), err.value.faultString
     assert api("account.online.link", "search", [["name", "=", "Ghost"]]) == []
 
 
@@ -252,10 +257,15 @@ def test_company_isolation(bridge, api):
     secret_link = make_link(api, "Acme private bank")
     assert secret_link not in as_bob("account.online.link", "search", [])
     assert as_bob("account.online.link", "search_count", [["name", "=", "Acme private bank"]]) == 0
-    # Invisible, as a record that does not exist: read leaves it out, write and unlink change nothing.
-    assert as_bob("account.online.link", "read", [secret_link]) == []
-    assert as_bob("account.online.link", "write", [secret_link], {"name": "pwned"}) is True
-    assert as_bob("account.online.link", "unlink", [secret_link]) is True
+    # Odoo's access error (fault 4) naming the user, the operation and the model; nothing changes.
+    for method, args, operation in (("read", ([secret_link],), "read"),
+                                    ("write", ([secret_link], {"name": "pwned"}), "write"),
+                                    ("unlink", ([secret_link],), "unlink")):
+        with pytest.raises(xmlrpc.client.Fault) as err:
+            as_bob("account.online.link", method, *args)
+        assert err.value.faultCode == 4, method
+        assert (f"Sorry, bob (id={bob}) doesn't have '{operation}' access to:\n- Bank Connection "
+                "(account.online.link)") in err.value.faultString, err.value.faultString
     with pytest.raises(xmlrpc.client.Fault):
         as_bob("account.online.account", "create", {"name": "hijack", "account_online_link_id": secret_link})
     with pytest.raises(xmlrpc.client.Fault) as err:

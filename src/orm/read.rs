@@ -207,7 +207,6 @@ impl Orm<'_> {
         fields: &[&Field],
         classic: bool,
     ) -> Result<Records> {
-        self.check_rules(conn, model, ids, crate::orm::access::Operation::Read)?;
         let select = select_columns("t", &column_names(model));
         let mut by_id: HashMap<i64, Vec<Value>> = HashMap::with_capacity(ids.len());
         let mut unique = ids.to_vec();
@@ -224,6 +223,10 @@ impl Orm<'_> {
                 }
             }
         }
+        // Ids the scoped read did not find are gone or another company's: only then is the rule checked,
+        // so that reading one's own records stays one statement.
+        let not_found: Vec<i64> = ids_to_fetch.iter().copied().filter(|id| !by_id.contains_key(id)).collect();
+        self.check_rules(conn, model, &not_found, crate::orm::access::Operation::Read)?;
         let rows = ids.iter().filter_map(|id| by_id.get(id).cloned()).collect();
         self.records(conn, model, rows, fields, classic)
     }
@@ -377,8 +380,9 @@ impl Orm<'_> {
     }
 
     pub(crate) fn name_pairs(&self, conn: &mut AnyConnection, model: &Model, ids: &[i64]) -> Result<Value> {
-        self.check_rules(conn, model, ids, crate::orm::access::Operation::Read)?;
         let visible = self.visible_ids(conn, model, ids)?;
+        let not_found: Vec<i64> = ids.iter().copied().filter(|id| !visible.contains(id)).collect();
+        self.check_rules(conn, model, &not_found, crate::orm::access::Operation::Read)?;
         let names = self.display_names(conn, model, &visible)?;
         Ok(Value::List(
             ids.iter().filter_map(|id| names.get(*id).map(|n| Value::List(vec![Value::Int(*id), n.clone()]))).collect(),

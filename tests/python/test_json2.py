@@ -165,3 +165,40 @@ def test_same_limits_as_xmlrpc(bridge):
     assert status == 400
     # Still serving.
     assert post(bridge, "/json/2/res.company/search_count", {"domain": []}, key) == (200, 1)
+
+
+def test_a_dripped_body_is_cut_off_at_the_xmlrpc_deadline(tmp_path):
+    """The body deadline of every route (server.rs, 20 s) holds for /json/2: a body dripped a byte a second is
+    cut off, not waited for. One backend: the deadline is the HTTP layer's."""
+    import socket
+    import time
+
+    bridge = harness.started_bridge("sqlite", tmp_path, {"drip": "Acme"})
+    try:
+        host, port = urlparse(bridge.url).hostname, urlparse(bridge.url).port
+        sock = socket.create_connection((host, port), timeout=2)
+        sock.sendall((f"POST /json/2/res.company/search_count HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                      f"Authorization: bearer {bridge.keys['drip']}\r\nContent-Type: application/json\r\n"
+                      "Content-Length: 1000\r\n\r\n{").encode())
+        started, answer = time.monotonic(), b""
+        while time.monotonic() - started < 40:
+            try:
+                sock.sendall(b" ")
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                answer += chunk
+                if b"\r\n\r\n" in answer:
+                    break
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+        elapsed = time.monotonic() - started
+        sock.close()
+        assert 15 < elapsed < 35, elapsed
+        assert answer == b"" or answer.split(b" ", 2)[1] in (b"400", b"408"), answer[:200]
+        # Still serving.
+        assert post(bridge, "/json/2/res.company/search_count", {"domain": []}, bridge.keys["drip"]) == (200, 1)
+    finally:
+        bridge.stop()

@@ -131,3 +131,30 @@ fn method(signature: &Signature) -> Doc {
     out.push(("module".to_string(), Doc::Json(serde_json::json!("core"))));
     Doc::Object(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_models_document_lists_each_methods_parameters_in_order() {
+        let registry = models::registry();
+        let link = registry.model("account.online.link").expect("link");
+        let text = serde_json::to_string(&model(link)).expect("json");
+        let doc: serde_json::Value = serde_json::from_str(&text).expect("parse");
+        let search = &doc["methods"]["search"];
+        assert_eq!(search["api"], serde_json::json!(["model", "readonly"]));
+        // serde_json's objects sort their keys: the order clients read is the text's.
+        let search_text = &text[text.find("\"search\":{\"signature\"").expect("search")..];
+        let at = |name: &str| search_text.find(&format!("\"{name}\":{{")).unwrap_or(usize::MAX);
+        assert!(
+            at("domain") < at("offset") && at("offset") < at("limit") && at("limit") < at("order"),
+            "{search_text}"
+        );
+        assert_eq!(search["parameters"]["offset"]["default"], serde_json::json!(0));
+        assert!(doc["methods"]["write"].get("api").is_none(), "write takes records");
+        assert!(doc["methods"]["action_fetch_accounts"].is_object(), "buttons are listed");
+        assert!(doc["methods"].get("check_access_rights").is_none(), "deprecated methods are left out");
+        assert_eq!(doc["fields"]["institution_id"]["relation"], "account.online.institution");
+    }
+}

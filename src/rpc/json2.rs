@@ -279,6 +279,41 @@ async fn doc_model(
 mod tests {
     use super::*;
 
+    fn named(pairs: &[(&str, Value)]) -> BTreeMap<String, Value> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    }
+
+    fn refusal_of(fault: Fault) -> (u16, String) {
+        use actix_web::ResponseError;
+        (fault.status_code().as_u16(), fault.error.message().to_string())
+    }
+
+    #[test]
+    fn arguments_bind_as_odoo_19s_controller_binds_them() {
+        let registry = models::registry();
+        let link = registry.model("account.online.link").expect("link");
+        let search = method_signature(link, "search").map_err(refusal_of).expect("search");
+        let ids = Value::List(vec![Value::Int(1)]);
+        let refused = bind(link, search, named(&[("ids", ids.clone()), ("domain", Value::List(vec![]))]));
+        assert_eq!(
+            refused.map_err(refusal_of).err(),
+            Some((422, "cannot call account.online.link.search with ids".into()))
+        );
+        // `ids` becomes the records of a method on records, `context` the call's context.
+        let read = method_signature(link, "read").map_err(refusal_of).expect("read");
+        let context = Value::map([("lang", Value::str("en_US"))]);
+        let (args, kwargs) = bind(link, read, named(&[("ids", ids.clone()), ("context", context.clone())]))
+            .map_err(refusal_of)
+            .expect("bound");
+        assert_eq!((args, kwargs.get("context")), (vec![ids], Some(&context)));
+        let not_a_dict = bind(link, read, named(&[("context", Value::str("x"))])).map_err(refusal_of).err();
+        assert_eq!(not_a_dict.map(|(status, _)| status), Some(500));
+        // Odoo 19's private and gone methods.
+        assert_eq!(method_signature(link, "exists").map_err(refusal_of).err().map(|(s, _)| s), Some(403));
+        assert_eq!(method_signature(link, "name_get").map_err(refusal_of).err().map(|(s, _)| s), Some(404));
+        assert!(method_signature(link, "action_fetch_accounts").is_ok());
+    }
+
     #[test]
     fn bodies_deeper_than_xmlrpc_allows_are_refused() {
         let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));

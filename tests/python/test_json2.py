@@ -202,3 +202,27 @@ def test_a_dripped_body_is_cut_off_at_the_xmlrpc_deadline(tmp_path):
         assert post(bridge, "/json/2/res.company/search_count", {"domain": []}, bridge.keys["drip"]) == (200, 1)
     finally:
         bridge.stop()
+
+
+def test_another_companys_record_is_the_same_access_error_on_every_wire(bridge):
+    """The ORM decides the access error once; each wire carries it in its own form: fault 4 over XML-RPC,
+    Odoo's JSON-RPC error object over /jsonrpc, 403 with Odoo's JSON error over /json/2."""
+    import xmlrpc.client
+
+    alice = JSON2Client(host=bridge.url, api_key=bridge.keys["alice"], database=bridge.db)
+    [link] = alice.env[LINK].create({"name": "Acme's own"})
+    bob_uid = xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/common").authenticate(bridge.db, "bob", bridge.keys["bob"], {})
+    expected = (f"Sorry, bob (id={bob_uid}) doesn't have 'write' access to:\n- Bank Connection (account.online.link)")
+    models = xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/object")
+    with pytest.raises(xmlrpc.client.Fault) as fault:
+        models.execute_kw(bridge.db, bob_uid, bridge.keys["bob"], LINK, "write", [[link], {"name": "x"}])
+    assert fault.value.faultCode == 4 and expected in fault.value.faultString
+    status, answer = post(bridge, "/jsonrpc", {"jsonrpc": "2.0", "id": 7, "method": "call", "params": {
+        "service": "object", "method": "execute_kw",
+        "args": [bridge.db, bob_uid, bridge.keys["bob"], LINK, "write", [[link], {"name": "x"}]]}})
+    assert status == 200 and answer["id"] == 7
+    assert answer["error"]["data"]["name"] == "odoo.exceptions.AccessError"
+    assert expected in answer["error"]["data"]["message"]
+    status, answer = post(bridge, f"/json/2/{LINK}/write", {"ids": [link], "vals": {"name": "x"}}, bridge.keys["bob"])
+    assert status == 403 and answer["name"] == "odoo.exceptions.AccessError" and expected in answer["message"]
+    assert alice.env[LINK].read([link], ["name"])[0]["name"] == "Acme's own"

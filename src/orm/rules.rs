@@ -66,7 +66,7 @@ impl Orm<'_> {
 
     /// Odoo's text for records its rules refuse (`ir.rule._make_access_error`, as a user outside debug mode
     /// reads it): it names the user, the operation and the model, not the records.
-    fn rule_error(&self, conn: &mut AnyConnection, model: &Model, operation: Operation) -> Error {
+    pub(crate) fn rule_error(&self, conn: &mut AnyConnection, model: &Model, operation: Operation) -> Error {
         let mut sql = Sql::new(self.backend);
         sql.push("SELECT u.id AS id, u.name AS label FROM users u WHERE u.id = ");
         sql.bind(SqlValue::Int(self.env.uid));

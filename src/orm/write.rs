@@ -77,10 +77,10 @@ impl Orm<'_> {
                     }
                     continue;
                 }
-                return Err(Error::access(format!(
-                    "You cannot put a {} record in a company you do not belong to.",
-                    model.description
-                )));
+                // Odoo's record rule refuses creating a record in another company; moving one there by a
+                // write, which Odoo lets through, is refused alike (it would plant data in another tenant).
+                let operation = if creating { Operation::Create } else { Operation::Write };
+                return Err(self.rule_error(conn, model, operation));
             }
             if field.readonly {
                 return Err(Error::validation(format!(

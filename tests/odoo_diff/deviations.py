@@ -16,6 +16,12 @@ DEVIATIONS = {
         "refreshed by the bridge.",
         lambda outcome: outcome[0] == "fault" and outcome[1] == 4,
     ),
+    "company-move": (
+        "A record cannot be moved into a company its user does not belong to: Odoo's record rule refuses "
+        "creating a record there (fault 4, as on the bridge) but lets a write of `company_id` through, which would "
+        "plant data in another tenant; the bridge refuses the write with the same access error (fault 4).",
+        lambda outcome: outcome[0] == "fault" and outcome[1] == 4,
+    ),
     "exists-own-company": (
         "`exists` answers only the ids of the caller's company: Odoo 17's `exists` checks no record rule and "
         "returns another company's ids too, which tells a tenant which ids another company holds. (Over JSON-2 "

@@ -166,6 +166,10 @@ DEVIATIONS = {
         "Institutions are read-only for clients (deviations.DEVIATIONS): a 403 AccessError over JSON-2.",
         lambda outcome: outcome[:3] == ("http", 403, "odoo.exceptions.AccessError"),
     ),
+    "company-move": (
+        "A record cannot be moved into another company (deviations.DEVIATIONS): 403 AccessError over JSON-2.",
+        lambda outcome: outcome[:3] == ("http", 403, "odoo.exceptions.AccessError"),
+    ),
     "exists-own-company": (
         "`exists` is private in Odoo 19 (`@api.private`): 403 over JSON-2, as Odoo 19 answers.",
         lambda outcome: outcome[:3] == ("http", 403, "odoo.exceptions.AccessError"),

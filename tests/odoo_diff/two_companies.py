@@ -114,6 +114,9 @@ def cases():
                     [(2, A_ACC)], [(3, A_ACC)], [(1, B_ACC, {"name": "Globex USD"}), (4, A_ACC)]):
         add("bob", LINK, "write", [[B_LINK], {"account_online_account_ids": command}])
     add("bob", LINK, "create", [{"name": "Hijack", "account_online_account_ids": [(4, A_ACC)]}])
+    # records put in the other company
+    add("bob", LINK, "create", [{"name": "Planted", "company_id": A_COMPANY}])
+    add("bob", ACC, "create", [{"name": "Planted", "account_online_link_id": B_LINK, "company_id": A_COMPANY}])
     check_untouched()
     # buttons on another company's record
     for button in ("action_fetch_accounts", "action_fetch_transactions", "action_update_credentials",
@@ -128,6 +131,9 @@ def cases():
     add("alice", TX, "unlink", [[B_TX]])
     check_untouched()
     add("bob", TX, "search", [[]])
+    # last, so that what Odoo accepts here changes no later answer: moving one's record to the other company
+    add("bob", LINK, "write", [[B_LINK], {"company_id": A_COMPANY}])
+    c[-1]["deviation"] = "company-move"
     for n, case in enumerate(c):
         case["id"] = f"c{n}"
         case["writes"] = True  # in order: the reads after a refused write see what it left

@@ -18,7 +18,8 @@ import sys
 # Top first. A name is a module path under `crate`; the longest listed prefix of a path decides its layer.
 LAYERS = [
     ("start-up", ["main", "server"]),
-    # The built-in Salt Edge emulator: below start-up only, so nothing but start-up (and tests) reaches it.
+    # The built-in Salt Edge and Enable Banking emulators: below start-up only, so nothing but start-up (and
+    # tests) reaches them.
     ("sandbox", ["sandbox"]),
     # The sync engine's HTTP face (Salt Edge's callbacks and the return page) stands with the wire, above
     # the engine it calls.
@@ -26,7 +27,7 @@ LAYERS = [
     ("models", ["models"]),
     ("sync", ["sync"]),
     ("app", ["app"]),
-    ("orm, auth, aggregator", ["orm", "auth", "bank", "saltedge"]),
+    ("orm, auth, aggregators", ["orm", "auth", "bank", "saltedge", "enablebanking", "aggregator_http"]),
     ("storage", ["db"]),
     ("neutral", ["types", "html", "error"]),
 ]

@@ -6,8 +6,9 @@
 //! `tests/run.sh`) on any import that runs back up.
 //!
 //! 1. start-up: the CLI (`main.rs`) and `server`, which builds the `App` from its parts (pool,
-//!    `models::registry()`, the `Bank` that reaches Salt Edge or the sandbox) and serves.
-//! 2. `sandbox`: the built-in Salt Edge emulator, reachable only from start-up and tests.
+//!    `models::registry()`, the `Bank` that reaches Salt Edge or the sandbox, the Enable Banking `Bank`
+//!    or its sandbox) and serves.
+//! 2. `sandbox`: the built-in Salt Edge and Enable Banking emulators, reachable only from start-up and tests.
 //! 3. wire: `rpc` (XML-RPC and JSON-RPC codecs, Odoo's faults, the `common`/`db`/`object` services, the
 //!    routes, the access log) and the sync engine's HTTP face, `sync::web` (Salt Edge's callbacks and the
 //!    return page).
@@ -15,8 +16,9 @@
 //! 5. `sync`: the online-synchronization flows behind the buttons, the scheduler, and their storage.
 //! 6. `app`: the running bridge's shared state (pool, registry, authenticator, `Bank`).
 //! 7. `orm` (model descriptions, registry, domains, generic methods), `auth` (users and API keys),
-//!    `bank` (how the bridge reaches its aggregator and follows attempts), `saltedge` (the Salt Edge v6
-//!    client).
+//!    `bank` (how the bridge reaches its aggregators and follows attempts), `saltedge` (the Salt Edge v6
+//!    client), `enablebanking` (the Enable Banking client), and what the two clients share on the wire
+//!    (`aggregator_http`).
 //! 8. `db`: storage (pool, schema, migrations).
 //! 9. neutral: `types` (`Value`, link states and their one transition function, transaction statuses,
 //!    timestamps), `html`, `error`.
@@ -33,9 +35,11 @@ pub mod models;
 pub mod sync;
 // Shared running state
 pub mod app;
-// ORM, users, the bank aggregator (its client, and how the bridge reaches it)
+// ORM, users, the bank aggregators (their clients, and how the bridge reaches them)
+pub mod aggregator_http;
 pub mod auth;
 pub mod bank;
+pub mod enablebanking;
 pub mod orm;
 pub mod saltedge;
 // Storage

@@ -74,6 +74,8 @@ mod attempts;
 mod callbacks;
 pub mod connect_page;
 pub mod data;
+/// The Enable Banking emulator (its own server, beside this Salt Edge one).
+pub mod enablebanking;
 mod state;
 
 #[cfg(test)]

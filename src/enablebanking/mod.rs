@@ -29,7 +29,7 @@
 //!   may exceed [`MAX_BODY_BYTES`] (a body that never ends is cut, not buffered).
 //! * Reads are made without the user: no `Psu-*` headers are sent (the bridge cannot know the user's IP
 //!   address or browser), so the bank may count each read against its PSD2 limit of about four per
-//!   account per day; the caller plans its reads (see `sync`).
+//!   account per day; [`plan`] says when the bridge may read.
 //!
 //! Where the reference is silent this client decides conservatively: the redirect back carries `code`
 //! and `state`, or `error` (OAuth's convention, which the quick start's example follows); a
@@ -38,6 +38,7 @@
 
 pub mod error;
 pub mod jwt;
+pub mod plan;
 pub mod types;
 
 #[cfg(test)]

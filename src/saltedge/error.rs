@@ -8,6 +8,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::aggregator_http::truncate;
+
 use crate::types::Failure;
 
 /// What the caller should do about an error.
@@ -54,10 +56,6 @@ pub struct SaltEdgeError {
     http_status: Option<u16>,
     retry_after: Option<Duration>,
 }
-
-/// Longest Salt Edge message we keep; anything longer is cut (a misbehaving server must not be
-/// able to push whole pages into our logs).
-const MAX_MESSAGE_CHARS: usize = 300;
 
 impl SaltEdgeError {
     /// Builds an error of a given kind with a message (truncated to a sane length).
@@ -135,14 +133,6 @@ impl fmt::Display for SaltEdgeError {
 }
 
 impl std::error::Error for SaltEdgeError {}
-
-fn truncate(mut text: String) -> String {
-    if text.chars().count() > MAX_MESSAGE_CHARS {
-        text = text.chars().take(MAX_MESSAGE_CHARS).collect();
-        text.push('…');
-    }
-    text
-}
 
 /// Maps a Salt Edge error class (and, for unknown classes, the HTTP status) to an [`ErrorKind`].
 pub fn classify(status: u16, class: &str) -> ErrorKind {

@@ -31,6 +31,8 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use url::Url;
 
+use crate::aggregator_http;
+
 pub use error::{ErrorKind, SaltEdgeError};
 pub use signing::{sign, verify_callback, KeyError, RsaSigner};
 pub use types::*;
@@ -139,16 +141,10 @@ impl fmt::Debug for Client {
     }
 }
 
-/// Installs ring as rustls' process-wide crypto provider (needed with reqwest's
-/// `rustls-no-provider`). Safe to call many times.
-pub fn install_crypto_provider() {
-    // Err only means a provider is already installed, which is what we want.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
+pub use crate::aggregator_http::install_crypto_provider;
 
 impl Client {
     pub fn new(cfg: ClientConfig) -> Result<Client, SaltEdgeError> {
-        install_crypto_provider();
         let signer =
             match cfg.private_key_pem.as_deref() {
                 Some(pem) => Some(Arc::new(RsaSigner::from_pem(pem).map_err(|e| {
@@ -156,21 +152,9 @@ impl Client {
                 })?)),
                 None => None,
             };
-        let mut base_url = cfg.base_url;
-        if !base_url.path().ends_with('/') {
-            let path = format!("{}/", base_url.path());
-            base_url.set_path(&path);
-        }
-        let http = reqwest::Client::builder()
-            .timeout(cfg.timeout)
-            .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
-            // The API never redirects; following one could leak our headers elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("bankbridge/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| {
-                SaltEdgeError::new(ErrorKind::Config, format!("cannot build HTTP client: {}", e.without_url()))
-            })?;
+        let base_url = aggregator_http::api_root(cfg.base_url);
+        let http =
+            aggregator_http::api_http_client(cfg.timeout).map_err(|e| SaltEdgeError::new(ErrorKind::Config, e))?;
         Ok(Client {
             http,
             base_url,

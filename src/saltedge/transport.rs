@@ -1,22 +1,17 @@
 //! How the client sends a request: signed headers, retries with backoff and jitter (honouring
 //! `Retry-After`), the error envelope read into a [`SaltEdgeError`], and keyset paging.
 
-use std::time::Duration;
-
-use reqwest::header::{ACCEPT, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use url::Url;
 
+use crate::aggregator_http;
+
 use super::{error, signing, Client, Envelope, ErrorEnvelope, ErrorKind, Page, SaltEdgeError};
 
-/// Longest wait we accept from a `Retry-After` inside one call; a longer one is returned to the
-/// caller as a [`ErrorKind::RetryLater`] error carrying `retry_after`.
-const MAX_IN_CALL_WAIT: Duration = Duration::from_secs(60);
-/// Upper bound of the exponential backoff between two tries.
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Safety net against a server that keeps sending `next_id`.
 pub(super) const MAX_PAGES: usize = 100_000;
 /// Lifetime of a signed request (`Expires-at`); Salt Edge recommends one minute.
@@ -97,11 +92,8 @@ impl Client {
             if attempt >= self.max_retries || !retry_in_call(&err) {
                 return Err(err);
             }
-            let backoff = self.backoff(attempt);
-            let wait = match err.retry_after() {
-                Some(asked) if asked > MAX_IN_CALL_WAIT => return Err(err),
-                Some(asked) => asked.max(backoff),
-                None => backoff,
+            let Some(wait) = aggregator_http::wait_before_retry(self.backoff_base, attempt, err.retry_after()) else {
+                return Err(err);
             };
             tracing::debug!(
                 target: "saltedge",
@@ -111,15 +103,6 @@ impl Client {
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
-    }
-
-    /// Exponential backoff with up to 50 % jitter.
-    fn backoff(&self, attempt: u32) -> Duration {
-        let exponential = self.backoff_base.saturating_mul(2u32.saturating_pow(attempt.min(16))).min(MAX_BACKOFF);
-        let jitter_ms = (exponential.as_millis() / 2) as u64;
-        let jitter =
-            if jitter_ms > 0 { Duration::from_millis(rand::random_range(0..=jitter_ms)) } else { Duration::ZERO };
-        exponential + jitter
     }
 
     async fn send_once<T: DeserializeOwned>(
@@ -149,12 +132,7 @@ impl Client {
         }
         let response = request.send().await.map_err(|e| transport_error(method, path, e))?;
         let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = aggregator_http::retry_after(response.headers());
         let bytes = response.bytes().await.map_err(|e| transport_error(method, path, e))?;
         if (200..300).contains(&status) {
             return serde_json::from_slice::<Envelope<T>>(&bytes).map_err(|e| {
@@ -188,15 +166,7 @@ fn retry_in_call(err: &SaltEdgeError) -> bool {
 }
 
 fn transport_error(method: &Method, path: &str, err: reqwest::Error) -> SaltEdgeError {
-    let what = if err.is_timeout() {
-        "timed out"
-    } else if err.is_connect() {
-        "could not connect"
-    } else if err.is_body() || err.is_decode() {
-        "connection broke while reading the answer"
-    } else {
-        "network error"
-    };
+    let what = aggregator_http::transport_failure(&err);
     // `without_url` keeps query strings out of messages; the secret is a header, never in it.
     let detail = err.without_url();
     SaltEdgeError::new(ErrorKind::RetryLater, format!("{method} {path}: {what} ({detail})"))

@@ -111,7 +111,10 @@ fn store_ceiling(args: &[String]) {
             next += n;
             let cursor = page.last().map(|t| t.id.clone());
             let t = Instant::now();
-            stored += store::transactions::store_posted_page(&mut conn, &account, company, &page, cursor.as_deref())
+            let records =
+                bankbridge::sync::saltedge_records::transactions(&page, bankbridge::types::TransactionStatus::Posted)
+                    .expect("mapped");
+            stored += store::transactions::store_posted_page(&mut conn, &account, company, &records, cursor.as_deref())
                 .expect("stored");
             busy += t.elapsed();
         }

@@ -94,8 +94,15 @@ fn page_insert(c: &mut Criterion, name: &str, url: &str) {
             },
             |rows| {
                 let cursor = rows.last().map(|t| t.id.clone());
-                let n = store::transactions::store_posted_page(&mut conn, &account, company, &rows, cursor.as_deref())
-                    .expect("stored");
+                // Salt Edge's rows in the storage's terms, as a sync maps each page before storing it.
+                let records = bankbridge::sync::saltedge_records::transactions(
+                    &rows,
+                    bankbridge::types::TransactionStatus::Posted,
+                )
+                .expect("mapped");
+                let n =
+                    store::transactions::store_posted_page(&mut conn, &account, company, &records, cursor.as_deref())
+                        .expect("stored");
                 assert_eq!(n, 1000);
             },
             BatchSize::PerIteration,

@@ -2,18 +2,20 @@
 //! (diesel is synchronous, so queries run on the blocking pool, not on the event loop; the one exception
 //! is a short read on a SQLite reader within a step budget, see `rpc::services::on_worker`).
 //!
-//! Start-up (`server.rs`) builds it from its parts (the pool, the model registry, the `Bank` that reaches
-//! Salt Edge); the wire, the models' buttons and the sync engine use it. It imports none of them.
+//! Start-up (`server.rs`) builds it from its parts (the pool, the model registry, the `Banks` that reach
+//! Salt Edge and Enable Banking); the wire, the models' buttons and the sync engine use it. It imports none
+//! of them.
 
 use std::sync::Arc;
 
 use crate::auth::Authenticator;
-use crate::bank::Bank;
+use crate::bank::{Bank, Banks, EnableBanking};
 use crate::db::{AnyConnection, DbPool};
 use crate::error::{Error, Result};
 use crate::orm::Registry;
 
 const NOT_CONFIGURED: &str = "Salt Edge is not configured on this bridge (start it with `bankbridge serve`, which runs the sandbox when no Salt Edge credentials are set).";
+const ENABLEBANKING_NOT_CONFIGURED: &str = "Enable Banking is not configured on this bridge (start it with `bankbridge serve`, which runs its sandbox when no aggregator is configured, or give --enablebanking-app-id and --enablebanking-private-key).";
 
 pub struct App {
     pub pool: DbPool,
@@ -26,18 +28,16 @@ pub struct App {
     pub db_name: String,
     /// Salt Edge (or the sandbox); `None` for commands that do not talk to it.
     bank: Option<Arc<Bank>>,
+    /// Enable Banking (or its sandbox); `None` when it is not configured.
+    enablebanking: Option<Arc<EnableBanking>>,
+    /// Odoo base URLs a `return_to` may point into (empty: each company's first one).
+    odoo_urls: Vec<url::Url>,
     /// One permit per pooled connection (see `db`).
     db_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl App {
-    pub fn new(
-        pool: DbPool,
-        readers: Option<DbPool>,
-        db_name: String,
-        registry: Registry,
-        bank: Option<Bank>,
-    ) -> Arc<App> {
+    pub fn new(pool: DbPool, readers: Option<DbPool>, db_name: String, registry: Registry, banks: Banks) -> Arc<App> {
         Arc::new(App {
             readers,
             db_slots: Arc::new(tokio::sync::Semaphore::new(pool.max_size() as usize)),
@@ -45,7 +45,9 @@ impl App {
             registry,
             auth: Authenticator::default(),
             db_name,
-            bank: bank.map(Arc::new),
+            bank: banks.saltedge.map(Arc::new),
+            enablebanking: banks.enablebanking.map(Arc::new),
+            odoo_urls: banks.odoo_urls,
         })
     }
 
@@ -53,6 +55,25 @@ impl App {
     /// Edge). Shared: a follower outlives the borrow of `App`.
     pub fn bank(&self) -> Result<&Arc<Bank>> {
         self.bank.as_ref().ok_or_else(|| Error::user(NOT_CONFIGURED))
+    }
+
+    /// Enable Banking, or the user's error of a bridge that is not configured for it.
+    pub fn enablebanking(&self) -> Result<&Arc<EnableBanking>> {
+        self.enablebanking.as_ref().ok_or_else(|| Error::user(ENABLEBANKING_NOT_CONFIGURED))
+    }
+
+    /// Whether a Salt Edge (resp. Enable Banking) bank is configured.
+    pub fn has_saltedge(&self) -> bool {
+        self.bank.is_some()
+    }
+
+    pub fn has_enablebanking(&self) -> bool {
+        self.enablebanking.is_some()
+    }
+
+    /// The Odoo base URLs a `return_to` may point into (empty: each company's first one).
+    pub fn odoo_urls(&self) -> &[url::Url] {
+        &self.odoo_urls
     }
 
     /// Runs `work` with a pooled connection on the blocking thread pool.
@@ -106,10 +127,13 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("bankbridge-app-bank-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let url = crate::db::DatabaseUrl::Sqlite(dir.join("bridge.db").to_string_lossy().into_owned());
-        let app = App::new(crate::db::connect(&url, 1).unwrap(), None, "db".into(), Registry::new(vec![]), None);
+        let banks = Banks::default();
+        let app = App::new(crate::db::connect(&url, 1).unwrap(), None, "db".into(), Registry::new(vec![]), banks);
         let e = app.bank().map(|_| ()).expect_err("no bank");
         assert_eq!(e.kind(), crate::error::ErrorKind::UserError);
         assert!(e.message().contains("Salt Edge is not configured"), "{}", e.message());
+        let e = app.enablebanking().map(|_| ()).expect_err("no Enable Banking");
+        assert!(e.message().contains("Enable Banking is not configured"), "{}", e.message());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

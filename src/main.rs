@@ -8,13 +8,14 @@ use clap::{Parser, Subcommand};
 
 use bankbridge::app::App;
 use bankbridge::auth;
+use bankbridge::bank::Banks;
 use bankbridge::db::DatabaseUrl;
 use bankbridge::error::Error;
 use bankbridge::sandbox::{self, SandboxConfig};
 
 /// Default of `--sandbox-attempt-delay-ms` / `--attempt-delay-ms`.
 const DEFAULT_ATTEMPT_DELAY_MS: u64 = sandbox::DEFAULT_ATTEMPT_DELAY.as_millis() as u64;
-use bankbridge::server::{self, SaltEdgeOptions, ServeOptions};
+use bankbridge::server::{self, EnableBankingOptions, SaltEdgeOptions, ServeOptions};
 use bankbridge::sync;
 
 #[path = "cli/sync_progress.rs"]
@@ -34,7 +35,7 @@ Environment:
 #[command(
     name = "bankbridge",
     version,
-    about = "Odoo 17 bank synchronization bridge over Salt Edge",
+    about = "Odoo bank synchronization bridge over Salt Edge and Enable Banking",
     after_help = ENVIRONMENT_HELP
 )]
 struct Cli {
@@ -94,6 +95,46 @@ struct SaltEdgeArgs {
     /// PEM file of the private key that signs requests to Salt Edge.
     #[arg(long, env = "BANKBRIDGE_SALTEDGE_PRIVATE_KEY")]
     saltedge_private_key: Option<String>,
+}
+
+/// Enable Banking application settings; with neither these nor Salt Edge credentials the bridge uses its
+/// built-in Enable Banking sandbox.
+#[derive(clap::Args, Clone)]
+struct EnableBankingArgs {
+    /// Enable Banking API root [default: https://api.enablebanking.com/].
+    #[arg(long, env = "BANKBRIDGE_ENABLEBANKING_URL")]
+    enablebanking_url: Option<String>,
+    /// Enable Banking application id (with --enablebanking-private-key).
+    #[arg(long, env = "BANKBRIDGE_ENABLEBANKING_APP_ID")]
+    enablebanking_app_id: Option<String>,
+    /// PEM file of the Enable Banking application's private key (the key of the certificate it registered).
+    #[arg(long, env = "BANKBRIDGE_ENABLEBANKING_PRIVATE_KEY")]
+    enablebanking_private_key: Option<String>,
+    /// Whose accounts a consent asks for when the bank serves both kinds of user.
+    #[arg(long, env = "BANKBRIDGE_ENABLEBANKING_PSU_TYPE", value_enum, default_value_t = PsuTypeArg::Business)]
+    enablebanking_psu_type: PsuTypeArg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum PsuTypeArg {
+    /// Business accounts (a company's).
+    Business,
+    /// Personal accounts.
+    Personal,
+}
+
+impl EnableBankingArgs {
+    fn options(&self) -> EnableBankingOptions {
+        EnableBankingOptions {
+            url: self.enablebanking_url.clone(),
+            app_id: self.enablebanking_app_id.clone(),
+            private_key_file: self.enablebanking_private_key.clone(),
+            psu_type: Some(match self.enablebanking_psu_type {
+                PsuTypeArg::Business => bankbridge::enablebanking::PsuType::Business,
+                PsuTypeArg::Personal => bankbridge::enablebanking::PsuType::Personal,
+            }),
+        }
+    }
 }
 
 /// What only the server uses: callbacks, return URLs and the built-in sandbox.
@@ -170,7 +211,7 @@ enum Command {
         /// Database connections in the pool (SQLite: at most 8).
         #[arg(long, env = "BANKBRIDGE_POOL_SIZE", default_value_t = 8)]
         pool_size: u32,
-        /// The bridge's URL as browsers and Salt Edge reach it [default: http://BIND:PORT].
+        /// The bridge's URL as browsers and the aggregators reach it [default: http://BIND:PORT].
         #[arg(long, env = "BANKBRIDGE_PUBLIC_URL")]
         public_url: Option<String>,
         /// Seconds between scheduled fetches of auto_sync links (0 disables the scheduler).
@@ -178,6 +219,8 @@ enum Command {
         sync_interval: u64,
         #[command(flatten)]
         saltedge: ServeSaltEdgeArgs,
+        #[command(flatten)]
+        enablebanking: EnableBankingArgs,
     },
     /// Serve only the Salt Edge-compatible sandbox (fake banks of country XF); uses no database.
     Sandbox {
@@ -205,12 +248,12 @@ enum Command {
         attempt_delay_ms: u64,
     },
     /// Fetch transactions now, once, with a progress bar; needs a running `bankbridge serve` on the same
-    /// database unless Salt Edge credentials are given.
+    /// database unless the aggregators' credentials are given.
     #[command(
         long_about = "Fetch transactions now, once, with a progress bar (plain lines without a terminal) and a \
                       summary line; exits non-zero when a link failed, after printing its reason.\n\n\
-                      Without Salt Edge credentials it uses the built-in sandbox of the running `bankbridge \
-                      serve` on the same database: start `serve` first.",
+                      Without Salt Edge or Enable Banking credentials it uses the built-in sandboxes of the \
+                      running `bankbridge serve` on the same database: start `serve` first.",
         after_help = ENVIRONMENT_HELP
     )]
     Sync {
@@ -224,6 +267,8 @@ enum Command {
         progress_interval: u64,
         #[command(flatten)]
         saltedge: SaltEdgeArgs,
+        #[command(flatten)]
+        enablebanking: EnableBankingArgs,
     },
     /// Create or update the database schema, then exit.
     #[command(after_help = ENVIRONMENT_HELP)]
@@ -302,6 +347,7 @@ fn run(command: Command, database_before_command: Option<&str>) -> Result<(), Er
             ref public_url,
             sync_interval,
             ref saltedge,
+            ref enablebanking,
         } => {
             let options = ServeOptions {
                 bind: bind.clone(),
@@ -313,6 +359,7 @@ fn run(command: Command, database_before_command: Option<&str>) -> Result<(), Er
                 pool_size,
                 public_url: public_url.clone(),
                 saltedge: saltedge.options(),
+                enablebanking: enablebanking.options(),
                 sync_interval: Duration::from_secs(sync_interval),
             };
             actix_web::rt::System::new().block_on(server::serve(options))
@@ -350,23 +397,27 @@ fn run(command: Command, database_before_command: Option<&str>) -> Result<(), Er
                 .block_on(sandbox::run(config, addr))
                 .map_err(|e| Error::config(format!("sandbox: {e}")))
         }
-        Command::Sync { ref database, link, progress_interval, ref saltedge } => {
+        Command::Sync { ref database, link, progress_interval, ref saltedge, ref enablebanking } => {
             // The `db` name only matters to RPC clients, which this command has none of.
             let db_name = "bankbridge";
-            let base = server::open(&database.url(before)?, db_name, 2, 0, None)?;
-            let bank = server::bank_for_cli(&base, &saltedge.options(), "http://127.0.0.1".to_string())?;
-            let app =
-                App::new(base.pool.clone(), None, db_name.to_string(), bankbridge::models::registry(), Some(bank));
+            let base = server::open(&database.url(before)?, db_name, 2, 0, Banks::default())?;
+            let banks = server::banks_for_cli(
+                &base,
+                &saltedge.options(),
+                &enablebanking.options(),
+                "http://127.0.0.1".to_string(),
+            )?;
+            let app = App::new(base.pool.clone(), None, db_name.to_string(), bankbridge::models::registry(), banks);
             actix_web::rt::System::new().block_on(run_sync(app, link, Duration::from_secs(progress_interval)))
         }
         Command::Migrate { ref database } => {
             let database = database.url(before)?;
-            server::open(&database, "bankbridge", 1, 0, None)?;
+            server::open(&database, "bankbridge", 1, 0, Banks::default())?;
             println!("database {} is up to date", database.redacted());
             Ok(())
         }
         Command::User { ref database, ref command } => {
-            let app = server::open(&database.url(before)?, "bankbridge", 1, 0, None)?;
+            let app = server::open(&database.url(before)?, "bankbridge", 1, 0, Banks::default())?;
             let mut conn = app.pool.get().map_err(Error::from_pool)?;
             match command {
                 UserCommand::Add { login, company, password_stdin } => {

@@ -1,5 +1,5 @@
-//! Starting the bridge: database, Salt Edge (or the in-process sandbox), scheduler, HTTP server with
-//! request limits, graceful shutdown.
+//! Starting the bridge: database, the aggregators (Salt Edge and Enable Banking, or their in-process
+//! sandboxes), scheduler, HTTP server with request limits, graceful shutdown.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr, TcpListener};
@@ -15,11 +15,13 @@ use actix_web::HttpMessage as _;
 use actix_web::{web, App as ActixApp, HttpResponse, HttpServer};
 
 use crate::app::App;
-use crate::bank::Bank;
+use crate::bank::{Bank, Banks, EnableBanking};
 use crate::db::{self, DatabaseUrl};
+use crate::enablebanking::PsuType;
 use crate::error::{Error, Result};
 use crate::rpc::jsonrpc::Sessions;
 use crate::saltedge::{self, ClientConfig};
+use crate::sandbox::enablebanking::{self as eb_sandbox, EbSandboxConfig};
 use crate::sandbox::{self, SandboxConfig};
 use crate::sync::{self, store};
 
@@ -50,6 +52,26 @@ impl SaltEdgeOptions {
     }
 }
 
+/// Where Enable Banking is, and the application the bridge signs its requests as.
+#[derive(Clone, Debug, Default)]
+pub struct EnableBankingOptions {
+    /// API root [default: https://api.enablebanking.com/].
+    pub url: Option<String>,
+    /// The application id (the JWT's `kid`).
+    pub app_id: Option<String>,
+    /// PEM file of the application's private key.
+    pub private_key_file: Option<String>,
+    /// Whose accounts a consent asks for when the bank serves both: business (default) or personal.
+    pub psu_type: Option<PsuType>,
+}
+
+impl EnableBankingOptions {
+    pub fn has_credentials(&self) -> bool {
+        self.app_id.as_deref().is_some_and(|s| !s.trim().is_empty())
+            && self.private_key_file.as_deref().is_some_and(|s| !s.trim().is_empty())
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct ServeOptions {
     pub bind: String,
@@ -63,22 +85,17 @@ pub struct ServeOptions {
     /// The bridge's URL as browsers and Salt Edge reach it (default: the bound address).
     pub public_url: Option<String>,
     pub saltedge: SaltEdgeOptions,
+    pub enablebanking: EnableBankingOptions,
     /// Period of the `auto_sync` scheduler; zero disables it.
     pub sync_interval: Duration,
 }
 
 /// Opens the database (running migrations) and builds the shared state over every model; `readers` is
 /// the number of HTTP workers that may run short reads themselves (0 for commands that serve no RPC).
-pub fn open(
-    database: &DatabaseUrl,
-    db_name: &str,
-    pool_size: u32,
-    readers: u32,
-    bank: Option<Bank>,
-) -> Result<Arc<App>> {
+pub fn open(database: &DatabaseUrl, db_name: &str, pool_size: u32, readers: u32, banks: Banks) -> Result<Arc<App>> {
     let pool = db::connect(database, pool_size)?;
     let readers = if readers > 0 { db::connect_readers(database, readers)? } else { None };
-    let app = App::new(pool, readers, db_name.to_string(), crate::models::registry(), bank);
+    let app = App::new(pool, readers, db_name.to_string(), crate::models::registry(), banks);
     let mut conn = app.pool.get().map_err(Error::from_pool)?;
     app.sync_ir_models(&mut conn)?;
     Ok(app)
@@ -110,8 +127,49 @@ pub fn configured_bank(options: &SaltEdgeOptions, public_url: String) -> Result<
         bank.callback_public_key = Some(key);
     }
     bank.include_sandboxes = options.include_sandboxes;
-    bank.odoo_urls = parse_odoo_urls(&options.odoo_urls)?;
     Ok(bank)
+}
+
+/// An Enable Banking client for the configured application.
+pub fn configured_enablebanking(options: &EnableBankingOptions, public_url: String) -> Result<EnableBanking> {
+    let url = options.url.clone().unwrap_or_else(|| crate::enablebanking::DEFAULT_BASE_URL.to_string());
+    let base = url::Url::parse(&url).map_err(|e| Error::config(format!("invalid Enable Banking URL {url:?}: {e}")))?;
+    let path = options.private_key_file.clone().unwrap_or_default();
+    let key = read_file(&path, "Enable Banking private key")?;
+    // Its private key is committed in this repository: signing with it would let anyone act as the bridge.
+    if normalized_pem(&key) == normalized_pem(eb_sandbox::SANDBOX_APP_PRIVATE_KEY_PEM) {
+        return Err(Error::config(format!(
+            "{path} is the built-in Enable Banking sandbox's application key, whose private half is public: register your own application's key."
+        )));
+    }
+    let app_id = options.app_id.clone().unwrap_or_default().trim().to_string();
+    let config = crate::enablebanking::ClientConfig::new(base, app_id, key);
+    let client =
+        crate::enablebanking::Client::new(config).map_err(|e| Error::config(format!("Enable Banking client: {e}")))?;
+    let mut eb = EnableBanking::new(client, public_url);
+    if let Some(psu_type) = options.psu_type {
+        eb.psu_type = psu_type;
+    }
+    Ok(eb)
+}
+
+/// Checks the configured application at Enable Banking (`GET /application`): active, and registered with
+/// the redirect URL the bridge sends the browser back to. The answer is logged: a wrong key or redirect
+/// URL shows at start-up, not at the first user's click.
+async fn check_enablebanking(eb: &EnableBanking) {
+    match eb.client.application().await {
+        Ok(application) => {
+            let redirect = eb.redirect_url();
+            if !application.active {
+                tracing::error!(application = %application.name, "the Enable Banking application is not active (link your own accounts to it in the Control Panel, or sign the contract)");
+            } else if !application.redirect_urls.contains(&redirect) {
+                tracing::error!(application = %application.name, redirect_url = %redirect, "the Enable Banking application does not list the bridge's redirect URL: add it in the Control Panel");
+            } else {
+                tracing::info!(application = %application.name, environment = %application.environment, "Enable Banking application checked");
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "could not check the Enable Banking application"),
+    }
 }
 
 fn normalized_pem(pem: &str) -> String {
@@ -130,17 +188,29 @@ fn parse_odoo_urls(urls: &[String]) -> Result<Vec<url::Url>> {
         .collect()
 }
 
-fn sandbox_bank(handle: &sandbox::SandboxHandle, options: &SaltEdgeOptions, public_url: String) -> Result<Bank> {
+fn sandbox_bank(handle: &sandbox::SandboxHandle, public_url: String) -> Result<Bank> {
     let client =
         saltedge::Client::new(handle.client_config()).map_err(|e| Error::config(format!("sandbox client: {e}")))?;
     let mut bank = Bank::new(client, public_url);
     bank.callback_public_key = Some(handle.public_key_pem.clone());
     bank.include_sandboxes = true;
-    bank.odoo_urls = parse_odoo_urls(&options.odoo_urls)?;
     Ok(bank)
 }
 
+fn eb_sandbox_bank(base: url::Url, public_url: String, timeout: Duration) -> Result<EnableBanking> {
+    let mut config = crate::enablebanking::ClientConfig::new(
+        base,
+        eb_sandbox::SANDBOX_APP_ID,
+        eb_sandbox::SANDBOX_APP_PRIVATE_KEY_PEM,
+    );
+    config.timeout = timeout;
+    let client = crate::enablebanking::Client::new(config)
+        .map_err(|e| Error::config(format!("Enable Banking sandbox client: {e}")))?;
+    Ok(EnableBanking::new(client, public_url))
+}
+
 pub const SANDBOX_URL_SETTING: &str = "sandbox.base_url";
+pub const ENABLEBANKING_SANDBOX_URL_SETTING: &str = "sandbox.enablebanking.base_url";
 
 /// Open connections accepted at once, over all workers (actix's `max_connections` is per worker); more
 /// wait in the kernel's backlog instead of failing with "too many open files".
@@ -246,10 +316,13 @@ pub async fn serve(options: ServeOptions) -> Result<()> {
     let local: SocketAddr = listener.local_addr().map_err(|e| Error::config(format!("listener address: {e}")))?;
     let public_url = options.public_url.clone().unwrap_or_else(|| format!("http://{local}"));
 
+    // A configured aggregator is used alone; with none configured, both built-in sandboxes run (offline).
+    let offline = !options.saltedge.has_credentials() && !options.enablebanking.has_credentials();
     let mut sandbox_handle = None;
-    let bank = if options.saltedge.has_credentials() {
-        configured_bank(&options.saltedge, public_url.clone())?
-    } else {
+    let mut eb_sandbox_handle = None;
+    let saltedge = if options.saltedge.has_credentials() {
+        Some(configured_bank(&options.saltedge, public_url.clone())?)
+    } else if offline {
         let callback_base =
             url::Url::parse(&public_url).map_err(|e| Error::config(format!("invalid public URL: {e}")))?;
         let config = SandboxConfig {
@@ -262,16 +335,39 @@ pub async fn serve(options: ServeOptions) -> Result<()> {
             .await
             .map_err(|e| Error::config(format!("cannot start the Salt Edge sandbox: {e}")))?;
         tracing::info!(url = %handle.base_url, "no Salt Edge credentials: using the built-in sandbox (fake banks of country XF)");
-        let bank = sandbox_bank(&handle, &options.saltedge, public_url.clone())?;
+        let bank = sandbox_bank(&handle, public_url.clone())?;
         sandbox_handle = Some(handle);
-        bank
+        Some(bank)
+    } else {
+        None
     };
+    let enablebanking = if options.enablebanking.has_credentials() {
+        let eb = configured_enablebanking(&options.enablebanking, public_url.clone())?;
+        check_enablebanking(&eb).await;
+        Some(eb)
+    } else if offline {
+        let config = EbSandboxConfig {
+            redirect_urls: vec![EnableBanking::redirect_url_of(&public_url)],
+            transactions_per_account: options.saltedge.sandbox_transactions,
+            ..EbSandboxConfig::default()
+        };
+        let handle = eb_sandbox::spawn(config, SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .map_err(|e| Error::config(format!("cannot start the Enable Banking sandbox: {e}")))?;
+        tracing::info!(url = %handle.base_url, "no Enable Banking application: using its built-in sandbox (Mock Bank, FI)");
+        let eb = eb_sandbox_bank(handle.base_url.clone(), public_url.clone(), Duration::from_secs(30))?;
+        eb_sandbox_handle = Some(handle);
+        Some(eb)
+    } else {
+        None
+    };
+    let banks = Banks { saltedge, enablebanking, odoo_urls: parse_odoo_urls(&options.saltedge.odoo_urls)? };
 
     let app = {
         let options = options.clone();
         let readers = u32::try_from(options.workers.max(1)).unwrap_or(u32::MAX);
         tokio::task::spawn_blocking(move || {
-            open(&options.database, &options.db_name, options.pool_size, readers, Some(bank))
+            open(&options.database, &options.db_name, options.pool_size, readers, banks)
         })
         .await
         .map_err(|e| Error::internal("opening the database", e))??
@@ -280,12 +376,16 @@ pub async fn serve(options: ServeOptions) -> Result<()> {
         let url = handle.base_url.to_string();
         app.db(move |conn, _| store::settings::set(conn, SANDBOX_URL_SETTING, &url)).await?;
     }
+    if let Some(handle) = &eb_sandbox_handle {
+        let url = handle.base_url.to_string();
+        app.db(move |conn, _| store::settings::set(conn, ENABLEBANKING_SANDBOX_URL_SETTING, &url)).await?;
+    }
     let first_key = app.db(|conn, _| crate::auth::ensure_first_user(conn)).await?;
     {
         let app = Arc::clone(&app);
         tokio::spawn(async move {
             match sync::refresh_institutions(&app).await {
-                Ok(added) => tracing::info!(added, "institutions refreshed from Salt Edge"),
+                Ok(added) => tracing::info!(added, "institutions refreshed from the aggregators"),
                 Err(e) => tracing::warn!(error = e.message(), "could not refresh institutions"),
             }
         });
@@ -354,31 +454,55 @@ pub async fn serve(options: ServeOptions) -> Result<()> {
     if let Some(handle) = sandbox_handle {
         handle.stop().await;
     }
+    if let Some(handle) = eb_sandbox_handle {
+        handle.stop().await;
+    }
     tracing::info!("bankbridge stopped");
     outcome
 }
 
-/// The Salt Edge client for one-shot commands (`bankbridge sync`): explicit credentials, or else the
-/// sandbox of a running `bankbridge serve` on the same database.
-pub fn bank_for_cli(app: &App, options: &SaltEdgeOptions, public_url: String) -> Result<Bank> {
-    if options.has_credentials() {
-        return configured_bank(options, public_url);
-    }
+/// The aggregators for one-shot commands (`bankbridge sync`): explicit credentials, or else the sandboxes
+/// of a running `bankbridge serve` on the same database.
+pub fn banks_for_cli(
+    app: &App,
+    saltedge_options: &SaltEdgeOptions,
+    eb_options: &EnableBankingOptions,
+    public_url: String,
+) -> Result<Banks> {
     let mut conn = app.pool.get().map_err(Error::from_pool)?;
-    let url = store::settings::get(&mut conn, SANDBOX_URL_SETTING)?.ok_or_else(|| {
-        Error::config("no Salt Edge credentials and no running sandbox: start `bankbridge serve` on this database first, or set BANKBRIDGE_SALTEDGE_APP_ID and BANKBRIDGE_SALTEDGE_SECRET")
-    })?;
-    let defaults = SandboxConfig::default();
-    let base = url::Url::parse(&url).map_err(|e| Error::config(format!("stored sandbox URL: {e}")))?;
-    ensure_sandbox_answers(&base)?;
-    let mut config = ClientConfig::new(base, defaults.app_id, defaults.secret);
-    config.timeout = Duration::from_secs(30);
-    let client = saltedge::Client::new(config).map_err(|e| Error::config(format!("sandbox client: {e}")))?;
-    let mut bank = Bank::new(client, public_url);
-    // `bankbridge sync` receives no callbacks: it polls.
-    bank.callback_public_key = None;
-    bank.include_sandboxes = true;
-    Ok(bank)
+    let enablebanking = if eb_options.has_credentials() {
+        Some(configured_enablebanking(eb_options, public_url.clone())?)
+    } else {
+        match store::settings::get(&mut conn, ENABLEBANKING_SANDBOX_URL_SETTING)? {
+            Some(url) if !saltedge_options.has_credentials() => {
+                let base = url::Url::parse(&url).map_err(|e| Error::config(format!("stored sandbox URL: {e}")))?;
+                ensure_sandbox_answers(&base)?;
+                Some(eb_sandbox_bank(base, public_url.clone(), Duration::from_secs(30))?)
+            }
+            _ => None,
+        }
+    };
+    let saltedge = if saltedge_options.has_credentials() {
+        Some(configured_bank(saltedge_options, public_url)?)
+    } else if eb_options.has_credentials() {
+        None
+    } else {
+        let url = store::settings::get(&mut conn, SANDBOX_URL_SETTING)?.ok_or_else(|| {
+            Error::config("no Salt Edge credentials and no running sandbox: start `bankbridge serve` on this database first, or set BANKBRIDGE_SALTEDGE_APP_ID and BANKBRIDGE_SALTEDGE_SECRET")
+        })?;
+        let defaults = SandboxConfig::default();
+        let base = url::Url::parse(&url).map_err(|e| Error::config(format!("stored sandbox URL: {e}")))?;
+        ensure_sandbox_answers(&base)?;
+        let mut config = ClientConfig::new(base, defaults.app_id, defaults.secret);
+        config.timeout = Duration::from_secs(30);
+        let client = saltedge::Client::new(config).map_err(|e| Error::config(format!("sandbox client: {e}")))?;
+        let mut bank = Bank::new(client, public_url);
+        // `bankbridge sync` receives no callbacks: it polls.
+        bank.callback_public_key = None;
+        bank.include_sandboxes = true;
+        Some(bank)
+    };
+    Ok(Banks { saltedge, enablebanking, odoo_urls: Vec::new() })
 }
 
 /// The sandbox lives inside `bankbridge serve`, on a port chosen at each start; the URL stored by the

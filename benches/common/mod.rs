@@ -44,6 +44,7 @@ pub fn account(conn: &mut AnyConnection, tag: &str) -> (AccountRow, i64) {
     let link = store::links::create(
         conn,
         store::NewLink {
+            provider: bankbridge::types::Provider::SaltEdge,
             company_id: company,
             name: "bench link",
             institution_id: None,

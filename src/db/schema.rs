@@ -59,6 +59,7 @@ diesel::table! {
         logo_url -> Nullable<Text>,
         create_date -> Nullable<Text>,
         write_date -> Nullable<Text>,
+        provider -> Text,
     }
 }
 
@@ -87,6 +88,9 @@ diesel::table! {
         create_date -> Nullable<Text>,
         write_date -> Nullable<Text>,
         sync_progress -> Nullable<Text>,
+        provider -> Text,
+        bank_reads -> Nullable<Text>,
+        balances_read_at -> Nullable<Text>,
     }
 }
 
@@ -107,6 +111,7 @@ diesel::table! {
         last_transaction_identifier -> Nullable<Text>,
         create_date -> Nullable<Text>,
         write_date -> Nullable<Text>,
+        session_account_id -> Nullable<Text>,
     }
 }
 
@@ -153,6 +158,7 @@ diesel::table! {
         created_at -> Text,
         expires_at -> Text,
         used_at -> Nullable<Text>,
+        authorization_ref -> Nullable<Text>,
     }
 }
 

@@ -10,6 +10,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::aggregator_http::truncate;
+use crate::types::Failure;
 
 /// What the caller should do about an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -114,6 +115,16 @@ impl EnableBankingError {
     /// `Retry-After` of the answer, when it had one.
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after
+    }
+
+    /// What this failure means for a bank link (its state follows from it, `types::transition`).
+    pub fn link_failure(&self) -> Failure {
+        match self.kind {
+            ErrorKind::ConsentExpired | ErrorKind::WrongState | ErrorKind::NotFound => Failure::NeedsUser,
+            ErrorKind::RetryLater | ErrorKind::RateLimited | ErrorKind::BankUnavailable => Failure::Temporary,
+            ErrorKind::Rejected => Failure::Refused,
+            ErrorKind::Config | ErrorKind::Protocol => Failure::Bridge,
+        }
     }
 }
 

@@ -285,40 +285,19 @@ impl Client {
         self.call(Method::GET, &path, &pairs, None, Replay::Safe).await
     }
 
-    /// Reads every page of an account's transactions, handing each page to `on_page` as it comes (so a
-    /// long history is never held whole); returns how many pages were read. A repeated key or more than
-    /// `max_pages` pages stop the read with [`ErrorKind::Protocol`].
-    pub async fn transactions<F>(
-        &self,
-        account_uid: &str,
-        query: &TransactionQuery,
-        mut on_page: F,
-    ) -> Result<usize, EnableBankingError>
-    where
-        F: FnMut(Vec<Transaction>) -> Result<(), EnableBankingError>,
-    {
-        let mut key: Option<String> = None;
-        let mut seen = std::collections::HashSet::new();
-        for pages in 1..=self.max_pages {
-            let page = self.transactions_page(account_uid, query, key.as_deref()).await?;
-            on_page(page.transactions)?;
-            match page.continuation_key.filter(|k| !k.is_empty()) {
-                None => return Ok(pages),
-                Some(next) => {
-                    if !seen.insert(next.clone()) {
-                        return Err(EnableBankingError::new(
-                            ErrorKind::Protocol,
-                            "the transactions paging did not advance (a continuation key came back twice)",
-                        ));
-                    }
-                    key = Some(next);
-                }
-            }
+    /// A read of every page of an account's transactions, one page at a time (so a long history is never
+    /// held whole, and the caller stores each page before asking for the next).
+    pub fn pager<'c>(&'c self, account_uid: &str, query: TransactionQuery) -> Pager<'c> {
+        Pager {
+            client: self,
+            account_uid: account_uid.to_string(),
+            query,
+            key: None,
+            seen: std::collections::HashSet::new(),
+            pages: 0,
+            done: false,
+            previous: Vec::new(),
         }
-        Err(EnableBankingError::new(
-            ErrorKind::Protocol,
-            format!("the transactions paging did not end after {} pages", self.max_pages),
-        ))
     }
 
     // ---------------------------------------------------------------- plumbing
@@ -416,6 +395,63 @@ impl Client {
             ),
         };
         Err(Failure::answered(error.with_retry_after(retry_after)))
+    }
+}
+
+/// One read of an account's transactions, page by page ([`Client::pager`]). It follows
+/// `continuation_key` to the end; a key that comes back twice, a page that repeats the one before, or more
+/// than the client's `max_pages` pages end it with [`ErrorKind::Protocol`].
+pub struct Pager<'c> {
+    client: &'c Client,
+    account_uid: String,
+    query: TransactionQuery,
+    key: Option<String>,
+    seen: std::collections::HashSet<String>,
+    pages: usize,
+    done: bool,
+    /// The previous page's rows: a next page that repeats them exactly has not advanced.
+    previous: Vec<Transaction>,
+}
+
+impl Pager<'_> {
+    /// The next page, or `None` after the last one.
+    pub async fn next(&mut self) -> Result<Option<Vec<Transaction>>, EnableBankingError> {
+        if self.done {
+            return Ok(None);
+        }
+        if self.pages >= self.client.max_pages {
+            return Err(EnableBankingError::new(
+                ErrorKind::Protocol,
+                format!("the transactions paging did not end after {} pages", self.client.max_pages),
+            ));
+        }
+        let page = self.client.transactions_page(&self.account_uid, &self.query, self.key.as_deref()).await?;
+        self.pages += 1;
+        if self.pages > 1 && !page.transactions.is_empty() && page.transactions == self.previous {
+            return Err(EnableBankingError::new(
+                ErrorKind::Protocol,
+                "the transactions paging did not advance (a page repeated the one before)",
+            ));
+        }
+        self.previous.clone_from(&page.transactions);
+        match page.continuation_key.filter(|k| !k.is_empty()) {
+            None => self.done = true,
+            Some(next) => {
+                if !self.seen.insert(next.clone()) {
+                    return Err(EnableBankingError::new(
+                        ErrorKind::Protocol,
+                        "the transactions paging did not advance (a continuation key came back twice)",
+                    ));
+                }
+                self.key = Some(next);
+            }
+        }
+        Ok(Some(page.transactions))
+    }
+
+    /// Pages read so far.
+    pub fn pages(&self) -> usize {
+        self.pages
     }
 }
 

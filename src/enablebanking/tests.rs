@@ -14,13 +14,11 @@ async fn faults(handle: &crate::sandbox::enablebanking::EbSandboxHandle, body: s
 
 async fn read_all(client: &Client, uid: &str) -> Result<(usize, usize), EnableBankingError> {
     let mut rows = 0;
-    let pages = client
-        .transactions(uid, &TransactionQuery::default(), |page| {
-            rows += page.len();
-            Ok(())
-        })
-        .await?;
-    Ok((rows, pages))
+    let mut pager = client.pager(uid, TransactionQuery::default());
+    while let Some(page) = pager.next().await? {
+        rows += page.len();
+    }
+    Ok((rows, pager.pages()))
 }
 
 #[tokio::test]
@@ -76,19 +74,23 @@ async fn paging_that_never_ends_is_stopped() {
     let bounded = client_with(&handle, |cfg| cfg.max_pages = 20);
     faults(&handle, json!({ "mode": "endless_pages", "path_contains": "transactions" })).await;
     let mut pages_seen = 0;
-    let err = bounded
-        .transactions(&uid, &TransactionQuery::default(), |_| {
-            pages_seen += 1;
-            Ok(())
-        })
-        .await
-        .unwrap_err();
+    let mut pager = bounded.pager(&uid, TransactionQuery::default());
+    let err = loop {
+        match pager.next().await {
+            Ok(Some(_)) => pages_seen += 1,
+            Ok(None) => panic!("an endless paging ended"),
+            Err(e) => break e,
+        }
+    };
     assert_eq!(err.kind(), ErrorKind::Protocol);
     assert!(err.message().contains("20 pages"), "{err}");
     assert_eq!(pages_seen, 20);
     faults(&handle, json!({ "mode": "repeat_key", "path_contains": "transactions" })).await;
-    let err = client.transactions(&uid, &TransactionQuery::default(), |_| Ok(())).await.unwrap_err();
-    assert!(err.kind() == ErrorKind::Protocol && err.message().contains("twice"), "{err}");
+    let err = read_all(&client, &uid).await.unwrap_err();
+    assert!(err.kind() == ErrorKind::Protocol && err.message().contains("did not advance"), "{err}");
+    faults(&handle, json!({ "mode": "repeat_page", "path_contains": "transactions" })).await;
+    let err = read_all(&client, &uid).await.unwrap_err();
+    assert!(err.kind() == ErrorKind::Protocol && err.message().contains("repeated"), "{err}");
     handle.stop().await;
 }
 

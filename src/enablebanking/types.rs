@@ -132,6 +132,9 @@ pub struct StartAuthorization {
     pub psu_type: PsuType,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+    /// The application's identifier of the user; its hash comes back with the session (`psu_id_hash`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub psu_id: Option<String>,
 }
 
 /// `POST /auth`'s answer (`StartAuthorizationResponse`).
@@ -182,6 +185,9 @@ pub struct SessionInfo {
     pub accounts_data: Vec<SessionAccount>,
     pub aspsp: AspspId,
     pub psu_type: PsuType,
+    /// The hash of the `psu_id` the authorization was started with (bound to the application).
+    #[serde(default)]
+    pub psu_id_hash: Option<String>,
     pub access: Access,
     pub created: String,
     #[serde(default)]

@@ -1,4 +1,5 @@
-//! `account.online.institution`: a Salt Edge provider, cached from `GET /providers`.
+//! `account.online.institution`: a bank an aggregator offers — a Salt Edge provider (`GET /providers`) or
+//! an Enable Banking ASPSP (`GET /aspsps`) — with the aggregator it belongs to (`provider`).
 
 use std::sync::Arc;
 
@@ -6,7 +7,7 @@ use crate::app::App;
 use crate::models::{Button, ButtonFuture};
 use crate::orm::signature::Signature;
 use crate::orm::{Access, Call, CompanyScope, Field, FieldType, Model};
-use crate::types::Value;
+use crate::types::{Provider, Value};
 
 pub const STATUSES: &[(&str, &str)] = &[("active", "Active"), ("inactive", "Inactive"), ("disabled", "Disabled")];
 pub const MODES: &[(&str, &str)] = &[("oauth", "OAuth"), ("web", "Web"), ("api", "API"), ("file", "File")];
@@ -17,7 +18,7 @@ pub fn model() -> Model {
         Field::new("code", "Provider Code", FieldType::Char)
             .required()
             .readonly()
-            .help("Salt Edge provider code, e.g. fakebank_simple_xf"),
+            .help("The aggregator's code of the bank: a Salt Edge provider code (e.g. fakebank_simple_xf) or an Enable Banking bank (enablebanking:<country>:<name>)"),
         Field::new("country_code", "Country", FieldType::Char)
             .readonly()
             .help("ISO 3166-1 alpha-2; XF is Salt Edge's fake country"),
@@ -26,6 +27,10 @@ pub fn model() -> Model {
         Field::new("max_consent_days", "Maximum Consent Days", FieldType::Integer).readonly(),
         Field::new("supported_fetch_scopes", "Supported Fetch Scopes", FieldType::Char).readonly(),
         Field::new("logo_url", "Logo URL", FieldType::Char).readonly(),
+        Field::new("provider", "Aggregator", FieldType::Selection(Provider::SELECTION))
+            .required()
+            .readonly()
+            .help("Who connects the bridge to this bank: Salt Edge or Enable Banking"),
     ];
     fields.extend(super::audit_fields());
     Model {
@@ -42,7 +47,7 @@ pub fn model() -> Model {
 
 pub const BUTTONS: &[(Signature, Button)] = &[(Signature::model("action_refresh", &[], "int"), action_refresh)];
 
-/// Refreshes the institution list from Salt Edge's providers; returns how many were new.
+/// Refreshes the institution list from every configured aggregator; returns how many were new.
 fn action_refresh(app: Arc<App>, call: Call) -> ButtonFuture {
     Box::pin(async move {
         call.check_kwargs(&[])?;

@@ -1,4 +1,5 @@
-//! `account.online.link`: one bank connection (a Salt Edge connection of one customer).
+//! `account.online.link`: one bank connection (a Salt Edge connection of one customer, or an Enable
+//! Banking session), through the aggregator its `provider` names.
 
 use std::sync::Arc;
 
@@ -9,7 +10,7 @@ use crate::models::{Button, ButtonFuture};
 use crate::orm::signature::{optional, Param, Signature};
 use crate::orm::{Access, Call, CompanyScope, Default, Field, FieldType, Model};
 use crate::sync::{self, Answer, Level, NewSynchronization};
-use crate::types::{LinkState, Value};
+use crate::types::{LinkState, Provider, Value};
 
 pub fn model() -> Model {
     let mut fields = vec![
@@ -37,7 +38,9 @@ pub fn model() -> Model {
             .required()
             .default(Default::UserCompany),
         Field::new("client_id", "Client id", FieldType::Char).readonly().help("Salt Edge customer id"),
-        Field::new("connection_identifier", "Connection", FieldType::Char).readonly().help("Salt Edge connection id"),
+        Field::new("connection_identifier", "Connection", FieldType::Char)
+            .readonly()
+            .help("The aggregator's connection: a Salt Edge connection id or an Enable Banking session id"),
         Field::new("error_message", "Error Message", FieldType::Text).readonly(),
         Field::new("sync_progress", "Synchronization progress", FieldType::Char)
             .readonly()
@@ -48,6 +51,11 @@ pub fn model() -> Model {
             .help("True if that connection still has accounts that are not linked to an Odoo journal"),
         Field::new("renewal_contact_email", "Renewal Contact Email", FieldType::Char)
             .help("Who is asked to renew the consent before it expires"),
+        Field::new("provider", "Aggregator", FieldType::Selection(Provider::SELECTION))
+            .required()
+            .readonly()
+            .default(Default::Str(Provider::SaltEdge.as_str()))
+            .help("Who connects the bridge to the bank: taken from the institution when the connection starts"),
     ];
     fields.extend(super::audit_fields());
     Model {
@@ -144,13 +152,20 @@ fn action_revoke_consent(app: Arc<App>, call: Call) -> ButtonFuture {
     Box::pin(async move {
         call.check_kwargs(&[])?;
         let mut names = Vec::new();
+        let mut kept_at_salt_edge = false;
         for id in call.ids()? {
-            names.push(sync::revoke_consent(&app, call.env.company_id, id).await?.label());
+            let link = sync::revoke_consent(&app, call.env.company_id, id).await?;
+            kept_at_salt_edge |= link.provider() == Provider::SaltEdge;
+            names.push(link.label());
         }
-        let message = format!(
-            "Consent revoked for {}. The connection still exists at Salt Edge until you remove it.",
-            names.join(", ")
-        );
+        let message = if kept_at_salt_edge {
+            format!(
+                "Consent revoked for {}. The connection still exists at Salt Edge until you remove it.",
+                names.join(", ")
+            )
+        } else {
+            format!("Consent revoked for {}: the bank shares no more data.", names.join(", "))
+        };
         Ok(odoo_action(Answer::notice("Consent revoked", message, Level::Warning)))
     })
 }
@@ -159,16 +174,23 @@ fn action_remove_connection(app: Arc<App>, call: Call) -> ButtonFuture {
     Box::pin(async move {
         call.check_kwargs(&[])?;
         let mut names = Vec::new();
+        let mut aggregators = Vec::new();
         for id in call.ids()? {
-            names.push(sync::remove_connection(&app, call.env.company_id, id).await?.label());
+            let link = sync::remove_connection(&app, call.env.company_id, id).await?;
+            aggregators.push(link.provider().label());
+            names.push(link.label());
         }
-        let message =
-            format!("Connection removed at Salt Edge for {}; the record can now be deleted.", names.join(", "));
+        aggregators.dedup();
+        let message = format!(
+            "Connection removed at {} for {}; the record can now be deleted.",
+            aggregators.join(" and "),
+            names.join(", ")
+        );
         Ok(odoo_action(Answer::notice("Connection removed", message, Level::Success)))
     })
 }
 
-/// A bank link must not vanish while Salt Edge still holds its connection.
+/// A bank link must not vanish while its aggregator still holds its connection.
 pub fn before_unlink(app: Arc<App>, call: Call) -> ButtonFuture {
     Box::pin(async move {
         sync::before_unlink(&app, call.env.company_id, &call.ids()?).await?;

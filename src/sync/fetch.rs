@@ -1,5 +1,7 @@
-//! "Fetch Transactions", the scheduler and `bankbridge sync`: a background refresh when Salt Edge allows
-//! one (followed to its end by `sync::follow`), else an import of what Salt Edge already holds.
+//! "Fetch Transactions", the scheduler and `bankbridge sync`, for either aggregator. Salt Edge: a
+//! background refresh when it allows one (followed to its end by `sync::follow`), else an import of what
+//! Salt Edge already holds. Enable Banking: the reads the bank's daily limit leaves
+//! (`sync::aggregator::enablebanking::read`), else nothing before the time it allows.
 
 use std::sync::Arc;
 
@@ -7,14 +9,16 @@ use chrono::{DateTime, Utc};
 
 use crate::app::App;
 use crate::bank::{Bank, FollowGuard};
+use crate::enablebanking::plan::{Asker, PlannedReads};
 use crate::error::{Error, Result};
+use crate::sync::aggregator::enablebanking::read as eb_read;
 use crate::sync::failures::{fail_attempt, fail_link, fail_link_internal};
 use crate::sync::follow::{follow_attempt, mark_fetching, AttemptMarker};
 use crate::sync::import::{import, ImportError, Progress, SyncSummary};
 use crate::sync::link_events::{load, record};
 use crate::sync::store::{self, links::Change, LinkRow, LinkUpdate};
 use crate::types::time::{datetime_string, human_time, parse_stored_datetime};
-use crate::types::{LinkEvent, LinkState, Origin};
+use crate::types::{LinkEvent, LinkState, Origin, Provider};
 
 /// How a request to fetch transactions started.
 pub enum FetchStart {
@@ -22,6 +26,10 @@ pub enum FetchStart {
     Refreshing { guard: FollowGuard, connection: String, marker: AttemptMarker },
     /// Salt Edge does not allow a refresh before `until`: import what it already holds.
     TooEarly { guard: FollowGuard, connection: String, until: Option<DateTime<Utc>> },
+    /// Enable Banking: read the accounts as planned (the reads are counted on the link already).
+    Reading { guard: FollowGuard, reads: PlannedReads },
+    /// Enable Banking: the bank's limit allows no read before `until`; nothing to do now.
+    NotBefore { until: DateTime<Utc> },
     /// This link's synchronization already runs.
     AlreadyRunning,
 }
@@ -45,12 +53,21 @@ impl FetchBy {
             FetchBy::Scheduler | FetchBy::Operator => Origin::Background,
         }
     }
+
+    /// Whose turn it is in the bank's daily read budget: the user's click takes what is left, the
+    /// scheduler and the operator's command keep to the scheduler's spacing.
+    fn asker(self) -> Asker {
+        match self {
+            FetchBy::User => Asker::User,
+            FetchBy::Scheduler | FetchBy::Operator => Asker::Scheduler,
+        }
+    }
 }
 
-/// Starts a fetch: a background refresh when Salt Edge allows one. The link is `fetching` afterwards
-/// (unless already running). A link the user disconnected is fetched only when the user asks.
+/// Starts a fetch: a background refresh when Salt Edge allows one, the planned reads of an Enable Banking
+/// link. The link is `fetching` afterwards (unless already running, or nothing is allowed now). A link the
+/// user disconnected is fetched only when the user asks.
 pub async fn start_fetch(app: &Arc<App>, company: Option<i64>, link_id: i64, by: FetchBy) -> Result<FetchStart> {
-    let shared = Arc::clone(app.bank()?);
     let origin = by.origin();
     let (link, allowed) = app
         .db(move |conn, _| {
@@ -66,15 +83,22 @@ pub async fn start_fetch(app: &Arc<App>, company: Option<i64>, link_id: i64, by:
             link.label()
         )));
     }
-    let Some(connection_id) = link.connection_identifier.clone() else {
-        return Err(Error::user(match &link.error_message {
-            Some(message) if !message.is_empty() && link.state() == LinkState::Error => message.clone(),
-            _ => format!(
-                "\"{}\" is not connected to a bank yet: click Connect (Add a Bank Account) first.",
+    let connection_id = crate::sync::actions::connected(&link)?;
+    if link.provider() == Provider::EnableBanking {
+        let eb = Arc::clone(app.enablebanking()?);
+        // Revoking ended its session: nothing can be read with it any more, not even when the user asks.
+        if link.state() == LinkState::Disconnected {
+            return Err(Error::user(format!(
+                "\"{}\" is disconnected: its Enable Banking session is ended. Click Update Credentials to connect it again.",
                 link.label()
-            ),
-        }));
-    };
+            )));
+        }
+        if link.state() == LinkState::Fetching && by != FetchBy::Operator && written_recently(&link) {
+            return Ok(FetchStart::AlreadyRunning);
+        }
+        return eb_read::start(app, &eb, &link, by.asker(), origin).await;
+    }
+    let shared = Arc::clone(app.bank()?);
     if link.state() == LinkState::Fetching && by != FetchBy::Operator && running_elsewhere(&shared, &link) {
         return Ok(FetchStart::AlreadyRunning);
     }
@@ -142,9 +166,11 @@ pub const STALE_FETCHING_SECS: i64 = 120;
 /// Another process (a replica, `bankbridge sync`) follows the link's attempt: its progress was written
 /// recently (followers write it on every poll and page).
 fn running_elsewhere(bank: &Arc<Bank>, link: &LinkRow) -> bool {
-    if bank.is_following(link.id) {
-        return true;
-    }
+    bank.is_following(link.id) || written_recently(link)
+}
+
+/// The link's progress was written less than [`STALE_FETCHING_SECS`] ago.
+fn written_recently(link: &LinkRow) -> bool {
     let stale_before = Utc::now() - chrono::Duration::seconds(STALE_FETCHING_SECS);
     link.write_date.as_deref().and_then(parse_stored_datetime).is_some_and(|at| at > stale_before)
 }
@@ -180,6 +206,11 @@ pub fn too_early_message(link: &str, until: Option<DateTime<Utc>>) -> String {
     }
 }
 
+/// The user's words for Enable Banking's "not before": when the bank's daily limit allows the next read.
+pub fn not_before_message(link: &str, until: DateTime<Utc>) -> String {
+    format!("The bank allows about four reads of \"{link}\" a day without you: the next one on {}.", human_time(until))
+}
+
 /// Runs a started fetch to its end (the CLI and the scheduler wait; buttons spawn this).
 pub async fn run_fetch(
     app: &Arc<App>,
@@ -206,6 +237,9 @@ pub async fn run_fetch(
                 Err(ImportError::Bridge(e)) => Err(fail_link_internal(app, link_id, e).await),
             }
         }
+        FetchStart::Reading { guard, reads } => eb_read::run(app, link_id, guard, reads, progress).await,
+        // Nothing to read now; the link's planned times say when.
+        FetchStart::NotBefore { .. } => Ok(SyncSummary::default()),
         FetchStart::AlreadyRunning => {
             let link = load(app, link_id).await?;
             Err(Error::user(format!("A synchronization of \"{}\" is already running.", link.label())))
@@ -225,6 +259,10 @@ pub async fn fetch_and_wait(
     if let FetchStart::TooEarly { until, .. } = &start {
         let link = load(app, link_id).await?;
         progress.stage(&too_early_message(&link.label(), *until));
+    }
+    if let FetchStart::NotBefore { until } = &start {
+        let link = load(app, link_id).await?;
+        progress.stage(&not_before_message(&link.label(), *until));
     }
     run_fetch(app, link_id, start, progress).await
 }

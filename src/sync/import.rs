@@ -9,7 +9,9 @@ use crate::app::App;
 use crate::error::{Error, Result};
 use crate::saltedge::SaltEdgeError;
 use crate::sync::link_events::progress;
+use crate::sync::saltedge_records;
 use crate::sync::store::{self, LinkRow};
+use crate::types::TransactionStatus;
 
 /// Transactions asked per page (Salt Edge's maximum).
 pub const PAGE_SIZE: u32 = 1000;
@@ -61,8 +63,9 @@ pub async fn sync_accounts(
     let accounts = app.bank()?.client.list_accounts(connection).await?;
     let counts =
         accounts.iter().filter_map(|a| a.extra.transactions_count.as_ref().map(|c| (a.id.clone(), c.posted))).collect();
+    let records: Vec<_> = accounts.iter().map(saltedge_records::account).collect();
     let link = link.clone();
-    let (added, updated) = app.db(move |conn, _| store::accounts::upsert(conn, &link, &accounts)).await?;
+    let (added, updated) = app.db(move |conn, _| store::accounts::upsert(conn, &link, &records)).await?;
     Ok((added, updated, counts))
 }
 
@@ -123,9 +126,9 @@ pub async fn import(
             // unique key absorbs that one repeated row).
             let next = page.next_id.clone().filter(|n| Some(n) != cursor.as_ref());
             let resume = page.next_id.clone().or_else(|| page.data.last().map(|t| t.id.clone())).or(cursor.clone());
-            let rows = page.data;
+            let count = page.data.len();
+            let rows = saltedge_records::transactions(&page.data, TransactionStatus::Posted)?;
             let (acc, company_id) = (account.clone(), link.company_id);
-            let count = rows.len();
             let stored = app.db(move |conn, _| {
                 store::transactions::store_posted_page(conn, &acc, company_id, &rows, resume.as_deref())
             });
@@ -146,7 +149,8 @@ pub async fn import(
                 cursor = next;
             }
         }
-        let pending = bank.client.transactions_page(connection, &online_id, None, true, PAGE_SIZE).await?.data;
+        let page = bank.client.transactions_page(connection, &online_id, None, true, PAGE_SIZE).await?;
+        let pending = saltedge_records::transactions(&page.data, TransactionStatus::Pending)?;
         let (acc, company_id) = (account.clone(), link.company_id);
         summary.pending +=
             app.db(move |conn, _| store::transactions::replace_pending(conn, &acc, company_id, &pending)).await?;

@@ -1,8 +1,12 @@
-//! The sync engine: Odoo's online-synchronization buttons mapped onto Salt Edge (link = connect, update
-//! credentials = reconnect, fetch accounts = refresh + account diff, fetch transactions = background
-//! refresh followed to its end + keyset paging from the last stored id, revoke, remove), Salt Edge's way
-//! back in (signed callbacks, the return page), and the `auto_sync` scheduler.
+//! The sync engine: Odoo's online-synchronization buttons mapped onto the aggregators behind
+//! `aggregator` — Salt Edge (link = connect, update credentials = reconnect, fetch accounts = refresh +
+//! account diff, fetch transactions = background refresh followed to its end + keyset paging from the
+//! last stored id, revoke, remove) and Enable Banking (link = an authorization at the bank, fetch
+//! transactions = the reads its daily limit leaves, revoke and remove = end the session) — their ways
+//! back in (Salt Edge's signed callbacks, the return pages), and the `auto_sync` scheduler.
 //!
+//! * `aggregator` — the one interface, and each aggregator's side of it;
+//! * `saltedge_records` — Salt Edge's objects in the storage's terms;
 //! * `customers` — each company's own Salt Edge customer; `return_url` — an attempt's one-time return
 //!   `state` and the `return_to` allow-list;
 //! * `actions` — what each Odoo button does (returns at once);
@@ -15,6 +19,7 @@
 //!   through the one transition function (`types::transition`).
 
 pub mod actions;
+pub mod aggregator;
 pub mod customers;
 pub mod failures;
 pub mod fetch;
@@ -23,6 +28,7 @@ pub mod import;
 pub mod link_events;
 pub mod ownership;
 pub mod return_url;
+pub mod saltedge_records;
 pub mod scheduler;
 pub mod store;
 pub mod web;

@@ -10,7 +10,8 @@ use crate::app::App;
 use crate::error::{Error, Result};
 use crate::sync::store::{self, ReturnState};
 
-/// How long a return URL's `state` stays usable: Salt Edge's connect URL lives about an hour.
+/// How long a return URL's `state` stays usable: Salt Edge's connect URL lives about an hour, as does an
+/// Enable Banking authorization at the bank.
 pub const RETURN_STATE_LIFETIME_MINUTES: i64 = 90;
 
 fn hash_state(token: &str) -> String {
@@ -28,6 +29,12 @@ pub async fn issue_return_state(app: &Arc<App>, state: ReturnState) -> Result<St
     Ok(token)
 }
 
+/// Binds an issued `state` to what the aggregator knows the attempt's authorization by.
+pub async fn bind_return_state(app: &Arc<App>, token: &str, authorization_ref: &str) -> Result<()> {
+    let (hash, reference) = (hash_state(token), authorization_ref.to_string());
+    app.db(move |conn, _| store::return_states::set_authorization_ref(conn, &hash, &reference)).await
+}
+
 /// Uses a `state` from a return URL once; `None` when it is unknown, expired or used.
 pub async fn use_return_state(app: &Arc<App>, token: &str) -> Result<Option<ReturnState>> {
     if token.is_empty() || token.len() > 128 {
@@ -41,7 +48,7 @@ fn origin_of(url: &url::Url) -> String {
     url.origin().ascii_serialization()
 }
 
-/// Where the browser may be sent back after Salt Edge's page. Only http(s) URLs, and only into an
+/// Where the browser may be sent back after the aggregator's page. Only http(s) URLs, and only into an
 /// Odoo the company uses: one of `--odoo-url` when configured, else the origin of the company's first
 /// `return_to` (recorded then, and every later one must share it). Anything else is refused.
 pub async fn allowed_return_to(app: &Arc<App>, company_id: i64, url: Option<&str>) -> Result<Option<String>> {
@@ -54,7 +61,7 @@ pub async fn allowed_return_to(app: &Arc<App>, company_id: i64, url: Option<&str
         return Err(Error::user("return_to must not carry credentials."));
     }
     let origin = origin_of(&parsed);
-    let configured = &app.bank()?.odoo_urls;
+    let configured = app.odoo_urls();
     if !configured.is_empty() {
         return if configured.iter().any(|allowed| origin_of(allowed) == origin) {
             Ok(Some(parsed.to_string()))

@@ -9,7 +9,7 @@ pub mod time;
 pub mod transition;
 pub mod value;
 
-pub use state::{LinkState, TransactionStatus};
+pub use state::{LinkState, Provider, TransactionStatus};
 pub use text::clean_text;
 pub use transition::{Failure, LinkEvent, LinkFacts, Origin, Refused};
 pub use value::{Records, Value};

@@ -101,6 +101,50 @@ impl fmt::Display for TransactionStatus {
     }
 }
 
+/// The aggregator an institution belongs to and a link goes through (`provider` of
+/// `account.online.institution` and `account.online.link`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Provider {
+    SaltEdge,
+    EnableBanking,
+}
+
+impl Provider {
+    pub const ALL: [Provider; 2] = [Provider::SaltEdge, Provider::EnableBanking];
+
+    /// `(code, label)` pairs, as `fields_get` lists them.
+    pub const SELECTION: &'static [(&'static str, &'static str)] = &[
+        (Provider::SaltEdge.as_str(), Provider::SaltEdge.label()),
+        (Provider::EnableBanking.as_str(), Provider::EnableBanking.label()),
+    ];
+
+    /// The code stored in the database and sent to clients.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Provider::SaltEdge => "saltedge",
+            Provider::EnableBanking => "enablebanking",
+        }
+    }
+
+    /// The aggregator's name, as the user reads it.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Provider::SaltEdge => "Salt Edge",
+            Provider::EnableBanking => "Enable Banking",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Provider> {
+        Provider::ALL.into_iter().find(|p| p.as_str() == code)
+    }
+}
+
+impl fmt::Display for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +168,11 @@ mod tests {
             ]
         );
         assert_eq!(TransactionStatus::SELECTION, &[("posted", "Posted"), ("pending", "Pending")]);
+        for provider in Provider::ALL {
+            assert_eq!(Provider::parse(provider.as_str()), Some(provider));
+        }
+        assert_eq!(Provider::SELECTION, &[("saltedge", "Salt Edge"), ("enablebanking", "Enable Banking")]);
+        assert_eq!(Provider::parse("SaltEdge"), None);
         assert_eq!(LinkState::parse("Connected"), None);
         assert_eq!(TransactionStatus::parse(""), None);
     }

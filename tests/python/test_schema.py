@@ -27,8 +27,8 @@ INTERNAL_COLUMNS = {
     "companies": {"create_date"},
     "users": {"password_hash", "create_date", "credential_generation"},
     "online_links": {"renewal_contact_phone", "return_url", "next_refresh_possible_at", "sync_claimed_by",
-                     "sync_claimed_until"},
-    "online_accounts": {"last_transaction_identifier"},
+                     "sync_claimed_until", "bank_reads", "balances_read_at"},
+    "online_accounts": {"last_transaction_identifier", "session_account_id"},
 }
 # Tables that hold no model at all.
 INTERNAL_TABLES = {"api_keys", "bridge_settings", "saltedge_customers", "saltedge_return_states"}

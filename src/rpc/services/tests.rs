@@ -9,7 +9,7 @@ use crate::db::DatabaseUrl;
 fn bridge(dir: &std::path::Path, accounts: usize) -> (Arc<App>, i64, String) {
     std::fs::create_dir_all(dir).expect("dir");
     let url = DatabaseUrl::Sqlite(dir.join("bridge.db").to_string_lossy().into_owned());
-    let app = crate::server::open(&url, "bankbridge", 2, 1, None).expect("open");
+    let app = crate::server::open(&url, "bankbridge", 2, 1, crate::bank::Banks::default()).expect("open");
     let mut conn = app.pool.get().expect("connection");
     let (uid, key) = crate::auth::add_user(&mut conn, "admin", "My Company", None).expect("user");
     let identity = app.auth.check(&mut conn, uid, &key).expect("credentials");

@@ -4,13 +4,15 @@
 //! | method & path | body (JSON, fields optional) | effect |
 //! |---|---|---|
 //! | `GET  /sandbox/admin/state` | | counts of authorizations, sessions, accounts; faults; clock offset |
-//! | `POST /sandbox/admin/faults` | `{mode, every_nth: 1, path_contains: "", status: 500, retry_after_secs: 1, delay_ms: 0, times: 0}` | fault injection (modes: `none`, `throttle`, `aspsp_rate_limit`, `server_error`, `aspsp_error`, `endless_pages`, `repeat_key`, `endless_body`, `malformed`, `slow`) |
+//! | `POST /sandbox/admin/faults` | `{mode, every_nth: 1, path_contains: "", status: 500, retry_after_secs: 1, delay_ms: 0, times: 0}` | fault injection (modes: `none`, `throttle`, `aspsp_rate_limit`, `server_error`, `aspsp_error`, `endless_pages`, `repeat_page`, `repeat_key`, `endless_body`, `malformed`, `slow`) |
 //! | `POST /sandbox/admin/clock` | `{advance_secs}` | moves the sandbox's business clock forward (session expiry, code lifetime, read limits) |
 //! | `POST /sandbox/admin/sessions/{id}/expire` | | the session's `valid_until` becomes now → `EXPIRED_SESSION` |
 //! | `POST /sandbox/admin/sessions/{id}/revoke` | | the user withdrew the consent at the bank → `REVOKED_SESSION` |
-//! | `POST /sandbox/admin/accounts/{uid}/settle_pending` | `{new_pending: 0}` | the account's pending rows are booked (new `entry_reference`s, today) and `new_pending` new ones appear |
-//! | `POST /sandbox/admin/accounts/{uid}/add_booked` | `{count: 1}` | `count` new booked rows dated today |
-//! | `POST /sandbox/admin/accounts/{uid}/reset_reads` | | forgets the account's unattended reads |
+//! | `POST /sandbox/admin/accounts/settle_pending` | `{account, new_pending: 0}` | the account's pending rows are booked (new `entry_reference`s, today) and `new_pending` new ones appear |
+//! | `POST /sandbox/admin/accounts/add_booked` | `{account, count: 1}` | `count` new booked rows dated today |
+//! | `POST /sandbox/admin/accounts/reset_reads` | `{account}` | forgets the account's unattended reads |
+//!
+//! `account` is a session's account `uid` or the account's `identification_hash` (what a bridge stores).
 
 use actix_web::web::{self, Bytes};
 use actix_web::HttpResponse;
@@ -28,9 +30,9 @@ pub(crate) fn routes(service: &mut web::ServiceConfig) {
         .route("/clock", web::post().to(clock))
         .route("/sessions/{id}/expire", web::post().to(expire_session))
         .route("/sessions/{id}/revoke", web::post().to(revoke_session))
-        .route("/accounts/{uid}/settle_pending", web::post().to(settle_pending))
-        .route("/accounts/{uid}/add_booked", web::post().to(add_booked))
-        .route("/accounts/{uid}/reset_reads", web::post().to(reset_reads));
+        .route("/accounts/settle_pending", web::post().to(settle_pending))
+        .route("/accounts/add_booked", web::post().to(add_booked))
+        .route("/accounts/reset_reads", web::post().to(reset_reads));
 }
 
 fn bad_request(message: impl Into<String>) -> HttpResponse {
@@ -51,7 +53,13 @@ fn parse<T: for<'de> Deserialize<'de> + Default>(body: &[u8]) -> Result<T, Strin
 
 async fn show_state(shared: web::Data<Shared>) -> HttpResponse {
     let state = shared.lock();
+    let now = state.now();
+    let mut by_status = std::collections::BTreeMap::<&str, usize>::new();
+    for session in state.sessions.values() {
+        *by_status.entry(session.status(now)).or_default() += 1;
+    }
     HttpResponse::Ok().json(json!({
+        "sessions_by_status": by_status,
         "authorizations": state.authorizations.len(),
         "codes": state.codes.len(),
         "sessions": state.sessions.len(),
@@ -117,16 +125,20 @@ async fn revoke_session(path: web::Path<String>, shared: web::Data<Shared>) -> H
 #[derive(Default, Deserialize)]
 #[serde(default)]
 struct Settle {
+    account: String,
     new_pending: u32,
 }
 
-/// The bank account behind a session account `uid`.
-fn bank_account_of<'s>(state: &'s mut state::EbState, uid: &str) -> Option<&'s mut state::BankAccount> {
-    let hash = state.accounts.get(uid)?.identification_hash.clone();
+/// The bank account behind a session account `uid` or an identification hash.
+fn bank_account_of<'s>(state: &'s mut state::EbState, account: &str) -> Option<&'s mut state::BankAccount> {
+    let hash = match state.accounts.get(account) {
+        Some(found) => found.identification_hash.clone(),
+        None => account.to_string(),
+    };
     state.bank_accounts.get_mut(&hash)
 }
 
-async fn settle_pending(path: web::Path<String>, body: Bytes, shared: web::Data<Shared>) -> HttpResponse {
+async fn settle_pending(body: Bytes, shared: web::Data<Shared>) -> HttpResponse {
     let settle = match parse::<Settle>(&body) {
         Ok(settle) if settle.new_pending <= 1000 => settle,
         Ok(_) => return bad_request("new_pending must be at most 1000"),
@@ -134,7 +146,7 @@ async fn settle_pending(path: web::Path<String>, body: Bytes, shared: web::Data<
     };
     let mut state = shared.lock();
     let today = state.now().date_naive();
-    let Some(account) = bank_account_of(&mut state, &path) else { return not_found("account") };
+    let Some(account) = bank_account_of(&mut state, &settle.account) else { return not_found("account") };
     let hash = account.shape.identification_hash.clone();
     let settled = std::mem::take(&mut account.pending);
     let count = settled.len();
@@ -157,16 +169,17 @@ async fn settle_pending(path: web::Path<String>, body: Bytes, shared: web::Data<
 #[derive(Deserialize)]
 #[serde(default)]
 struct Add {
+    account: String,
     count: u32,
 }
 
 impl Default for Add {
     fn default() -> Self {
-        Add { count: 1 }
+        Add { account: String::new(), count: 1 }
     }
 }
 
-async fn add_booked(path: web::Path<String>, body: Bytes, shared: web::Data<Shared>) -> HttpResponse {
+async fn add_booked(body: Bytes, shared: web::Data<Shared>) -> HttpResponse {
     let add = match parse::<Add>(&body) {
         Ok(add) if add.count <= 10_000 => add,
         Ok(_) => return bad_request("count must be at most 10000"),
@@ -174,7 +187,7 @@ async fn add_booked(path: web::Path<String>, body: Bytes, shared: web::Data<Shar
     };
     let mut state = shared.lock();
     let today = state.now().date_naive();
-    let Some(account) = bank_account_of(&mut state, &path) else { return not_found("account") };
+    let Some(account) = bank_account_of(&mut state, &add.account) else { return not_found("account") };
     let hash = account.shape.identification_hash.clone();
     for _ in 0..add.count {
         let seq = account.added.len();
@@ -188,9 +201,19 @@ async fn add_booked(path: web::Path<String>, body: Bytes, shared: web::Data<Shar
     HttpResponse::Ok().json(json!({ "added": add.count }))
 }
 
-async fn reset_reads(path: web::Path<String>, shared: web::Data<Shared>) -> HttpResponse {
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct Which {
+    account: String,
+}
+
+async fn reset_reads(body: Bytes, shared: web::Data<Shared>) -> HttpResponse {
+    let which = match parse::<Which>(&body) {
+        Ok(which) => which,
+        Err(message) => return bad_request(message),
+    };
     let mut state = shared.lock();
-    match bank_account_of(&mut state, &path) {
+    match bank_account_of(&mut state, &which.account) {
         Some(account) => {
             account.unattended_reads.clear();
             HttpResponse::Ok().json(json!({ "unattended_reads": 0 }))

@@ -191,8 +191,10 @@ pub enum FaultMode {
     ServerError,
     /// 400 `ASPSP_ERROR` (the bank failed; how production answers it).
     AspspError,
-    /// A transactions page always names a fresh next page.
+    /// A transactions page always names a fresh next page: through the rows, then empty pages for ever.
     EndlessPages,
+    /// A transactions page names a fresh next page that repeats the same rows.
+    RepeatPage,
     /// A transactions page names the same next page again and again.
     RepeatKey,
     /// An answer body that never ends.

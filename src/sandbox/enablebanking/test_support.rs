@@ -54,6 +54,7 @@ pub fn request(bank: (&str, &str), days: i64, state: &str) -> StartAuthorization
         redirect_url: REDIRECT_URL.to_string(),
         psu_type: PsuType::Personal,
         language: None,
+        psu_id: None,
     }
 }
 

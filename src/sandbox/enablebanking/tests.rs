@@ -14,14 +14,11 @@ async fn all_rows(
     query: &TransactionQuery,
 ) -> (Vec<Transaction>, usize) {
     let mut rows = Vec::new();
-    let pages = client
-        .transactions(uid, query, |page| {
-            rows.extend(page);
-            Ok(())
-        })
-        .await
-        .expect("transactions");
-    (rows, pages)
+    let mut pager = client.pager(uid, query.clone());
+    while let Some(page) = pager.next().await.expect("transactions") {
+        rows.extend(page);
+    }
+    (rows, pager.pages())
 }
 
 #[tokio::test]
@@ -239,7 +236,7 @@ async fn dates_and_statuses_filter_and_bad_ones_are_refused() {
     let (pending, _) =
         all_rows(&client, &uid, &TransactionQuery { status: Some("PDNG".into()), ..Default::default() }).await;
     assert!(pending.len() == 2 && pending.iter().all(Transaction::is_pending));
-    admin(&handle, &format!("accounts/{uid}/reset_reads"), json!({})).await;
+    admin(&handle, "accounts/reset_reads", json!({ "account": uid })).await;
 
     for (query, code) in [
         (TransactionQuery { date_to: Some(today), ..Default::default() }, "DATE_TO_WITHOUT_DATE_FROM"),
@@ -293,7 +290,7 @@ async fn settled_pending_rows_come_back_booked_with_references() {
     let (handle, client) = start(small_config()).await;
     let session = link(&client, MOCK_BANK, "ken").await;
     let uid = session.accounts[0].uid.clone().unwrap();
-    let answer = admin(&handle, &format!("accounts/{uid}/settle_pending"), json!({ "new_pending": 1 })).await;
+    let answer = admin(&handle, "accounts/settle_pending", json!({ "account": uid, "new_pending": 1 })).await;
     assert_eq!(answer["settled"], 2);
     let (rows, _) = all_rows(&client, &uid, &TransactionQuery::default()).await;
     assert_eq!(rows.iter().filter(|t| t.is_booked()).count(), 62);

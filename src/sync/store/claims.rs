@@ -9,8 +9,10 @@ use crate::db::{AnyConnection, Backend};
 use crate::error::Result;
 use crate::orm::sql::{Sql, SqlValue};
 use crate::types::time::datetime_string;
+use crate::types::Provider;
 
-/// Claims one `auto_sync` link due for a scheduled fetch (last refreshed before `due_before`) for
+/// Claims one `auto_sync` link due for a scheduled fetch (last refreshed before `due_before`; an Enable
+/// Banking link also not before its `next_refresh`, which keeps to the bank's daily read limit) for
 /// `lease`. PostgreSQL skips rows another replica is claiming (`FOR UPDATE SKIP LOCKED`); SQLite has a
 /// single writer, so the statement is atomic as it is. A link left `fetching` by a process that died
 /// (not written since `stale_fetching_before`) is due again.
@@ -35,6 +37,10 @@ pub fn claim_due(
     sql.bind(SqlValue::Text(datetime_string(now)));
     sql.push(") AND (last_refresh IS NULL OR last_refresh < ");
     sql.bind(SqlValue::Text(datetime_string(due_before)));
+    sql.push(") AND (provider <> ");
+    sql.bind(SqlValue::Text(Provider::EnableBanking.as_str().to_string()));
+    sql.push(" OR next_refresh IS NULL OR next_refresh <= ");
+    sql.bind(SqlValue::Text(datetime_string(now)));
     sql.push(") ORDER BY last_refresh NULLS FIRST, id LIMIT 1");
     if conn.backend() == Backend::Postgres {
         sql.push(" FOR UPDATE SKIP LOCKED");

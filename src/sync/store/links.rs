@@ -8,7 +8,7 @@ use crate::db::{AnyConnection, Backend};
 use crate::error::{Error, Result};
 use crate::orm::sql::{Sql, SqlValue};
 use crate::types::time::now_string;
-use crate::types::{LinkEvent, LinkFacts, LinkState, Refused};
+use crate::types::{LinkEvent, LinkFacts, LinkState, Provider, Refused};
 
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = online_links)]
@@ -27,9 +27,20 @@ pub struct LinkRow {
     pub renewal_contact_email: Option<String>,
     pub renewal_contact_phone: Option<String>,
     pub write_date: Option<String>,
+    pub provider: String,
+    /// Enable Banking: when the reads made without the user that still count were made (JSON list).
+    pub bank_reads: Option<String>,
+    /// Enable Banking: when the accounts' balances were last read.
+    pub balances_read_at: Option<String>,
 }
 
 impl LinkRow {
+    /// Its aggregator; a value outside the selection reads as Salt Edge, the aggregator of every link
+    /// stored before there were two.
+    pub fn provider(&self) -> Provider {
+        Provider::parse(&self.provider).unwrap_or(Provider::SaltEdge)
+    }
+
     /// The stored state; a value outside the selection (written by hand in the database) reads as
     /// disconnected, which asks the user to connect again rather than acting on it.
     pub fn state(&self) -> LinkState {
@@ -130,6 +141,9 @@ pub struct LinkUpdate {
     pub has_unlinked_accounts: Option<bool>,
     pub write_date: Option<Option<String>>,
     pub sync_progress: Option<Option<String>>,
+    pub provider: Option<String>,
+    pub bank_reads: Option<Option<String>>,
+    pub balances_read_at: Option<Option<String>>,
 }
 
 impl LinkUpdate {
@@ -272,6 +286,7 @@ pub fn set_has_unlinked_accounts(conn: &mut AnyConnection, id: i64, unlinked: bo
 }
 
 pub struct NewLink<'a> {
+    pub provider: Provider,
     pub company_id: i64,
     pub name: &'a str,
     pub institution_id: Option<i64>,
@@ -285,6 +300,7 @@ pub fn create(conn: &mut AnyConnection, link: NewLink<'_>) -> Result<i64> {
     Ok(diesel::insert_into(online_links::table)
         .values((
             online_links::company_id.eq(link.company_id),
+            online_links::provider.eq(link.provider.as_str()),
             online_links::name.eq(stored_text(link.name)),
             online_links::institution_id.eq(link.institution_id),
             online_links::provider_code.eq(stored_text(link.provider_code)),

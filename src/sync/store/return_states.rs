@@ -38,6 +38,9 @@ pub struct ReturnState {
     pub company_id: i64,
     pub kind: AttemptKind,
     pub return_to: Option<String>,
+    /// What the aggregator knows the attempt's authorization by, once it answered (Enable Banking: the
+    /// `psu_id_hash` of `POST /auth`), to check the session a returned code opens against.
+    pub authorization_ref: Option<String>,
 }
 
 pub fn save(conn: &mut AnyConnection, state_hash: &str, state: &ReturnState, lifetime: Duration) -> Result<()> {
@@ -49,12 +52,21 @@ pub fn save(conn: &mut AnyConnection, state_hash: &str, state: &ReturnState, lif
             saltedge_return_states::company_id.eq(state.company_id),
             saltedge_return_states::kind.eq(state.kind.as_str()),
             saltedge_return_states::return_to.eq(state.return_to.as_deref()),
+            saltedge_return_states::authorization_ref.eq(state.authorization_ref.as_deref()),
             saltedge_return_states::created_at.eq(datetime_string(now)),
             saltedge_return_states::expires_at.eq(datetime_string(now + lifetime)),
         ))
         .execute(conn)?;
     // Expired states are of no use to anyone: drop them as new ones are issued.
     diesel::delete(saltedge_return_states::table.filter(saltedge_return_states::expires_at.lt(datetime_string(now))))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records what the aggregator knows the attempt's authorization by (see [`ReturnState`]).
+pub fn set_authorization_ref(conn: &mut AnyConnection, state_hash: &str, reference: &str) -> Result<()> {
+    diesel::update(saltedge_return_states::table.filter(saltedge_return_states::state_hash.eq(state_hash)))
+        .set(saltedge_return_states::authorization_ref.eq(reference))
         .execute(conn)?;
     Ok(())
 }
@@ -74,18 +86,19 @@ pub fn use_once(conn: &mut AnyConnection, state_hash: &str) -> Result<Option<Ret
     if claimed != 1 {
         return Ok(None);
     }
-    let (link_id, company_id, kind, return_to) = saltedge_return_states::table
+    let (link_id, company_id, kind, return_to, authorization_ref) = saltedge_return_states::table
         .filter(saltedge_return_states::state_hash.eq(state_hash))
         .select((
             saltedge_return_states::link_id,
             saltedge_return_states::company_id,
             saltedge_return_states::kind,
             saltedge_return_states::return_to,
+            saltedge_return_states::authorization_ref,
         ))
-        .first::<(i64, i64, String, Option<String>)>(conn)?;
+        .first::<(i64, i64, String, Option<String>, Option<String>)>(conn)?;
     let kind = AttemptKind::parse(&kind)
         .ok_or_else(|| Error::application(format!("stored return state of unknown kind {kind:?}")))?;
-    Ok(Some(ReturnState { link_id, company_id, kind, return_to }))
+    Ok(Some(ReturnState { link_id, company_id, kind, return_to, authorization_ref }))
 }
 
 /// Whether the user started an attempt on the link whose return URL has not expired yet (used or not:

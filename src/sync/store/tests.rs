@@ -9,12 +9,13 @@ pub(crate) fn database(name: &str) -> (std::path::PathBuf, crate::db::DbPool, i6
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
     let url = DatabaseUrl::Sqlite(dir.join("bridge.db").to_string_lossy().into_owned());
-    let app = crate::server::open(&url, "bankbridge", 2, 0, None).expect("open");
+    let app = crate::server::open(&url, "bankbridge", 2, 0, crate::bank::Banks::default()).expect("open");
     let mut conn = app.pool.get().expect("connection");
     let company = crate::auth::ensure_company(&mut conn, "My Company").expect("company");
     let link = links::create(
         &mut conn,
         NewLink {
+            provider: crate::types::Provider::SaltEdge,
             company_id: company,
             name: "Bank",
             institution_id: None,
@@ -85,7 +86,13 @@ fn state_of(conn: &mut AnyConnection, link: i64) -> (crate::types::LinkState, Op
 }
 
 fn return_state(link: i64, company: i64) -> ReturnState {
-    ReturnState { link_id: link, company_id: company, kind: AttemptKind::Reconnect, return_to: None }
+    ReturnState {
+        link_id: link,
+        company_id: company,
+        kind: AttemptKind::Reconnect,
+        return_to: None,
+        authorization_ref: None,
+    }
 }
 
 /// A late failure after a revoke or a removal is refused at the one writer of the state, and a new attempt

@@ -1,7 +1,9 @@
-//! Where Salt Edge's connect page sends the browser back (`GET /saltedge/return?state=…`). Only the
-//! one-time `state` is trusted: without a valid one the page reveals nothing and changes nothing. The
-//! connection, its outcome and any error are re-read from Salt Edge, and a connection that is not the
-//! company's is never attached. When the attempt is done or still running, the browser goes back to the
+//! Where the aggregators' pages send the browser back: Salt Edge's connect page
+//! (`GET /saltedge/return?state=…`) and the bank's page of an Enable Banking authorization
+//! (`GET /enablebanking/return?state=…&code=…`, or `…&error=…`). Only the one-time `state` is trusted:
+//! without a valid one the page reveals nothing and changes nothing. Salt Edge's connection, its outcome
+//! and any error are re-read from Salt Edge; of Enable Banking's redirect only the `code` is used, to open
+//! the session at Enable Banking; a connection or session that is not the company's is never attached. When the attempt is done or still running, the browser goes back to the
 //! Odoo URL the addon gave (`return_to`); without one, a result page says where things stand.
 
 use std::sync::Arc;
@@ -10,6 +12,7 @@ use actix_web::{web, HttpResponse};
 
 use crate::app::App;
 use crate::error::{Error, Result};
+use crate::sync::aggregator::enablebanking::{finish_return, Returned};
 use crate::sync::follow::attach_and_follow;
 use crate::sync::return_url::use_return_state;
 use crate::sync::store::{self, AttemptKind, LinkRow, ReturnState};
@@ -79,6 +82,42 @@ pub async fn return_page(app: web::Data<Arc<App>>, query: web::Query<ReturnQuery
     let outcome = apply_return(&app, &claim, query.connection_id.as_deref()).await;
     if let Err(e) = &outcome {
         crate::error::log(e, "saltedge return");
+    }
+    if let Some(url) = &claim.return_to {
+        return HttpResponse::Found().insert_header(("Location", url.as_str())).finish();
+    }
+    result_page(&app, &claim, outcome.err()).await
+}
+
+#[derive(serde::Deserialize)]
+pub struct EnableBankingReturnQuery {
+    state: Option<String>,
+    code: Option<String>,
+    /// Present when the authorization did not complete; its text is not shown (it is the URL's).
+    error: Option<String>,
+}
+
+pub async fn enablebanking_return(
+    app: web::Data<Arc<App>>,
+    query: web::Query<EnableBankingReturnQuery>,
+) -> HttpResponse {
+    let query = query.into_inner();
+    let Some(token) = query.state.as_deref() else { return invalid() };
+    let claim = match use_return_state(&app, token).await {
+        Ok(Some(claim)) => claim,
+        Ok(None) => return invalid(),
+        Err(e) => {
+            crate::error::log(&e, "enablebanking return");
+            return invalid();
+        }
+    };
+    let returned = match (&query.error, query.code.as_deref().map(str::trim).filter(|c| !c.is_empty())) {
+        (None, Some(code)) if code.len() <= 2048 => Returned::Code(code),
+        _ => Returned::NotCompleted,
+    };
+    let outcome = finish_return(&app, &claim, returned).await;
+    if let Err(e) = &outcome {
+        crate::error::log(e, "enablebanking return");
     }
     if let Some(url) = &claim.return_to {
         return HttpResponse::Found().insert_header(("Location", url.as_str())).finish();

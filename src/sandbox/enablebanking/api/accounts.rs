@@ -164,7 +164,8 @@ pub(super) fn transactions(call: &Call, uid: &str) -> ApiResult {
     let fault = call.fault.as_ref().map(|f| f.mode);
     let remembered = key.and_then(|k| state.cursors.get(k)).and_then(|c| c.next.clone());
     let next = match fault {
-        Some(FaultMode::EndlessPages) => Some((state::secret_token(), offset)),
+        Some(FaultMode::EndlessPages) => Some((state::secret_token(), end)),
+        Some(FaultMode::RepeatPage) => Some((state::secret_token(), offset)),
         Some(FaultMode::RepeatKey) => Some(("the-same-key".to_string(), offset)),
         _ if end < listed.len() => Some((remembered.unwrap_or_else(state::secret_token), end)),
         _ => None,

@@ -113,7 +113,7 @@ pub(crate) async fn dispatch(req: HttpRequest, body: Bytes, shared: web::Data<Sh
             FaultMode::Slow => {
                 tokio::time::sleep(std::time::Duration::from_millis(fault.delay_ms.min(MAX_FAULT_DELAY_MS))).await;
             }
-            FaultMode::EndlessPages | FaultMode::RepeatKey | FaultMode::None => {}
+            FaultMode::EndlessPages | FaultMode::RepeatPage | FaultMode::RepeatKey | FaultMode::None => {}
         }
     }
     let call = Call {

@@ -12,7 +12,8 @@ class Institution(models.Model):
 
     name = fields.Char("Institution", required=True, readonly=True)
     code = fields.Char("Provider Code", required=True, readonly=True,
-                       help="Salt Edge provider code, e.g. fakebank_simple_xf")
+                       help="The aggregator's code of the bank: a Salt Edge provider code (e.g. fakebank_simple_xf) "
+                            "or an Enable Banking bank (enablebanking:<country>:<name>)")
     country_code = fields.Char("Country", readonly=True,
                                help="ISO 3166-1 alpha-2; XF is Salt Edge's fake country")
     status = fields.Selection([("active", "Active"), ("inactive", "Inactive"), ("disabled", "Disabled")],
@@ -22,6 +23,9 @@ class Institution(models.Model):
     max_consent_days = fields.Integer("Maximum Consent Days", readonly=True)
     supported_fetch_scopes = fields.Char("Supported Fetch Scopes", readonly=True)
     logo_url = fields.Char("Logo URL", readonly=True)
+    provider = fields.Selection([("saltedge", "Salt Edge"), ("enablebanking", "Enable Banking")], "Aggregator",
+                                required=True, readonly=True,
+                                help="Who connects the bridge to this bank: Salt Edge or Enable Banking")
     create_date = fields.Datetime("Created on", readonly=True, default=fields.Datetime.now)
     write_date = fields.Datetime("Last Updated on", readonly=True, default=fields.Datetime.now)
 
@@ -52,7 +56,9 @@ class Link(models.Model):
     account_online_account_ids = fields.One2many("account.online.account", "account_online_link_id", "Accounts")
     company_id = fields.Many2one("res.company", "Company", required=True, default=lambda self: self.env.company)
     client_id = fields.Char("Client id", readonly=True, help="Salt Edge customer id")
-    connection_identifier = fields.Char("Connection", readonly=True, help="Salt Edge connection id")
+    connection_identifier = fields.Char("Connection", readonly=True,
+                                        help="The aggregator's connection: a Salt Edge connection id or an "
+                                             "Enable Banking session id")
     error_message = fields.Text("Error Message", readonly=True)
     sync_progress = fields.Char("Synchronization progress", readonly=True,
                                 help="What the running synchronization is doing")
@@ -61,6 +67,10 @@ class Link(models.Model):
         help="True if that connection still has accounts that are not linked to an Odoo journal")
     renewal_contact_email = fields.Char("Renewal Contact Email",
                                         help="Who is asked to renew the consent before it expires")
+    provider = fields.Selection([("saltedge", "Salt Edge"), ("enablebanking", "Enable Banking")], "Aggregator",
+                                required=True, readonly=True, default="saltedge",
+                                help="Who connects the bridge to the bank: taken from the institution when the "
+                                     "connection starts")
     create_date = fields.Datetime("Created on", readonly=True, default=fields.Datetime.now)
     write_date = fields.Datetime("Last Updated on", readonly=True, default=fields.Datetime.now)
 

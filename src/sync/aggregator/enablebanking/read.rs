@@ -1,0 +1,232 @@
+//! Fetching an Enable Banking link: the reads the bank's daily limit leaves (`enablebanking::plan`),
+//! counted on the link before they are made, then each account's transactions page by page (posted rows
+//! stored with each page, the pending set replaced at the end) and, once a day, its balances.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, Utc};
+
+use super::fail_link;
+use super::records::ReadSplitter;
+use crate::app::App;
+use crate::bank::{EnableBanking, FollowGuard};
+use crate::enablebanking::plan::{self, Asker, PlannedReads};
+use crate::enablebanking::{EnableBankingError, ErrorKind as EbKind, TransactionQuery};
+use crate::error::{Error, Result};
+use crate::sync::failures::fail_link_internal;
+use crate::sync::fetch::FetchStart;
+use crate::sync::import::{Progress, SyncSummary};
+use crate::sync::link_events::{load, progress, record};
+use crate::sync::store::{self, links::Change, LinkRow, LinkUpdate};
+use crate::types::time::{datetime_string, parse_stored_datetime};
+use crate::types::{LinkEvent, Origin};
+
+/// History asked for an account with nothing stored yet: the 90 days every PSD2 bank serves.
+pub const FIRST_READ_DAYS: i64 = 89;
+/// Days read again before the newest stored posted row: banks book late, with earlier dates.
+pub const OVERLAP_DAYS: i64 = 7;
+
+/// The reads still counting against the bank's limit, as stored on the link.
+pub fn counted_reads(link: &LinkRow) -> Vec<DateTime<Utc>> {
+    let stored: Vec<String> =
+        link.bank_reads.as_deref().and_then(|text| serde_json::from_str(text).ok()).unwrap_or_default();
+    stored.iter().filter_map(|at| parse_stored_datetime(at)).collect()
+}
+
+fn stored_reads(reads: &[DateTime<Utc>]) -> String {
+    serde_json::to_string(&reads.iter().map(|at| datetime_string(*at)).collect::<Vec<_>>()).unwrap_or_default()
+}
+
+/// Starts a fetch of `link`: `Reading` with the reads planned (already counted on the link, which is
+/// `fetching`), or `NotBefore` the time the bank's limit allows the next one (nothing changes then but
+/// the link's planned times), or `AlreadyRunning`.
+pub async fn start(
+    app: &Arc<App>,
+    eb: &Arc<EnableBanking>,
+    link: &LinkRow,
+    asker: Asker,
+    origin: Origin,
+) -> Result<FetchStart> {
+    let Some(guard) = eb.start_reading(link.id) else { return Ok(FetchStart::AlreadyRunning) };
+    let now = Utc::now();
+    let reads = counted_reads(link);
+    let last_balances = link.balances_read_at.as_deref().and_then(parse_stored_datetime);
+    match plan::plan(now, asker, &reads, last_balances) {
+        Err(until) => {
+            let at = datetime_string(until);
+            let columns = match asker {
+                // The scheduler's next turn; a user's click does not move it.
+                Asker::Scheduler => LinkUpdate { next_refresh: Some(Some(at.clone())), ..Default::default() },
+                Asker::User => LinkUpdate::default(),
+            };
+            let columns = LinkUpdate { next_refresh_possible_at: Some(Some(at)), ..columns };
+            let link_id = link.id;
+            app.db(move |conn, _| store::links::update(conn, link_id, columns)).await?;
+            drop(guard);
+            Ok(FetchStart::NotBefore { until })
+        }
+        Ok(planned) => {
+            let counted = plan::remember(now, &reads, planned.count());
+            let columns = LinkUpdate {
+                bank_reads: Some(Some(stored_reads(&counted))),
+                balances_read_at: planned.balances.then(|| Some(datetime_string(now))),
+                sync_progress: Some(Some("Reading the accounts at the bank.".to_string())),
+                ..Default::default()
+            };
+            record(app, link.id, Change::new(LinkEvent::AttemptStarted(origin)).columns(columns)).await?;
+            Ok(FetchStart::Reading { guard, reads: planned })
+        }
+    }
+}
+
+/// Where a read of an account starts: a week before its newest stored posted row, at most 89 days back.
+fn date_from(latest: Option<NaiveDate>, today: NaiveDate) -> NaiveDate {
+    let oldest = today - ChronoDuration::days(FIRST_READ_DAYS);
+    latest.map_or(oldest, |latest| (latest - ChronoDuration::days(OVERLAP_DAYS)).clamp(oldest, today))
+}
+
+/// A failure while reading: Enable Banking's (recorded on the link as such) or the bridge's own.
+enum ReadError {
+    EnableBanking(EnableBankingError),
+    Bridge(Error),
+}
+
+impl From<Error> for ReadError {
+    fn from(e: Error) -> Self {
+        ReadError::Bridge(e)
+    }
+}
+
+impl From<EnableBankingError> for ReadError {
+    fn from(e: EnableBankingError) -> Self {
+        ReadError::EnableBanking(e)
+    }
+}
+
+/// Runs a started read to its end and records the outcome on the link.
+pub async fn run(
+    app: &Arc<App>,
+    link_id: i64,
+    guard: FollowGuard,
+    planned: PlannedReads,
+    progress_of: &dyn Progress,
+) -> Result<SyncSummary> {
+    let eb = Arc::clone(app.enablebanking()?);
+    let link = load(app, link_id).await?;
+    let outcome = read_accounts(app, &eb, &link, planned, progress_of).await;
+    drop(guard);
+    match outcome {
+        Ok(summary) => {
+            let now = Utc::now();
+            let next_possible = next_user_read(&load(app, link_id).await?, now);
+            let columns = LinkUpdate {
+                last_refresh: Some(Some(datetime_string(now))),
+                next_refresh: Some(Some(datetime_string(now + plan::SCHEDULED_SPACING))),
+                next_refresh_possible_at: Some(Some(datetime_string(next_possible))),
+                ..Default::default()
+            };
+            record(app, link_id, Change::new(LinkEvent::Succeeded).columns(columns)).await?;
+            Ok(summary)
+        }
+        Err(ReadError::EnableBanking(e)) => {
+            if e.kind() == EbKind::RateLimited {
+                // The bank counts differently than planned: no read before a day has passed.
+                let until = datetime_string(Utc::now() + ChronoDuration::hours(24));
+                let columns = LinkUpdate {
+                    next_refresh: Some(Some(until.clone())),
+                    next_refresh_possible_at: Some(Some(until)),
+                    ..Default::default()
+                };
+                app.db(move |conn, _| store::links::update(conn, link_id, columns)).await?;
+            }
+            Err(fail_link(app, &link, &e).await)
+        }
+        Err(ReadError::Bridge(e)) => Err(fail_link_internal(app, link_id, e).await),
+    }
+}
+
+/// When the user's next Fetch Transactions may read, given what the link has counted.
+fn next_user_read(link: &LinkRow, now: DateTime<Utc>) -> DateTime<Utc> {
+    let last_balances = link.balances_read_at.as_deref().and_then(parse_stored_datetime);
+    match plan::plan(now, Asker::User, &counted_reads(link), last_balances) {
+        Ok(_) => now,
+        Err(at) => at,
+    }
+}
+
+async fn read_accounts(
+    app: &Arc<App>,
+    eb: &EnableBanking,
+    link: &LinkRow,
+    planned: PlannedReads,
+    progress_of: &dyn Progress,
+) -> std::result::Result<SyncSummary, ReadError> {
+    let link_id = link.id;
+    let accounts = app.db(move |conn, _| store::accounts::of_link(conn, link_id)).await?;
+    let mut summary = SyncSummary { accounts: accounts.len(), ..Default::default() };
+    let today = Utc::now().date_naive();
+    for account in accounts {
+        // An account the bank gave no uid for cannot be read (blocked or closed at the bank).
+        let Some(uid) = account.session_account_id.clone() else { continue };
+        let account_id = account.id;
+        app.db(move |conn, _| store::accounts::set_fetching_status(conn, account_id, "processing")).await?;
+        let latest = app.db(move |conn, _| store::transactions::latest_posted_date(conn, account_id)).await?;
+        let query = TransactionQuery { date_from: Some(date_from(latest, today)), ..TransactionQuery::default() };
+        let mut pager = eb.client.pager(&uid, query);
+        let mut splitter = ReadSplitter::default();
+        let mut pending = Vec::new();
+        loop {
+            let page = match pager.next().await {
+                Ok(Some(page)) => page,
+                Ok(None) => break,
+                Err(e) => {
+                    app.db(move |conn, _| store::accounts::set_fetching_status(conn, account_id, "planned")).await?;
+                    return Err(e.into());
+                }
+            };
+            let count = page.len();
+            let split = splitter.split(page);
+            if split.skipped > 0 {
+                tracing::info!(
+                    link = link_id,
+                    skipped = split.skipped,
+                    "rows neither posted nor pending, or unreadable"
+                );
+            }
+            pending.extend(split.pending);
+            let (acc, company_id, posted) = (account.clone(), link.company_id, split.posted);
+            summary.posted_added += app
+                .db(move |conn, _| store::transactions::store_posted_page(conn, &acc, company_id, &posted, None))
+                .await?;
+            summary.pages += 1;
+            progress_of.page(account_id, count);
+            progress(app, link_id, format!("Importing transactions: {} new so far.", summary.posted_added)).await?;
+        }
+        let (acc, company_id) = (account.clone(), link.company_id);
+        summary.pending +=
+            app.db(move |conn, _| store::transactions::replace_pending(conn, &acc, company_id, &pending)).await?;
+        if planned.balances {
+            let balances = eb.client.balances(&uid).await?;
+            if let Some(amount) = balances.booked().and_then(|b| b.balance_amount.value()) {
+                app.db(move |conn, _| store::accounts::set_balance(conn, account_id, amount)).await?;
+            }
+        }
+        app.db(move |conn, _| store::accounts::set_fetching_status(conn, account_id, "done")).await?;
+    }
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_start_a_week_before_the_newest_row_within_ninety_days() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+        assert_eq!(date_from(None, today), today - ChronoDuration::days(89));
+        assert_eq!(date_from(Some(today - ChronoDuration::days(2)), today), today - ChronoDuration::days(9));
+        assert_eq!(date_from(Some(today - ChronoDuration::days(300)), today), today - ChronoDuration::days(89));
+        // A row dated in the future (a bank's value date) does not push the start past today.
+        assert_eq!(date_from(Some(today + ChronoDuration::days(30)), today), today);
+    }
+}

@@ -204,6 +204,8 @@ fn eb_sandbox_bank(base: url::Url, public_url: String, timeout: Duration) -> Res
         eb_sandbox::SANDBOX_APP_PRIVATE_KEY_PEM,
     );
     config.timeout = timeout;
+    // Loopback: retries need not wait long (as the Salt Edge sandbox's client).
+    config.backoff_base = Duration::from_millis(50);
     let client = crate::enablebanking::Client::new(config)
         .map_err(|e| Error::config(format!("Enable Banking sandbox client: {e}")))?;
     Ok(EnableBanking::new(client, public_url))

@@ -63,7 +63,7 @@ fn every_import_runs_down_the_layers() {
 #[test]
 fn an_import_from_a_layer_above_fails_the_check() {
     let cases = [
-        ("orm/read.rs", "\nuse crate::app::App;\n", "orm::read (layer 'orm, auth, aggregator') imports app::App"),
+        ("orm/read.rs", "\nuse crate::app::App;\n", "orm::read (layer 'orm, auth, aggregators') imports app::App"),
         (
             "db/mod.rs",
             "\nfn f() { crate::rpc::http::configure; }\n",

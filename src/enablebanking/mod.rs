@@ -2,7 +2,8 @@
 //!
 //! Followed from Enable Banking's API reference (https://enablebanking.com/docs/api/reference/, OpenAPI
 //! description "API reference" 1.0.0-3030f99c) and its quick start and control-panel guides. Every
-//! endpoint used, with the reference section it follows:
+//! endpoint the client offers, with the reference section it follows (the bridge uses them all but
+//! `details`: a session brings its accounts' details, and a details read counts against the bank's limit):
 //!
 //! | call | reference section (operation) |
 //! |---|---|

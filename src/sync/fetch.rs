@@ -54,12 +54,12 @@ impl FetchBy {
         }
     }
 
-    /// Whose turn it is in the bank's daily read budget: the user's click takes what is left, the
-    /// scheduler and the operator's command keep to the scheduler's spacing.
+    /// Whose turn it is in the bank's daily read budget: the user's click and the operator's command
+    /// take what is left, the scheduler keeps to its spacing.
     fn asker(self) -> Asker {
         match self {
-            FetchBy::User => Asker::User,
-            FetchBy::Scheduler | FetchBy::Operator => Asker::Scheduler,
+            FetchBy::User | FetchBy::Operator => Asker::User,
+            FetchBy::Scheduler => Asker::Scheduler,
         }
     }
 }

@@ -3,6 +3,7 @@ Salt Edge one), driven over XML-RPC and plain HTTP as Odoo's buttons and a perso
 fake bank, see its accounts and transactions with pending ones apart, fetch again without duplicates,
 meet the bank's daily read limit, revoke, remove; and another company that can neither see nor attach."""
 
+import re
 import xmlrpc.client
 
 import pytest
@@ -128,6 +129,17 @@ def test_update_credentials_renews_the_session_and_keeps_the_accounts(bridge):
     assert sandbox_state(bank_url)["sessions_by_status"].get("CLOSED", 0) >= 1, "the replaced session is ended"
 
 
+def test_bankbridge_sync_reads_an_enable_banking_link_beside_the_running_bridge(bridge):
+    api = Api(bridge, "alice")
+    link, bank_url, _, _ = link_bank(api, username="operator")
+    assert settled(api, link)["state"] == "connected"
+    before = counts(api, link)
+    admin(bank_url, "accounts/add_booked", {"account": api("account.online.account", "read", before[0][:1], ["online_identifier"])[0]["online_identifier"], "count": 3})
+    out = bridge.cli("sync", "--link", str(link))
+    assert "synced 1 link(s): 3 new transactions" in out, out
+    assert counts(api, link) == (before[0], before[1] + 3, before[2])
+
+
 def test_a_cancelled_authorization_changes_nothing_but_the_message(bridge):
     api = Api(bridge, "alice")
     link, bank_url = start(api)
@@ -172,3 +184,12 @@ def test_the_unavailable_bank_leaves_the_link_connected_with_the_banks_words(bri
     record = settled(api, link, fields=("state", "error_message", "connection_identifier"))
     assert record["connection_identifier"] and record["state"] == "connected", record
     assert "not answering" in record["error_message"] and "ASPSP_ERROR" in record["error_message"], record
+
+
+def test_the_readme_lists_every_enable_banking_sandbox_bank():
+    readme = (harness.REPO / "README.md").read_text()
+    catalogue = (harness.REPO / "src" / "sandbox" / "enablebanking" / "data.rs").read_text()
+    banks = re.findall(r'name: "([^"]+)",\s*country: "([A-Z]{2})"', catalogue)
+    assert len(banks) >= 3, banks
+    missing = [f"enablebanking:{country}:{name}" for name, country in banks if f"`enablebanking:{country}:{name}`" not in readme]
+    assert not missing, missing

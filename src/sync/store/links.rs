@@ -7,7 +7,10 @@ use crate::db::schema::online_links;
 use crate::db::{AnyConnection, Backend};
 use crate::error::{Error, Result};
 use crate::orm::sql::{Sql, SqlValue};
-use crate::types::time::now_string;
+use chrono::{DateTime, Utc};
+
+use crate::enablebanking::plan::{self, Asker, PlannedReads};
+use crate::types::time::{datetime_string, now_string, parse_stored_datetime};
 use crate::types::{LinkEvent, LinkFacts, LinkState, Provider, Refused};
 
 #[derive(Clone, Debug, Queryable, Selectable)]
@@ -277,6 +280,50 @@ pub fn record(conn: &mut AnyConnection, id: i64, change: Change) -> Result<std::
             )));
         }
         Ok(Ok(to))
+    })
+}
+
+/// The reads without the user that still count against the bank's daily limit, as stored on the link
+/// (Enable Banking; a JSON list of stored datetimes).
+pub fn counted_reads(link: &LinkRow) -> Vec<DateTime<Utc>> {
+    let stored: Vec<String> =
+        link.bank_reads.as_deref().and_then(|text| serde_json::from_str(text).ok()).unwrap_or_default();
+    stored.iter().filter_map(|at| parse_stored_datetime(at)).collect()
+}
+
+/// Takes the reads a fetch of an Enable Banking link may make at `now` (`enablebanking::plan`), under the
+/// link's row lock so that two processes never both take the day's last read: the reads are counted on
+/// the link before any is made. `Err(at)`: none now, the next at `at` (a time the bank itself gave, or the
+/// plan's).
+pub fn take_reads(
+    conn: &mut AnyConnection,
+    id: i64,
+    now: DateTime<Utc>,
+    asker: Asker,
+) -> Result<std::result::Result<PlannedReads, DateTime<Utc>>> {
+    crate::db::write_transaction(conn, |conn| {
+        lock(conn, id)?;
+        let link = load(conn, id, None)?;
+        if let Some(refused_until) = link.next_refresh_possible_at.as_deref().and_then(parse_stored_datetime) {
+            if refused_until > now + plan::CLOCK_MARGIN {
+                return Ok(Err(refused_until));
+            }
+        }
+        let reads = counted_reads(&link);
+        let last_balances = link.balances_read_at.as_deref().and_then(parse_stored_datetime);
+        let planned = match plan::plan(now, asker, &reads, last_balances) {
+            Ok(planned) => planned,
+            Err(until) => return Ok(Err(until)),
+        };
+        let counted: Vec<String> =
+            plan::remember(now, &reads, planned.count()).into_iter().map(datetime_string).collect();
+        let columns = LinkUpdate {
+            bank_reads: Some(Some(serde_json::to_string(&counted).unwrap_or_default())),
+            balances_read_at: planned.balances.then(|| Some(datetime_string(now))),
+            ..Default::default()
+        };
+        update(conn, id, columns)?;
+        Ok(Ok(planned))
     })
 }
 

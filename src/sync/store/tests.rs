@@ -140,3 +140,71 @@ fn the_state_writer_leaves_a_disconnected_link_as_the_user_left_it() {
     drop(pooled);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The scheduler takes an Enable Banking link only once its `next_refresh` (the bank's daily read limit)
+/// has come; a Salt Edge link's `next_refresh` does not hold it back (Salt Edge's own limit is asked).
+#[test]
+fn the_scheduler_waits_for_an_enable_banking_links_next_refresh() {
+    use crate::types::time::datetime_string;
+    use crate::types::{LinkEvent, Origin, Provider};
+    let (dir, pool, _, link) = database("claim-eb");
+    let mut pooled = pool.get().expect("connection");
+    let conn: &mut AnyConnection = &mut pooled;
+    let connection = LinkUpdate { connection_identifier: Some(Some("session".into())), ..Default::default() };
+    links::record(conn, link, links::Change::new(LinkEvent::AttemptStarted(Origin::User)).columns(connection))
+        .expect("record")
+        .expect("started");
+    links::record(conn, link, links::Change::new(LinkEvent::Succeeded)).expect("record").expect("connected");
+    let now = chrono::Utc::now();
+    let due_before = now + chrono::Duration::minutes(1);
+    let stale = now - chrono::Duration::minutes(2);
+    let lease = chrono::Duration::minutes(10);
+    let set = |conn: &mut AnyConnection, provider: Provider, next: chrono::DateTime<chrono::Utc>| {
+        let columns = LinkUpdate {
+            provider: Some(provider.as_str().to_string()),
+            next_refresh: Some(Some(datetime_string(next))),
+            ..Default::default()
+        };
+        links::update(conn, link, columns).expect("update");
+        claims::release(conn, link).expect("release");
+    };
+    set(conn, Provider::EnableBanking, now + chrono::Duration::hours(1));
+    assert_eq!(claims::claim_due(conn, "w", lease, due_before, stale).expect("claim"), None);
+    set(conn, Provider::EnableBanking, now - chrono::Duration::minutes(1));
+    assert_eq!(claims::claim_due(conn, "w", lease, due_before, stale).expect("claim"), Some(link));
+    set(conn, Provider::SaltEdge, now + chrono::Duration::hours(1));
+    assert_eq!(claims::claim_due(conn, "w", lease, due_before, stale).expect("claim"), Some(link));
+    drop(pooled);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The bank's daily read budget is taken under the link's lock and written before any read: four reads,
+/// then the time the first two stop counting; a refusal time the bank gave holds until then.
+#[test]
+fn reads_are_taken_from_the_links_daily_budget() {
+    use crate::enablebanking::plan::{self, Asker, PlannedReads};
+    use crate::types::time::datetime_string;
+    let (dir, pool, _, link) = database("take-reads");
+    let mut pooled = pool.get().expect("connection");
+    let conn: &mut AnyConnection = &mut pooled;
+    let t0 = chrono::Utc::now();
+    let take = |conn: &mut AnyConnection, at| links::take_reads(conn, link, at, Asker::User).expect("take");
+    let both = PlannedReads { transactions: true, balances: true };
+    let transactions = PlannedReads { transactions: true, balances: false };
+    assert_eq!(take(conn, t0), Ok(both));
+    assert_eq!(take(conn, t0), Ok(transactions));
+    assert_eq!(take(conn, t0), Ok(transactions));
+    // Stored to the second: the first reads stop counting a day (and the margin) after that second.
+    let freed = take(conn, t0).map(|_| ()).map_err(|at| at.timestamp());
+    assert_eq!(freed, Err((t0 + plan::counted_for()).timestamp()));
+    let row = links::load(conn, link, None).expect("row");
+    assert_eq!(links::counted_reads(&row).len(), plan::READS_PER_DAY);
+    let later = t0 + plan::counted_for() + chrono::Duration::seconds(1);
+    assert_eq!(take(conn, later), Ok(both));
+    let refused = later + chrono::Duration::hours(24);
+    let columns = LinkUpdate { next_refresh_possible_at: Some(Some(datetime_string(refused))), ..Default::default() };
+    links::update(conn, link, columns).expect("update");
+    assert_eq!(take(conn, later).map(|_| ()).map_err(|at| at.timestamp()), Err(refused.timestamp()));
+    drop(pooled);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -68,25 +68,34 @@ fn invalid() -> HttpResponse {
     })
 }
 
-pub async fn return_page(app: web::Data<Arc<App>>, query: web::Query<ReturnQuery>) -> HttpResponse {
-    let query = query.into_inner();
-    let Some(token) = query.state.as_deref() else { return invalid() };
-    let claim = match use_return_state(&app, token).await {
-        Ok(Some(claim)) => claim,
-        Ok(None) => return invalid(),
+/// The return state of a URL, used once; `None` (nothing to say) when it is missing, unknown, expired or
+/// used.
+async fn claim(app: &Arc<App>, state: Option<&str>, what: &str) -> Option<ReturnState> {
+    match use_return_state(app, state?).await {
+        Ok(claim) => claim,
         Err(e) => {
-            crate::error::log(&e, "saltedge return");
-            return invalid();
+            crate::error::log(&e, what);
+            None
         }
-    };
-    let outcome = apply_return(&app, &claim, query.connection_id.as_deref()).await;
+    }
+}
+
+/// Back to the Odoo URL the attempt was given, or the result page.
+async fn answer(app: &Arc<App>, claim: &ReturnState, outcome: Result<()>, what: &str) -> HttpResponse {
     if let Err(e) = &outcome {
-        crate::error::log(e, "saltedge return");
+        crate::error::log(e, what);
     }
     if let Some(url) = &claim.return_to {
         return HttpResponse::Found().insert_header(("Location", url.as_str())).finish();
     }
-    result_page(&app, &claim, outcome.err()).await
+    result_page(app, claim, outcome.err()).await
+}
+
+pub async fn return_page(app: web::Data<Arc<App>>, query: web::Query<ReturnQuery>) -> HttpResponse {
+    let query = query.into_inner();
+    let Some(claim) = claim(&app, query.state.as_deref(), "saltedge return").await else { return invalid() };
+    let outcome = apply_return(&app, &claim, query.connection_id.as_deref()).await;
+    answer(&app, &claim, outcome, "saltedge return").await
 }
 
 #[derive(serde::Deserialize)]
@@ -102,27 +111,13 @@ pub async fn enablebanking_return(
     query: web::Query<EnableBankingReturnQuery>,
 ) -> HttpResponse {
     let query = query.into_inner();
-    let Some(token) = query.state.as_deref() else { return invalid() };
-    let claim = match use_return_state(&app, token).await {
-        Ok(Some(claim)) => claim,
-        Ok(None) => return invalid(),
-        Err(e) => {
-            crate::error::log(&e, "enablebanking return");
-            return invalid();
-        }
-    };
+    let Some(claim) = claim(&app, query.state.as_deref(), "enablebanking return").await else { return invalid() };
     let returned = match (&query.error, query.code.as_deref().map(str::trim).filter(|c| !c.is_empty())) {
         (None, Some(code)) if code.len() <= 2048 => Returned::Code(code),
         _ => Returned::NotCompleted,
     };
     let outcome = finish_return(&app, &claim, returned).await;
-    if let Err(e) = &outcome {
-        crate::error::log(e, "enablebanking return");
-    }
-    if let Some(url) = &claim.return_to {
-        return HttpResponse::Found().insert_header(("Location", url.as_str())).finish();
-    }
-    result_page(&app, &claim, outcome.err()).await
+    answer(&app, &claim, outcome, "enablebanking return").await
 }
 
 /// Attaches the attempt's connection (when it is the company's) and follows the attempt.

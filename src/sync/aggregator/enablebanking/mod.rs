@@ -233,6 +233,8 @@ pub async fn finish_return(app: &Arc<App>, claim: &ReturnState, returned: Return
         start @ FetchStart::Reading { .. } => {
             tokio::spawn(async move { log_outcome(link_id, run_fetch(&app, link_id, start, &()).await) });
         }
+        // A read of the link already runs in this process: it records its own outcome.
+        FetchStart::AlreadyRunning => {}
         // Connected; the bank's limit leaves no read now (a link authorized again the same day).
         _ => {
             record(&app, link_id, Change::new(LinkEvent::Succeeded)).await?;

@@ -26,17 +26,6 @@ pub const FIRST_READ_DAYS: i64 = 89;
 /// Days read again before the newest stored posted row: banks book late, with earlier dates.
 pub const OVERLAP_DAYS: i64 = 7;
 
-/// The reads still counting against the bank's limit, as stored on the link.
-pub fn counted_reads(link: &LinkRow) -> Vec<DateTime<Utc>> {
-    let stored: Vec<String> =
-        link.bank_reads.as_deref().and_then(|text| serde_json::from_str(text).ok()).unwrap_or_default();
-    stored.iter().filter_map(|at| parse_stored_datetime(at)).collect()
-}
-
-fn stored_reads(reads: &[DateTime<Utc>]) -> String {
-    serde_json::to_string(&reads.iter().map(|at| datetime_string(*at)).collect::<Vec<_>>()).unwrap_or_default()
-}
-
 /// Starts a fetch of `link`: `Reading` with the reads planned (already counted on the link, which is
 /// `fetching`), or `NotBefore` the time the bank's limit allows the next one (nothing changes then but
 /// the link's planned times), or `AlreadyRunning`.
@@ -48,10 +37,8 @@ pub async fn start(
     origin: Origin,
 ) -> Result<FetchStart> {
     let Some(guard) = eb.start_reading(link.id) else { return Ok(FetchStart::AlreadyRunning) };
-    let now = Utc::now();
-    let reads = counted_reads(link);
-    let last_balances = link.balances_read_at.as_deref().and_then(parse_stored_datetime);
-    match plan::plan(now, asker, &reads, last_balances) {
+    let (link_id, now) = (link.id, Utc::now());
+    match app.db(move |conn, _| store::links::take_reads(conn, link_id, now, asker)).await? {
         Err(until) => {
             let at = datetime_string(until);
             let columns = match asker {
@@ -60,20 +47,16 @@ pub async fn start(
                 Asker::User => LinkUpdate::default(),
             };
             let columns = LinkUpdate { next_refresh_possible_at: Some(Some(at)), ..columns };
-            let link_id = link.id;
             app.db(move |conn, _| store::links::update(conn, link_id, columns)).await?;
             drop(guard);
             Ok(FetchStart::NotBefore { until })
         }
         Ok(planned) => {
-            let counted = plan::remember(now, &reads, planned.count());
             let columns = LinkUpdate {
-                bank_reads: Some(Some(stored_reads(&counted))),
-                balances_read_at: planned.balances.then(|| Some(datetime_string(now))),
                 sync_progress: Some(Some("Reading the accounts at the bank.".to_string())),
                 ..Default::default()
             };
-            record(app, link.id, Change::new(LinkEvent::AttemptStarted(origin)).columns(columns)).await?;
+            record(app, link_id, Change::new(LinkEvent::AttemptStarted(origin)).columns(columns)).await?;
             Ok(FetchStart::Reading { guard, reads: planned })
         }
     }
@@ -148,7 +131,7 @@ pub async fn run(
 /// When the user's next Fetch Transactions may read, given what the link has counted.
 fn next_user_read(link: &LinkRow, now: DateTime<Utc>) -> DateTime<Utc> {
     let last_balances = link.balances_read_at.as_deref().and_then(parse_stored_datetime);
-    match plan::plan(now, Asker::User, &counted_reads(link), last_balances) {
+    match plan::plan(now, Asker::User, &store::links::counted_reads(link), last_balances) {
         Ok(_) => now,
         Err(at) => at,
     }

@@ -528,3 +528,6 @@ fn ensure_sandbox_answers(base: &url::Url) -> Result<()> {
     }
     Err(not_running(last_error))
 }
+
+#[cfg(test)]
+mod tests;

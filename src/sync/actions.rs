@@ -114,14 +114,20 @@ pub async fn new_synchronization(app: &Arc<App>, company_id: i64, req: NewSynchr
     let return_to = allowed_return_to(app, company_id, req.return_to.as_deref()).await?;
     let lookup = code.clone();
     let mut institution = app.db(move |conn, _| store::institutions::by_code(conn, &lookup)).await?;
+    let mut refresh_failed = None;
     if institution.is_none() {
-        refresh_institutions(app).await?;
+        // One aggregator failing to list its banks must not hide another's (they are stored regardless).
+        refresh_failed = refresh_institutions(app).await.err();
         let lookup = code.clone();
         institution = app.db(move |conn, _| store::institutions::by_code(conn, &lookup)).await?;
     }
-    let institution = institution.ok_or_else(|| {
-        Error::user(format!("Unknown institution {code:?}: pick one from account.online.institution."))
-    })?;
+    let institution = match (institution, refresh_failed) {
+        (Some(institution), _) => institution,
+        (None, Some(e)) => return Err(e),
+        (None, None) => {
+            return Err(Error::user(format!("Unknown institution {code:?}: pick one from account.online.institution.")))
+        }
+    };
     let provider = institution.provider();
     let aggregator = Aggregator::of(app, provider)?;
 

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import urllib.request
 import xmlrpc.client
 from pathlib import Path
 
@@ -132,6 +133,33 @@ def test_update_credentials_renews_the_session_and_keeps_the_accounts(bridge):
     # The same accounts (known again by their identification hash), the same rows: none twice.
     assert counts(api, link) == (accounts, posted, pending)
     assert sandbox_state(bank_url)["sessions_by_status"].get("CLOSED", 0) >= 1, "the replaced session is ended"
+
+
+def sql(bridge, statement):
+    """Runs one statement on the bridge's database (SQLite file or PostgreSQL); returns the rows."""
+    if bridge.backend == "sqlite":
+        import sqlite3
+
+        with sqlite3.connect(bridge.database_url) as conn:
+            return conn.execute(statement).fetchall()
+    out = subprocess.run(["psql", bridge.database_url, "-At", "-c", statement], check=True, capture_output=True, text=True)
+    return [tuple(line.split("|")) for line in out.stdout.splitlines() if line]
+
+
+def test_one_aggregator_failing_to_list_its_banks_does_not_hide_the_others(bridge):
+    api = Api(bridge, "alice")
+    sql(bridge, "DELETE FROM online_institutions WHERE code = 'enablebanking:DE:Mock Business Bank'")
+    salt_edge = sql(bridge, "SELECT value FROM bridge_settings WHERE key = 'sandbox.base_url'")[0][0]
+    root = salt_edge.split("/api/")[0]
+    request = urllib.request.Request(f"{root}/sandbox/admin/faults", data=json.dumps({"mode": "server_error", "every_nth": 1}).encode(), headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=15).read()
+    try:
+        link, bank_url = start(api, institution="enablebanking:DE:Mock Business Bank", email="refresh@acme.test")
+        assert "/sandbox-bank/authorize/" in bank_url
+        assert api.link(link, "provider")["provider"] == "enablebanking"
+    finally:
+        off = urllib.request.Request(f"{root}/sandbox/admin/faults", data=b'{"mode": "none"}', headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(off, timeout=15).read()
 
 
 def test_bankbridge_sync_reads_an_enable_banking_link_beside_the_running_bridge(bridge):

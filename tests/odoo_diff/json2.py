@@ -270,7 +270,10 @@ def protocol_cases():
         ("read ids as one int", dict(path=f"{link}/read", body={"ids": 999999, "fields": ["name"]}), whole),
         ("write without ids", dict(path=f"{link}/write", body={"vals": {"name": "x"}}), whole),
         ("unlink without ids", dict(path=f"{link}/unlink", body={}), whole),
-        ("institutions", dict(path="/json/2/account.online.institution/search_count", body={"domain": []}), whole),
+        # One named institution: the corpus unlinks one on Odoo, which the bridge refuses (institutions-read-only),
+        # so a count of all of them differs by design.
+        ("institutions", dict(path="/json/2/account.online.institution/search_count",
+                              body={"domain": [["code", "=", "fakebank_simple_xf"]]}), whole),
         ("create one dict", dict(path=f"{link}/create", body={"vals_list": {"name": "one dict"}}),
          lambda answer: (answer[0], len(answer[1])) if answer[0] == "ok" else answer),
         ("context_get", dict(path="/json/2/res.users/context_get", body={}),

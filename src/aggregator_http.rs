@@ -80,6 +80,39 @@ pub fn transport_failure(err: &reqwest::Error) -> &'static str {
     }
 }
 
+/// Largest answer body an aggregator client reads: a page of transactions is well under a megabyte, and a
+/// body that never ends (or a hostile one) is cut here instead of being buffered whole.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// Why an answer's body could not be read whole.
+#[derive(Debug)]
+pub enum BodyFailure {
+    /// The connection broke while reading.
+    Transport(reqwest::Error),
+    /// The body is longer than [`MAX_BODY_BYTES`]; nothing past the limit was kept.
+    TooLarge,
+}
+
+/// The answer's body, read chunk by chunk up to [`MAX_BODY_BYTES`].
+pub async fn read_capped_body(response: &mut reqwest::Response) -> Result<Vec<u8>, BodyFailure> {
+    if response.content_length().is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        return Err(BodyFailure::TooLarge);
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyFailure::Transport)? {
+        if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(BodyFailure::TooLarge);
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+/// The words for an answer cut at [`MAX_BODY_BYTES`].
+pub fn too_large(method: &reqwest::Method, path: &str) -> String {
+    format!("{method} {path}: the answer is larger than {} MiB", MAX_BODY_BYTES >> 20)
+}
+
 /// `text` cut to [`MAX_MESSAGE_CHARS`] characters (with an ellipsis when cut).
 pub fn truncate(mut text: String) -> String {
     if text.chars().count() > MAX_MESSAGE_CHARS {

@@ -27,7 +27,7 @@
 //!   `ASPSP_RATE_LIMIT_EXCEEDED` (the bank's own daily limit) is never retried within a call.
 //! * Paging: `continuation_key` is followed to the end, one page handed to the caller at a time; a key
 //!   seen twice or more than [`MAX_PAGES`] pages (configurable) end the read with a protocol error, and no answer body
-//!   may exceed [`MAX_BODY_BYTES`] (a body that never ends is cut, not buffered).
+//!   may exceed [`aggregator_http::MAX_BODY_BYTES`] (a body that never ends is cut, not buffered).
 //! * Reads are made without the user: no `Psu-*` headers are sent (the bridge cannot know the user's IP
 //!   address or browser), so the bank may count each read against its PSD2 limit of about four per
 //!   account per day; [`plan`] says when the bridge may read.
@@ -56,7 +56,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use url::Url;
 
-use crate::aggregator_http;
+use crate::aggregator_http::{self, BodyFailure};
 
 pub use error::{EnableBankingError, ErrorKind};
 pub use jwt::{AppSigner, KeyError};
@@ -67,8 +67,6 @@ pub const DEFAULT_BASE_URL: &str = "https://api.enablebanking.com/";
 
 /// Most pages one transactions read follows before it is called endless.
 pub const MAX_PAGES: usize = 2_000;
-/// Largest answer body accepted (a transactions page of thousands of rows is far below this).
-pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// Client settings. `Debug` never shows the key.
 #[derive(Clone)]
@@ -366,19 +364,16 @@ impl Client {
         let mut response = request.send().await.map_err(|e| Failure::transport(method, &shown, e))?;
         let status = response.status().as_u16();
         let retry_after = aggregator_http::retry_after(response.headers());
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| Failure::transport(method, &shown, e))? {
-            if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+        let bytes = match aggregator_http::read_capped_body(&mut response).await {
+            Ok(bytes) => bytes,
+            Err(BodyFailure::Transport(e)) => return Err(Failure::transport(method, &shown, e)),
+            Err(BodyFailure::TooLarge) => {
                 return Err(Failure::answered(
-                    EnableBankingError::new(
-                        ErrorKind::Protocol,
-                        format!("{method} {shown}: the answer is larger than {} MiB", MAX_BODY_BYTES >> 20),
-                    )
-                    .with_status(status),
-                ));
+                    EnableBankingError::new(ErrorKind::Protocol, aggregator_http::too_large(method, &shown))
+                        .with_status(status),
+                ))
             }
-            bytes.extend_from_slice(&chunk);
-        }
+        };
         if (200..300).contains(&status) {
             return serde_json::from_slice::<T>(&bytes).map_err(|e| {
                 Failure::answered(

@@ -337,6 +337,12 @@ async fn exhausted_retries_malformed_json_and_timeouts() {
     assert_eq!(err.kind(), ErrorKind::Protocol);
     assert!(!err.to_string().contains("<html>"), "no body in messages: {err}");
 
+    // A body that never ends is cut at the limit instead of filling memory.
+    set_faults(&sandbox, json!({ "mode": "endless_body", "every_nth": 1 })).await;
+    let err = impatient.transactions_page(&connection_id, &account_id, None, false, 100).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Protocol);
+    assert!(err.message().contains("larger than 16 MiB"), "{err}");
+
     set_faults(&sandbox, json!({ "mode": "slow", "every_nth": 1, "delay_ms": 1500 })).await;
     let started = std::time::Instant::now();
     let err = impatient.list_accounts(&connection_id).await.unwrap_err();

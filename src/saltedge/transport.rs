@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use url::Url;
 
-use crate::aggregator_http;
+use crate::aggregator_http::{self, BodyFailure};
 
 use super::{error, signing, Client, Envelope, ErrorEnvelope, ErrorKind, Page, SaltEdgeError};
 
@@ -130,10 +130,17 @@ impl Client {
         if !body.is_empty() {
             request = request.body(body.to_vec());
         }
-        let response = request.send().await.map_err(|e| transport_error(method, path, e))?;
+        let mut response = request.send().await.map_err(|e| transport_error(method, path, e))?;
         let status = response.status().as_u16();
         let retry_after = aggregator_http::retry_after(response.headers());
-        let bytes = response.bytes().await.map_err(|e| transport_error(method, path, e))?;
+        let bytes = match aggregator_http::read_capped_body(&mut response).await {
+            Ok(bytes) => bytes,
+            Err(BodyFailure::Transport(e)) => return Err(transport_error(method, path, e)),
+            Err(BodyFailure::TooLarge) => {
+                return Err(SaltEdgeError::new(ErrorKind::Protocol, aggregator_http::too_large(method, path))
+                    .with_status(status))
+            }
+        };
         if (200..300).contains(&status) {
             return serde_json::from_slice::<Envelope<T>>(&bytes).map_err(|e| {
                 SaltEdgeError::new(ErrorKind::Protocol, format!("unexpected answer to {method} {path}: {e}"))

@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | `GET  /sandbox/admin/state` | | counts of customers, connections, sessions; current faults |
 //! | `GET  /sandbox/admin/faults` | | current fault configuration |
-//! | `POST /sandbox/admin/faults` | `{mode: "none"\|"rate_limit"\|"server_error"\|"slow"\|"drop"\|"malformed", every_nth: 1, retry_after_secs: 1, delay_ms: 0, status: 500}` | fault injection on every Nth `GET /api/v6/…` request (counter restarts) |
+//! | `POST /sandbox/admin/faults` | `{mode: "none"\|"rate_limit"\|"server_error"\|"slow"\|"drop"\|"malformed"\|"endless_body", every_nth: 1, retry_after_secs: 1, delay_ms: 0, status: 500}` | fault injection on every Nth `GET /api/v6/…` request (counter restarts) |
 //! | `POST /sandbox/admin/connections/{id}/accounts` | `{name, nature, currency_code, transactions, pending}` | adds an account (defaults from the config) |
 //! | `POST /sandbox/admin/connections/{id}/expire_consent` | | current consent expires now → `AispConsentExpired` afterwards |
 //! | `POST /sandbox/admin/connections/{id}/next_refresh` | `{at: RFC 3339}` or `{in_secs: N}` (default: now) | sets `next_refresh_possible_at` |

@@ -76,6 +76,7 @@ pub mod connect_page;
 pub mod data;
 /// The Enable Banking emulator (its own server, beside this Salt Edge one).
 pub mod enablebanking;
+mod endless_body;
 mod state;
 
 #[cfg(test)]

@@ -298,6 +298,8 @@ pub enum FaultMode {
     Drop,
     /// 200 with a body that is not JSON.
     Malformed,
+    /// 200 with a body that never ends (a page of transactions whose list goes on).
+    EndlessBody,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

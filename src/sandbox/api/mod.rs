@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 use super::attempts::{self, Interaction, Work};
 use super::callbacks::{self, Callback};
 use super::data::{self, AccountShape, RowFilter};
+use super::endless_body::EndlessBody;
 use super::state::{
     self, ConnectionRec, ConnectionStatus, ConsentState, FaultMode, SandboxState, SessionKind, SessionRec,
 };
@@ -206,6 +207,12 @@ pub(crate) async fn dispatch(req: HttpRequest, body: Bytes, shared: web::Data<Sh
                 return HttpResponse::Ok()
                     .content_type("application/json")
                     .body("{\"data\": [{\"id\": \"1\", <html>Sandbox fault: malformed</html>");
+            }
+            FaultMode::EndlessBody => {
+                return HttpResponse::Ok().content_type("application/json").body(EndlessBody::new(
+                    b"{\"data\": [",
+                    "{\"id\": \"1\", \"amount\": -1.0, \"currency_code\": \"EUR\", \"status\": \"posted\"},",
+                ));
             }
             FaultMode::Slow => {
                 // Capped so a typo cannot park a worker for days.

@@ -1,14 +1,10 @@
 //! The account endpoints: details, balances and paginated transactions, with the session checks and the
 //! bank's limit on reads made without the user.
 
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
-use actix_web::body::{BodySize, MessageBody};
-use actix_web::web::Bytes;
 use chrono::{Duration as ChronoDuration, NaiveDate};
 use serde_json::{json, Value};
 
+use super::super::super::endless_body::EndlessBody;
 use super::super::data::{self, BankBehaviour, BANKS};
 use super::super::state::{self, Cursor, EbState, FaultMode, ReadQuery};
 use super::{account_json, ended_error, uuid_segment, ApiError, ApiResult, Call};
@@ -180,24 +176,9 @@ pub(super) fn transactions(call: &Call, uid: &str) -> ApiResult {
 }
 
 /// An answer body that never ends (fault `endless_body`): a transactions page whose list goes on.
-#[derive(Default)]
-pub(super) struct EndlessBody {
-    started: bool,
-}
-
-impl MessageBody for EndlessBody {
-    type Error = std::io::Error;
-
-    fn size(&self) -> BodySize {
-        BodySize::Stream
-    }
-
-    fn poll_next(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Self::Error>>> {
-        if !self.started {
-            self.started = true;
-            return Poll::Ready(Some(Ok(Bytes::from_static(b"{\"transactions\": ["))));
-        }
-        let row = "{\"transaction_amount\": {\"currency\": \"EUR\", \"amount\": \"1.00\"}, \"credit_debit_indicator\": \"DBIT\", \"status\": \"BOOK\"},";
-        Poll::Ready(Some(Ok(Bytes::from(row.repeat(512)))))
-    }
+pub(super) fn endless_transactions() -> EndlessBody {
+    EndlessBody::new(
+        b"{\"transactions\": [",
+        "{\"transaction_amount\": {\"currency\": \"EUR\", \"amount\": \"1.00\"}, \"credit_debit_indicator\": \"DBIT\", \"status\": \"BOOK\"},",
+    )
 }

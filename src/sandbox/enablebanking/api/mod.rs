@@ -18,7 +18,7 @@ use super::state::{
     self, AccountRef, AuthorizationRec, AuthorizationStatus, EbState, FaultConfig, FaultMode, SessionEnd, SessionRec,
 };
 use super::{Shared, CODE_LIFETIME_MINUTES};
-use accounts::{balances, details, transactions, EndlessBody};
+use accounts::{balances, details, endless_transactions, transactions};
 
 /// Longest a `slow` fault may hold a request.
 const MAX_FAULT_DELAY_MS: u64 = 10 * 60 * 1000;
@@ -108,7 +108,7 @@ pub(crate) async fn dispatch(req: HttpRequest, body: Bytes, shared: web::Data<Sh
                 return HttpResponse::Ok().content_type("application/json").body("{\"transactions\": [<html>");
             }
             FaultMode::EndlessBody => {
-                return HttpResponse::Ok().content_type("application/json").body(EndlessBody::default());
+                return HttpResponse::Ok().content_type("application/json").body(endless_transactions());
             }
             FaultMode::Slow => {
                 tokio::time::sleep(std::time::Duration::from_millis(fault.delay_ms.min(MAX_FAULT_DELAY_MS))).await;

@@ -1,7 +1,9 @@
 //! Shared data types, below every other layer: the wire-neutral `Value` that the wire, models, ORM and
 //! sync engine pass between them, the states records carry and the one transition function of a link's
-//! states, Odoo's date and datetime text, and the one cleaning point for text before it is stored.
+//! states, Odoo's date and datetime text, the one cleaning point for text before it is stored, and who a
+//! request comes from (`client_address`).
 
+pub mod client_address;
 pub mod log_text;
 pub mod state;
 pub mod text;

@@ -17,6 +17,7 @@ use bankbridge::sandbox::{self, SandboxConfig};
 const DEFAULT_ATTEMPT_DELAY_MS: u64 = sandbox::DEFAULT_ATTEMPT_DELAY.as_millis() as u64;
 use bankbridge::server::{self, EnableBankingOptions, SaltEdgeOptions, ServeOptions};
 use bankbridge::sync;
+use bankbridge::types::client_address::TrustedProxies;
 
 #[path = "cli/sync_progress.rs"]
 mod sync_progress;
@@ -217,6 +218,15 @@ enum Command {
         /// Seconds between scheduled fetches of auto_sync links (0 disables the scheduler).
         #[arg(long, env = "BANKBRIDGE_SYNC_INTERVAL", default_value_t = 3600)]
         sync_interval: u64,
+        /// Reverse proxies (comma-separated addresses or CIDR ranges, e.g. `127.0.0.1,10.0.0.0/8`) whose
+        /// Forwarded / X-Forwarded-For / X-Forwarded-Proto headers name the client; from any other peer
+        /// those headers are ignored [default: none].
+        #[arg(long, env = "BANKBRIDGE_TRUSTED_PROXIES", value_parser = parse_trusted_proxies, default_value = "")]
+        trusted_proxies: TrustedProxies,
+        /// Connections one client address may hold at once (behind a trusted proxy: requests one client
+        /// may have running); more get HTTP 503.
+        #[arg(long, env = "BANKBRIDGE_MAX_CONNECTIONS_PER_CLIENT", default_value_t = server::MAX_CONNECTIONS_PER_CLIENT)]
+        max_connections_per_client: u32,
         #[command(flatten)]
         saltedge: ServeSaltEdgeArgs,
         #[command(flatten)]
@@ -324,6 +334,10 @@ enum UserCommand {
     },
 }
 
+fn parse_trusted_proxies(list: &str) -> Result<TrustedProxies, String> {
+    TrustedProxies::parse(list)
+}
+
 fn read_secret_line() -> Result<String, Error> {
     let mut line = String::new();
     std::io::stdin()
@@ -346,6 +360,8 @@ fn run(command: Command, database_before_command: Option<&str>) -> Result<(), Er
             pool_size,
             ref public_url,
             sync_interval,
+            ref trusted_proxies,
+            max_connections_per_client,
             ref saltedge,
             ref enablebanking,
         } => {
@@ -361,6 +377,8 @@ fn run(command: Command, database_before_command: Option<&str>) -> Result<(), Er
                 saltedge: saltedge.options(),
                 enablebanking: enablebanking.options(),
                 sync_interval: Duration::from_secs(sync_interval),
+                trusted_proxies: trusted_proxies.clone(),
+                max_connections_per_client: max_connections_per_client.max(1),
             };
             actix_web::rt::System::new().block_on(server::serve(options))
         }

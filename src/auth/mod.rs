@@ -5,8 +5,15 @@
 //! while the user's `credential_generation` (bumped by database triggers on every password change and
 //! every deleted or altered key, whoever makes it) still has the value read with the user row is accepted
 //! without reading the hashes and keys again.
+//!
+//! Failed checks are counted per client address and login (or uid) in the database (`throttle`), so the
+//! bound holds across replicas; web sessions live in the database too (`sessions`).
+
+pub mod sessions;
+pub mod throttle;
 
 use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -20,18 +27,20 @@ use crate::db::schema::{api_keys, companies, users};
 use crate::db::AnyConnection;
 use crate::error::{Error, ErrorKind, Result};
 
+use throttle::ThrottleKey;
+
 const CACHE_TTL: Duration = Duration::from_secs(600);
-/// Failed logins allowed per login name within `THROTTLE_WINDOW` before further attempts are refused.
-const MAX_FAILURES: u32 = 10;
-const THROTTLE_WINDOW: Duration = Duration::from_secs(60);
+const THROTTLE_WINDOW: Duration = Duration::from_secs(throttle::WINDOW_SECS as u64);
 const KEY_PREFIX_LEN: usize = 8;
+/// The client address of callers inside this machine that are no network client (the CLI, tests).
+pub const LOCAL: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 /// Longest login and secret looked at. Longer ones are refused before any lookup, hashing or throttle
 /// bookkeeping: no stored login exceeds 200 characters (`add_user`), an API key has 40 and a password
 /// beyond 4 KiB is a payload, not a password.
 pub const MAX_LOGIN_BYTES: usize = 256;
 pub const MAX_SECRET_BYTES: usize = 4096;
-/// Most failed-login counters kept at once (each 32-byte hashed key plus a count and a time): past it,
-/// expired ones go first, then the oldest tenth. A spray of distinct logins costs a fixed few hundred KiB.
+/// Most "failed here lately" hints kept at once (each a 64-byte key and a time): past it, expired ones go
+/// first, then the oldest tenth. A spray of distinct logins costs a fixed few hundred KiB.
 const MAX_THROTTLE_ENTRIES: usize = 10_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,9 +64,10 @@ pub struct Authenticator {
     verified: Mutex<HashMap<[u8; 32], (String, Instant)>>,
     /// The same key → the user's credential generation when the secret was last verified.
     current: Mutex<HashMap<[u8; 32], (i64, Instant)>>,
-    /// SHA-256 of a login (or `uid:N`) → failures in the current window and when it started; bounded by
-    /// `MAX_THROTTLE_ENTRIES`, so callers cannot grow it with distinct or huge logins.
-    failures: Mutex<HashMap<[u8; 32], (u32, Instant)>>,
+    /// Throttle keys that failed in this process within the window, and when last: a call whose secret
+    /// is already verified reads the shared counter (`throttle`) only for these, so the common call costs
+    /// no extra statement. Bounded by `MAX_THROTTLE_ENTRIES`.
+    failed_here: Mutex<HashMap<ThrottleKey, Instant>>,
     /// Serializes argon2 checks: each takes ~19 MiB, so a burst of them (64 clients at once, or wrong
     /// keys sprayed over many uids) must not run in parallel; it also lets a burst of calls with the same
     /// new secret verify it once.
@@ -117,18 +127,26 @@ pub fn generate_api_key() -> String {
 }
 
 impl Authenticator {
-    /// `common.authenticate`: the uid, or `None` for unknown login, wrong secret or too many failures.
-    pub fn authenticate(&self, conn: &mut AnyConnection, login: &str, secret: &str) -> Result<Option<Identity>> {
-        Ok(self.authenticate_credential(conn, login, secret)?.map(|(identity, _)| identity))
+    /// `common.authenticate` from `client`: the uid, or `None` for unknown login, wrong secret or too many
+    /// failures.
+    pub fn authenticate(
+        &self,
+        conn: &mut AnyConnection,
+        login: &str,
+        secret: &str,
+        client: IpAddr,
+    ) -> Result<Option<Identity>> {
+        Ok(self.authenticate_credential(conn, login, secret, client)?.map(|(identity, _)| identity))
     }
 
     /// `authenticate`, also returning the stored hash the secret matched (the password's or an API
-    /// key's): a web session remembers it, and lives only while that hash stays stored (`check_session`).
+    /// key's): a web session remembers it, and lives only while that hash stays stored (`sessions`).
     pub fn authenticate_credential(
         &self,
         conn: &mut AnyConnection,
         login: &str,
         secret: &str,
+        client: IpAddr,
     ) -> Result<Option<(Identity, String)>> {
         if login.len() > MAX_LOGIN_BYTES || secret.len() > MAX_SECRET_BYTES {
             tracing::info!(
@@ -138,8 +156,10 @@ impl Authenticator {
             );
             return Ok(None);
         }
-        if self.throttled(login) {
-            tracing::warn!(login = %crate::types::log_text::escaped(login), "login refused: too many recent failures");
+        let key = ThrottleKey::new(client, login);
+        let now = throttle::now_secs();
+        if throttle::throttled(conn, &key, now)? {
+            tracing::warn!(login = %crate::types::log_text::escaped(login), client = %client, "login refused: too many recent failures");
             return Ok(None);
         }
         let user = users::table
@@ -150,44 +170,17 @@ impl Authenticator {
             .optional()?;
         let matched = match user {
             Some((uid, company_id, password_hash)) => self
-                .matching_hash(conn, uid, password_hash.as_deref(), secret)?
+                .matching_hash(conn, uid, password_hash.as_deref(), secret, &key)?
                 .map(|hash| (Identity { uid, company_id }, hash)),
-            None => None,
+            None => {
+                throttle::reserve(conn, &key, now)?;
+                None
+            }
         };
         if matched.is_none() {
-            self.record_failure(login);
+            self.note_failure(key);
         }
         Ok(matched)
-    }
-
-    /// The per-call check of a web session: the user is still active and the credential it logged in
-    /// with (password or API key, by its stored hash) is still stored, so `user disable`, `user revoke`
-    /// and `user passwd` end the session on its next call, as they end XML-RPC access.
-    ///
-    /// Like `check`, one cached statement when nothing changed: the user row (disabling takes effect on the
-    /// next call) and its credential generation; the stored hashes are read again only when it moved.
-    pub fn check_session(&self, conn: &mut AnyConnection, uid: i64, credential_hash: &str) -> Result<Identity> {
-        let Some((company_id, generation)) = active_user(conn, uid)? else {
-            return Err(Error::access_denied());
-        };
-        let key = cache_key(&format!("session:{uid}"), credential_hash);
-        if self.verified_at(&key, generation) {
-            return Ok(Identity { uid, company_id });
-        }
-        let password_hash = stored_password_hash(conn, uid)?;
-        let still_stored = password_hash.as_deref() == Some(credential_hash)
-            || api_keys::table
-                .filter(api_keys::user_id.eq(uid))
-                .filter(api_keys::key_hash.eq(credential_hash))
-                .count()
-                .get_result::<i64>(conn)?
-                > 0;
-        if still_stored {
-            self.remember_generation(key, generation);
-            Ok(Identity { uid, company_id })
-        } else {
-            Err(Error::access_denied())
-        }
     }
 
     /// The per-call check of a bearer API key (`/json/2`, Odoo 19's `auth='bearer'`): the identity of the
@@ -195,7 +188,9 @@ impl Authenticator {
     /// found by its prefix among every user's keys; as for `check`, argon2 runs once per key, and a key
     /// verified at the user's current credential generation is accepted on one statement, so deleting the
     /// key (`user revoke`) or disabling the user takes effect on the next call.
-    pub fn check_bearer(&self, conn: &mut AnyConnection, key: &str) -> Result<Option<Identity>> {
+    ///
+    /// Wrong keys are counted per client address and uid (`throttle`), as for `check`.
+    pub fn check_bearer(&self, conn: &mut AnyConnection, key: &str, client: IpAddr) -> Result<Option<Identity>> {
         if key.len() < KEY_PREFIX_LEN || key.len() > MAX_SECRET_BYTES || !key.is_char_boundary(KEY_PREFIX_LEN) {
             return Ok(None);
         }
@@ -209,8 +204,9 @@ impl Authenticator {
         uids.sort_unstable();
         uids.dedup();
         for uid in uids {
-            let throttle_key = format!("uid:{uid}");
-            if self.throttled(&throttle_key) {
+            let throttle_key = ThrottleKey::new(client, &format!("uid:{uid}"));
+            if self.failed_here_lately(&throttle_key) && throttle::throttled(conn, &throttle_key, throttle::now_secs())?
+            {
                 continue;
             }
             let mine = owners.iter().filter(|(owner, ..)| *owner == uid);
@@ -220,11 +216,11 @@ impl Authenticator {
                 return Ok(Some(Identity { uid, company_id }));
             }
             let hashes: Vec<String> = mine.map(|(.., hash)| hash.clone()).collect();
-            if self.matching_among(uid, &hashes, key).is_some() {
+            if self.matching_among(conn, uid, &hashes, key, &throttle_key)?.is_some() {
                 self.remember_generation(remembered, generation);
                 return Ok(Some(Identity { uid, company_id }));
             }
-            self.record_failure(&throttle_key);
+            self.note_failure(throttle_key);
         }
         Ok(None)
     }
@@ -233,16 +229,22 @@ impl Authenticator {
     /// time, so disabling a user takes effect on the next call; its credential generation tells whether a
     /// password change or a deleted key happened since the secret was last verified, and then the stored
     /// hashes and keys are read again.
-    pub fn check(&self, conn: &mut AnyConnection, uid: i64, secret: &str) -> Result<Identity> {
-        self.checked(conn, uid, secret, Verification::Full)?.ok_or_else(Error::access_denied)
+    pub fn check(&self, conn: &mut AnyConnection, uid: i64, secret: &str, client: IpAddr) -> Result<Identity> {
+        self.checked(conn, uid, secret, client, Verification::Full)?.ok_or_else(Error::access_denied)
     }
 
     /// `check` for a caller that must not spend a hash's time (an HTTP worker): the identity when the
     /// secret was verified at the user's current credential generation, `None` for anything else (not
     /// verified yet, refused, throttled), which `check` then decides. It counts no failure itself, so a
     /// refused call that goes on to `check` is counted once.
-    pub fn check_remembered(&self, conn: &mut AnyConnection, uid: i64, secret: &str) -> Result<Option<Identity>> {
-        match self.checked(conn, uid, secret, Verification::RememberedOnly) {
+    pub fn check_remembered(
+        &self,
+        conn: &mut AnyConnection,
+        uid: i64,
+        secret: &str,
+        client: IpAddr,
+    ) -> Result<Option<Identity>> {
+        match self.checked(conn, uid, secret, client, Verification::RememberedOnly) {
             Err(e) if e.kind() == ErrorKind::AccessDenied => Ok(None),
             other => other,
         }
@@ -253,18 +255,22 @@ impl Authenticator {
         conn: &mut AnyConnection,
         uid: i64,
         secret: &str,
+        client: IpAddr,
         mode: Verification,
     ) -> Result<Option<Identity>> {
         if secret.len() > MAX_SECRET_BYTES {
             return Err(Error::access_denied());
         }
-        let throttle_key = format!("uid:{uid}");
-        if self.throttled(&throttle_key) {
+        let throttle_key = ThrottleKey::new(client, &format!("uid:{uid}"));
+        // Only a key that failed here lately costs a read of the shared counter on this path; a guess that
+        // is not verified yet is counted in it below, before any hashing, on every replica.
+        if self.failed_here_lately(&throttle_key) && throttle::throttled(conn, &throttle_key, throttle::now_secs())? {
             return Err(Error::access_denied());
         }
         let Some((company_id, generation)) = active_user(conn, uid)? else {
             if mode == Verification::Full {
-                self.record_failure(&throttle_key);
+                throttle::reserve(conn, &throttle_key, throttle::now_secs())?;
+                self.note_failure(throttle_key);
             }
             return Err(Error::access_denied());
         };
@@ -276,11 +282,11 @@ impl Authenticator {
             return Ok(None);
         }
         let password_hash = stored_password_hash(conn, uid)?;
-        if self.matching_hash(conn, uid, password_hash.as_deref(), secret)?.is_some() {
+        if self.matching_hash(conn, uid, password_hash.as_deref(), secret, &throttle_key)?.is_some() {
             self.remember_generation(key, generation);
             Ok(Some(Identity { uid, company_id }))
         } else {
-            self.record_failure(&throttle_key);
+            self.note_failure(throttle_key);
             Err(Error::access_denied())
         }
     }
@@ -317,8 +323,10 @@ impl Authenticator {
         uid: i64,
         password_hash: Option<&str>,
         secret: &str,
+        throttle_key: &ThrottleKey,
     ) -> Result<Option<String>> {
         if secret.is_empty() {
+            throttle::reserve(conn, throttle_key, throttle::now_secs())?;
             return Ok(None);
         }
         let mut candidates: Vec<String> = Vec::new();
@@ -330,23 +338,40 @@ impl Authenticator {
                 .load(conn)?;
         }
         candidates.extend(password_hash.map(str::to_string));
-        Ok(self.matching_among(uid, &candidates, secret))
+        self.matching_among(conn, uid, &candidates, secret, throttle_key)
     }
 
-    /// The hash among `candidates` (stored hashes of user `uid`) that `secret` matches, remembered.
-    fn matching_among(&self, uid: i64, candidates: &[String], secret: &str) -> Option<String> {
+    /// The hash among `candidates` (stored hashes of user `uid`) that `secret` matches, remembered. A
+    /// secret not remembered takes a place in `throttle_key`'s shared count before it is hashed (refused
+    /// unhashed when the count is full) and gives it back when it matched.
+    fn matching_among(
+        &self,
+        conn: &mut AnyConnection,
+        uid: i64,
+        candidates: &[String],
+        secret: &str,
+        throttle_key: &ThrottleKey,
+    ) -> Result<Option<String>> {
         let key = cache_key(&uid.to_string(), secret);
         if let Some(hash) = self.cached(&key).filter(|hash| candidates.contains(hash)) {
-            return Some(hash);
+            return Ok(Some(hash));
         }
-        let _turn = self.argon2_turn.lock().unwrap_or_else(|p| p.into_inner());
-        // Another call may have verified the same secret while this one waited.
-        if let Some(hash) = self.cached(&key).filter(|hash| candidates.contains(hash)) {
-            return Some(hash);
+        if !throttle::reserve(conn, throttle_key, throttle::now_secs())? {
+            return Ok(None);
         }
-        let hash = candidates.iter().find(|hash| verify_secret(secret, hash))?.clone();
-        self.remember(key, hash.clone());
-        Some(hash)
+        let matched = {
+            let _turn = self.argon2_turn.lock().unwrap_or_else(|p| p.into_inner());
+            // Another call may have verified the same secret while this one waited.
+            match self.cached(&key).filter(|hash| candidates.contains(hash)) {
+                Some(hash) => Some(hash),
+                None => candidates.iter().find(|hash| verify_secret(secret, hash)).cloned(),
+            }
+        };
+        if let Some(hash) = &matched {
+            self.remember(key, hash.clone());
+            throttle::release(conn, throttle_key)?;
+        }
+        Ok(matched)
     }
 
     fn cached(&self, key: &[u8; 32]) -> Option<String> {
@@ -373,40 +398,33 @@ impl Authenticator {
         map.insert(key, (hash, Instant::now()));
     }
 
-    fn throttled(&self, who: &str) -> bool {
-        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(&throttle_key(who)).is_some_and(|(n, since)| *n >= MAX_FAILURES && since.elapsed() < THROTTLE_WINDOW)
+    fn failed_here_lately(&self, key: &ThrottleKey) -> bool {
+        let map = self.failed_here.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(key).is_some_and(|at| at.elapsed() < THROTTLE_WINDOW)
     }
 
-    fn record_failure(&self, who: &str) {
-        let key = throttle_key(who);
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+    /// Remembers that `key` failed here, so this process's calls with remembered secrets consult the
+    /// shared count for it (the count itself was taken by `throttle::reserve`).
+    fn note_failure(&self, key: ThrottleKey) {
+        let mut map = self.failed_here.lock().unwrap_or_else(|p| p.into_inner());
         if !map.contains_key(&key) && map.len() >= MAX_THROTTLE_ENTRIES {
-            map.retain(|_, (_, since)| since.elapsed() < THROTTLE_WINDOW);
+            map.retain(|_, at| at.elapsed() < THROTTLE_WINDOW);
             if map.len() >= MAX_THROTTLE_ENTRIES {
-                // Still full of live counters (a spray of distinct logins): forget the oldest tenth in one
-                // pass, so the cost is paid once per thousand new logins, not on each.
-                let mut starts: Vec<Instant> = map.values().map(|(_, since)| *since).collect();
-                let (_, cutoff, _) = starts.select_nth_unstable(MAX_THROTTLE_ENTRIES / 10);
+                // Still full of live hints (a spray of distinct logins): forget the oldest tenth in one pass,
+                // so the cost is paid once per thousand new logins, not on each.
+                let mut times: Vec<Instant> = map.values().copied().collect();
+                let (_, cutoff, _) = times.select_nth_unstable(MAX_THROTTLE_ENTRIES / 10);
                 let cutoff = *cutoff;
-                map.retain(|_, (_, since)| *since > cutoff);
+                map.retain(|_, at| *at > cutoff);
             }
         }
-        let entry = map.entry(key).or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= THROTTLE_WINDOW {
-            *entry = (0, Instant::now());
-        }
-        entry.0 += 1;
+        map.insert(key, Instant::now());
     }
 
-    /// How many failed-login counters are kept (for tests of the bound).
+    /// How many "failed here lately" hints are kept (for tests of the bound).
     pub fn throttle_entries(&self) -> usize {
-        self.failures.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.failed_here.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
-}
-
-fn throttle_key(who: &str) -> [u8; 32] {
-    Sha256::digest(who.as_bytes()).into()
 }
 
 /// Finds or creates a company by name.
@@ -513,17 +531,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn failed_login_counters_stay_bounded_and_keep_throttling() {
+    fn failure_hints_stay_bounded_and_keep_the_newest() {
         let auth = Authenticator::default();
+        let key = |i: usize| ThrottleKey::new(LOCAL, &format!("sprayed-login-{i}"));
         for i in 0..(MAX_THROTTLE_ENTRIES * 2 + 500) {
-            auth.record_failure(&format!("sprayed-login-{i}"));
+            auth.note_failure(key(i));
         }
         assert!(auth.throttle_entries() <= MAX_THROTTLE_ENTRIES, "{}", auth.throttle_entries());
-        // The newest counters survive the spray: a login failing now is still throttled.
-        for _ in 0..MAX_FAILURES {
-            auth.record_failure("target");
-        }
-        assert!(auth.throttled("target"));
-        assert!(!auth.throttled("sprayed-login-0"));
+        // The newest hints survive the spray: a login failing now is still looked up.
+        let target = ThrottleKey::new(LOCAL, "target");
+        auth.note_failure(target.clone());
+        assert!(auth.failed_here_lately(&target));
+        assert!(!auth.failed_here_lately(&key(0)));
     }
 }

@@ -42,9 +42,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    web_sessions (sid_hash) {
+        sid_hash -> Text,
+        user_id -> BigInt,
+        login -> Text,
+        credential_hash -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    login_throttle (key_hash) {
+        key_hash -> Text,
+        failures -> BigInt,
+        window_start -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> companies (company_id));
 diesel::joinable!(api_keys -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(companies, users, api_keys, ir_models);
+diesel::joinable!(web_sessions -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(companies, users, api_keys, ir_models, web_sessions);
 
 diesel::table! {
     online_institutions (id) {

@@ -15,6 +15,7 @@ use actix_web::{FromRequest, HttpMessage as _, HttpRequest};
 use crate::rpc::answer::Fault;
 use crate::rpc::fault::{self, escaped};
 use crate::rpc::services::Caller;
+use crate::types::client_address::ClientAddress;
 
 struct Note {
     protocol: &'static str,
@@ -57,9 +58,35 @@ impl FromRequest for Access {
     }
 }
 
-/// The client's socket address (not a forwarded-for header, which the client writes itself).
+/// Where a request comes from: its socket peer, or behind a trusted proxy the client the proxy names
+/// (`server` resolves it once per request; a forwarding header from any other peer is never read).
+#[derive(Clone, Copy, Debug)]
+pub struct Client(pub ClientAddress);
+
+impl Client {
+    pub fn of(req: &HttpRequest) -> ClientAddress {
+        let resolved = req.extensions().get::<ClientAddress>().copied();
+        resolved.unwrap_or_else(|| ClientAddress::direct(req.peer_addr().map_or(crate::auth::LOCAL, |a| a.ip())))
+    }
+}
+
+impl FromRequest for Client {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Client, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(Client(Client::of(req))))
+    }
+}
+
+/// The client for a log line: `address:port` of a direct client; the address a trusted proxy named,
+/// then `via` that proxy's socket address.
 pub fn peer_of(req: &HttpRequest) -> String {
-    req.peer_addr().map_or_else(|| "-".to_string(), |a| a.to_string())
+    let socket = req.peer_addr().map_or_else(|| "-".to_string(), |a| a.to_string());
+    match Client::of(req) {
+        ClientAddress { ip, via: Some(_), .. } => format!("{ip} via {socket}"),
+        _ => socket,
+    }
 }
 
 /// The middleware: runs the request, then writes its access line (and logs its fault) when its route

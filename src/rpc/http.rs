@@ -9,7 +9,7 @@ use actix_web::{web, HttpResponse};
 
 use crate::app::App;
 use crate::error::Error;
-use crate::rpc::access::Access;
+use crate::rpc::access::{Access, Client};
 use crate::rpc::answer::{json, xml, Fault};
 use crate::rpc::fault;
 use crate::rpc::services::{self, Caller};
@@ -21,8 +21,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     // `{service}` pattern below (kept for other names, which get Odoo's fault) runs a regex per request.
     for (prefix, legacy) in [("/xmlrpc/2", false), ("/xmlrpc", true)] {
         for service in ["object", "common", "db"] {
-            let handler = move |app: web::Data<Arc<App>>, access: Access, body: web::Bytes| async move {
-                xmlrpc_call(&app, service, &body, legacy, &access).await
+            let handler = move |app: web::Data<Arc<App>>, access: Access, client: Client, body: web::Bytes| async move {
+                xmlrpc_call(&app, service, &body, legacy, &access, client).await
             };
             cfg.route(&format!("{prefix}/{service}"), web::post().to(handler));
         }
@@ -55,18 +55,20 @@ async fn xmlrpc_v2(
     app: web::Data<Arc<App>>,
     service: web::Path<String>,
     access: Access,
+    client: Client,
     body: web::Bytes,
 ) -> Result<HttpResponse, Fault> {
-    xmlrpc_call(&app, &service, &body, false, &access).await
+    xmlrpc_call(&app, &service, &body, false, &access, client).await
 }
 
 async fn xmlrpc_legacy(
     app: web::Data<Arc<App>>,
     service: web::Path<String>,
     access: Access,
+    client: Client,
     body: web::Bytes,
 ) -> Result<HttpResponse, Fault> {
-    xmlrpc_call(&app, &service, &body, true, &access).await
+    xmlrpc_call(&app, &service, &body, true, &access, client).await
 }
 
 async fn xmlrpc_call(
@@ -75,12 +77,14 @@ async fn xmlrpc_call(
     body: &[u8],
     legacy: bool,
     access: &Access,
+    Client(client): Client,
 ) -> Result<HttpResponse, Fault> {
     access.describe("xmlrpc", format!("{service}.(undecodable)"));
     let request = xmlrpc::decode(body).map_err(|e| Fault::xmlrpc(e, legacy))?;
     access.describe("xmlrpc", describe_call(service, &request.method, &request.params));
     let mut caller = Caller::default();
-    let outcome = services::dispatch(app, service, &request.method, request.params, body.len(), &mut caller).await;
+    let (method, params, bytes) = (&request.method, request.params, body.len());
+    let outcome = services::dispatch(app, service, method, params, bytes, client.limit_key(), &mut caller).await;
     access.caller(caller);
     Ok(xml(xmlrpc::encode_response(outcome.map_err(|e| Fault::xmlrpc(e, legacy))?)))
 }
@@ -95,7 +99,12 @@ fn describe_call(service: &str, method: &str, params: &[Value]) -> String {
     }
 }
 
-async fn jsonrpc_call(app: web::Data<Arc<App>>, access: Access, body: web::Bytes) -> Result<HttpResponse, Fault> {
+async fn jsonrpc_call(
+    app: web::Data<Arc<App>>,
+    access: Access,
+    Client(client): Client,
+    body: web::Bytes,
+) -> Result<HttpResponse, Fault> {
     access.describe("jsonrpc", "(unparsable)");
     let request = jsonrpc::parse(&body).map_err(|e| Fault::jsonrpc(serde_json::Value::Null, e))?;
     let text = |key: &str| jsonrpc::object_param(&request.params, key).and_then(|v| v.as_str()).unwrap_or("");
@@ -108,7 +117,7 @@ async fn jsonrpc_call(app: web::Data<Arc<App>>, access: Access, body: web::Bytes
     };
     access.describe("jsonrpc", describe_call(&service, &method, &args));
     let mut caller = Caller::default();
-    let outcome = services::dispatch(&app, &service, &method, args, body.len(), &mut caller).await;
+    let outcome = services::dispatch(&app, &service, &method, args, body.len(), client.limit_key(), &mut caller).await;
     access.caller(caller);
     match outcome {
         Ok(value) => Ok(json(jsonrpc::result(request.id, value.into_json()))),

@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::models;
 use crate::orm::model::Model;
 use crate::orm::signature::{self, Signature};
-use crate::rpc::access::Access;
+use crate::rpc::access::{Access, Client};
 use crate::rpc::answer::Fault;
 use crate::rpc::services::{self, Caller};
 use crate::rpc::{doc, fault};
@@ -132,7 +132,8 @@ async fn authenticate(app: &Arc<App>, req: &HttpRequest, access: &Access) -> Res
             HttpError::new(401, "User not authenticated, use an API Key with a Bearer Authorization header.").into()
         );
     };
-    match app.db(move |conn, app| app.auth.check_bearer(conn, &key)).await {
+    let client = Client::of(req).limit_key();
+    match app.db(move |conn, app| app.auth.check_bearer(conn, &key, client)).await {
         Ok(Some(identity)) => {
             access.caller(Caller { identity: Some(identity), ..Caller::default() });
             Ok(identity)

@@ -1,11 +1,8 @@
 //! JSON-RPC 2.0 as Odoo speaks it: `/jsonrpc` with `{service, method, args}`, plus the `/web/...` session
 //! routes that OdooRPC and odooly use to log in and call models.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
 
-use rand::RngCore;
 use serde_json::json;
 
 use crate::auth::Identity;
@@ -51,44 +48,6 @@ pub fn session_expired(id: serde_json::Value) -> serde_json::Value {
         "message": "Odoo Session Expired",
         "data": {"name": "odoo.http.SessionExpiredException", "debug": "", "message": "Session expired", "arguments": ["Session expired"], "context": {}}
     }})
-}
-
-const SESSION_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
-
-/// One web session: who logged in, and with which stored credential (its hash, checked on every call).
-#[derive(Clone)]
-pub struct Session {
-    pub identity: Identity,
-    pub login: String,
-    pub credential_hash: String,
-}
-
-/// Web sessions of `/web/session/authenticate`, kept in memory (a replica that restarts forgets them and
-/// clients log in again, as after an Odoo restart with a cleared session store).
-#[derive(Default)]
-pub struct Sessions {
-    by_id: Mutex<HashMap<String, (Session, Instant)>>,
-}
-
-impl Sessions {
-    pub fn open(&self, session: Session) -> String {
-        let mut bytes = [0u8; 24];
-        rand::rng().fill_bytes(&mut bytes);
-        let sid = hex::encode(bytes);
-        let mut map = self.by_id.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, (_, at)| at.elapsed() < SESSION_TTL);
-        map.insert(sid.clone(), (session, Instant::now()));
-        sid
-    }
-
-    pub fn get(&self, sid: &str) -> Option<Session> {
-        let map = self.by_id.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(sid).filter(|(_, at)| at.elapsed() < SESSION_TTL).map(|(session, _)| session.clone())
-    }
-
-    pub fn close(&self, sid: &str) {
-        self.by_id.lock().unwrap_or_else(|p| p.into_inner()).remove(sid);
-    }
 }
 
 /// What `/web/session/authenticate` and `get_session_info` return (the keys clients read).

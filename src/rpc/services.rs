@@ -1,6 +1,7 @@
 //! Odoo's three RPC services (`common`, `db`, `object`), shared by XML-RPC and JSON-RPC.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::app::App;
@@ -54,20 +55,22 @@ pub struct Caller {
     pub denied: bool,
 }
 
-/// Runs one call of `service`. `request_bytes` is the size of the request it came in: only a small one
-/// may be answered on the HTTP worker (see `on_worker`).
+/// Runs one call of `service` from `client` (the key the credential throttle counts failures under: the
+/// client's address, or its IPv6 /64). `request_bytes` is the size of the request it came in: only a small
+/// one may be answered on the HTTP worker (see `on_worker`).
 pub async fn dispatch(
     app: &Arc<App>,
     service: &str,
     method: &str,
     params: Vec<Value>,
     request_bytes: usize,
+    client: IpAddr,
     caller: &mut Caller,
 ) -> Result<Value> {
     match service {
-        "common" => common(app, method, params, caller).await,
+        "common" => common(app, method, params, client, caller).await,
         "db" => db(app, method, params),
-        "object" => object(app, method, params, request_bytes, caller).await,
+        "object" => object(app, method, params, request_bytes, client, caller).await,
         other => Err(Error::application(format!("No such service: {other:?} (use common, db or object)"))),
     }
 }
@@ -80,7 +83,13 @@ fn str_param<'a>(params: &'a [Value], pos: usize, method: &str, name: &str) -> R
     }
 }
 
-async fn common(app: &Arc<App>, method: &str, params: Vec<Value>, caller: &mut Caller) -> Result<Value> {
+async fn common(
+    app: &Arc<App>,
+    method: &str,
+    params: Vec<Value>,
+    client: IpAddr,
+    caller: &mut Caller,
+) -> Result<Value> {
     match method {
         "version" => Ok(version()),
         "about" => {
@@ -113,7 +122,7 @@ async fn common(app: &Arc<App>, method: &str, params: Vec<Value>, caller: &mut C
                     return Ok(Value::Bool(false));
                 }
             };
-            let identity = app.db(move |conn, app| app.auth.authenticate(conn, &login, &password)).await?;
+            let identity = app.db(move |conn, app| app.auth.authenticate(conn, &login, &password, client)).await?;
             caller.identity = identity;
             caller.denied = identity.is_none();
             Ok(identity.map_or(Value::Bool(false), |i| Value::Int(i.uid)))
@@ -247,6 +256,8 @@ pub fn parse_object_call(method: &str, params: Vec<Value>) -> Result<ObjectCall>
 struct ObjectRequest {
     uid: i64,
     password: String,
+    /// Where it comes from (the credential throttle's key).
+    client: IpAddr,
     call: Result<ObjectCall>,
 }
 
@@ -255,6 +266,7 @@ async fn object(
     method: &str,
     params: Vec<Value>,
     request_bytes: usize,
+    client: IpAddr,
     caller: &mut Caller,
 ) -> Result<Value> {
     let method = ObjectMethod::parse(method)?;
@@ -267,7 +279,7 @@ async fn object(
         caller.denied = true;
         return Err(Error::access_denied());
     };
-    let request = ObjectRequest { uid, password: password.to_string(), call: method.call(params) };
+    let request = ObjectRequest { uid, password: password.to_string(), client, call: method.call(params) };
     // Tried on the HTTP worker first; what it declines goes to the blocking pool in one trip (the
     // credential check and a generic method run on the same connection, one after the other).
     let (identity, step) = match on_worker(app, request, request_bytes) {
@@ -275,7 +287,7 @@ async fn object(
         OnWorker::Declined(request) => {
             let checked = app
                 .db(move |conn, app| {
-                    let identity = app.auth.check(conn, request.uid, &request.password)?;
+                    let identity = app.auth.check(conn, request.uid, &request.password, request.client)?;
                     Ok((identity, settle(conn, app, Place::Pool, identity, request.call)))
                 })
                 .await;
@@ -347,7 +359,8 @@ fn on_worker(app: &App, request: ObjectRequest, request_bytes: usize) -> OnWorke
     // One budget for the whole call, the credential check included.
     step_budget::run_within(WORKER_STEPS_MAX, || {
         // Only a secret verified before (no argon2 on the worker).
-        let Ok(Some(identity)) = app.auth.check_remembered(&mut conn, request.uid, &request.password) else {
+        let Ok(Some(identity)) = app.auth.check_remembered(&mut conn, request.uid, &request.password, request.client)
+        else {
             return OnWorker::Declined(request);
         };
         OnWorker::Settled(identity, settle(&mut conn, app, Place::Worker, identity, request.call))

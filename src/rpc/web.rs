@@ -12,11 +12,12 @@ use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use futures_core::future::LocalBoxFuture;
 
 use crate::app::App;
-use crate::error::{Error, ErrorKind};
-use crate::rpc::access::{peer_of, Access};
+use crate::auth::sessions::{self, Session};
+use crate::error::Error;
+use crate::rpc::access::{peer_of, Access, Client};
 use crate::rpc::answer::{json, Fault};
 use crate::rpc::fault::escaped;
-use crate::rpc::jsonrpc::{self, Session, Sessions};
+use crate::rpc::jsonrpc;
 use crate::rpc::services::{self, Caller};
 use crate::types::Value;
 
@@ -36,7 +37,8 @@ const SESSION_COOKIE: &str = "session_id";
 /// What the cookie-carrying `/web/session/*` and `/web/dataset/*` routes accept from a browser, against
 /// cross-site request forgery: a JSON body (a cross-site form or `no-cors` fetch cannot send
 /// `Content-Type: application/json`), an `Origin`, when sent, of this bridge (its public URL or the
-/// `Host` it was reached by), and a `SameSite=Lax` cookie, `Secure` when the public URL is https.
+/// `Host` it was reached by), and a `SameSite=Lax` cookie, `Secure` when the public URL is https or a
+/// trusted proxy says the request came over https.
 #[derive(Clone, Debug)]
 pub struct WebPolicy {
     /// `scheme://host[:port]` of the public URL.
@@ -119,39 +121,21 @@ async fn database_list(app: web::Data<Arc<App>>, access: Access, body: web::Byte
     json(jsonrpc::result(request_id(&body), serde_json::json!([app.db_name])))
 }
 
-fn session_of(req: &HttpRequest, sessions: &Sessions) -> Option<(String, Session)> {
-    let sid = req.cookie(SESSION_COOKIE)?.value().to_string();
-    let session = sessions.get(&sid)?;
-    Some((sid, session))
-}
-
-/// The request's session, checked against the user's live state (active, credential still stored);
-/// a session whose user was disabled, or whose key was revoked or password changed, is closed here.
-async fn live_session(
-    app: &Arc<App>,
-    req: &HttpRequest,
-    sessions: &Sessions,
-) -> Result<Option<(String, Session)>, Error> {
-    let Some((sid, mut session)) = session_of(req, sessions) else { return Ok(None) };
-    let (uid, hash) = (session.identity.uid, session.credential_hash.clone());
-    match app.db(move |conn, app| app.auth.check_session(conn, uid, &hash)).await {
-        Ok(identity) => {
-            session.identity = identity;
-            Ok(Some((sid, session)))
-        }
-        Err(e) if e.kind() == ErrorKind::AccessDenied => {
-            sessions.close(&sid);
-            Ok(None)
-        }
-        Err(e) => Err(e),
-    }
+/// The request's live session (`auth::sessions`: stored in the database, so every replica knows it and a
+/// restart keeps it; checked against the user's current state on every call, so a session whose user was
+/// disabled, or whose key was revoked or password changed, is gone).
+async fn live_session(app: &Arc<App>, req: &HttpRequest) -> Result<Option<(String, Session)>, Error> {
+    let Some(sid) = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string()) else { return Ok(None) };
+    let lookup = sid.clone();
+    let session = app.db(move |conn, app| app.auth.session(conn, &lookup)).await?;
+    Ok(session.map(|session| (sid, session)))
 }
 
 async fn authenticate(
     app: web::Data<Arc<App>>,
-    sessions: web::Data<Sessions>,
     policy: web::Data<WebPolicy>,
     access: Access,
+    Client(client): Client,
     WebBody(body): WebBody,
 ) -> Result<HttpResponse, Fault> {
     access.describe("jsonrpc", "web.session.authenticate");
@@ -168,8 +152,16 @@ async fn authenticate(
         return Err(Fault::jsonrpc(request.id, Error::access_denied()));
     };
     let login_for_auth = login.clone();
-    let outcome = app.db(move |conn, app| app.auth.authenticate_credential(conn, &login_for_auth, &password)).await;
-    let (identity, credential_hash) = match outcome {
+    let throttle_key = client.limit_key();
+    let outcome = app
+        .db(move |conn, app| {
+            let found = app.auth.authenticate_credential(conn, &login_for_auth, &password, throttle_key)?;
+            found
+                .map(|(identity, hash)| Ok((identity, sessions::open(conn, identity, &login_for_auth, &hash)?)))
+                .transpose()
+        })
+        .await;
+    let (identity, sid) = match outcome {
         Ok(Some(found)) => found,
         Ok(None) => {
             access.caller(Caller { denied: true, ..caller });
@@ -182,13 +174,12 @@ async fn authenticate(
     };
     caller.identity = Some(identity);
     access.caller(caller);
-    let sid = sessions.open(Session { identity, login: login.clone(), credential_hash });
     let info = jsonrpc::session_info(identity, &login, &app.db_name, &sid);
     let cookie = actix_web::cookie::Cookie::build(SESSION_COOKIE, sid)
         .path("/")
         .http_only(true)
         .same_site(actix_web::cookie::SameSite::Lax)
-        .secure(policy.secure_cookie)
+        .secure(policy.secure_cookie || client.https)
         .finish();
     Ok(HttpResponse::Ok()
         .content_type(ContentType::json())
@@ -198,14 +189,13 @@ async fn authenticate(
 
 async fn session_info(
     app: web::Data<Arc<App>>,
-    sessions: web::Data<Sessions>,
     req: HttpRequest,
     access: Access,
     WebBody(body): WebBody,
 ) -> Result<HttpResponse, Fault> {
     access.describe("jsonrpc", "web.session.get_session_info");
     let id = request_id(&body);
-    match live_session(&app, &req, &sessions).await {
+    match live_session(&app, &req).await {
         Ok(Some((sid, session))) => {
             access.caller(Caller { identity: Some(session.identity), ..Caller::default() });
             Ok(json(jsonrpc::result(id, jsonrpc::session_info(session.identity, &session.login, &app.db_name, &sid))))
@@ -216,43 +206,40 @@ async fn session_info(
 }
 
 async fn session_destroy(
-    sessions: web::Data<Sessions>,
+    app: web::Data<Arc<App>>,
     req: HttpRequest,
     access: Access,
     WebBody(body): WebBody,
-) -> HttpResponse {
+) -> Result<HttpResponse, Fault> {
     access.describe("jsonrpc", "web.session.destroy");
-    if let Some((sid, session)) = session_of(&req, &sessions) {
-        access.caller(Caller { identity: Some(session.identity), ..Caller::default() });
-        sessions.close(&sid);
+    let id = request_id(&body);
+    if let Some(sid) = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string()) {
+        app.db(move |conn, _| sessions::close(conn, &sid)).await.map_err(|e| Fault::jsonrpc(id.clone(), e))?;
     }
-    json(jsonrpc::result(request_id(&body), serde_json::Value::Null))
+    Ok(json(jsonrpc::result(id, serde_json::Value::Null)))
 }
 
 async fn call_kw(
     app: web::Data<Arc<App>>,
-    sessions: web::Data<Sessions>,
     req: HttpRequest,
     access: Access,
     body: WebBody,
 ) -> Result<HttpResponse, Fault> {
-    model_call(&app, &sessions, &req, &access, body, true).await
+    model_call(&app, &req, &access, body, true).await
 }
 
 async fn call(
     app: web::Data<Arc<App>>,
-    sessions: web::Data<Sessions>,
     req: HttpRequest,
     access: Access,
     body: WebBody,
 ) -> Result<HttpResponse, Fault> {
-    model_call(&app, &sessions, &req, &access, body, false).await
+    model_call(&app, &req, &access, body, false).await
 }
 
 /// `/web/dataset/call_kw` (`with_kwargs`) and `/web/dataset/call`: a model method in the session's name.
 async fn model_call(
     app: &Arc<App>,
-    sessions: &Sessions,
     req: &HttpRequest,
     access: &Access,
     WebBody(body): WebBody,
@@ -263,7 +250,7 @@ async fn model_call(
     let model = param("model").and_then(|v| v.as_str()).unwrap_or("").to_string();
     let method = param("method").and_then(|v| v.as_str()).unwrap_or("").to_string();
     access.describe("jsonrpc", format!("web {model}.{method}"));
-    let identity = match live_session(app, req, sessions).await {
+    let identity = match live_session(app, req).await {
         Ok(Some((_, session))) => session.identity,
         Ok(None) => {
             access.caller(Caller { denied: true, ..Caller::default() });

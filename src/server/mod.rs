@@ -1,29 +1,26 @@
 //! Starting the bridge: database, the aggregators (Salt Edge and Enable Banking, or their in-process
-//! sandboxes), scheduler, HTTP server with request limits, graceful shutdown.
+//! sandboxes), scheduler, HTTP server with request limits (`connections`), graceful shutdown.
 
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr, TcpListener};
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+mod connections;
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 use std::time::Duration;
 
-use std::future::Future as _;
-
-use actix_web::dev::{Payload, Service as _};
-use actix_web::HttpMessage as _;
-use actix_web::{web, App as ActixApp, HttpResponse, HttpServer};
+use actix_web::{web, App as ActixApp, HttpServer};
 
 use crate::app::App;
 use crate::bank::{Bank, Banks, EnableBanking};
 use crate::db::{self, DatabaseUrl};
 use crate::enablebanking::PsuType;
 use crate::error::{Error, Result};
-use crate::rpc::jsonrpc::Sessions;
 use crate::saltedge::{self, ClientConfig};
 use crate::sandbox::enablebanking::{self as eb_sandbox, EbSandboxConfig};
 use crate::sandbox::{self, SandboxConfig};
 use crate::sync::{self, store};
+use crate::types::client_address::TrustedProxies;
+
+pub use connections::REQUEST_BODY_DEADLINE;
 
 /// Where Salt Edge is, and how the bridge identifies itself to it.
 #[derive(Clone, Debug, Default)]
@@ -88,6 +85,10 @@ pub struct ServeOptions {
     pub enablebanking: EnableBankingOptions,
     /// Period of the `auto_sync` scheduler; zero disables it.
     pub sync_interval: Duration,
+    /// Peers whose `Forwarded` / `X-Forwarded-For` / `X-Forwarded-Proto` are believed.
+    pub trusted_proxies: TrustedProxies,
+    /// Connections one address may hold; behind a trusted proxy, requests one client may have running.
+    pub max_connections_per_client: u32,
 }
 
 /// Opens the database (running migrations) and builds the shared state over every model; `readers` is
@@ -217,15 +218,13 @@ pub const ENABLEBANKING_SANDBOX_URL_SETTING: &str = "sandbox.enablebanking.base_
 /// Open connections accepted at once, over all workers (actix's `max_connections` is per worker); more
 /// wait in the kernel's backlog instead of failing with "too many open files".
 const MAX_CONNECTIONS: usize = 4096;
-/// Open connections one peer address may hold; its requests on further connections get HTTP 503 and
-/// the connection is closed, so one client cannot take every slot.
-const MAX_CONNECTIONS_PER_PEER: u32 = 256;
-/// Time a client has to send a request's head once connected, and to close after the response.
-const REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default of `--max-connections-per-client`: what one address may hold, so one client cannot take every
+/// slot.
+pub const MAX_CONNECTIONS_PER_CLIENT: u32 = 256;
+/// Time a client has to send a request's head once connected (or once its previous response went out),
+/// and to close after the response. Idle connections beyond it are closed.
+const REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(5);
 const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Time a client has to send a whole request body once its head arrived (a 4 MiB body at 200 KiB/s):
-/// a client dripping a byte every few seconds is cut off instead of holding its connection for ever.
-pub const REQUEST_BODY_DEADLINE: Duration = Duration::from_secs(20);
 
 /// Raises the soft limit of open files to the hard limit (commonly 1,024 → 524,288), so connections,
 /// database files and sockets to Salt Edge share the most the system allows this process.
@@ -246,67 +245,6 @@ fn raise_open_file_limit() {
         tracing::info!(from = before, to = limit.rlim_max, "open-file limit raised to the hard limit");
     } else {
         tracing::warn!(error = %std::io::Error::last_os_error(), "cannot raise the open-file limit");
-    }
-}
-
-/// Open connections per peer address; a `PeerSlot` in each connection's data counts it while it lives.
-#[derive(Default)]
-struct PeerConnections {
-    open: Mutex<HashMap<IpAddr, u32>>,
-}
-
-/// One connection's place in its peer's count, released when the connection closes.
-struct PeerSlot {
-    peers: Arc<PeerConnections>,
-    ip: IpAddr,
-    over_limit: bool,
-}
-
-impl PeerConnections {
-    fn admit(self: &Arc<Self>, ip: IpAddr) -> PeerSlot {
-        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        let count = open.entry(ip).or_insert(0);
-        *count += 1;
-        PeerSlot { peers: Arc::clone(self), ip, over_limit: *count > MAX_CONNECTIONS_PER_PEER }
-    }
-}
-
-impl Drop for PeerSlot {
-    fn drop(&mut self) {
-        let mut open = self.peers.open.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(count) = open.get_mut(&self.ip) {
-            *count -= 1;
-            if *count == 0 {
-                open.remove(&self.ip);
-            }
-        }
-    }
-}
-
-/// A request body that fails with a timeout once `REQUEST_BODY_DEADLINE` has passed since its head.
-struct DeadlineBody {
-    inner: Payload,
-    deadline: Pin<Box<tokio::time::Sleep>>,
-    expired: bool,
-}
-
-impl futures_core::Stream for DeadlineBody {
-    type Item = Result<web::Bytes, actix_web::error::PayloadError>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if self.expired {
-            return Poll::Ready(None);
-        }
-        if let Poll::Ready(item) = Pin::new(&mut self.inner).poll_next(cx) {
-            return Poll::Ready(item);
-        }
-        if self.deadline.as_mut().poll(cx).is_ready() {
-            self.expired = true;
-            let message = format!("request body not received within {} s", REQUEST_BODY_DEADLINE.as_secs());
-            let error = std::io::Error::new(std::io::ErrorKind::TimedOut, message);
-            return Poll::Ready(Some(Err(actix_web::error::PayloadError::Io(error))));
-        }
-        Poll::Pending
     }
 }
 
@@ -396,39 +334,22 @@ pub async fn serve(options: ServeOptions) -> Result<()> {
         sync::scheduler::spawn(Arc::clone(&app), options.sync_interval);
     }
 
-    let sessions = web::Data::new(Sessions::default());
     let web_policy = web::Data::new(crate::rpc::web::WebPolicy::new(&public_url));
     let data = web::Data::new(Arc::clone(&app));
     let limit = options.max_request_bytes;
     let workers = options.workers.max(1);
-    let peers = Arc::new(PeerConnections::default());
+    let limits = connections::ClientLimits::new(options.max_connections_per_client, options.trusted_proxies.clone());
+    if !limits.trusted.is_empty() {
+        let ranges = limits.trusted.ranges().iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+        tracing::info!(trusted_proxies = %ranges, "forwarding headers are believed from these peers only");
+    }
+    let limits_on_connect = Arc::clone(&limits);
     let server = HttpServer::new(move || {
+        let limits = Arc::clone(&limits);
         ActixApp::new()
-            .wrap_fn(|mut req, srv| {
-                let over_limit = req.conn_data::<PeerSlot>().is_some_and(|slot| slot.over_limit);
-                let body = req.take_payload();
-                let deadline = Box::pin(tokio::time::sleep(REQUEST_BODY_DEADLINE));
-                req.set_payload(Payload::Stream { payload: Box::pin(DeadlineBody { inner: body, deadline, expired: false }) });
-                let response = if over_limit {
-                    tracing::warn!(peer = ?req.peer_addr(), limit = MAX_CONNECTIONS_PER_PEER, "connection refused: too many from this peer");
-                    let busy = HttpResponse::ServiceUnavailable()
-                        .force_close()
-                        .insert_header(("Retry-After", "5"))
-                        .body("Too many connections from your address; retry later.");
-                    Err(req.into_response(busy))
-                } else {
-                    Ok(srv.call(req))
-                };
-                async move {
-                    match response {
-                        Ok(call) => call.await,
-                        Err(busy) => Ok(busy.map_into_boxed_body()),
-                    }
-                }
-            })
+            .wrap_fn(move |req, srv| connections::guard(&limits, req, srv))
             .wrap(actix_web::middleware::from_fn(crate::rpc::access::log_requests))
             .app_data(data.clone())
-            .app_data(sessions.clone())
             .app_data(web_policy.clone())
             .app_data(web::PayloadConfig::new(limit))
             .configure(crate::rpc::http::configure)
@@ -439,8 +360,8 @@ pub async fn serve(options: ServeOptions) -> Result<()> {
     .client_request_timeout(REQUEST_HEAD_TIMEOUT)
     .client_disconnect_timeout(DISCONNECT_TIMEOUT)
     .on_connect(move |conn, data| {
-        if let Some(ip) = conn.downcast_ref::<actix_web::rt::net::TcpStream>().and_then(|s| s.peer_addr().ok()) {
-            data.insert(peers.admit(ip.ip()));
+        if let Some(stream) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+            limits_on_connect.admit_connection(stream, data);
         }
     })
     .shutdown_timeout(10)

@@ -1,6 +1,7 @@
 //! The `object` service's worker path against a real SQLite database.
 
 use super::*;
+use crate::auth::LOCAL;
 use crate::db::DatabaseUrl;
 
 /// A bridge on a fresh SQLite file with one reader (every call on the worker uses the same connection),
@@ -12,7 +13,7 @@ fn bridge(dir: &std::path::Path, accounts: usize) -> (Arc<App>, i64, String) {
     let app = crate::server::open(&url, "bankbridge", 2, 1, crate::bank::Banks::default()).expect("open");
     let mut conn = app.pool.get().expect("connection");
     let (uid, key) = crate::auth::add_user(&mut conn, "admin", "My Company", None).expect("user");
-    let identity = app.auth.check(&mut conn, uid, &key).expect("credentials");
+    let identity = app.auth.check(&mut conn, uid, &key, LOCAL).expect("credentials");
     let mut create = |model: &str, values: Value| -> Value {
         let Ok(Planned::Generic { call, operation }) =
             plan_call(&app, identity, model, "create", vec![values], BTreeMap::new())
@@ -46,7 +47,8 @@ fn search_read(uid: i64, key: &str) -> Vec<Value> {
 
 /// `on_worker` for an `execute_kw` call of `uid` with `key`.
 fn on_worker_call(app: &App, uid: i64, key: &str, params: Vec<Value>, request_bytes: usize) -> OnWorker {
-    let request = ObjectRequest { uid, password: key.to_string(), call: ObjectMethod::ExecuteKw.call(params) };
+    let request =
+        ObjectRequest { uid, password: key.to_string(), client: LOCAL, call: ObjectMethod::ExecuteKw.call(params) };
     on_worker(app, request, request_bytes)
 }
 
@@ -67,7 +69,7 @@ fn a_small_read_is_answered_on_the_worker_within_a_fraction_of_the_budget() {
     }
     // The call fits in a quarter of the budget: the bound is far from what ordinary reads take.
     let mut conn = app.readers.as_ref().expect("readers").get().expect("reader");
-    let identity = app.auth.check_remembered(&mut conn, uid, &key).expect("check").expect("remembered");
+    let identity = app.auth.check_remembered(&mut conn, uid, &key, LOCAL).expect("check").expect("remembered");
     let call = parse_object_call("execute_kw", search_read(uid, &key)).expect("call");
     let Ok(Planned::Generic { call, operation }) =
         plan_call(&app, identity, &call.model, &call.method, call.args, call.kwargs)

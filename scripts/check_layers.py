@@ -29,7 +29,7 @@ LAYERS = [
     ("app", ["app"]),
     ("orm, auth, aggregators", ["orm", "auth", "bank", "saltedge", "enablebanking", "aggregator_http"]),
     ("storage", ["db"]),
-    ("neutral", ["types", "html", "error"]),
+    ("neutral", ["types", "html", "error", "metrics"]),
 ]
 
 LEVEL = {}

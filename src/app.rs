@@ -86,10 +86,12 @@ impl App {
         // blocking thread on the pool (64 clients kept ~64 threads waiting for 8 SQLite connections).
         // The slot is released on the blocking thread as soon as the work is done, not when the event
         // loop gets round to the result.
+        let waiting = std::time::Instant::now();
         let slot = Arc::clone(&self.db_slots)
             .acquire_owned()
             .await
             .map_err(|e| Error::internal("waiting for a database slot", e))?;
+        crate::metrics::db_wait(waiting.elapsed().as_secs_f64());
         let app = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
             let _slot = slot;

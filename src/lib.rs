@@ -21,7 +21,8 @@
 //!    (`aggregator_http`).
 //! 8. `db`: storage (pool, schema, migrations).
 //! 9. neutral: `types` (`Value`, link states and their one transition function, transaction statuses,
-//!    timestamps), `html`, `error`.
+//!    timestamps, client addresses), `html`, `error`, `metrics` (the Prometheus registry every layer
+//!    records into).
 
 // Start-up
 pub mod server;
@@ -47,4 +48,5 @@ pub mod db;
 // Neutral
 pub mod error;
 pub mod html;
+pub mod metrics;
 pub mod types;

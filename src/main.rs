@@ -286,6 +286,21 @@ enum Command {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Write a consistent copy of the SQLite database to a new file, while the bridge runs (PostgreSQL:
+    /// use pg_dump, as the error says).
+    #[command(
+        long_about = "Write a consistent copy of the SQLite database to PATH (a new file, mode 0600), while \
+                      `bankbridge serve` keeps running: every table as of one instant, checked once written. \
+                      Restore by stopping the bridge and putting the copy in place of the database file.\n\n\
+                      For PostgreSQL, use pg_dump (the command prints the exact call).",
+        after_help = ENVIRONMENT_HELP
+    )]
+    Backup {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// The new file to write (never overwritten).
+        path: std::path::PathBuf,
+    },
     /// Manage users and API keys.
     #[command(after_help = ENVIRONMENT_HELP)]
     User {
@@ -432,6 +447,20 @@ fn run(command: Command, database_before_command: Option<&str>) -> Result<(), Er
             let database = database.url(before)?;
             server::open(&database, "bankbridge", 1, 0, Banks::default())?;
             println!("database {} is up to date", database.redacted());
+            Ok(())
+        }
+        Command::Backup { ref database, ref path } => {
+            let database = database.url(before)?;
+            let summary = bankbridge::db::backup::backup(&database, path)?;
+            println!(
+                "backup of {} written to {} ({} bytes: {} users, {} links, {} transactions; integrity checked)",
+                database.redacted(),
+                path.display(),
+                summary.bytes,
+                summary.users,
+                summary.links,
+                summary.transactions
+            );
             Ok(())
         }
         Command::User { ref database, ref command } => {

@@ -2,6 +2,7 @@
 //! migrations with the same version names, and an r2d2 pool that picks the backend from the URL scheme
 //! (so a bad PostgreSQL URL reports the real connection error instead of diesel's generic one).
 
+pub mod backup;
 pub mod schema;
 pub mod step_budget;
 

@@ -44,6 +44,14 @@ const BUTTONS: &[(&str, &[(Signature, Button)])] = &[
     ("account.online.link", link::BUTTONS),
 ];
 
+/// `method` as the bridge spells it when some model serves it (a generic method or a button), for a label
+/// that stays one of a fixed set whatever a client sends.
+pub fn known_method(method: &str) -> Option<&'static str> {
+    let generic = crate::orm::access::GENERIC_METHODS.iter().map(|(name, _)| *name);
+    let buttons = BUTTONS.iter().flat_map(|(_, buttons)| buttons.iter().map(|(signature, _)| signature.name));
+    generic.chain(buttons).find(|name| *name == method)
+}
+
 /// The button `method` of `model`, if it has one.
 pub fn button(model: &str, method: &str) -> Option<Button> {
     buttons(model).iter().find(|(signature, _)| signature.name == method).map(|(_, button)| *button)

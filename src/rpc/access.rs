@@ -120,12 +120,50 @@ fn write_line(note: &Note, peer: &str, fault: Option<&Fault>, started: Instant) 
     let uid = caller.identity.map(|i| i.uid).or(caller.claimed_uid).unwrap_or(0);
     let company = caller.identity.map_or(0, |i| i.company_id);
     let fault = fault.map_or(0, |f| fault::int_code(f.error.kind()));
-    let ms = started.elapsed().as_millis() as u64;
+    let elapsed = started.elapsed();
+    let ms = elapsed.as_millis() as u64;
+    let outcome = match (fault, caller.denied) {
+        (_, true) | (3, _) => "access_denied",
+        (0, _) => "ok",
+        (2, _) => "user_error",
+        (4, _) => "access_error",
+        _ => "error",
+    };
+    let labels = crate::metrics::RequestLabels { protocol: *protocol, method: metric_method(what), outcome };
+    crate::metrics::request(labels, elapsed.as_secs_f64());
     let call = escaped(what);
     if caller.denied {
         let login = escaped(caller.login.as_deref().unwrap_or("-"));
         tracing::info!(target: "bankbridge::access", protocol, call = %call, login = %login, uid, peer = %peer, fault, ms, "access denied");
     } else {
         tracing::info!(target: "bankbridge::access", protocol, call = %call, uid, company, peer = %peer, fault, ms, "access");
+    }
+}
+
+/// The method label of a call's metrics, from its description (`service.method`, `object.execute_kw
+/// MODEL.METHOD`, `web MODEL.METHOD`): the model method of a model call, the service method otherwise,
+/// `other` for anything no model or service serves (a client's made-up name must not become a label).
+fn metric_method(what: &str) -> &'static str {
+    const SERVICE_METHODS: &[&str] = &[
+        "common.version",
+        "common.about",
+        "common.login",
+        "common.authenticate",
+        "common.set_loglevel",
+        "db.list",
+        "db.server_version",
+        "db.db_exist",
+        "db.list_lang",
+        "web.session.authenticate",
+        "web.session.get_session_info",
+        "web.session.destroy",
+        "web.webclient.version_info",
+        "web.database.list",
+    ];
+    match what.rsplit_once(' ') {
+        Some((_, model_method)) => {
+            model_method.rsplit_once('.').and_then(|(_, method)| crate::models::known_method(method)).unwrap_or("other")
+        }
+        None => SERVICE_METHODS.iter().copied().find(|known| *known == what).unwrap_or("other"),
     }
 }

@@ -1,5 +1,6 @@
 //! HTTP routes: XML-RPC (`/xmlrpc/2/<service>` with integer fault codes, legacy `/xmlrpc/<service>` with
-//! string ones), JSON-RPC (`/jsonrpc`), the browser's `/web/...` routes (`rpc::web`), and `GET /health`.
+//! string ones), JSON-RPC (`/jsonrpc`), the browser's `/web/...` routes (`rpc::web`), and the operator's
+//! `/health`, `/health/ready` and `/metrics` (`rpc::ops`).
 //! Every RPC route describes itself to its [`Access`] and answers a failure with a [`Fault`]; the access
 //! middleware (`rpc::access`) writes the access line.
 
@@ -11,7 +12,6 @@ use crate::app::App;
 use crate::error::Error;
 use crate::rpc::access::{Access, Client};
 use crate::rpc::answer::{json, xml, Fault};
-use crate::rpc::fault;
 use crate::rpc::services::{self, Caller};
 use crate::rpc::{jsonrpc, xmlrpc};
 use crate::types::Value;
@@ -29,26 +29,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     }
     cfg.route("/xmlrpc/2/{service}", web::post().to(xmlrpc_v2))
         .route("/xmlrpc/{service}", web::post().to(xmlrpc_legacy))
-        .route("/jsonrpc", web::post().to(jsonrpc_call))
-        .route("/health", web::get().to(health));
+        .route("/jsonrpc", web::post().to(jsonrpc_call));
     crate::rpc::web::configure(cfg);
     crate::rpc::json2::configure(cfg);
-}
-
-async fn health(app: web::Data<Arc<App>>) -> HttpResponse {
-    match app
-        .db(|conn, _| {
-            use diesel::connection::SimpleConnection;
-            conn.batch_execute("SELECT 1").map_err(Error::from)
-        })
-        .await
-    {
-        Ok(()) => HttpResponse::Ok().json(serde_json::json!({"status": "ok", "version": services::SERVER_VERSION})),
-        Err(e) => {
-            fault::log(&e, "health");
-            HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "database unavailable"}))
-        }
-    }
+    crate::rpc::ops::configure(cfg);
 }
 
 async fn xmlrpc_v2(

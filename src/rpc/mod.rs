@@ -1,6 +1,7 @@
 //! The wire protocol: XML-RPC (dxr), JSON-RPC and JSON-2 codecs, Odoo's fault mapping, the
 //! `common`/`db`/`object` services, the HTTP routes that carry them (`http`, the browser's `web` routes and
-//! Odoo 19's `json2` with its `doc` listing), and the access log written once for all of them (`access`).
+//! Odoo 19's `json2` with its `doc` listing), the access log (with the request metrics) written once for
+//! all of them (`access`), and the operator's routes (`ops`).
 
 pub mod access;
 pub mod answer;
@@ -10,6 +11,7 @@ pub mod http;
 pub mod json2;
 pub mod jsonrpc;
 mod methodcall;
+pub mod ops;
 pub mod services;
 pub mod web;
 pub mod xmlrpc;

@@ -32,6 +32,21 @@ pub enum ErrorKind {
     Rejected,
 }
 
+impl ErrorKind {
+    /// The kind as a metrics label.
+    pub fn metric_label(self) -> &'static str {
+        match self {
+            ErrorKind::RetryLater => "retry_later",
+            ErrorKind::NeedsUser => "needs_user",
+            ErrorKind::Duplicate => "duplicate",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Config => "config",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::Rejected => "rejected",
+        }
+    }
+}
+
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let name = match self {

@@ -83,16 +83,24 @@ impl Client {
             None => Vec::new(),
         };
         let mut attempt: u32 = 0;
+        let record = |outcome| {
+            crate::metrics::saltedge_call(crate::metrics::SaltEdgeLabels { resource: resource_of(path), outcome })
+        };
         loop {
             let result = self.send_once::<T>(&method, &url, path, &body_bytes).await;
             let err = match result {
-                Ok(envelope) => return Ok(envelope),
+                Ok(envelope) => {
+                    record("ok");
+                    return Ok(envelope);
+                }
                 Err(err) => err,
             };
             if attempt >= self.max_retries || !retry_in_call(&err) {
+                record(err.kind().metric_label());
                 return Err(err);
             }
             let Some(wait) = aggregator_http::wait_before_retry(self.backoff_base, attempt, err.retry_after()) else {
+                record(err.kind().metric_label());
                 return Err(err);
             };
             tracing::debug!(
@@ -188,4 +196,12 @@ pub(super) fn next_cursor(current: &Option<String>, next: Option<String>) -> Res
         Some(next) if next.is_empty() => Ok(None),
         other => Ok(other),
     }
+}
+
+/// The API resource a path addresses (its first segment), one of a fixed set, for metrics.
+fn resource_of(path: &str) -> &'static str {
+    const RESOURCES: &[&str] =
+        &["connections", "accounts", "transactions", "customers", "providers", "consents", "countries", "leads"];
+    let first = path.split(['/', '?']).next().unwrap_or("");
+    RESOURCES.iter().copied().find(|r| *r == first).unwrap_or("other")
 }

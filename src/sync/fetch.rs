@@ -264,5 +264,10 @@ pub async fn fetch_and_wait(
         let link = load(app, link_id).await?;
         progress.stage(&not_before_message(&link.label(), *until));
     }
-    run_fetch(app, link_id, start, progress).await
+    let runs = !matches!(start, FetchStart::AlreadyRunning | FetchStart::NotBefore { .. });
+    let outcome = run_fetch(app, link_id, start, progress).await;
+    if runs {
+        crate::metrics::sync_run(outcome.is_ok());
+    }
+    outcome
 }

@@ -63,6 +63,7 @@ pub fn spawn_follow(app: &Arc<App>, guard: FollowGuard, link_id: i64, connection
 
 /// The log line of a synchronization that ran in the background (the link itself records the outcome).
 pub fn log_outcome(link_id: i64, outcome: Result<SyncSummary>) {
+    crate::metrics::sync_run(outcome.is_ok());
     match outcome {
         Ok(summary) => {
             tracing::info!(

@@ -143,6 +143,7 @@ pub async fn import(
             };
             summary.posted_added += inserted;
             summary.pages += 1;
+            crate::metrics::imported(inserted);
             progress_of.page(account_id, count);
             progress(app, link.id, format!("Importing transactions: {} new so far.", summary.posted_added)).await?;
             if next.is_some() {
@@ -152,8 +153,10 @@ pub async fn import(
         let page = bank.client.transactions_page(connection, &online_id, None, true, PAGE_SIZE).await?;
         let pending = saltedge_records::transactions(&page.data, TransactionStatus::Pending)?;
         let (acc, company_id) = (account.clone(), link.company_id);
-        summary.pending +=
+        let pending =
             app.db(move |conn, _| store::transactions::replace_pending(conn, &acc, company_id, &pending)).await?;
+        summary.pending += pending;
+        crate::metrics::imported(pending);
         app.db(move |conn, _| store::accounts::set_fetching_status(conn, account_id, "done")).await?;
     }
     Ok(summary)

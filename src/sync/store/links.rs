@@ -328,6 +328,15 @@ pub fn take_reads(
 }
 
 /// Whether the link still has accounts that no Odoo journal receives.
+/// How many links are in each state, over every company (for the metrics).
+pub fn count_by_state(conn: &mut AnyConnection) -> Result<Vec<(LinkState, i64)>> {
+    let counts: Vec<(String, i64)> = online_links::table
+        .group_by(online_links::state)
+        .select((online_links::state, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(counts.into_iter().filter_map(|(state, n)| LinkState::parse(&state).map(|s| (s, n))).collect())
+}
+
 pub fn set_has_unlinked_accounts(conn: &mut AnyConnection, id: i64, unlinked: bool) -> Result<()> {
     update(conn, id, LinkUpdate { has_unlinked_accounts: Some(unlinked), ..Default::default() })
 }

@@ -15,6 +15,11 @@ use crate::orm::sql::{Sql, SqlValue};
 use crate::types::time::now_string;
 use crate::types::Value;
 
+/// Most records one call may create through x2many (0, 0, vals) commands, over all its parents: a write of
+/// (0, 0, …) × 30 to 30,000 records (900,000 rows) used to hold SQLite's write lock for over a minute,
+/// while other companies' writes failed with "database is locked".
+pub const MAX_X2MANY_CREATES: usize = 10_000;
+
 /// Odoo's text for the NOT NULL constraint PostgreSQL enforces on a required field.
 fn mandatory_field_missing(model: &Model, field: &Field) -> Error {
     Error::validation(format!(
@@ -112,22 +117,7 @@ impl Orm<'_> {
 
     pub fn create(&self, conn: &mut AnyConnection, model: &Model, vals: &BTreeMap<String, Value>) -> Result<i64> {
         check_access(model, Operation::Create)?;
-        let (mut columns, commands) = self.prepare_values(conn, model, vals, true)?;
-        for field in model.fields.iter().filter(|f| f.is_stored()) {
-            if columns.iter().any(|(n, _)| *n == field.name) {
-                continue;
-            }
-            let value = match (field.name, model.scope) {
-                ("company_id", CompanyScope::CompanyField) => Some(SqlValue::Int(self.env.company_id)),
-                ("create_date" | "write_date", _) => Some(SqlValue::Text(now_string())),
-                _ => default_value(field, self.env).map(|v| coerce_for_write(model.name, field, &v)).transpose()?,
-            };
-            match value {
-                Some(v) => columns.push((field.name, v)),
-                None if field.required => return Err(mandatory_field_missing(model, field)),
-                None => {}
-            }
-        }
+        let (columns, commands) = self.new_record_columns(conn, model, vals, None)?;
         let mut sql = Sql::new(self.backend);
         sql.push(&format!(
             "INSERT INTO {} ({}) VALUES (",
@@ -142,10 +132,94 @@ impl Orm<'_> {
         }
         sql.push(") RETURNING id");
         let id = sql.load_ids(conn)?.first().copied().ok_or_else(|| Error::application("insert returned no id"))?;
+        let mut budget = MAX_X2MANY_CREATES;
         for (field, value) in commands {
-            self.apply_commands(conn, model, field, &[id], value)?;
+            self.apply_commands(conn, model, field, &[id], value, &mut budget)?;
         }
         Ok(id)
+    }
+
+    /// The columns of a new `model` record from `vals` (checked) and defaults, and its one2many commands.
+    /// `inverse`: the column a set-based x2many create fills per parent, left out here.
+    #[allow(clippy::type_complexity)]
+    fn new_record_columns<'m, 'v>(
+        &self,
+        conn: &mut AnyConnection,
+        model: &'m Model,
+        vals: &'v BTreeMap<String, Value>,
+        inverse: Option<&str>,
+    ) -> Result<(Vec<(&'static str, SqlValue)>, Vec<(&'m Field, &'v Value)>)> {
+        let (mut columns, commands) = self.prepare_values(conn, model, vals, true)?;
+        for field in model.fields.iter().filter(|f| f.is_stored()) {
+            if columns.iter().any(|(n, _)| *n == field.name) || Some(field.name) == inverse {
+                continue;
+            }
+            let value = match (field.name, model.scope) {
+                ("company_id", CompanyScope::CompanyField) => Some(SqlValue::Int(self.env.company_id)),
+                ("create_date" | "write_date", _) => Some(SqlValue::Text(now_string())),
+                _ => default_value(field, self.env).map(|v| coerce_for_write(model.name, field, &v)).transpose()?,
+            };
+            match value {
+                Some(v) => columns.push((field.name, v)),
+                None if field.required => return Err(mandatory_field_missing(model, field)),
+                None => {}
+            }
+        }
+        Ok((columns, commands))
+    }
+
+    /// (0, 0, vals) on every parent at once: the values checked once, then one `INSERT … SELECT` per
+    /// chunk of parents (each new row pointing at its parent), and nested commands set-based on the new
+    /// rows. Counts against the call's `budget` before anything is written.
+    #[allow(clippy::too_many_arguments)]
+    fn create_children(
+        &self,
+        conn: &mut AnyConnection,
+        model: &Model,
+        field: &Field,
+        comodel: &Model,
+        inverse: &str,
+        parents: &[i64],
+        vals: &BTreeMap<String, Value>,
+        budget: &mut usize,
+    ) -> Result<()> {
+        check_access(comodel, Operation::Create)?;
+        if parents.len() > *budget {
+            return Err(Error::user(format!(
+                "This call would create more than {MAX_X2MANY_CREATES} {} records through {}.{} ({} at this step): \
+                 the bridge creates at most {MAX_X2MANY_CREATES} records per call, so that one company's write \
+                 cannot hold the database for long. Split it into smaller calls.",
+                comodel.description,
+                model.name,
+                field.name,
+                parents.len()
+            )));
+        }
+        *budget -= parents.len();
+        let mut vals = vals.clone();
+        // As in Odoo, the parent is the record the command is applied to, whatever the values say.
+        vals.remove(inverse);
+        let (columns, commands) = self.new_record_columns(conn, comodel, &vals, Some(inverse))?;
+        let names: Vec<&str> = columns.iter().map(|(n, _)| *n).chain([inverse]).collect();
+        let mut created = Vec::with_capacity(parents.len());
+        for chunk in parents.chunks(10_000) {
+            let mut sql = Sql::new(self.backend);
+            sql.push(&format!("INSERT INTO {} ({}) SELECT ", comodel.table, names.join(", ")));
+            for (_, v) in &columns {
+                sql.bind(v.clone());
+                sql.push(", ");
+            }
+            sql.push(&format!(
+                "p.id FROM {} p WHERE p.id IN ({}) ORDER BY p.id RETURNING id",
+                model.table,
+                join_ids(chunk)
+            ));
+            created.extend(sql.load_ids(conn)?);
+        }
+        for (field, value) in commands {
+            self.apply_commands(conn, comodel, field, &created, value, budget)?;
+        }
+        Ok(())
     }
 
     pub fn write(
@@ -184,8 +258,9 @@ impl Orm<'_> {
             sql.push(&format!(" WHERE id IN ({})", join_ids(ids)));
             sql.execute(conn)?;
         }
+        let mut budget = MAX_X2MANY_CREATES;
         for (field, value) in commands {
-            self.apply_commands(conn, model, field, ids, value)?;
+            self.apply_commands(conn, model, field, ids, value, &mut budget)?;
         }
         Ok(())
     }
@@ -207,8 +282,9 @@ impl Orm<'_> {
     /// Odoo's x2many commands on the one2many `field` of every record of `parents`: (0,0,vals) (1,id,vals)
     /// (2,id) (3,id) (4,id) (5,) (6,0,ids), a plain id list meaning (6,0,ids) and False meaning (5,).
     /// Set-based: each command is one statement per chunk of ids however many parents there are (a large
-    /// write used to run every command record by record while holding the write lock). As in Odoo, missing
-    /// ids are skipped and commands it does not know are ignored.
+    /// write used to run every command record by record while holding the write lock), and the records a
+    /// call creates are bounded by `budget` (`MAX_X2MANY_CREATES` per call). As in Odoo, missing ids are
+    /// skipped and commands it does not know are ignored.
     fn apply_commands(
         &self,
         conn: &mut AnyConnection,
@@ -216,6 +292,7 @@ impl Orm<'_> {
         field: &Field,
         parents: &[i64],
         value: &Value,
+        budget: &mut usize,
     ) -> Result<()> {
         let FieldType::One2many(comodel, inverse) = field.ftype else {
             return Ok(());
@@ -246,11 +323,7 @@ impl Orm<'_> {
                     let Some(Value::Map(vals)) = parts.get(2) else {
                         return Err(bad());
                     };
-                    for parent in parents {
-                        let mut vals = vals.clone();
-                        vals.insert(inverse.to_string(), Value::Int(*parent));
-                        self.create(conn, comodel, &vals)?;
-                    }
+                    self.create_children(conn, model, field, comodel, inverse, parents, vals, budget)?;
                 }
                 Some(1) => {
                     let (Some(id), Some(Value::Map(vals))) = (target, parts.get(2)) else {

@@ -37,6 +37,7 @@ impl Domain {
                 false
             }
             Domain::Not(inner) => !inner.matches(model, get)?,
+            Domain::Any { .. } => return Err(Error::application("dotted paths and any/not any need the database")),
             Domain::Leaf { path, op, value } => {
                 if path.len() != 1 || matches!(op, Op::Any | Op::NotAny) {
                     return Err(Error::application("dotted paths and any/not any need the database"));

@@ -15,8 +15,13 @@ use crate::types::Value;
 pub const MAX_IN_LIST: usize = 30_000;
 /// Most terms (operators and leaves) in one domain list.
 pub const MAX_DOMAIN_TERMS: usize = 20_000;
-/// Deepest nesting of `&`, `|` and `!` accepted (after flattening chains of one operator).
+/// Deepest nesting accepted (after flattening chains of one operator), counted across the whole domain:
+/// each level of `&`, `|` and `!`, and each relational step (a dotted path's hop, an `any` / `not any`
+/// with everything inside it).
 pub const MAX_DOMAIN_DEPTH: usize = 64;
+/// Most relational steps nested in one another (each is a subquery): SQLite refused 34 nested `any` with
+/// "Expression tree is too large", and PostgreSQL took 4 s to plan 60.
+pub const MAX_RELATIONAL_DEPTH: usize = 16;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
@@ -116,7 +121,46 @@ pub enum Domain {
     And(Vec<Domain>),
     Or(Vec<Domain>),
     Not(Box<Domain>),
-    Leaf { path: Vec<String>, op: Op, value: Value },
+    /// A comparison (never `any` / `not any`, which parse to `Any`).
+    Leaf {
+        path: Vec<String>,
+        op: Op,
+        value: Value,
+    },
+    /// `(path, 'any' | 'not any', domain)`: the inner domain parsed with the outer one, within the same
+    /// depth budget; `value` is the inner domain as given, for messages.
+    Any {
+        path: Vec<String>,
+        negate: bool,
+        domain: Box<Domain>,
+        value: Value,
+    },
+}
+
+/// How deep a domain (or a part of it) nests: every level, and relational steps alone.
+#[derive(Clone, Copy, Debug)]
+struct Depth {
+    total: usize,
+    relational: usize,
+}
+
+impl Depth {
+    fn max(self, other: Depth) -> Depth {
+        Depth { total: self.total.max(other.total), relational: self.relational.max(other.relational) }
+    }
+
+    fn fits(self, budget: Depth) -> bool {
+        self.total <= budget.total && self.relational <= budget.relational
+    }
+}
+
+const FULL_BUDGET: Depth = Depth { total: MAX_DOMAIN_DEPTH, relational: MAX_RELATIONAL_DEPTH };
+
+fn too_deep() -> Error {
+    Error::application(format!(
+        "Domain nests more than {MAX_DOMAIN_DEPTH} levels deep, or more than {MAX_RELATIONAL_DEPTH} relational steps \
+         (dotted paths, any, not any) within one another."
+    ))
 }
 
 /// Odoo's texts for a domain that is not prefix notation.
@@ -145,9 +189,15 @@ fn tuple_repr(term: &[Value]) -> String {
 impl Domain {
     /// Parses a domain in Odoo's prefix notation (implicit `&` between top-level terms).
     pub fn parse(value: &Value) -> Result<Domain> {
+        Self::parse_within(value, FULL_BUDGET).map(|(domain, _)| domain)
+    }
+
+    /// Parses a domain that may nest at most `budget` deep (the inner domain of an `any` gets what its
+    /// leaf leaves of the outer budget), and how deep it nests.
+    fn parse_within(value: &Value, budget: Depth) -> Result<(Domain, Depth)> {
         let items = match value {
             Value::List(items) => items,
-            v if v.is_null() => return Ok(Domain::True),
+            v if v.is_null() => return Ok((Domain::True, Depth { total: 0, relational: 0 })),
             _ => {
                 return Err(Error::application(
                     "Domains to normalize must have a 'domain' form: a list or tuple of domain components",
@@ -158,10 +208,11 @@ impl Domain {
             return Err(Error::application(format!("Domain has more than {MAX_DOMAIN_TERMS} terms.")));
         }
         // Each entry carries its nesting depth. Chains of one operator are flattened (`| | a b c` is one
-        // Or of three) and `! !` cancels, so long domains stay shallow; what still nests deeper than
-        // MAX_DOMAIN_DEPTH is refused, because every later pass over the tree recurses.
-        let mut stack: Vec<(Domain, usize)> = Vec::new();
-        let too_deep = || Error::application(format!("Domain nests operators more than {MAX_DOMAIN_DEPTH} deep."));
+        // Or of three) and `! !` cancels, so long domains stay shallow; what still nests deeper than the
+        // budget is refused, because every later pass over the tree recurses and the SQL nests as deep.
+        let mut stack: Vec<(Domain, Depth)> = Vec::new();
+        let deeper = |depth: Depth| Depth { total: depth.total + 1, relational: depth.relational };
+        let shallower = |depth: Depth| Depth { total: depth.total.saturating_sub(1), relational: depth.relational };
         for item in items.iter().rev() {
             match item {
                 Value::Str(op) if op == "&" || op == "|" => {
@@ -170,41 +221,42 @@ impl Domain {
                         _ => return Err(syntax_error(value)),
                     };
                     let and = op == "&";
-                    let flat = |d: Domain, depth: usize| match d {
-                        Domain::And(items) if and => (items, depth.saturating_sub(1)),
-                        Domain::Or(items) if !and => (items, depth.saturating_sub(1)),
+                    let flat = |d: Domain, depth: Depth| match d {
+                        Domain::And(items) if and => (items, shallower(depth)),
+                        Domain::Or(items) if !and => (items, shallower(depth)),
                         other => (vec![other], depth),
                     };
                     let (mut children, da) = flat(a, da);
                     let (rest, db) = flat(b, db);
                     children.extend(rest);
-                    let depth = da.max(db) + 1;
-                    if depth > MAX_DOMAIN_DEPTH {
+                    let depth = deeper(da.max(db));
+                    if !depth.fits(budget) {
                         return Err(too_deep());
                     }
                     stack.push((if and { Domain::And(children) } else { Domain::Or(children) }, depth));
                 }
                 Value::Str(op) if op == "!" => {
                     let entry = match stack.pop().ok_or_else(|| syntax_error(value))? {
-                        (Domain::Not(inner), depth) => (*inner, depth.saturating_sub(1)),
-                        (a, depth) if depth < MAX_DOMAIN_DEPTH => (Domain::Not(Box::new(a)), depth + 1),
+                        (Domain::Not(inner), depth) => (*inner, shallower(depth)),
+                        (a, depth) if deeper(depth).fits(budget) => (Domain::Not(Box::new(a)), deeper(depth)),
                         _ => return Err(too_deep()),
                     };
                     stack.push(entry);
                 }
-                Value::List(term) => stack.push((Self::parse_leaf(term)?, 1)),
+                Value::List(term) => stack.push(Self::parse_leaf(term, budget)?),
                 // Odoo unpacks anything else as a term: a string by its characters.
                 Value::Str(s) => return Err(unpack_error(s.chars().count())),
                 other => return Err(Error::application(format!("cannot unpack non-iterable {} object", other.kind()))),
             }
         }
+        let depth = stack.iter().fold(Depth { total: 0, relational: 0 }, |acc, (_, d)| acc.max(*d));
         let mut stack: Vec<Domain> = stack.into_iter().rev().map(|(d, _)| d).collect();
         let domain = match stack.len() {
             0 => Domain::True,
             1 => stack.pop().unwrap_or(Domain::True),
             _ => Domain::And(stack),
         };
-        Ok(domain.distribute_not(false))
+        Ok((domain.distribute_not(false), depth))
     }
 
     /// Pushes `!` down to the leaves by negating their operators, as Odoo does: `!(a = 1)` becomes
@@ -223,11 +275,14 @@ impl Domain {
                 Some(op) => Domain::Leaf { path, op, value },
                 None => Domain::Not(Box::new(Domain::Leaf { path, op, value })),
             },
+            (Domain::Any { path, negate, domain, value }, true) => Domain::Any { path, negate: !negate, domain, value },
             (other, _) => other,
         }
     }
 
-    fn parse_leaf(term: &[Value]) -> Result<Domain> {
+    /// One term, and how deep it nests: 1, plus a subquery per hop of a dotted path, plus for `any` one
+    /// more and its inner domain's depth.
+    fn parse_leaf(term: &[Value], budget: Depth) -> Result<(Domain, Depth)> {
         let invalid = || Error::application(format!("Invalid leaf {}", tuple_repr(term)));
         if term.len() != 3 {
             return Err(unpack_error(term.len()));
@@ -236,7 +291,8 @@ impl Domain {
         // TRUE_LEAF (1, '=', 1) and FALSE_LEAF (0, '=', 1).
         if let (Some(l), Some(r)) = (term[0].as_i64(), term[2].as_i64()) {
             if op_str == "=" && r == 1 && (l == 0 || l == 1) {
-                return Ok(if l == 1 { Domain::True } else { Domain::False });
+                let constant = if l == 1 { Domain::True } else { Domain::False };
+                return Ok((constant, Depth { total: 1, relational: 0 }));
             }
         }
         let field = term[0].as_str().ok_or_else(invalid)?;
@@ -250,7 +306,24 @@ impl Domain {
             (Op::Ne, Value::List(_)) => Op::NotIn,
             (op, _) => op,
         };
-        Ok(Domain::Leaf { path: field.split('.').map(str::to_string).collect(), op, value: term[2].clone() })
+        let path: Vec<String> = field.split('.').map(str::to_string).collect();
+        let hops = path.len() - 1;
+        let leaf = Depth { total: 1 + hops, relational: hops };
+        if !leaf.fits(budget) {
+            return Err(too_deep());
+        }
+        if !matches!(op, Op::Any | Op::NotAny) {
+            return Ok((Domain::Leaf { path, op, value: term[2].clone() }, leaf));
+        }
+        let step = Depth { total: leaf.total + 1, relational: leaf.relational + 1 };
+        if !step.fits(budget) {
+            return Err(too_deep());
+        }
+        let inner_budget = Depth { total: budget.total - step.total, relational: budget.relational - step.relational };
+        let (domain, inner) = Self::parse_within(&term[2], inner_budget)?;
+        let depth = Depth { total: step.total + inner.total, relational: step.relational + inner.relational };
+        let any = Domain::Any { path, negate: op == Op::NotAny, domain: Box::new(domain), value: term[2].clone() };
+        Ok((any, depth))
     }
 
     /// Checks every field path against the registry, so a compiled query only ever names known columns.
@@ -259,40 +332,45 @@ impl Domain {
             Domain::True | Domain::False => Ok(()),
             Domain::And(items) | Domain::Or(items) => items.iter().try_for_each(|d| d.validate(registry, model)),
             Domain::Not(inner) => inner.validate(registry, model),
-            Domain::Leaf { path, op, value } => {
-                let mut current = model;
-                for (i, part) in path.iter().enumerate() {
-                    // Odoo's texts: the leaf as it stands once the path's first hops are taken.
-                    let field = current.field(part).ok_or_else(|| {
-                        Error::application(format!(
-                            "Invalid field {}.{} in leaf {}",
-                            current.name,
-                            part,
-                            operand::leaf_repr(&path[i..], *op, value)
-                        ))
-                    })?;
-                    let last = i + 1 == path.len();
-                    if field.name == "display_name" && !last {
-                        return Err(Error::application(format!("Invalid field path {:?}", path.join("."))));
-                    }
-                    if !last || matches!(op, Op::Any | Op::NotAny) {
-                        let comodel = field.ftype.comodel().ok_or_else(|| {
-                            Error::application(format!(
-                                "Invalid field '{}' in domain term {}",
-                                path[i..].join("."),
-                                operand::leaf_repr(&path[i..], *op, value)
-                            ))
-                        })?;
-                        current = registry.model(comodel)?;
-                    }
-                }
-                if matches!(op, Op::Any | Op::NotAny) {
-                    Domain::parse(value)?.validate(registry, current)?;
-                }
-                Ok(())
+            Domain::Leaf { path, op, value } => walk(registry, model, path, *op, value).map(|_| ()),
+            Domain::Any { path, negate, domain, value } => {
+                let op = if *negate { Op::NotAny } else { Op::Any };
+                domain.validate(registry, walk(registry, model, path, op, value)?)
             }
         }
     }
+}
+
+/// Follows a leaf's path from `model`: the model its last field belongs to, or for `any` / `not any` the
+/// model that field points to. Errors in Odoo's words.
+fn walk<'r>(registry: &'r Registry, model: &'r Model, path: &[String], op: Op, value: &Value) -> Result<&'r Model> {
+    let mut current = model;
+    for (i, part) in path.iter().enumerate() {
+        // Odoo's texts: the leaf as it stands once the path's first hops are taken.
+        let field = current.field(part).ok_or_else(|| {
+            Error::application(format!(
+                "Invalid field {}.{} in leaf {}",
+                current.name,
+                part,
+                operand::leaf_repr(&path[i..], op, value)
+            ))
+        })?;
+        let last = i + 1 == path.len();
+        if field.name == "display_name" && !last {
+            return Err(Error::application(format!("Invalid field path {:?}", path.join("."))));
+        }
+        if !last || matches!(op, Op::Any | Op::NotAny) {
+            let comodel = field.ftype.comodel().ok_or_else(|| {
+                Error::application(format!(
+                    "Invalid field '{}' in domain term {}",
+                    path[i..].join("."),
+                    operand::leaf_repr(&path[i..], op, value)
+                ))
+            })?;
+            current = registry.model(comodel)?;
+        }
+    }
+    Ok(current)
 }
 
 #[cfg(test)]

@@ -35,10 +35,20 @@ impl Domain {
                 inner.to_sql(registry, model, alias, sql)?;
                 sql.push("), 1=0)");
             }
-            Domain::Leaf { path, op, value } => leaf_sql(registry, model, alias, path, *op, value, sql)?,
+            Domain::Leaf { path, op, value } => leaf_sql(registry, model, alias, path, Term::Compare(*op, value), sql)?,
+            Domain::Any { path, negate, domain, .. } => {
+                leaf_sql(registry, model, alias, path, Term::Any { negate: *negate, domain }, sql)?
+            }
         }
         Ok(())
     }
+}
+
+/// What a leaf says of the field its path ends at.
+#[derive(Clone, Copy)]
+enum Term<'d> {
+    Compare(Op, &'d Value),
+    Any { negate: bool, domain: &'d Domain },
 }
 
 fn leaf_sql(
@@ -46,17 +56,16 @@ fn leaf_sql(
     model: &Model,
     alias: &str,
     path: &[String],
-    op: Op,
-    value: &Value,
+    term: Term<'_>,
     sql: &mut Sql,
 ) -> Result<()> {
     let field =
         model.field(&path[0]).ok_or_else(|| Error::application(format!("Invalid field {}.{}", model.name, path[0])))?;
     // Relational hops: a.b.c becomes a IN (SELECT id FROM comodel WHERE b.c …).
-    if path.len() > 1 || matches!(op, Op::Any | Op::NotAny) {
+    if path.len() > 1 || matches!(term, Term::Any { .. }) {
         let comodel = registry.model(field.ftype.comodel().unwrap_or(""))?;
         let sub_alias = sql.next_alias();
-        let negate = op == Op::NotAny;
+        let negate = matches!(term, Term::Any { negate: true, .. });
         let not = if negate { "NOT " } else { "" };
         let is_many2one = matches!(field.ftype, FieldType::Many2one(_));
         match field.ftype {
@@ -73,14 +82,19 @@ fn leaf_sql(
             }
             _ => return Err(Error::application(format!("{} is not a relational field", field.name))),
         }
-        if path.len() > 1 {
-            leaf_sql(registry, comodel, &sub_alias, &path[1..], op, value, sql)?;
-        } else {
-            Domain::parse(value)?.to_sql(registry, comodel, &sub_alias, sql)?;
+        match term {
+            _ if path.len() > 1 => leaf_sql(registry, comodel, &sub_alias, &path[1..], term, sql)?,
+            Term::Any { domain, .. } => domain.to_sql(registry, comodel, &sub_alias, sql)?,
+            // Not reached: a comparison on one field takes no hop.
+            Term::Compare(..) => return Err(Error::application("a comparison without a path to follow")),
         }
         sql.push(if negate && is_many2one { "))" } else { ")" });
         return Ok(());
     }
+    let Term::Compare(op, value) = term else {
+        // Not reached: `any` always takes the hop above.
+        return Err(Error::application("any/not any need a relational field"));
+    };
 
     if field.name == "display_name" {
         // Odoo 17 cannot search its computed display_name: it logs an error and drops the leaf (every record

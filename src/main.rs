@@ -256,6 +256,11 @@ enum Command {
         /// Edge's attempts do; 0 = instant, for benchmarks only.
         #[arg(long, env = "BANKBRIDGE_SANDBOX_ATTEMPT_DELAY_MS", default_value_t = DEFAULT_ATTEMPT_DELAY_MS)]
         attempt_delay_ms: u64,
+        /// PEM file of a private key to sign callbacks with (give its public half to the bridges as
+        /// --saltedge-callback-key) [default: the built-in test key, which bridges refuse outside their
+        /// own built-in sandbox].
+        #[arg(long, env = "BANKBRIDGE_SANDBOX_SIGNING_KEY")]
+        signing_key: Option<std::path::PathBuf>,
     },
     /// Fetch transactions now, once, with a progress bar; needs a running `bankbridge serve` on the same
     /// database unless the aggregators' credentials are given.
@@ -405,6 +410,7 @@ fn run(command: Command, database_before_command: Option<&str>) -> Result<(), Er
             pending,
             refresh_interval,
             attempt_delay_ms,
+            ref signing_key,
         } => {
             if before.is_some() {
                 return Err(Error::config("`bankbridge sandbox` uses no database: drop --database"));
@@ -420,6 +426,13 @@ fn run(command: Command, database_before_command: Option<&str>) -> Result<(), Er
                 pending_per_account: pending,
                 refresh_interval: Duration::from_secs(refresh_interval),
                 attempt_delay: Duration::from_millis(attempt_delay_ms),
+                signing_key_pem: signing_key
+                    .as_ref()
+                    .map(|path| {
+                        std::fs::read_to_string(path)
+                            .map_err(|e| Error::config(format!("cannot read the signing key {}: {e}", path.display())))
+                    })
+                    .transpose()?,
                 ..SandboxConfig::default()
             };
             let addr: std::net::SocketAddr = format!("{bind}:{port}")

@@ -129,7 +129,7 @@ fn write_line(note: &Note, peer: &str, fault: Option<&Fault>, started: Instant) 
         (4, _) => "access_error",
         _ => "error",
     };
-    let labels = crate::metrics::RequestLabels { protocol: *protocol, method: metric_method(what), outcome };
+    let labels = crate::metrics::RequestLabels { protocol, method: metric_method(what), outcome };
     crate::metrics::request(labels, elapsed.as_secs_f64());
     let call = escaped(what);
     if caller.denied {

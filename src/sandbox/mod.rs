@@ -141,6 +141,10 @@ pub struct SandboxConfig {
     /// URL the sandbox is reachable at, for `connect_url`s (default: the bound address, with
     /// 127.0.0.1 for an unspecified bind address).
     pub public_url: Option<Url>,
+    /// PEM of the private key that signs callbacks, instead of the committed test key (whose private
+    /// half is public, so a bridge trusts it only from its built-in sandbox): lets bridges that share
+    /// one standalone sandbox verify its callbacks with `--saltedge-callback-key`.
+    pub signing_key_pem: Option<String>,
 }
 
 impl Default for SandboxConfig {
@@ -161,6 +165,7 @@ impl Default for SandboxConfig {
             client_public_key_pem: None,
             require_signature: false,
             public_url: None,
+            signing_key_pem: None,
         }
     }
 }
@@ -183,6 +188,7 @@ impl fmt::Debug for SandboxConfig {
             .field("verifies_signatures", &self.client_public_key_pem.is_some())
             .field("require_signature", &self.require_signature)
             .field("public_url", &self.public_url.as_ref().map(Url::as_str))
+            .field("own_signing_key", &self.signing_key_pem.is_some())
             .finish()
     }
 }
@@ -199,7 +205,7 @@ pub(crate) struct Shared {
 impl Shared {
     fn new(cfg: SandboxConfig, root_url: Url) -> io::Result<Shared> {
         crate::saltedge::install_crypto_provider();
-        let signer = RsaSigner::from_pem(SANDBOX_PRIVATE_KEY_PEM)
+        let signer = RsaSigner::from_pem(cfg.signing_key_pem.as_deref().unwrap_or(SANDBOX_PRIVATE_KEY_PEM))
             .map_err(|e| io::Error::other(format!("sandbox signing key: {e}")))?;
         let callback_http = reqwest::Client::builder()
             .timeout(callbacks::CALLBACK_TIMEOUT)

@@ -230,7 +230,7 @@ def cluster(tmp_path_factory):
     }
     cli_env = dict(os.environ, **bridge_env)
     keys = {}
-    for login in ("alice", "bob"):
+    for login in ("alice", "bob", "dave"):
         keys[login] = run(harness.binary(), "user", "add", login, "--company", "Acme", env=cli_env).stdout.split()[-1]
     run(harness.binary(), "user", "add", "carol", "--company", "Acme", "--password-stdin", env=cli_env, input="carol-password-1\n")
     cluster = {"workdir": workdir, "cert": cert, "url": public_url, "bridge_env": bridge_env, "keys": keys,
@@ -318,6 +318,26 @@ def test_odoorpc_and_odooly_sessions_work_across_replicas_and_restarts(cluster):
     with urllib.request.urlopen(request, timeout=30, context=ctx) as r:
         cookie = r.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie, cookie
+
+
+def test_a_revoked_key_ends_its_web_sessions_on_every_replica(cluster):
+    ctx = https_context(cluster)
+
+    def post(path, params, cookie=None):
+        body = json.dumps({"jsonrpc": "2.0", "method": "call", "id": 1, "params": params}).encode()
+        headers = {"Content-Type": "application/json", **({"Cookie": cookie} if cookie else {})}
+        request = urllib.request.Request(f"{cluster['url']}{path}", data=body, headers=headers)
+        with urllib.request.urlopen(request, timeout=30, context=ctx) as r:
+            return json.loads(r.read()), r.headers.get("Set-Cookie")
+
+    _, cookie = post("/web/session/authenticate", {"db": "bankbridge", "login": "dave", "password": cluster["keys"]["dave"]})
+    sid = cookie.split(";")[0]
+    call = {"model": "account.online.link", "method": "search_count", "args": [[]], "kwargs": {}}
+    for _ in range(4):  # both replicas, round robin
+        assert post("/web/dataset/call_kw", call, sid)[0]["result"] >= 0
+    run(harness.binary(), "user", "revoke", "dave", env=dict(os.environ, **cluster["bridge_env"]))
+    for _ in range(4):
+        assert post("/web/dataset/call_kw", call, sid)[0]["error"]["code"] == 100
 
 
 def test_the_connect_flow_runs_through_the_proxy_with_callbacks_to_the_public_url(cluster):

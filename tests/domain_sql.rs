@@ -1,11 +1,13 @@
 //! The domain compiler against a real database: random domains over random rows must select exactly the
 //! rows the in-memory evaluator (the reference semantics) selects, on SQLite and, when
-//! BANKBRIDGE_TEST_POSTGRES_URL is set, on PostgreSQL.
+//! BANKBRIDGE_TEST_POSTGRES_URL is set, on PostgreSQL; and the deepest domains the parser accepts run on
+//! both (issue 24: 34 nested `any` used to fail on SQLite with "Expression tree is too large", and 60 cost
+//! PostgreSQL 4 s of planning, because each `any` restarted the depth count).
 
 use std::collections::BTreeMap;
 
 use bankbridge::db::{self, DatabaseUrl};
-use bankbridge::orm::domain::Domain;
+use bankbridge::orm::domain::{Domain, MAX_DOMAIN_DEPTH, MAX_RELATIONAL_DEPTH};
 use bankbridge::orm::methods::call_generic;
 use bankbridge::orm::{Call, Env};
 use bankbridge::types::Value;
@@ -160,24 +162,123 @@ fn check_backend(url: DatabaseUrl) {
 
 #[test]
 fn sqlite_selects_what_the_evaluator_selects() {
-    let dir = std::env::temp_dir().join(format!("bb-domain-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    check_backend(DatabaseUrl::parse(dir.join("d.db").to_str().unwrap()).unwrap());
+    check_backend(sqlite_database("domain"));
 }
 
-#[test]
-fn postgres_selects_what_the_evaluator_selects() {
+/// A fresh PostgreSQL database `{prefix}_{pid}` on the suite's server, or `None` (skipped) outside CI
+/// without one.
+fn postgres_database(prefix: &str) -> Option<DatabaseUrl> {
     let Ok(admin) = std::env::var("BANKBRIDGE_TEST_POSTGRES_URL") else {
         assert!(std::env::var("CI").is_err(), "CI must provide BANKBRIDGE_TEST_POSTGRES_URL");
         eprintln!("skipped: BANKBRIDGE_TEST_POSTGRES_URL not set");
-        return;
+        return None;
     };
-    let name = format!("bb_domain_{}", std::process::id());
+    let name = format!("{prefix}_{}", std::process::id());
     let status = std::process::Command::new("psql")
         .args([admin.as_str(), "-q", "-c", &format!("CREATE DATABASE {name}")])
         .status()
         .unwrap();
     assert!(status.success());
-    let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-    check_backend(DatabaseUrl::parse(&url).unwrap());
+    Some(DatabaseUrl::parse(&format!("{}/{name}", admin.rsplit_once('/').unwrap().0)).unwrap())
+}
+
+fn sqlite_database(name: &str) -> DatabaseUrl {
+    let dir = std::env::temp_dir().join(format!("bb-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    DatabaseUrl::parse(dir.join("d.db").to_str().unwrap()).unwrap()
+}
+
+#[test]
+fn postgres_selects_what_the_evaluator_selects() {
+    if let Some(url) = postgres_database("bb_domain") {
+        check_backend(url);
+    }
+}
+
+// -- depth ------------------------------------------------------------------------------------------
+
+fn leaf(field: &str, op: &str, value: Value) -> Value {
+    Value::List(vec![Value::str(field), Value::str(op), value])
+}
+
+/// `levels` nested `any` over link → accounts → link …, each level's domain wrapped in `ops` alternating
+/// `&` / `|` operators (which cannot be flattened) beside a plain leaf.
+fn nested_any(levels: usize, ops: usize) -> Value {
+    let mut domain = vec![leaf("name", "!=", Value::str("no such name"))];
+    for level in (0..levels).rev() {
+        let field = if level % 2 == 0 { "account_online_account_ids" } else { "account_online_link_id" };
+        let mut wrapped = vec![leaf(field, "any", Value::List(domain))];
+        for i in 0..ops {
+            let op = if i % 2 == 0 { "&" } else { "|" };
+            wrapped = [vec![Value::str(op), leaf("name", "!=", Value::str("x"))], wrapped].concat();
+        }
+        domain = wrapped;
+    }
+    Value::List(domain)
+}
+
+fn refused(domain: &Value) -> bool {
+    match Domain::parse(domain) {
+        Ok(_) => false,
+        Err(e) => {
+            assert!(e.message().contains("relational steps"), "{}", e.message());
+            true
+        }
+    }
+}
+
+/// The deepest domains the parser accepts: `MAX_RELATIONAL_DEPTH` nested `any`, with as many operator
+/// levels around them as the total budget leaves.
+fn deepest_accepted() -> Vec<Value> {
+    assert!(!refused(&nested_any(MAX_RELATIONAL_DEPTH, 0)));
+    assert!(refused(&nested_any(MAX_RELATIONAL_DEPTH + 1, 0)), "one relational step too many");
+    let ops = (0..MAX_DOMAIN_DEPTH).take_while(|ops| !refused(&nested_any(MAX_RELATIONAL_DEPTH, *ops))).last().unwrap();
+    assert!(ops >= 1, "room for operators beside 16 nested any");
+    // A long chain of operators with one `any` at its bottom uses the total budget instead.
+    let chain = (0..MAX_DOMAIN_DEPTH).take_while(|ops| !refused(&nested_any(1, *ops))).last().unwrap();
+    vec![nested_any(MAX_RELATIONAL_DEPTH, ops), nested_any(1, chain), nested_any(MAX_RELATIONAL_DEPTH / 2, ops * 2)]
+}
+
+fn run_deepest(url: DatabaseUrl) {
+    let pool = db::connect(&url, 2).expect("database");
+    let mut conn = pool.get().expect("connection");
+    let registry = bankbridge::models::registry();
+    let company = bankbridge::auth::ensure_company(&mut conn, "Depth Co").unwrap();
+    let env = Env { uid: 1, company_id: company, context: BTreeMap::new() };
+    let call = |method: &str, args: Vec<Value>| Call {
+        model: "account.online.link",
+        method: method.to_string(),
+        args,
+        kwargs: BTreeMap::new(),
+        env: env.clone(),
+    };
+    let accounts = Value::List(vec![Value::List(vec![
+        Value::Int(0),
+        Value::Int(0),
+        Value::map([("name", Value::str("Current"))]),
+    ])]);
+    call_generic(
+        &registry,
+        &mut conn,
+        &call("create", vec![Value::map([("name", Value::str("Deep")), ("account_online_account_ids", accounts)])]),
+    )
+    .unwrap();
+    for domain in deepest_accepted() {
+        let count = call_generic(&registry, &mut conn, &call("search_count", vec![domain.clone()]))
+            .unwrap_or_else(|e| panic!("{} on {url:?}", e.message()));
+        assert_eq!(count.as_i64(), Some(1), "{url:?}");
+    }
+}
+
+#[test]
+fn the_deepest_accepted_domains_run_on_sqlite() {
+    run_deepest(sqlite_database("domain-depth"));
+}
+
+#[test]
+fn the_deepest_accepted_domains_run_on_postgres() {
+    if let Some(url) = postgres_database("bb_domain_depth") {
+        run_deepest(url);
+    }
 }

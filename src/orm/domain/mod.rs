@@ -467,6 +467,48 @@ mod tests {
         assert!(err.message().contains("deep"), "{}", err.message());
     }
 
+    /// `levels` nested `any` over link → accounts → link …
+    fn nested_any(levels: usize) -> Value {
+        let mut domain = list(vec![leaf("name", "=", Value::str("x"))]);
+        for level in (0..levels).rev() {
+            let field = if level % 2 == 0 { "account_online_account_ids" } else { "account_online_link_id" };
+            domain = list(vec![leaf(field, "any", domain)]);
+        }
+        domain
+    }
+
+    #[test]
+    fn depth_counts_across_any_and_dotted_paths() {
+        let too_deep = |domain: &Value| Domain::parse(domain).is_err_and(|e| e.message().contains("relational steps"));
+        assert!(!too_deep(&nested_any(MAX_RELATIONAL_DEPTH)));
+        // What the attack sent: 34 and 60 levels of `any` (2.5 KB); before, each restarted the count.
+        for levels in [MAX_RELATIONAL_DEPTH + 1, 34, 60] {
+            assert!(too_deep(&nested_any(levels)), "{levels}");
+        }
+        // A dotted path's hops are subqueries too.
+        let hops = |n: usize| {
+            let path = (0..n).map(|i| if i % 2 == 0 { "account_online_account_ids" } else { "account_online_link_id" });
+            list(vec![leaf(&path.chain(["name"]).collect::<Vec<_>>().join("."), "=", Value::str("x"))])
+        };
+        assert!(!too_deep(&hops(MAX_RELATIONAL_DEPTH)) && too_deep(&hops(MAX_RELATIONAL_DEPTH + 1)));
+        // Operators count in the same budget: an `any` under a chain as deep as the budget allows is refused.
+        let chain = |ops: usize, inner: Value| {
+            let mut items = Vec::new();
+            for i in 0..ops {
+                items.push(Value::str(if i % 2 == 0 { "&" } else { "|" }));
+                items.push(leaf("name", "=", Value::str("x")));
+            }
+            items.push(leaf("account_online_account_ids", "any", inner));
+            list(items)
+        };
+        let inner = list(vec![leaf("name", "=", Value::str("x"))]);
+        assert!(Domain::parse(&chain(MAX_DOMAIN_DEPTH - 3, inner.clone())).is_ok());
+        assert!(too_deep(&chain(MAX_DOMAIN_DEPTH - 2, inner)));
+        // `not any` under `!` is `any`, parsed once.
+        let negated = list(vec![Value::str("!"), leaf("account_online_account_ids", "not any", list(vec![]))]);
+        assert!(matches!(Domain::parse(&negated).unwrap(), Domain::Any { negate: false, .. }));
+    }
+
     #[test]
     fn true_and_false_leaves() {
         assert_eq!(

@@ -103,17 +103,19 @@ impl App {
     }
 
     /// Mirrors the registry into `ir.model`, which OdooRPC queries to resolve model names.
+    /// One statement per model that inserts it unless it is there: replicas starting together on an empty
+    /// database do not collide (a read-then-insert made one of them exit on the unique key).
     pub fn sync_ir_models(&self, conn: &mut AnyConnection) -> Result<()> {
-        use crate::db::schema::ir_models;
-        use diesel::prelude::*;
-        conn.transaction(|conn| {
-            let existing: Vec<String> = ir_models::table.select(ir_models::model).load(conn)?;
+        use crate::orm::sql::{Sql, SqlValue};
+        crate::db::write_transaction(conn, |conn| {
             for model in self.registry.models() {
-                if !existing.iter().any(|m| m == model.name) {
-                    diesel::insert_into(ir_models::table)
-                        .values((ir_models::model.eq(model.name), ir_models::name.eq(model.description)))
-                        .execute(conn)?;
-                }
+                let mut sql = Sql::new(conn.backend());
+                sql.push("INSERT INTO ir_models (model, name) VALUES (");
+                sql.bind(SqlValue::Text(model.name.to_string()));
+                sql.push(", ");
+                sql.bind(SqlValue::Text(model.description.to_string()));
+                sql.push(") ON CONFLICT (model) DO NOTHING");
+                sql.execute(conn)?;
             }
             Ok(())
         })

@@ -505,12 +505,20 @@ pub fn set_password(conn: &mut AnyConnection, login: &str, password: &str) -> Re
 }
 
 /// On an empty database, creates the user `admin` so a first start is usable without any set-up;
-/// returns its API key (to be shown once).
+/// returns its API key (to be shown once). Replicas starting together on an empty database race for it:
+/// the one whose insert collides with the other's finds the user there and goes on.
 pub fn ensure_first_user(conn: &mut AnyConnection) -> Result<Option<String>> {
     if users::table.count().get_result::<i64>(conn)? > 0 {
         return Ok(None);
     }
-    add_user(conn, "admin", "My Company", None).map(|(_, key)| Some(key))
+    match add_user(conn, "admin", "My Company", None) {
+        Ok((_, key)) => Ok(Some(key)),
+        Err(e) if users::table.count().get_result::<i64>(conn)? > 0 => {
+            tracing::debug!(error = e.message(), "another process created the first user");
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Disables a user: its keys and password stop working on the next call.

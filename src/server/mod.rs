@@ -326,7 +326,10 @@ pub async fn serve(options: ServeOptions) -> Result<()> {
         tokio::spawn(async move {
             match sync::refresh_institutions(&app).await {
                 Ok(added) => tracing::info!(added, "institutions refreshed from the aggregators"),
-                Err(e) => tracing::warn!(error = e.message(), "could not refresh institutions"),
+                Err(e) => {
+                    let cause = e.cause().map(ToString::to_string).unwrap_or_default();
+                    tracing::warn!(error = e.message(), cause, "could not refresh institutions at start-up");
+                }
             }
         });
     }

@@ -7,6 +7,7 @@ use super::stored_text;
 use crate::db::schema::online_institutions;
 use crate::db::AnyConnection;
 use crate::error::Result;
+use crate::orm::sql::{Sql, SqlKind, SqlValue};
 use crate::types::time::now_string;
 use crate::types::Provider;
 
@@ -62,52 +63,50 @@ pub fn by_code(conn: &mut AnyConnection, code: &str) -> Result<Option<Institutio
         .optional()?)
 }
 
-/// Inserts new institutions and refreshes known ones; returns how many were new.
+/// Inserts new institutions and refreshes known ones; returns how many were new. One write transaction
+/// (`BEGIN IMMEDIATE` on SQLite: it queues for the write lock instead of failing when another writer, such
+/// as the scheduler's first cycle, commits between a read and a write), and one `INSERT … ON CONFLICT`
+/// per institution, so two processes refreshing at once (replicas starting together) never collide on a
+/// code.
 pub fn upsert(conn: &mut AnyConnection, institutions: &[InstitutionRecord]) -> Result<usize> {
-    conn.transaction(|conn| {
-        let mut added = 0;
+    crate::db::write_transaction(conn, |conn| {
+        let before: i64 = online_institutions::table.count().get_result(conn)?;
         let now = now_string();
         for institution in institutions {
             let code = stored_text(&institution.code);
-            let known = online_institutions::table
-                .filter(online_institutions::code.eq(&code))
-                .select(online_institutions::id)
-                .first::<i64>(conn)
-                .optional()?;
             let name = if institution.name.is_empty() { code.clone() } else { stored_text(&institution.name) };
             let status =
                 institution.status.clone().filter(|s| matches!(s.as_str(), "active" | "inactive" | "disabled"));
             let mode = institution.mode.clone().filter(|m| matches!(m.as_str(), "oauth" | "web" | "api" | "file"));
-            let values = (
-                online_institutions::name.eq(name),
-                online_institutions::country_code.eq(stored_text(&institution.country_code.to_uppercase())),
-                online_institutions::status.eq(status),
-                online_institutions::mode.eq(mode),
-                online_institutions::max_consent_days.eq(institution.max_consent_days),
-                online_institutions::supported_fetch_scopes
-                    .eq(stored_text(&institution.supported_fetch_scopes.join(","))),
-                online_institutions::logo_url.eq(institution.logo_url.as_deref().map(stored_text)),
-                online_institutions::provider.eq(institution.provider.as_str()),
-                online_institutions::write_date.eq(now.clone()),
-            );
-            match known {
-                Some(id) => {
-                    diesel::update(online_institutions::table.filter(online_institutions::id.eq(id)))
-                        .set(values)
-                        .execute(conn)?;
+            let text = |value: Option<String>| value.map_or(SqlValue::Null(SqlKind::Text), SqlValue::Text);
+            let columns = [
+                ("code", SqlValue::Text(code)),
+                ("name", SqlValue::Text(name)),
+                ("country_code", SqlValue::Text(stored_text(&institution.country_code.to_uppercase()))),
+                ("status", text(status)),
+                ("mode", text(mode)),
+                ("max_consent_days", institution.max_consent_days.map_or(SqlValue::Null(SqlKind::Int), SqlValue::Int)),
+                ("supported_fetch_scopes", SqlValue::Text(stored_text(&institution.supported_fetch_scopes.join(",")))),
+                ("logo_url", text(institution.logo_url.as_deref().map(stored_text))),
+                ("provider", SqlValue::Text(institution.provider.as_str().to_string())),
+                ("create_date", SqlValue::Text(now.clone())),
+                ("write_date", SqlValue::Text(now.clone())),
+            ];
+            let mut sql = Sql::new(conn.backend());
+            let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+            sql.push(&format!("INSERT INTO online_institutions ({}) VALUES (", names.join(", ")));
+            for (i, (_, value)) in columns.into_iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
                 }
-                None => {
-                    diesel::insert_into(online_institutions::table)
-                        .values((
-                            online_institutions::code.eq(&code),
-                            online_institutions::create_date.eq(now.clone()),
-                            values,
-                        ))
-                        .execute(conn)?;
-                    added += 1;
-                }
+                sql.bind(value);
             }
+            let refreshed = names.iter().filter(|n| !matches!(**n, "code" | "create_date"));
+            let set: Vec<String> = refreshed.map(|n| format!("{n} = excluded.{n}")).collect();
+            sql.push(&format!(") ON CONFLICT (code) DO UPDATE SET {}", set.join(", ")));
+            sql.execute(conn)?;
         }
-        Ok(added)
+        let after: i64 = online_institutions::table.count().get_result(conn)?;
+        Ok(usize::try_from(after - before).unwrap_or(0))
     })
 }

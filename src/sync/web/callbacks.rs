@@ -114,7 +114,8 @@ async fn handle(app: &Arc<App>, kind: &str, payload: &CallbackPayload) -> Result
         let app = Arc::clone(app);
         tokio::spawn(async move {
             if let Err(e) = crate::sync::actions::refresh_institutions(&app).await {
-                tracing::warn!(error = e.message(), "could not refresh institutions after a provider callback");
+                let cause = e.cause().map(ToString::to_string).unwrap_or_default();
+                tracing::warn!(error = e.message(), cause, "could not refresh institutions after a provider callback");
             }
         });
         return Ok(());

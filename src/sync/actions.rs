@@ -308,16 +308,21 @@ pub async fn remove_connection(app: &Arc<App>, company: i64, link_id: i64) -> Re
 /// holds nothing: its link goes). Links that are not there (or not the company's) are skipped, as Odoo's
 /// unlink does; any other failure stops the unlink.
 pub async fn before_unlink(app: &Arc<App>, company: i64, link_ids: &[i64]) -> Result<()> {
+    let ids = link_ids.to_vec();
+    let connected = app.db(move |conn, _| store::links::with_connection(conn, &ids, company)).await?;
+    if connected.is_empty() {
+        return Ok(());
+    }
+    let by_id: std::collections::HashMap<i64, &LinkRow> = connected.iter().map(|link| (link.id, link)).collect();
     let mut kept = Vec::new();
-    for &id in link_ids {
-        let Some(link) = app.db(move |conn, _| store::links::find(conn, id, company)).await? else { continue };
-        if link.connection_identifier.is_some() {
-            if link.state() != LinkState::Disconnected {
-                revoke_consent(app, company, id).await?;
-            }
-            if Aggregator::of_link(app, &link)?.keeps_connection_after_revoke() {
-                kept.push(link.label());
-            }
+    let mut seen = std::collections::HashSet::new();
+    for id in link_ids.iter().filter(|id| seen.insert(**id)) {
+        let Some(link) = by_id.get(id) else { continue };
+        if link.state() != LinkState::Disconnected {
+            revoke_consent(app, company, link.id).await?;
+        }
+        if Aggregator::of_link(app, link)?.keeps_connection_after_revoke() {
+            kept.push(link.label());
         }
     }
     if kept.is_empty() {

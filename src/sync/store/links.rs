@@ -85,6 +85,23 @@ pub fn find(conn: &mut AnyConnection, id: i64, company: i64) -> Result<Option<Li
         .optional()?)
 }
 
+/// The company's links among `ids` that have a connection at Salt Edge, in one query per 10,000 ids
+/// (`unlink` of 30,000 links made a round trip per id).
+pub fn with_connection(conn: &mut AnyConnection, ids: &[i64], company: i64) -> Result<Vec<LinkRow>> {
+    let mut found = Vec::new();
+    for chunk in ids.chunks(10_000) {
+        found.extend(
+            online_links::table
+                .filter(online_links::id.eq_any(chunk))
+                .filter(online_links::company_id.eq(company))
+                .filter(online_links::connection_identifier.is_not_null())
+                .select(LinkRow::as_select())
+                .load::<LinkRow>(conn)?,
+        );
+    }
+    Ok(found)
+}
+
 pub fn by_connection(conn: &mut AnyConnection, connection_id: &str) -> Result<Option<LinkRow>> {
     Ok(online_links::table
         .filter(online_links::connection_identifier.eq(connection_id))

@@ -6,7 +6,8 @@
 //!   application registered;
 //! * [`Banks`] — the aggregators configured together, the bridge's public URL and the Odoo URLs a browser
 //!   may be sent back to;
-//! * [`Followers`] — the links whose synchronization this process runs (one at a time per link).
+//! * [`Followers`] — the links whose synchronization this process runs (one at a time per link);
+//! * [`worker`] — this process's name among the replicas, which its leases on links are held under.
 //!
 //! Start-up builds them; `App` holds them, typed; the sync engine uses them.
 
@@ -39,6 +40,13 @@ pub struct Bank {
     pub poll_interval: Duration,
     /// Attempts this process follows, by link: a callback wakes the follower instead of racing it.
     followers: Arc<Followers>,
+}
+
+/// This process among the replicas on the database (process id and a random number): the name its leases
+/// on links (the scheduler's, the follower's) are held under.
+pub fn worker() -> &'static str {
+    static WORKER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    WORKER.get_or_init(|| format!("{}-{}", std::process::id(), rand::random::<u32>()))
 }
 
 /// Longest wait between two polls of a running attempt.

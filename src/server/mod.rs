@@ -336,6 +336,7 @@ pub async fn serve(options: ServeOptions) -> Result<()> {
     if !options.sync_interval.is_zero() {
         sync::scheduler::spawn(Arc::clone(&app), options.sync_interval);
     }
+    sync::takeover::spawn(Arc::clone(&app));
 
     let web_policy = web::Data::new(crate::rpc::web::WebPolicy::new(&public_url));
     let data = web::Data::new(Arc::clone(&app));

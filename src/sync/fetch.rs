@@ -8,15 +8,15 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::app::App;
-use crate::bank::{Bank, FollowGuard};
+use crate::bank::FollowGuard;
 use crate::enablebanking::plan::{Asker, PlannedReads};
 use crate::error::{Error, Result};
 use crate::sync::aggregator::enablebanking::read as eb_read;
 use crate::sync::failures::{fail_attempt, fail_link, fail_link_internal};
-use crate::sync::follow::{follow_attempt, mark_fetching, AttemptMarker};
+use crate::sync::follow::{follow_attempt, mark_fetching, start_following, AttemptMarker, Resume};
 use crate::sync::import::{import, ImportError, Progress, SyncSummary};
 use crate::sync::link_events::{load, record};
-use crate::sync::store::{self, links::Change, LinkRow, LinkUpdate};
+use crate::sync::store::{self, links::Change, LinkUpdate};
 use crate::types::time::{datetime_string, human_time, parse_stored_datetime};
 use crate::types::{LinkEvent, LinkState, Origin, Provider};
 
@@ -99,10 +99,11 @@ pub async fn start_fetch(app: &Arc<App>, company: Option<i64>, link_id: i64, by:
         return eb_read::start(app, &eb, &link, by.asker(), origin).await;
     }
     let shared = Arc::clone(app.bank()?);
-    if link.state() == LinkState::Fetching && by != FetchBy::Operator && running_elsewhere(&shared, &link) {
+    // One follower per link, over every replica: the follower's lease says who (an operator's `bankbridge
+    // sync` takes it over whoever holds it).
+    let Some(guard) = start_following(app, link_id, by == FetchBy::Operator).await? else {
         return Ok(FetchStart::AlreadyRunning);
-    }
-    let Some(guard) = shared.start_following(link_id) else { return Ok(FetchStart::AlreadyRunning) };
+    };
     let connection = match shared.client.get_connection(&connection_id).await {
         Ok(connection) => connection,
         Err(e) => return Err(fail_link(app, &link, &e).await),
@@ -121,7 +122,7 @@ pub async fn start_fetch(app: &Arc<App>, company: Option<i64>, link_id: i64, by:
     let next = connection.next_refresh_possible_at_utc().or(stored_next);
     if next.is_some_and(|at| at > now) {
         plan_next_fetch(app, link_id, next).await?;
-        mark_fetching(app, link_id, &connection_id, origin).await?;
+        mark_fetching(app, link_id, &connection_id, origin, Resume::Import).await?;
         return Ok(FetchStart::TooEarly { guard, connection: connection_id, until: next });
     }
     let previous = connection.last_attempt.as_ref().and_then(|a| a.id.clone());
@@ -131,13 +132,13 @@ pub async fn start_fetch(app: &Arc<App>, company: Option<i64>, link_id: i64, by:
                 Some(id) if Some(&id) != previous.as_ref() => AttemptMarker::Id(id),
                 _ => AttemptMarker::After(previous),
             };
-            mark_fetching(app, link_id, &connection_id, origin).await?;
+            mark_fetching(app, link_id, &connection_id, origin, Resume::Attempt(marker.clone())).await?;
             Ok(FetchStart::Refreshing { guard, connection: connection_id, marker })
         }
         // An attempt already runs at Salt Edge (another replica's click, Salt Edge's own refresh): follow
         // that one to its end instead of failing.
         Err(e) if e.class() == Some("ConnectionAlreadyProcessing") => {
-            mark_fetching(app, link_id, &connection_id, origin).await?;
+            mark_fetching(app, link_id, &connection_id, origin, Resume::Attempt(AttemptMarker::Latest)).await?;
             Ok(FetchStart::Refreshing { guard, connection: connection_id, marker: AttemptMarker::Latest })
         }
         Err(e) if matches!(e.class(), Some("ConnectionCannotBeRefreshed" | "BackgroundFetchLimitExceeded")) => {
@@ -152,25 +153,20 @@ pub async fn start_fetch(app: &Arc<App>, company: Option<i64>, link_id: i64, by:
             .filter(|at| *at > now)
             .or_else(|| (e.class() == Some("BackgroundFetchLimitExceeded")).then(|| now + chrono::Duration::hours(24)));
             plan_next_fetch(app, link_id, until).await?;
-            mark_fetching(app, link_id, &connection_id, origin).await?;
+            mark_fetching(app, link_id, &connection_id, origin, Resume::Import).await?;
             Ok(FetchStart::TooEarly { guard, connection: connection_id, until })
         }
         Err(e) => Err(fail_link(app, &link, &e).await),
     }
 }
 
-/// A follower writes the link's progress at least this often; a `fetching` link not written for longer
-/// was left so by a process that died.
+/// A follower writes the link's progress at least this often; a `fetching` link with no follower's lease
+/// (from before leases) not written for longer was left so by a process that died.
 pub const STALE_FETCHING_SECS: i64 = 120;
 
-/// Another process (a replica, `bankbridge sync`) follows the link's attempt: its progress was written
-/// recently (followers write it on every poll and page).
-fn running_elsewhere(bank: &Arc<Bank>, link: &LinkRow) -> bool {
-    bank.is_following(link.id) || written_recently(link)
-}
-
-/// The link's progress was written less than [`STALE_FETCHING_SECS`] ago.
-fn written_recently(link: &LinkRow) -> bool {
+/// An Enable Banking link's read was written less than [`STALE_FETCHING_SECS`] ago (a read holds no
+/// follower's lease: it is short, and the scheduler's next cycle reads a link a dead process left).
+fn written_recently(link: &store::LinkRow) -> bool {
     let stale_before = Utc::now() - chrono::Duration::seconds(STALE_FETCHING_SECS);
     link.write_date.as_deref().and_then(parse_stored_datetime).is_some_and(|at| at > stale_before)
 }

@@ -4,6 +4,10 @@
 //! time), then applies it: a failure is recorded on the link, a success imports what it brought
 //! (`sync::import`). Every change of the link goes through `store::links::record`; once the user
 //! disconnects the link, the follower's next change is refused and it stops.
+//!
+//! The follower holds the link's follower lease (`store::claims`) and renews it on every poll and page
+//! (`link_events::heartbeat`), with the attempt it waits for recorded beside it: when its process dies,
+//! another one takes the attempt over from there (`sync::takeover`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -16,14 +20,15 @@ use crate::error::{Error, Result};
 use crate::saltedge::{self, Connection, ErrorKind as SeKind};
 use crate::sync::failures::{bank_error, fail_attempt, fail_link, fail_link_internal};
 use crate::sync::import::{import, ImportError, Progress, SyncSummary};
-use crate::sync::link_events::{load, progress, record};
+use crate::sync::link_events::{heartbeat, load, record};
 use crate::sync::ownership::verify_owner;
+use crate::sync::store;
 use crate::sync::store::{links::Change, LinkRow, LinkUpdate};
 use crate::types::time::{date_string, datetime_string};
 use crate::types::{Failure, LinkEvent, Origin};
 
 /// Which attempt of a connection the bridge waits for.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AttemptMarker {
     /// The connection's last attempt (after a connect/reconnect/refresh page, or a callback).
     Latest,
@@ -31,6 +36,43 @@ pub enum AttemptMarker {
     Id(String),
     /// An attempt newer than this one (the id before a background refresh whose answer had none).
     After(Option<String>),
+}
+
+/// How long a follower's lease lasts unless renewed: it renews it on every poll (at least every
+/// `MAX_POLL_INTERVAL`) and every page; a lease this old belongs to a process that died.
+pub const FOLLOW_LEASE: chrono::Duration = chrono::Duration::seconds(30);
+
+/// Where a process taking over a link's synchronization picks it up (`follow_marker`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Resume {
+    /// Wait for this attempt, then apply it.
+    Attempt(AttemptMarker),
+    /// No attempt runs (Salt Edge allows no refresh yet): import what Salt Edge holds.
+    Import,
+}
+
+impl Resume {
+    pub fn stored(&self) -> String {
+        match self {
+            Resume::Import => "import".to_string(),
+            Resume::Attempt(AttemptMarker::Latest) => "latest".to_string(),
+            Resume::Attempt(AttemptMarker::Id(id)) => format!("id:{id}"),
+            Resume::Attempt(AttemptMarker::After(previous)) => format!("after:{}", previous.as_deref().unwrap_or("")),
+        }
+    }
+
+    /// A stored marker; none (a follower that died before recording it) or an unknown one: the latest
+    /// attempt, which by the time a lease has run out is the one that was started.
+    pub fn parse(stored: Option<&str>) -> Resume {
+        match stored.unwrap_or("") {
+            "import" => Resume::Import,
+            other => Resume::Attempt(match (other.strip_prefix("id:"), other.strip_prefix("after:")) {
+                (Some(id), _) if !id.is_empty() => AttemptMarker::Id(id.to_string()),
+                (_, Some(previous)) => AttemptMarker::After((!previous.is_empty()).then(|| previous.to_string())),
+                _ => AttemptMarker::Latest,
+            }),
+        }
+    }
 }
 
 impl AttemptMarker {
@@ -46,11 +88,30 @@ impl AttemptMarker {
     }
 }
 
-/// Marks the link `fetching` (an attempt runs at Salt Edge, reported by `origin`) and remembers the
-/// connection.
-pub async fn mark_fetching(app: &Arc<App>, link_id: i64, connection_id: &str, origin: Origin) -> Result<()> {
+/// Starts following `link_id` in this process: the local guard (a callback reaching this process wakes
+/// it) and the shared follower's lease. `None` when another follower runs, here or in a process whose
+/// lease is live; `force` (`bankbridge sync`, run by an operator) takes the lease whoever holds it.
+pub async fn start_following(app: &Arc<App>, link_id: i64, force: bool) -> Result<Option<FollowGuard>> {
+    let bank = app.bank()?;
+    let Some(guard) = bank.start_following(link_id) else { return Ok(None) };
+    let worker = crate::bank::worker();
+    let taken = app.db(move |conn, _| store::claims::take_follow(conn, link_id, worker, FOLLOW_LEASE, force)).await?;
+    Ok(taken.then_some(guard))
+}
+
+/// Marks the link `fetching` (an attempt runs at Salt Edge, reported by `origin`), remembers the
+/// connection, and records beside the lease where a taker resumes.
+pub async fn mark_fetching(
+    app: &Arc<App>,
+    link_id: i64,
+    connection_id: &str,
+    origin: Origin,
+    resume: Resume,
+) -> Result<()> {
     let columns = LinkUpdate { connection_identifier: Some(Some(connection_id.to_string())), ..Default::default() };
-    record(app, link_id, Change::new(LinkEvent::AttemptStarted(origin)).columns(columns)).await.map(|_| ())
+    record(app, link_id, Change::new(LinkEvent::AttemptStarted(origin)).columns(columns)).await?;
+    let marker = resume.stored();
+    app.db(move |conn, _| store::claims::set_follow_marker(conn, link_id, crate::bank::worker(), &marker)).await
 }
 
 /// Follows an attempt in the background (a button returns at once); the link records the outcome.
@@ -84,11 +145,12 @@ pub async fn attach_and_follow(app: &Arc<App>, link: &LinkRow, connection_id: &s
     let bank = Arc::clone(app.bank()?);
     let connection = bank.client.get_connection(connection_id).await.map_err(|e| bank_error(&e))?;
     verify_owner(app, link, &connection).await?;
-    match bank.start_following(link.id) {
+    match start_following(app, link.id, false).await? {
         Some(guard) => {
-            mark_fetching(app, link.id, &connection.id, origin).await?;
+            mark_fetching(app, link.id, &connection.id, origin, Resume::Attempt(AttemptMarker::Latest)).await?;
             spawn_follow(app, guard, link.id, connection.id, AttemptMarker::Latest);
         }
+        // A follower runs: here it is woken; in another process it polls on its own.
         None => {
             bank.wake_follower(link.id);
         }
@@ -133,7 +195,7 @@ pub async fn follow_attempt(
                     progress_of.stage(&text);
                     last_stage = stage;
                 }
-                progress(app, link_id, text).await?;
+                heartbeat(app, link_id, text).await?;
             }
             // Transient trouble while waiting: keep waiting, within the deadline.
             Err(e) if e.kind() == SeKind::RetryLater => {
@@ -228,4 +290,27 @@ async fn record_connection(app: &Arc<App>, link: &LinkRow, connection: &Connecti
         ..Default::default()
     };
     record(app, link.id, Change::new(LinkEvent::Progressed).columns(columns)).await.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_taker_resumes_where_the_follower_was() {
+        let cases = [
+            Resume::Import,
+            Resume::Attempt(AttemptMarker::Latest),
+            Resume::Attempt(AttemptMarker::Id("777".into())),
+            Resume::Attempt(AttemptMarker::After(Some("776".into()))),
+            Resume::Attempt(AttemptMarker::After(None)),
+        ];
+        for resume in cases {
+            assert_eq!(Resume::parse(Some(&resume.stored())), resume);
+        }
+        // A follower that died before recording its marker, or a marker from a newer bridge: the latest.
+        for stored in [None, Some(""), Some("id:"), Some("something else")] {
+            assert_eq!(Resume::parse(stored), Resume::Attempt(AttemptMarker::Latest), "{stored:?}");
+        }
+    }
 }

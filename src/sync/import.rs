@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::app::App;
 use crate::error::{Error, Result};
 use crate::saltedge::SaltEdgeError;
-use crate::sync::link_events::progress;
+use crate::sync::link_events::heartbeat;
 use crate::sync::saltedge_records;
 use crate::sync::store::{self, LinkRow};
 use crate::types::TransactionStatus;
@@ -145,7 +145,7 @@ pub async fn import(
             summary.pages += 1;
             crate::metrics::imported(inserted);
             progress_of.page(account_id, count);
-            progress(app, link.id, format!("Importing transactions: {} new so far.", summary.posted_added)).await?;
+            heartbeat(app, link.id, format!("Importing transactions: {} new so far.", summary.posted_added)).await?;
             if next.is_some() {
                 cursor = next;
             }

@@ -28,9 +28,21 @@ pub async fn record(app: &Arc<App>, link_id: i64, change: Change) -> Result<Link
     }
 }
 
-/// Where the running attempt stands, in the user's words (also the heartbeat that tells other processes
-/// that it runs).
+/// Where the running attempt stands, in the user's words.
 pub async fn progress(app: &Arc<App>, link_id: i64, text: String) -> Result<()> {
     let columns = LinkUpdate { sync_progress: Some(Some(text)), ..Default::default() };
     record(app, link_id, Change::new(LinkEvent::Progressed).columns(columns)).await.map(|_| ())
+}
+
+/// The follower's `progress`, which also renews its lease (`store::claims`): other processes leave the
+/// attempt to it while it does. A follower that lost its lease (its process was too slow to renew it and
+/// another took the attempt over) stops here.
+pub async fn heartbeat(app: &Arc<App>, link_id: i64, text: String) -> Result<()> {
+    progress(app, link_id, text).await?;
+    let lease = crate::sync::follow::FOLLOW_LEASE;
+    if app.db(move |conn, _| store::claims::renew_follow(conn, link_id, crate::bank::worker(), lease)).await? {
+        return Ok(());
+    }
+    let link = load(app, link_id).await?;
+    Err(Error::user(format!("The synchronization of \"{}\" is followed by another process now.", link.label())))
 }

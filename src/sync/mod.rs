@@ -13,6 +13,7 @@
 //! * `fetch` — Fetch Transactions, the scheduler's and the CLI's fetches; `follow` — an attempt followed
 //!   to its end; `import` — what it brought, stored;
 //! * `link_events` — what happens to a link, recorded through the one writer of its state;
+//! * `takeover` — synchronizations whose process died, finished by another;
 //! * `failures` — failures in the accountant's words, recorded on the link;
 //! * `web` — Salt Edge's callbacks and the browser's return (the engine's HTTP face, a layer above it);
 //! * `store` — storage, one module per table; `store::links::record` is the one writer of a link's state,
@@ -31,6 +32,7 @@ pub mod return_url;
 pub mod saltedge_records;
 pub mod scheduler;
 pub mod store;
+pub mod takeover;
 pub mod web;
 
 pub use actions::{

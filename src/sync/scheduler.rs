@@ -11,10 +11,6 @@ use crate::sync::{fetch_and_wait, store, FetchBy};
 /// How long a claim protects a link from other replicas; a crashed replica's claims expire after it.
 const LEASE_SECS: i64 = 600;
 
-pub fn worker_name() -> String {
-    format!("{}-{}", std::process::id(), rand::random::<u32>())
-}
-
 /// Fetches every due link once; returns how many were fetched by this replica.
 pub async fn run_cycle(app: &Arc<App>, worker: &str, interval: Duration) -> Result<usize> {
     let now = chrono::Utc::now();
@@ -78,14 +74,14 @@ async fn fetch_claimed(app: Arc<App>, link_id: i64, interval: Duration) -> Resul
     }
 }
 
-/// Runs `run_cycle` every `interval` until the process stops.
+/// Runs `run_cycle` every `interval` until the process stops, under this process's worker name.
 pub fn spawn(app: Arc<App>, interval: Duration) {
-    let worker = worker_name();
     tokio::spawn(async move {
+        let worker = crate::bank::worker();
         let mut ticker = tokio::time::interval(interval.min(Duration::from_secs(60)).max(Duration::from_secs(1)));
         loop {
             ticker.tick().await;
-            if let Err(e) = run_cycle(&app, &worker, interval).await {
+            if let Err(e) = run_cycle(&app, worker, interval).await {
                 tracing::warn!(error = e.message(), "scheduler cycle failed");
             }
         }

@@ -296,6 +296,10 @@ pub fn record(conn: &mut AnyConnection, id: i64, change: Change) -> Result<std::
                 "account.online.link({id}) changed while its state was being recorded; try again."
             )));
         }
+        if to != LinkState::Fetching {
+            // No attempt runs any more: nothing to follow, nothing to take over.
+            super::claims::release_follow(conn, id)?;
+        }
         Ok(Ok(to))
     })
 }
@@ -344,7 +348,6 @@ pub fn take_reads(
     })
 }
 
-/// Whether the link still has accounts that no Odoo journal receives.
 /// How many links are in each state, over every company (for the metrics).
 pub fn count_by_state(conn: &mut AnyConnection) -> Result<Vec<(LinkState, i64)>> {
     let counts: Vec<(String, i64)> = online_links::table
@@ -354,6 +357,7 @@ pub fn count_by_state(conn: &mut AnyConnection) -> Result<Vec<(LinkState, i64)>>
     Ok(counts.into_iter().filter_map(|(state, n)| LinkState::parse(&state).map(|s| (s, n))).collect())
 }
 
+/// Whether the link still has accounts that no Odoo journal receives.
 pub fn set_has_unlinked_accounts(conn: &mut AnyConnection, id: i64, unlinked: bool) -> Result<()> {
     update(conn, id, LinkUpdate { has_unlinked_accounts: Some(unlinked), ..Default::default() })
 }

@@ -15,7 +15,7 @@ use crate::sync::aggregator::enablebanking::read as eb_read;
 use crate::sync::failures::{fail_attempt, fail_link, fail_link_internal};
 use crate::sync::follow::{follow_attempt, mark_fetching, start_following, AttemptMarker, Resume};
 use crate::sync::import::{import, ImportError, Progress, SyncSummary};
-use crate::sync::link_events::{load, record};
+use crate::sync::link_events::{load, record, superseded};
 use crate::sync::store::{self, links::Change, LinkUpdate};
 use crate::types::time::{datetime_string, human_time, parse_stored_datetime};
 use crate::types::{LinkEvent, LinkState, Origin, Provider};
@@ -231,6 +231,7 @@ pub async fn run_fetch(
                 }
                 Err(ImportError::SaltEdge(e)) => Err(fail_link(app, &link, &e).await),
                 Err(ImportError::Bridge(e)) => Err(fail_link_internal(app, link_id, e).await),
+                Err(ImportError::Superseded) => Err(superseded(app, link_id).await),
             }
         }
         FetchStart::Reading { guard, reads } => eb_read::run(app, link_id, guard, reads, progress).await,

@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::saltedge::{self, Connection, ErrorKind as SeKind};
 use crate::sync::failures::{bank_error, fail_attempt, fail_link, fail_link_internal};
 use crate::sync::import::{import, ImportError, Progress, SyncSummary};
-use crate::sync::link_events::{heartbeat, load, record};
+use crate::sync::link_events::{heartbeat, load, record, superseded};
 use crate::sync::ownership::verify_owner;
 use crate::sync::store;
 use crate::sync::store::{links::Change, LinkRow, LinkUpdate};
@@ -195,7 +195,9 @@ pub async fn follow_attempt(
                     progress_of.stage(&text);
                     last_stage = stage;
                 }
-                heartbeat(app, link_id, text).await?;
+                if !heartbeat(app, link_id, text).await? {
+                    return Err(superseded(app, link_id).await);
+                }
             }
             // Transient trouble while waiting: keep waiting, within the deadline.
             Err(e) if e.kind() == SeKind::RetryLater => {
@@ -257,6 +259,7 @@ async fn finish_attempt(
         }
         Err(ImportError::SaltEdge(e)) => Err(fail_link(app, &link, &e).await),
         Err(ImportError::Bridge(e)) => Err(fail_link_internal(app, link_id, e).await),
+        Err(ImportError::Superseded) => Err(superseded(app, link_id).await),
     }
 }
 

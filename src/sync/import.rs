@@ -39,6 +39,8 @@ impl Progress for () {}
 pub enum ImportError {
     SaltEdge(SaltEdgeError),
     Bridge(Error),
+    /// The follower lost its lease: another process imports now and records the outcome.
+    Superseded,
 }
 
 impl From<Error> for ImportError {
@@ -145,7 +147,10 @@ pub async fn import(
             summary.pages += 1;
             crate::metrics::imported(inserted);
             progress_of.page(account_id, count);
-            heartbeat(app, link.id, format!("Importing transactions: {} new so far.", summary.posted_added)).await?;
+            let text = format!("Importing transactions: {} new so far.", summary.posted_added);
+            if !heartbeat(app, link.id, text).await? {
+                return Err(ImportError::Superseded);
+            }
             if next.is_some() {
                 cursor = next;
             }

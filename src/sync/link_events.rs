@@ -35,14 +35,21 @@ pub async fn progress(app: &Arc<App>, link_id: i64, text: String) -> Result<()> 
 }
 
 /// The follower's `progress`, which also renews its lease (`store::claims`): other processes leave the
-/// attempt to it while it does. A follower that lost its lease (its process was too slow to renew it and
-/// another took the attempt over) stops here.
-pub async fn heartbeat(app: &Arc<App>, link_id: i64, text: String) -> Result<()> {
+/// attempt to it while it does. False when it lost the lease (its process was too slow to renew it and
+/// another took the attempt over): the follower then stops, recording nothing ([`superseded`]).
+pub async fn heartbeat(app: &Arc<App>, link_id: i64, text: String) -> Result<bool> {
     progress(app, link_id, text).await?;
     let lease = crate::sync::follow::FOLLOW_LEASE;
-    if app.db(move |conn, _| store::claims::renew_follow(conn, link_id, crate::bank::worker(), lease)).await? {
-        return Ok(());
+    app.db(move |conn, _| store::claims::renew_follow(conn, link_id, crate::bank::worker(), lease)).await
+}
+
+/// What a follower that lost its lease answers: another process follows the attempt now, and records
+/// its outcome.
+pub async fn superseded(app: &Arc<App>, link_id: i64) -> Error {
+    match load(app, link_id).await {
+        Ok(link) => {
+            Error::user(format!("The synchronization of \"{}\" is followed by another process now.", link.label()))
+        }
+        Err(e) => e,
     }
-    let link = load(app, link_id).await?;
-    Err(Error::user(format!("The synchronization of \"{}\" is followed by another process now.", link.label())))
 }

@@ -76,6 +76,8 @@ pub async fn fetch_accounts(app: &Arc<App>, bank: &Bank, link: &LinkRow) -> Resu
         Ok(counts) => counts,
         Err(ImportError::SaltEdge(e)) => return Err(fail_link(app, link, &e).await),
         Err(ImportError::Bridge(e)) => return Err(e),
+        // Accounts alone renew no lease.
+        Err(ImportError::Superseded) => return Err(crate::sync::link_events::superseded(app, link.id).await),
     };
     let counts = [("accounts_added", added), ("accounts_updated", updated)];
     if added > 0 {

@@ -71,8 +71,9 @@ pub fn hold(conn: &mut AnyConnection, link_id: i64, more: Duration) -> Result<()
 }
 
 /// Takes the follower's lease of a link for `worker` until `lease` from now: when nobody holds it, it ran
-/// out, `worker` holds it already or the link is not `fetching` (a lease only counts while an attempt
-/// runs); always when `force` (`bankbridge sync`, run by an operator).
+/// out or `worker` holds it already; always when `force` (`bankbridge sync`, run by an operator). (The
+/// lease is ended when the link leaves `fetching`; a process that takes it and fails before marking the
+/// link `fetching` records that failure, which ends it too.)
 /// Whether it was taken.
 pub fn take_follow(conn: &mut AnyConnection, link_id: i64, worker: &str, lease: Duration, force: bool) -> Result<bool> {
     let now = Utc::now();
@@ -84,7 +85,7 @@ pub fn take_follow(conn: &mut AnyConnection, link_id: i64, worker: &str, lease: 
     sql.push(", follow_marker = NULL WHERE id = ");
     sql.bind(SqlValue::Int(link_id));
     if !force {
-        sql.push(" AND (state <> 'fetching' OR followed_by IS NULL OR followed_until IS NULL OR followed_until < ");
+        sql.push(" AND (followed_by IS NULL OR followed_until IS NULL OR followed_until < ");
         sql.bind(SqlValue::Text(datetime_string(now)));
         sql.push(" OR followed_by = ");
         sql.bind(SqlValue::Text(worker.to_string()));

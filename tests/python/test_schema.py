@@ -27,11 +27,13 @@ INTERNAL_COLUMNS = {
     "companies": {"create_date"},
     "users": {"password_hash", "create_date", "credential_generation"},
     "online_links": {"renewal_contact_phone", "return_url", "next_refresh_possible_at", "sync_claimed_by",
-                     "sync_claimed_until", "bank_reads", "balances_read_at"},
+                     "sync_claimed_until", "bank_reads", "balances_read_at", "followed_by", "followed_until",
+                     "follow_marker"},
     "online_accounts": {"last_transaction_identifier", "session_account_id"},
 }
 # Tables that hold no model at all.
-INTERNAL_TABLES = {"api_keys", "bridge_settings", "saltedge_customers", "saltedge_return_states"}
+INTERNAL_TABLES = {"api_keys", "bridge_settings", "saltedge_customers", "saltedge_return_states", "web_sessions",
+                   "login_throttle"}
 # The column type each field type is stored as (dates and datetimes are ISO text on both backends).
 STORED_AS = {
     "char": "text", "text": "text", "selection": "text", "date": "text", "datetime": "text",

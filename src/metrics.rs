@@ -1,7 +1,7 @@
 //! Prometheus metrics of this process (`GET /metrics`, Prometheus text format 0.0.4), with the Prometheus
 //! project's own Rust client (`prometheus-client`). Neutral: every layer records into the one registry here
-//! (the wire its requests, `app` its waits for a database connection, the Salt Edge client its calls, the
-//! sync engine its runs and rows); what is read from the database (links by state, the pool) is handed to
+//! (the wire its requests, `app` its waits for a database connection, the Salt Edge and Enable Banking
+//! clients their calls, the sync engine its runs and rows); what is read from the database (links by state, the pool) is handed to
 //! `render` by the route that serves them.
 //!
 //! Every label value is one of a fixed set (`&'static str` chosen by the code, never a client's text), so
@@ -24,7 +24,7 @@ pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
-    /// `xmlrpc`, `jsonrpc` (`/jsonrpc` and the `/web` session routes).
+    /// `xmlrpc`, `jsonrpc` (`/jsonrpc` and the `/web` session routes), `json2` (`/json/2`, `/doc-bearer`).
     pub protocol: &'static str,
     /// `service.method`, or the model method of an `object` call (`search_read`, `action_…`), or `other`.
     pub method: &'static str,
@@ -38,12 +38,14 @@ struct LatencyLabels {
     method: &'static str,
 }
 
+/// One call to an aggregator's API (Salt Edge's, Enable Banking's), after retries.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct SaltEdgeLabels {
-    /// The API resource: `connections`, `accounts`, `transactions`, `customers`, `providers`, `consents`…
+pub struct CallLabels {
+    /// The API resource: Salt Edge's `connections`, `accounts`, `transactions`, `customers`, `providers`,
+    /// `consents`…; Enable Banking's `application`, `aspsps`, `auth`, `sessions`, `details`, `balances`,
+    /// `transactions`; else `other`.
     pub resource: &'static str,
-    /// `ok`, or the error kind after retries: `retry_later`, `needs_user`, `duplicate`, `not_found`,
-    /// `config`, `protocol`, `rejected`.
+    /// `ok`, or the client's error kind (`ErrorKind::metric_label` of each client).
     pub outcome: &'static str,
 }
 
@@ -69,7 +71,8 @@ struct Metrics {
     request_seconds: Family<LatencyLabels, Histogram, fn() -> Histogram>,
     db_wait_seconds: Histogram,
     db_connections: Family<PoolLabels, Gauge>,
-    saltedge_calls: Family<SaltEdgeLabels, Counter>,
+    saltedge_calls: Family<CallLabels, Counter>,
+    enablebanking_calls: Family<CallLabels, Counter>,
     sync_runs: Family<OutcomeLabels, Counter>,
     imported_transactions: Counter,
     links: Family<StateLabels, Gauge>,
@@ -99,11 +102,17 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Database connections of the pool (`blocking`) and of the HTTP workers' SQLite readers (`readers`), by state",
         db_connections.clone(),
     );
-    let saltedge_calls = Family::<SaltEdgeLabels, Counter>::default();
+    let saltedge_calls = Family::<CallLabels, Counter>::default();
     registry.register(
         "saltedge_calls",
         "Salt Edge API calls (after retries), by resource and outcome",
         saltedge_calls.clone(),
+    );
+    let enablebanking_calls = Family::<CallLabels, Counter>::default();
+    registry.register(
+        "enablebanking_calls",
+        "Enable Banking API calls (after retries), by resource and outcome",
+        enablebanking_calls.clone(),
     );
     let sync_runs = Family::<OutcomeLabels, Counter>::default();
     registry.register("sync_runs", "Synchronizations of a link run to their end, by outcome", sync_runs.clone());
@@ -126,6 +135,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         db_wait_seconds,
         db_connections,
         saltedge_calls,
+        enablebanking_calls,
         sync_runs,
         imported_transactions,
         links,
@@ -145,8 +155,13 @@ pub fn db_wait(seconds: f64) {
 }
 
 /// One Salt Edge API call ended.
-pub fn saltedge_call(labels: SaltEdgeLabels) {
+pub fn saltedge_call(labels: CallLabels) {
     METRICS.saltedge_calls.get_or_create(&labels).inc();
+}
+
+/// One Enable Banking API call ended.
+pub fn enablebanking_call(labels: CallLabels) {
+    METRICS.enablebanking_calls.get_or_create(&labels).inc();
 }
 
 /// A synchronization ran to its end (`ok`) or stopped with an error (`error`).
@@ -199,7 +214,8 @@ mod tests {
     #[test]
     fn recorded_values_come_out_in_the_text_format() {
         request(RequestLabels { protocol: "xmlrpc", method: "search_read", outcome: "ok" }, 0.003);
-        saltedge_call(SaltEdgeLabels { resource: "connections", outcome: "retry_later" });
+        saltedge_call(CallLabels { resource: "connections", outcome: "retry_later" });
+        enablebanking_call(CallLabels { resource: "sessions", outcome: "ok" });
         sync_run(true);
         imported(42);
         let pools = [PoolUse { name: "blocking", max: 8, open: 3, idle: 1 }];
@@ -208,6 +224,7 @@ mod tests {
             r#"bankbridge_requests_total{protocol="xmlrpc",method="search_read",outcome="ok"} "#,
             r#"bankbridge_request_duration_seconds_bucket{protocol="xmlrpc",method="search_read",le="0.004"} "#,
             r#"bankbridge_saltedge_calls_total{resource="connections",outcome="retry_later"} "#,
+            r#"bankbridge_enablebanking_calls_total{resource="sessions",outcome="ok"} "#,
             r#"bankbridge_sync_runs_total{outcome="ok"} "#,
             r#"bankbridge_db_connections{pool="blocking",state="in_use"} 2"#,
             r#"bankbridge_links{state="connected"} 5"#,

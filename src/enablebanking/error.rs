@@ -42,6 +42,23 @@ pub enum ErrorKind {
     Rejected,
 }
 
+impl ErrorKind {
+    /// The kind as a metrics label (`bankbridge_enablebanking_calls_total{outcome}`).
+    pub fn metric_label(self) -> &'static str {
+        match self {
+            ErrorKind::RetryLater => "retry_later",
+            ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::BankUnavailable => "bank_unavailable",
+            ErrorKind::ConsentExpired => "consent_expired",
+            ErrorKind::WrongState => "wrong_state",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Config => "config",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::Rejected => "rejected",
+        }
+    }
+}
+
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

@@ -320,16 +320,24 @@ impl Client {
             }
         }
         let mut attempt: u32 = 0;
+        let record = |outcome| {
+            crate::metrics::enablebanking_call(crate::metrics::CallLabels { resource: resource_of(path), outcome })
+        };
         loop {
             let err = match self.send_once::<T>(&method, &url, path, body.as_deref()).await {
-                Ok(value) => return Ok(value),
+                Ok(value) => {
+                    record("ok");
+                    return Ok(value);
+                }
                 Err(failure) => failure,
             };
             if attempt >= self.max_retries || !err.retryable(replay) {
+                record(err.error.kind().metric_label());
                 return Err(err.error);
             }
             let Some(wait) = aggregator_http::wait_before_retry(self.backoff_base, attempt, err.error.retry_after())
             else {
+                record(err.error.kind().metric_label());
                 return Err(err.error);
             };
             tracing::debug!(
@@ -501,6 +509,21 @@ impl Failure {
 
 /// A path for logs and messages: session and account ids are the keys to a user's bank data, so they
 /// are not written out.
+/// The resource of an API path, for the calls metric: a fixed word, never an id from the path.
+fn resource_of(path: &str) -> &'static str {
+    let mut parts = path.split(['/', '?']);
+    match (parts.next().unwrap_or(""), parts.next(), parts.next()) {
+        ("accounts", Some(_), Some("details")) => "details",
+        ("accounts", Some(_), Some("balances")) => "balances",
+        ("accounts", Some(_), Some("transactions")) => "transactions",
+        ("application", ..) => "application",
+        ("aspsps", ..) => "aspsps",
+        ("auth", ..) => "auth",
+        ("sessions", ..) => "sessions",
+        _ => "other",
+    }
+}
+
 fn redacted_path(path: &str) -> String {
     let mut parts = path.split('/');
     match (parts.next(), parts.next()) {

@@ -147,3 +147,22 @@ async fn an_unusable_key_fails_at_construction_without_showing_it() {
     let client = Client::new(cfg.clone()).unwrap();
     assert!(!format!("{client:?} {cfg:?}").contains("PRIVATE"));
 }
+
+#[test]
+fn the_calls_metric_names_resources_never_ids() {
+    let uid = "0f5d2c8e-1b7a-4e0c-9d3f-2a6b8c4e1f70";
+    for (path, resource) in [
+        ("application", "application"),
+        ("aspsps", "aspsps"),
+        ("auth", "auth"),
+        ("sessions", "sessions"),
+        (&*format!("sessions/{uid}"), "sessions"),
+        (&*format!("accounts/{uid}/details"), "details"),
+        (&*format!("accounts/{uid}/balances"), "balances"),
+        (&*format!("accounts/{uid}/transactions"), "transactions"),
+        (&*format!("accounts/{uid}"), "other"),
+        ("", "other"),
+    ] {
+        assert_eq!(resource_of(path), resource, "{path}");
+    }
+}

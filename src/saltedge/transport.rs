@@ -84,7 +84,7 @@ impl Client {
         };
         let mut attempt: u32 = 0;
         let record = |outcome| {
-            crate::metrics::saltedge_call(crate::metrics::SaltEdgeLabels { resource: resource_of(path), outcome })
+            crate::metrics::saltedge_call(crate::metrics::CallLabels { resource: resource_of(path), outcome })
         };
         loop {
             let result = self.send_once::<T>(&method, &url, path, &body_bytes).await;

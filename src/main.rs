@@ -11,7 +11,7 @@ use bankbridge::auth;
 use bankbridge::bank::Banks;
 use bankbridge::db::DatabaseUrl;
 use bankbridge::error::Error;
-use bankbridge::sandbox::{self, SandboxConfig};
+use bankbridge::sandbox;
 
 /// Default of `--sandbox-attempt-delay-ms` / `--attempt-delay-ms`.
 const DEFAULT_ATTEMPT_DELAY_MS: u64 = sandbox::DEFAULT_ATTEMPT_DELAY.as_millis() as u64;
@@ -19,6 +19,8 @@ use bankbridge::server::{self, EnableBankingOptions, SaltEdgeOptions, ServeOptio
 use bankbridge::sync;
 use bankbridge::types::client_address::TrustedProxies;
 
+#[path = "cli/sandbox_command.rs"]
+mod sandbox_command;
 #[path = "cli/sync_progress.rs"]
 mod sync_progress;
 use sync_progress::{format_rate, group_thousands, SyncProgress};
@@ -232,36 +234,9 @@ enum Command {
         #[command(flatten)]
         enablebanking: EnableBankingArgs,
     },
-    /// Serve only the Salt Edge-compatible sandbox (fake banks of country XF); uses no database.
-    Sandbox {
-        /// Address to listen on.
-        #[arg(long, env = "BANKBRIDGE_SANDBOX_BIND", default_value = "127.0.0.1")]
-        bind: String,
-        /// Port to listen on.
-        #[arg(long, env = "BANKBRIDGE_SANDBOX_PORT", default_value_t = 8071)]
-        port: u16,
-        /// Where to send callbacks (a bridge's base URL).
-        #[arg(long, env = "BANKBRIDGE_SANDBOX_CALLBACK_URL")]
-        callback_url: Option<String>,
-        /// Posted transactions per account.
-        #[arg(long, env = "BANKBRIDGE_SANDBOX_TRANSACTIONS", default_value_t = 300)]
-        transactions: u64,
-        /// Pending transactions per account.
-        #[arg(long, env = "BANKBRIDGE_SANDBOX_PENDING", default_value_t = 2)]
-        pending: u32,
-        /// Seconds between two allowed refreshes of a connection.
-        #[arg(long, env = "BANKBRIDGE_SANDBOX_REFRESH_INTERVAL", default_value_t = 300)]
-        refresh_interval: u64,
-        /// Milliseconds an attempt (connect, refresh…) runs before its data appears, as Salt
-        /// Edge's attempts do; 0 = instant, for benchmarks only.
-        #[arg(long, env = "BANKBRIDGE_SANDBOX_ATTEMPT_DELAY_MS", default_value_t = DEFAULT_ATTEMPT_DELAY_MS)]
-        attempt_delay_ms: u64,
-        /// PEM file of a private key to sign callbacks with (give its public half to the bridges as
-        /// --saltedge-callback-key) [default: the built-in test key, which bridges refuse outside their
-        /// own built-in sandbox].
-        #[arg(long, env = "BANKBRIDGE_SANDBOX_SIGNING_KEY")]
-        signing_key: Option<std::path::PathBuf>,
-    },
+    /// Serve only the Salt Edge-compatible sandbox (fake banks of country XF), and with
+    /// --enablebanking-port the Enable Banking one (Mock Bank, FI); uses no database.
+    Sandbox(sandbox_command::SandboxArgs),
     /// Fetch transactions now, once, with a progress bar; needs a running `bankbridge serve` on the same
     /// database unless the aggregators' credentials are given.
     #[command(
@@ -402,46 +377,11 @@ fn run(command: Command, database_before_command: Option<&str>) -> Result<(), Er
             };
             actix_web::rt::System::new().block_on(server::serve(options))
         }
-        Command::Sandbox {
-            ref bind,
-            port,
-            ref callback_url,
-            transactions,
-            pending,
-            refresh_interval,
-            attempt_delay_ms,
-            ref signing_key,
-        } => {
+        Command::Sandbox(ref args) => {
             if before.is_some() {
                 return Err(Error::config("`bankbridge sandbox` uses no database: drop --database"));
             }
-            let callback_base_url = callback_url
-                .as_deref()
-                .map(url::Url::parse)
-                .transpose()
-                .map_err(|e| Error::config(format!("invalid --callback-url: {e}")))?;
-            let config = SandboxConfig {
-                callback_base_url,
-                transactions_per_account: transactions,
-                pending_per_account: pending,
-                refresh_interval: Duration::from_secs(refresh_interval),
-                attempt_delay: Duration::from_millis(attempt_delay_ms),
-                signing_key_pem: signing_key
-                    .as_ref()
-                    .map(|path| {
-                        std::fs::read_to_string(path)
-                            .map_err(|e| Error::config(format!("cannot read the signing key {}: {e}", path.display())))
-                    })
-                    .transpose()?,
-                ..SandboxConfig::default()
-            };
-            let addr: std::net::SocketAddr = format!("{bind}:{port}")
-                .parse()
-                .map_err(|e| Error::config(format!("invalid sandbox address {bind}:{port}: {e}")))?;
-            println!("Salt Edge sandbox on http://{addr}/api/v6/ (app id {}, secret {})", config.app_id, config.secret);
-            actix_web::rt::System::new()
-                .block_on(sandbox::run(config, addr))
-                .map_err(|e| Error::config(format!("sandbox: {e}")))
+            sandbox_command::run(args)
         }
         Command::Sync { ref database, link, progress_interval, ref saltedge, ref enablebanking } => {
             // The `db` name only matters to RPC clients, which this command has none of.

@@ -1,7 +1,8 @@
 """Production as deploy/ ships it (issue 24): real nginx (Debian's package) with the site
 deploy/nginx/bankbridge.conf, a certificate made here, in front of two replicas on one PostgreSQL, round
-robin; a standalone Salt Edge sandbox whose callbacks come back through the public https URL; and the
-systemd unit deploy/systemd/bankbridge@.service checked by `systemd-analyze verify`. The deploy files are
+robin; a standalone sandbox (`bankbridge sandbox --enablebanking-port`) whose Salt Edge callbacks and
+Enable Banking bank page come back through the public https URL; JSON-2 bearer keys through the proxy;
+and the systemd unit deploy/systemd/bankbridge@.service checked by `systemd-analyze verify`. The deploy files are
 used as shipped, with only the lines an operator edits replaced (marked EDIT there: the server name, the
 certificate paths, the replicas' ports, the listen ports, the binary's path).
 
@@ -28,11 +29,13 @@ from pathlib import Path
 import pytest
 
 import harness
+from enablebanking_flow import MOCK_BANK, at_bank, query_param, start
 
 REPO = harness.REPO
 SITE = REPO / "deploy" / "nginx" / "bankbridge.conf"
 UNIT = REPO / "deploy" / "systemd" / "bankbridge@.service"
 PROVIDER = "musterbank_de"  # a real (non-fake) sandbox bank: a bridge with Salt Edge credentials lists no fake ones
+EB_APP_ID = "3b0c6f7e-8d21-4a5b-9e63-0f4d2c7a1b58"  # the operator's own Enable Banking application
 PER_CLIENT = 4  # --max-connections-per-client of the replicas here (default 256), so a test can reach it
 
 
@@ -202,11 +205,18 @@ def cluster(tmp_path_factory):
     signing, verifying = workdir / "callbacks.pem", workdir / "callbacks-public.pem"
     run("openssl", "genrsa", "-out", str(signing), "2048")
     run("openssl", "rsa", "-in", str(signing), "-pubout", "-out", str(verifying))
+    # The Enable Banking application's key pair: the replicas sign with the private half, the sandbox
+    # (like Enable Banking) knows the public half the application registered.
+    eb_private, eb_public = workdir / "enablebanking-app.pem", workdir / "enablebanking-app-public.pem"
+    run("openssl", "genrsa", "-out", str(eb_private), "2048")
+    run("openssl", "rsa", "-in", str(eb_private), "-pubout", "-out", str(eb_public))
     https_port, http_port, sandbox_port = harness.free_port(), harness.free_port(), harness.free_port()
+    eb_port = harness.free_port()
     replica_ports = [harness.free_port(), harness.free_port()]
     public_url = f"https://localhost:{https_port}"
     database = harness.new_database_url("postgres", workdir)
-    sandbox = Process("sandbox", [harness.binary(), "sandbox", "--port", str(sandbox_port)], dict(
+    sandbox = Process("sandbox", [harness.binary(), "sandbox", "--port", str(sandbox_port), "--enablebanking-port", str(eb_port),
+                                  "--enablebanking-app-key", str(eb_public), "--enablebanking-app-id", EB_APP_ID], dict(
         os.environ,
         BANKBRIDGE_SANDBOX_CALLBACK_URL=public_url,
         BANKBRIDGE_SANDBOX_SIGNING_KEY=str(signing),
@@ -224,13 +234,16 @@ def cluster(tmp_path_factory):
         "BANKBRIDGE_SALTEDGE_APP_ID": "sandbox-app-id",
         "BANKBRIDGE_SALTEDGE_SECRET": "sandbox-secret",
         "BANKBRIDGE_SALTEDGE_CALLBACK_KEY": str(verifying),
+        "BANKBRIDGE_ENABLEBANKING_URL": f"http://127.0.0.1:{eb_port}/",
+        "BANKBRIDGE_ENABLEBANKING_APP_ID": EB_APP_ID,
+        "BANKBRIDGE_ENABLEBANKING_PRIVATE_KEY": str(eb_private),
         "BANKBRIDGE_SYNC_INTERVAL": "0",
         "BANKBRIDGE_WORKERS": "2",
         "BANKBRIDGE_POOL_SIZE": "8",
     }
     cli_env = dict(os.environ, **bridge_env)
     keys = {}
-    for login in ("alice", "bob", "dave"):
+    for login in ("alice", "bob", "dave", "erin"):
         keys[login] = run(harness.binary(), "user", "add", login, "--company", "Acme", env=cli_env).stdout.split()[-1]
     run(harness.binary(), "user", "add", "carol", "--company", "Acme", "--password-stdin", env=cli_env, input="carol-password-1\n")
     cluster = {"workdir": workdir, "cert": cert, "url": public_url, "bridge_env": bridge_env, "keys": keys,
@@ -258,6 +271,28 @@ def cluster(tmp_path_factory):
 
 def access_lines(cluster, marker):
     return [line for r in cluster["replicas"] for line in r.log_text().splitlines() if "bankbridge::access" in line and marker in line]
+
+
+def alice_through_the_proxy(cluster):
+    """alice's `execute_kw` over XML-RPC through nginx."""
+    common, models = xmlrpc_proxy(cluster, "common"), xmlrpc_proxy(cluster, "object")
+    key = cluster["keys"]["alice"]
+    uid = common.authenticate("bankbridge", "alice", key, {})
+
+    def call(model, method, *args, **kw):
+        return models.execute_kw("bankbridge", uid, key, model, method, list(args), kw)
+
+    return call
+
+
+def wait_connected(call, link):
+    """The link's record once it is connected with its accounts."""
+
+    def connected():
+        record = call("account.online.link", "read", [link], ["state", "account_online_account_ids"])[0]
+        return record if record["state"] == "connected" and record["account_online_account_ids"] else None
+
+    return harness.wait_for(connected, 90, "the link to be connected")
 
 
 def restart_both(cluster):
@@ -290,8 +325,11 @@ def test_odoorpc_and_odooly_sessions_work_across_replicas_and_restarts(cluster):
 
     # odooly, on the web API: /web/session/authenticate once, then /web/dataset/call_kw with the session
     # cookie, whichever replica answers.
-    previous = os.environ.get("SSL_CERT_FILE")
-    os.environ["SSL_CERT_FILE"] = str(cluster["cert"])  # odooly builds its own opener with the default context
+    # odooly builds its own HTTP client with the default trust store: urllib's (SSL_CERT_FILE), or
+    # requests' (REQUESTS_CA_BUNDLE) when requests is installed.
+    trust = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
+    previous = {name: os.environ.get(name) for name in trust}
+    os.environ.update({name: str(cluster["cert"]) for name in trust})
     try:
         client = odooly.Client(cluster["url"], "bankbridge", "bob", cluster["keys"]["bob"])
         assert client.env.uid > 0
@@ -308,10 +346,11 @@ def test_odoorpc_and_odooly_sessions_work_across_replicas_and_restarts(cluster):
         for _ in range(4):
             assert Bob.search_read([("id", "=", link)], ["name"])[0]["name"] == "After the restart"
     finally:
-        if previous is None:
-            os.environ.pop("SSL_CERT_FILE", None)
-        else:
-            os.environ["SSL_CERT_FILE"] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     # The session cookie is Secure (the public URL is https).
     body = json.dumps({"jsonrpc": "2.0", "method": "call", "id": 1, "params": {"db": "bankbridge", "login": "alice", "password": cluster["keys"]["alice"]}}).encode()
     request = urllib.request.Request(f"{cluster['url']}/web/session/authenticate", data=body, headers={"Content-Type": "application/json"})
@@ -341,13 +380,7 @@ def test_a_revoked_key_ends_its_web_sessions_on_every_replica(cluster):
 
 
 def test_the_connect_flow_runs_through_the_proxy_with_callbacks_to_the_public_url(cluster):
-    common, models = xmlrpc_proxy(cluster, "common"), xmlrpc_proxy(cluster, "object")
-    key = cluster["keys"]["alice"]
-    uid = common.authenticate("bankbridge", "alice", key, {})
-
-    def call(model, method, *args, **kw):
-        return models.execute_kw("bankbridge", uid, key, model, method, list(args), kw)
-
+    call = alice_through_the_proxy(cluster)
     harness.wait_for(lambda: call("account.online.institution", "search_count", [["code", "=", PROVIDER]]), 60, "the institutions")
     action = call("account.online.link", "action_new_synchronization", [], institution_code=PROVIDER, email="proxy@acme.test")
     link = action["res_id"]
@@ -363,11 +396,7 @@ def test_the_connect_flow_runs_through_the_proxy_with_callbacks_to_the_public_ur
     assert final_url.startswith(f"{cluster['url']}/saltedge/return?state="), final_url
     assert "Bank account connected" in body, body[:500]
 
-    def connected():
-        record = call("account.online.link", "read", [link], ["state", "account_online_account_ids"])[0]
-        return record if record["state"] == "connected" and record["account_online_account_ids"] else None
-
-    record = harness.wait_for(connected, 90, "the link to be connected")
+    record = wait_connected(call, link)
     posted = call("account.online.transaction", "search_count", [["online_account_id", "in", record["account_online_account_ids"]], ["status", "=", "posted"]])
     assert posted >= 50, posted
     # Salt Edge's (the sandbox's) callbacks came in through nginx over https and were verified.
@@ -380,6 +409,83 @@ def test_the_connect_flow_runs_through_the_proxy_with_callbacks_to_the_public_ur
     identifiers = call("account.online.transaction", "search_read", [["online_account_id", "in", record["account_online_account_ids"]]], fields=["online_transaction_identifier"])
     ids = [r["online_transaction_identifier"] for r in identifiers]
     assert len(ids) == len(set(ids)), "a transaction imported twice"
+
+
+def test_an_enable_banking_authorization_returns_through_the_proxy_to_either_replica(cluster):
+    """Enable Banking sends the browser back to the redirect URL the application registered, the public
+    https URL: through nginx to whichever replica, which opens the session with the code and imports. The
+    one-time state is shared: the same return URL again, on the other replica, changes nothing."""
+    call = alice_through_the_proxy(cluster)
+    harness.wait_for(lambda: call("account.online.institution", "search_count", [["code", "=", MOCK_BANK]]), 60, "Enable Banking's banks")
+    link, bank_url = start(call, MOCK_BANK, email="eb-proxy@acme.test")
+    status, location, body = at_bank(bank_url, username="eb-proxy", follow=False)
+    assert status in (302, 303), (status, body[:300])
+    assert location.startswith(f"{cluster['url']}/enablebanking/return?"), location
+    assert query_param(location, "code") and query_param(location, "state"), location
+    opener = urllib.request.build_opener(FromAddress("127.0.0.2", https_context(cluster)))
+    with opener.open(location, timeout=60) as r:
+        assert r.status == 200
+        page = r.read().decode()
+    assert "Bank account connected" in page, page[:500]
+
+    record = wait_connected(call, link)
+    accounts = record["account_online_account_ids"]
+    rows = call("account.online.transaction", "search_read", [["online_account_id", "in", accounts]], fields=["online_transaction_identifier"])
+    identifiers = [r["online_transaction_identifier"] for r in rows]
+    assert identifiers and len(identifiers) == len(set(identifiers)), "nothing imported, or a row imported twice"
+    # The same return URL again (a reload, or a replay), twice: round robin sends one of them to the other
+    # replica. The state was used once, in the shared database.
+    for _ in range(2):
+        with opener.open(location, timeout=60) as r:
+            assert "This link is no longer valid" in r.read().decode()
+    assert call("account.online.link", "read", [link], ["state"])[0]["state"] == "connected"
+    returns = [line for line in (cluster["workdir"] / "nginx-access.log").read_text().splitlines() if "GET /enablebanking/return?" in line]
+    assert len(returns) == 3 and all(" 200 " in line for line in returns), returns
+    # Each replica's /metrics counts its Enable Banking calls: the session opened with the code, and the reads.
+    opened = 0
+    for replica in cluster["replicas"]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{replica.port}/metrics", timeout=30) as r:
+            text = r.read().decode()
+        opened += sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                      if line.startswith('bankbridge_enablebanking_calls_total{resource="sessions",outcome="ok"}'))
+        assert 'bankbridge_enablebanking_calls_total{resource="aspsps",outcome="ok"}' in text, replica.name
+    assert opened >= 1, "no Enable Banking session call counted"
+    # At start-up each replica found the public https return URL among the application's redirect URLs.
+    for replica in cluster["replicas"]:
+        assert "Enable Banking application checked" in replica.log_text(), replica.name
+        assert "does not list the bridge's redirect URL" not in replica.log_text(), replica.name
+
+
+def test_json2_bearer_keys_are_throttled_per_client_across_replicas(cluster):
+    """JSON-2 (`Authorization: bearer`): an attacker at 127.0.0.3 tries keys with erin's key prefix through
+    nginx, round robin over both replicas, claiming to be 127.0.0.2 in X-Forwarded-For. Ten wrong keys
+    throttle the attacker everywhere, even with erin's right key; erin, calling from 127.0.0.2, is not
+    throttled. (Before, /json/2 counted wrong keys per uid in each process: erin was locked out by the
+    attacker, and two replicas allowed the attacker twice the guesses.)"""
+    port = int(cluster["url"].rsplit(":", 1)[1])
+    erin = cluster["keys"]["erin"]
+
+    def json2(source, bearer, spoof=None):
+        conn = http.client.HTTPSConnection("localhost", port, source_address=(source, 0), context=https_context(cluster), timeout=60)
+        headers = {"Content-Type": "application/json", "Authorization": f"bearer {bearer}"}
+        if spoof:
+            headers["X-Forwarded-For"] = spoof
+        conn.request("POST", "/json/2/res.company/search_count", body=json.dumps({"domain": []}), headers=headers)
+        response = conn.getresponse()
+        return response.status, response.read()
+
+    for i in range(10):
+        wrong = erin[:8] + f"{i:x}" * (len(erin) - 8)
+        assert json2("127.0.0.3", wrong, spoof="127.0.0.2")[0] == 401
+    guessed_on = {r.name for r in cluster["replicas"] if "/json/2" in r.log_text() or "json2" in r.log_text()}
+    assert len(guessed_on) == 2, "round robin spreads the guesses over both replicas"
+    for _ in range(2):
+        assert json2("127.0.0.3", erin, spoof="127.0.0.2")[0] == 401, "the attacker is throttled on both replicas"
+    for _ in range(2):
+        assert json2("127.0.0.2", erin) == (200, b"1")
+    time.sleep(0.5)
+    denied = [line for line in access_lines(cluster, "access denied") if "json2" in line]
+    assert len(denied) >= 12 and all("peer=127.0.0.3 via 127.0.0.1:" in line for line in denied), denied[:3]
 
 
 def test_spoofed_forwarding_headers_are_ignored(cluster):

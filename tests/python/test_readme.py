@@ -5,11 +5,13 @@ is listed, and its own Python blocks (the session and the offline flow) run as w
 import ast
 import contextlib
 import io
+import json
 import os
 import re
 import shutil
 import subprocess
 import threading
+import xmlrpc.client
 
 import pytest
 
@@ -163,3 +165,72 @@ def test_the_json2_examples_run_as_written(tmp_path):
         assert printed[2] == "1", printed
     finally:
         serve.stop()
+
+
+def production_section():
+    return README[README.index("## Running in production"):README.index("\n## ", README.index("## Running in production") + 1)]
+
+
+def test_the_production_section_runs_as_written(tmp_path):
+    """"Running in production", as far as it runs without root: the configuration file names only
+    settings `bankbridge serve` reads; the migrate and user lines, the readiness check and the SQLite
+    backup run as written (with /etc/bankbridge and /var/lib/bankbridge in a scratch directory, and the
+    SQLite database the section offers a smaller site); every metric it says to alert on is served."""
+    section = production_section()
+    blocks = re.findall(r"```sh\n(.*?)```", section, re.S)
+    settings = next(block for block in blocks if block.startswith("DATABASE_URL="))
+    names = re.findall(r"^(?:# )?([A-Z][A-Z0-9_]+)=", settings, re.M)
+    served = subprocess.run([harness.binary(), "serve", "--help"], capture_output=True, text=True, check=True).stdout
+    # `[env: NAME=value]`, or `[env: NAME]` for a secret whose value help never shows.
+    unknown = [name for name in names if not re.search(rf"\[env: {name}[=\]]", served) and name != "DATABASE_URL"]
+    assert len(names) >= 8 and not unknown, unknown
+
+    etc, var = tmp_path / "etc", tmp_path / "var"
+    etc.mkdir(), var.mkdir()
+    smaller_site = re.search(r"`(DATABASE_URL=/var/lib/bankbridge/bankbridge\.db)`", section).group(1)
+    # The aggregators' lines need real credentials: a bridge with none uses its built-in sandboxes.
+    kept = [line for line in settings.splitlines() if line and not line.startswith(("#", "DATABASE_URL=", "BANKBRIDGE_SALTEDGE_"))]
+    (etc / "bankbridge.env").write_text("\n".join([smaller_site, *kept]).replace("/var/lib/bankbridge", str(var)) + "\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "BANKBRIDGE_DATABASE")}
+    env["PATH"] = f"{os.path.dirname(harness.binary())}:{env['PATH']}"
+
+    def pasted(line):
+        line = line.replace("sudo -u bankbridge ", "").replace("/etc/bankbridge", str(etc)).replace("/var/lib/bankbridge", str(var))
+        return subprocess.run(["bash", "-c", line], capture_output=True, text=True, env=env, timeout=120)
+
+    postgres = next(block for block in blocks if "bankbridge migrate" in block)
+    for line in [line for line in postgres.splitlines() if line.startswith("sudo -u bankbridge sh -c")]:
+        out = pasted(line)
+        assert out.returncode == 0, (line, out.stderr)
+    assert "API key (shown once)" in out.stdout, out.stdout
+
+    port = harness.free_port()
+    log = open(tmp_path / "serve.log", "w")
+    serve = subprocess.Popen(["bash", "-c", f"set -a; . {etc}/bankbridge.env; exec bankbridge serve --bind 127.0.0.1 --port {port}"],
+                             env=dict(env, BANKBRIDGE_SYNC_INTERVAL="0"), stdout=log, stderr=log)
+    try:
+        replicas = next(block for block in blocks if "health/ready" in block)
+        ready = next(line for line in replicas.splitlines() if "health/ready" in line).split(";")[0]
+        harness.wait_for(lambda: pasted(ready.replace(":8070", f":{port}")).returncode == 0, 60, "the readiness check")
+        assert json.loads(pasted(ready.replace(":8070", f":{port}")).stdout) == {"database": "ok", "status": "ready"}
+        # One RPC call, so the request series exist.
+        xmlrpc.client.ServerProxy(f"http://127.0.0.1:{port}/xmlrpc/2/common").version()
+        alerts = set(re.findall(r"\b(bankbridge_[a-z_]+)", section[section.index("Worth an alert"):]))
+
+        def missing():
+            # The aggregators' series appear with the start-up's first calls to the built-in sandboxes.
+            metrics = pasted(f"curl -fsS http://127.0.0.1:{port}/metrics").stdout
+            return sorted(name for name in alerts if f"\n{name}" not in metrics)
+
+        harness.wait_for(lambda: not missing(), 60, "the metrics the section names")
+        assert len(alerts) >= 8, alerts
+
+        backup = next(block for block in blocks if "bankbridge backup" in block)
+        out = pasted(backup.replace("\\\n", " ").strip())
+        assert out.returncode == 0 and "integrity checked" in out.stdout, out.stderr
+        copies = list(var.glob("backup-*.db"))
+        assert len(copies) == 1 and copies[0].stat().st_mode & 0o777 == 0o600, copies
+    finally:
+        serve.terminate()
+        serve.wait(timeout=30)
+        log.close()

@@ -44,7 +44,7 @@ def test_the_startup_refresh_succeeds_while_another_process_writes(tmp_path):
             thread.join()
             server.stop()
         log = server.log_text()
-        outcomes.append("could not refresh institutions" not in log and "institutions refreshed from Salt Edge" in log)
+        outcomes.append("could not refresh institutions" not in log and "institutions refreshed from the aggregators" in log)
     assert all(outcomes), f"refresh failed in {outcomes.count(False)} of {len(outcomes)} starts:\n{server.log_text()}"
 
 

@@ -4,7 +4,7 @@
     "name": "Online Bank Synchronization through bankbridge",
     "summary": "Link bank accounts through a self-hosted bankbridge server "
     "(Salt Edge) and import their transactions",
-    "version": "17.0.1.1.0",
+    "version": "17.0.2.0.0",
     "category": "Accounting/Accounting",
     "author": "bankbridge contributors",
     "license": "LGPL-3",
@@ -22,7 +22,7 @@
     ],
     "assets": {
         "web.assets_backend": [
-            "account_online_bridge/static/src/js/bank_bridge_statusbar.esm.js",
+            "account_online_bridge/static/src/js/bank_bridge_live.esm.js",
         ],
     },
 }

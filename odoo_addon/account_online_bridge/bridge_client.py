@@ -55,6 +55,9 @@ INSTITUTION_FIELDS = [
     "max_consent_days",
     "logo_url",
 ]
+# Read when the bridge has them (a bridge reaching banks through several
+# aggregators names the one of each bank).
+OPTIONAL_INSTITUTION_FIELDS = ["provider"]
 LINK_FIELDS = [
     "name",
     "institution_id",
@@ -69,6 +72,7 @@ LINK_FIELDS = [
     "has_unlinked_accounts",
     "renewal_contact_email",
     "company_id",
+    "connection_identifier",
 ]
 ACCOUNT_FIELDS = [
     "name",
@@ -267,6 +271,7 @@ class BridgeClient:
         self._uid_cache = _UID_CACHE if uid_cache is None else uid_cache
         self.uid = None
         self._proxies = {}
+        self._institution_fields = None
 
     def __repr__(self):
         # Never show the API key.
@@ -483,6 +488,16 @@ class BridgeClient:
             return self._call("object", "execute_kw", *params)
 
     # Institutions ------------------------------------------------------
+    def institution_fields(self):
+        """The institution fields to read: :data:`INSTITUTION_FIELDS`, plus
+        those of :data:`OPTIONAL_INSTITUTION_FIELDS` the bridge has."""
+        if self._institution_fields is None:
+            known = self.execute_kw(INSTITUTION_MODEL, "fields_get", [], {"attributes": ["type"]})
+            self._institution_fields = INSTITUTION_FIELDS + [
+                name for name in OPTIONAL_INSTITUTION_FIELDS if name in known
+            ]
+        return list(self._institution_fields)
+
     def search_institutions(self, country_code=None, name=None, limit=80, offset=0):
         """Institutions of a country, optionally whose name contains ``name``."""
         domain = []
@@ -490,7 +505,7 @@ class BridgeClient:
             domain.append(("country_code", "=", country_code.strip().upper()))
         if name and name.strip():
             domain.append(("name", "ilike", name.strip()))
-        kwargs = {"fields": INSTITUTION_FIELDS, "order": "name", "offset": int(offset or 0)}
+        kwargs = {"fields": self.institution_fields(), "order": "name", "offset": int(offset or 0)}
         if limit:
             kwargs["limit"] = int(limit)
         return self.execute_kw(INSTITUTION_MODEL, "search_read", [domain], kwargs)

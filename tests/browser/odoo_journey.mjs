@@ -1,22 +1,24 @@
-// The Odoo user's journey in a real Odoo 17 Community, as its default admin (no developer mode), driven in
-// headless Chromium: configure and test the bridge in Invoicing settings, Connect from the bank journal's
-// dashboard card, pick the sandbox bank, consent on the bank's page, come back to Odoo on the connection,
-// create a journal in the accounts' currency, Fetch Accounts, Update Credentials, Fetch Transactions, then
-// find the imported lines from the dashboard card. One screenshot per step in OUTDIR; prints a JSON summary
-// (texts seen and the time each button took) on stdout.
-// PHASE "connect" goes up to Fetch Transactions (which queues the import in the background); PHASE
-// "imported" (after the background job ran) opens the connection from the dashboard card and the lines.
-//   node odoo_journey.mjs ODOO_URL SESSION_ID BRIDGE_URL BRIDGE_LOGIN BRIDGE_KEY OUTDIR PHASE
+// An accountant's first day with the bank feed, in a real Odoo Community (17.0, 18.0 or 19.0) as its default
+// admin (no developer mode), driven in headless Chromium by clicks alone: after the login page, no URL is
+// typed. Configure and test the bridge in Invoicing settings, open Invoicing > Bank > Bank Journals, Connect
+// from the Bank journal's card, pick the sandbox bank, consent on the bank's page, come back to the
+// connection, wait on it while the bank answers and the first import runs, try to connect the same bank
+// again (refused: lead to the existing connection, delete the duplicate), create a journal for the second
+// account, Fetch Accounts, Update Credentials, Fetch Transactions and wait for the import, then the journal
+// cards, the transactions, Revoke Consent and Remove Connection.
+// One screenshot per step in OUTDIR; prints a JSON summary (texts seen, checks, the time each step took).
+//   node odoo_journey.mjs ODOO_URL BRIDGE_URL BRIDGE_LOGIN BRIDGE_KEY OUTDIR
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 
-const [odooUrl, sessionId, bridgeUrl, bridgeLogin, bridgeKey, outDir, phase] = process.argv.slice(2);
-if (!["connect", "imported"].includes(phase)) {
-  console.error("usage: node odoo_journey.mjs ODOO_URL SESSION_ID BRIDGE_URL BRIDGE_LOGIN BRIDGE_KEY OUTDIR connect|imported");
+const [odooUrl, bridgeUrl, bridgeLogin, bridgeKey, outDir] = process.argv.slice(2);
+if (!outDir) {
+  console.error("usage: node odoo_journey.mjs ODOO_URL BRIDGE_URL BRIDGE_LOGIN BRIDGE_KEY OUTDIR");
   process.exit(2);
 }
 mkdirSync(outDir, { recursive: true });
 const STEP_TIMEOUT = 60000;
+const IMPORT_TIMEOUT = 240000;
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -25,8 +27,8 @@ const browser = await chromium.launch({
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
   ],
 });
-const summary = { steps: [], timings: {}, notifications: {} };
-let shot = phase === "connect" ? 0 : 15;
+const summary = { steps: [], timings: {}, notifications: {}, texts: {}, urls: [], checks: {} };
+let shot = 0;
 let page;
 
 async function snap(name) {
@@ -35,6 +37,7 @@ async function snap(name) {
   await page.waitForTimeout(300);
   await page.screenshot({ path: `${outDir}/${file}`, fullPage: true });
   summary.steps.push(file);
+  summary.texts[name] = (await page.locator("body").innerText().catch(() => "")).slice(0, 6000);
 }
 
 // Waits until Odoo has no RPC in flight (the web client shows .o_loading_indicator meanwhile).
@@ -43,11 +46,10 @@ async function settled() {
   await page.waitForFunction(() => !document.querySelector(".o_loading_indicator, .o_blockUI"), null, { timeout: STEP_TIMEOUT });
 }
 
-async function lastNotification() {
+async function notification() {
   const note = page.locator(".o_notification").last();
   await note.waitFor({ timeout: STEP_TIMEOUT });
-  const text = (await note.innerText()).trim();
-  return text;
+  return (await note.innerText()).trim();
 }
 
 async function closeNotifications() {
@@ -64,150 +66,332 @@ async function timed(label, click, done) {
   summary.timings[label] = Date.now() - start;
 }
 
-async function headerButton(name) {
-  return page.locator(`.o_form_statusbar button[name="${name}"]`).first();
+// A menu of the navbar: the app (from the apps menu), then a section and its item.
+async function openApp(xmlid) {
+  await page.locator(".o_navbar_apps_menu button, .o_navbar_apps_menu .dropdown-toggle").first().click();
+  await page.locator(`.o-dropdown--menu [data-menu-xmlid="${xmlid}"], .dropdown-menu [data-menu-xmlid="${xmlid}"]`).first().click();
+  await settled();
 }
 
-async function consentAtBank(prefix, needsCredentials) {
+async function menu(section, item) {
+  await page.locator(`.o_menu_sections [data-menu-xmlid="${section}"]`).first().click();
+  await page.locator(`.o-dropdown--menu [data-menu-xmlid="${item}"], .dropdown-menu [data-menu-xmlid="${item}"]`).first().click();
+  await settled();
+}
+
+const headerButton = (name) => page.locator(`.o_form_statusbar button[name="${name}"]:visible`).first();
+const field = (name) => page.locator(`.o_form_view .o_field_widget[name="${name}"]`).first();
+
+async function confirmDialog() {
+  const ok = page.locator(".modal-footer button.btn-primary").last();
+  await ok.waitFor({ timeout: STEP_TIMEOUT });
+  await ok.click();
+}
+
+// The status bar as a person reads it: the states left to right, and the highlighted one.
+async function statusBar() {
+  const buttons = page.locator(".o_form_statusbar .o_field_statusbar .o_statusbar_status button.o_arrow_button:visible");
+  const items = [];
+  for (const button of await buttons.all()) {
+    const box = await button.boundingBox();
+    const text = (await button.innerText()).trim();
+    if (box && text && text !== "...") items.push({ x: box.x, text, current: await button.evaluate((b) => b.classList.contains("o_arrow_button_current")) });
+  }
+  items.sort((a, b) => a.x - b.x);
+  return { order: items.map((i) => i.text), current: items.filter((i) => i.current).map((i) => i.text) };
+}
+
+async function currentState() {
+  return (await page.locator(".o_form_statusbar .o_statusbar_status .o_arrow_button_current").first().innerText()).trim();
+}
+
+// Waits on the form, without clicking, until the background job is done: no live banner, state `state`.
+async function waitOnForm(label, state, { sawProgress } = {}) {
+  const start = Date.now();
+  const seen = new Set();
+  let progressShown = !sawProgress;
+  for (;;) {
+    const live = page.locator('div.alert[name="live_status"]:visible');
+    if (await live.count()) {
+      const text = (await live.innerText().catch(() => "")).trim();
+      if (text) seen.add(text);
+      if (!progressShown && /Importing.* [1-9]\d* of \d+/.test(text)) {
+        progressShown = true;
+        await snap(sawProgress);
+      }
+    } else if ((await currentState().catch(() => "")) === state) {
+      break;
+    }
+    if (Date.now() - start > IMPORT_TIMEOUT) throw new Error(`${label}: still waiting after ${IMPORT_TIMEOUT} ms (${[...seen].join(" | ")})`);
+    await page.waitForTimeout(250);
+  }
+  summary.timings[label] = Date.now() - start;
+  return [...seen];
+}
+
+async function consentAtBank(prefix, login) {
   await page.waitForSelector('input[name="consent"]', { timeout: STEP_TIMEOUT });
-  summary[`${prefix}Title`] = await page.title();
   await snap(`${prefix}-bank-page`);
-  if (needsCredentials) {
-    await page.fill('input[name="login"]', "odoo-journey");
+  if (await page.locator('input[name="login"]').count()) {
+    await page.fill('input[name="login"]', login);
     await page.fill('input[name="password"]', "secret");
   }
   await page.check('input[name="consent"]');
   await snap(`${prefix}-bank-consent-given`);
-  const consentSubmitted = Date.now();
-  await timed(`${prefix} consent -> back on the Odoo connection`, () => page.click('button[type="submit"]'),
-    () => page.waitForURL(/model=bank\.bridge\.link/, { timeout: STEP_TIMEOUT }));
-  await settled();
-  // Connecting at the bank may take a few seconds: the form reloads itself until it is connected.
-  await page.locator(".o_statusbar_status .o_arrow_button_current", { hasText: /^Connected$/ }).waitFor({ timeout: STEP_TIMEOUT });
-  summary.timings[`${prefix} consent -> connected on the Odoo connection`] = Date.now() - consentSubmitted;
+  await page.click('button[type="submit"]');
 }
 
+async function backOnConnection(label) {
+  await page.waitForSelector(".o_form_view .o_form_statusbar", { timeout: STEP_TIMEOUT });
+  await settled();
+  summary.urls.push(page.url());
+  return label;
+}
 
-async function connectPhase() {
+async function connectionRows() {
+  return page.locator('.o_field_widget[name="account_ids"] .o_data_row');
+}
+
+async function journey() {
+  // 0. The login page: the only address typed.
+  await page.goto(`${odooUrl}/web/login`);
+  await page.fill('input[name="login"]', "admin");
+  await page.fill('input[name="password"]', "admin");
+  await Promise.all([page.waitForURL(/\/(web|odoo)/), page.click('button[type="submit"]')]);
+  await settled();
+
   // 1. Invoicing > Configuration > Settings: the bridge block, Test connection on unsaved values, Save.
-  await page.goto(`${odooUrl}/web#action=account.action_account_config`);
+  await openApp("account.menu_finance");
+  summary.checks.dashboardMenu = await page.locator('.o_menu_sections [data-menu-xmlid="account.menu_board_journal_1"]').count();
+  await menu("account.menu_finance_configuration", "account.menu_account_config");
   await page.waitForSelector('.o_field_widget[name="bank_bridge_url"] input');
   await settled();
-  summary.settingsUrl = page.url();
   await page.locator('.o_field_widget[name="bank_bridge_url"] input').fill(bridgeUrl);
   await page.locator('.o_field_widget[name="bank_bridge_database"] input').fill("bankbridge");
   await page.locator('.o_field_widget[name="bank_bridge_login"] input').fill(bridgeLogin);
   await page.locator('.o_field_widget[name="bank_bridge_api_key"] input').fill(bridgeKey);
   await page.locator('button[name="action_bank_bridge_test_connection"]').scrollIntoViewIfNeeded();
   await snap("settings-filled-in");
-  await timed("Test connection", () => page.click('button[name="action_bank_bridge_test_connection"]'), () => lastNotification());
-  summary.notifications.testConnection = await lastNotification();
+  await timed("Test connection", () => page.click('button[name="action_bank_bridge_test_connection"]'), () => notification());
+  summary.notifications.testConnection = await notification();
   await snap("settings-test-connection");
   await closeNotifications();
   await timed("Save settings (tests them)", () => page.click(".o_control_panel .o_form_button_save, .o_form_button_save"),
     () => page.waitForSelector(".o_notification", { timeout: STEP_TIMEOUT }));
-  summary.notifications.save = await lastNotification();
+  summary.notifications.save = await notification();
   await settled();
   await snap("settings-saved-and-tested");
   await closeNotifications();
 
-  // 2. Invoicing dashboard: the bank journal card's Connect button opens this addon's wizard.
-  await page.goto(`${odooUrl}/web#action=account.open_account_journal_dashboard_kanban`);
-  await page.waitForSelector(".o_kanban_record");
-  await settled();
+  // 2. Invoicing > Bank > Bank Journals: the journal cards (and Odoo's onboarding) without developer mode.
+  await menu("account_online_bridge.menu_bank_bridge_root", "account_online_bridge.menu_bank_bridge_journals");
+  await page.waitForSelector(".o_kanban_record button[name='action_configure_bank_journal']");
+  await snap("bank-journals");
+  // Odoo's onboarding "Add a bank account" opens the wizard (it crashed without views).
+  const onboarding = page.locator(".o_onboarding_container button, .o_onboarding_step_action, .o_onboarding button", { hasText: /Add a bank account/i }).first();
+  summary.checks.onboardingButton = await onboarding.count();
+  if (summary.checks.onboardingButton) {
+    await timed("Onboarding: Add a bank account -> wizard", () => onboarding.click(),
+      () => page.waitForSelector(".modal .o_data_row", { timeout: STEP_TIMEOUT }));
+    summary.checks.onboardingWizard = (await page.locator(".modal-title").last().innerText()).trim();
+    await snap("onboarding-add-a-bank-account");
+    await page.locator(".modal-footer button", { hasText: "Cancel" }).last().click();
+    await settled();
+  }
   const bankCard = page.locator(".o_kanban_record", { has: page.locator('button[name="action_configure_bank_journal"]') }).first();
   summary.bankCardText = (await bankCard.innerText()).trim();
-  await snap("dashboard-bank-card-connect");
-  await timed("Connect (dashboard card) -> wizard with institutions", () => bankCard.locator('button[name="action_configure_bank_journal"]').click(),
+  await timed("Connect (journal card) -> wizard with banks", () => bankCard.locator('button[name="action_configure_bank_journal"]').click(),
     () => page.waitForSelector(".modal .o_data_row", { timeout: STEP_TIMEOUT }));
   await settled();
   summary.wizardText = (await page.locator(".modal-content").last().innerText()).trim();
-  await snap("wizard-institutions");
+  await snap("wizard-banks");
   const row = page.locator(".modal .o_data_row", { hasText: "Fake Bank Simple" }).first();
-  await row.locator('button[name="action_select"]').click();
+  await row.locator('button[name="action_select"]').first().click();
   await page.waitForSelector('.modal button[name="action_connect"]');
   await settled();
-  await snap("wizard-institution-selected");
+  summary.checks.selectedRowBold = await page.locator(".modal .o_data_row.fw-bold, .modal .o_data_row .fw-bold", { hasText: "Fake Bank Simple" }).count();
+  await snap("wizard-bank-selected");
+  const resultCount = page.locator(".modal .o_bank_bridge_result_count");
+  const searchButton = page.locator('.modal button[name="action_search"]');
+  summary.checks.resultCountBelowSearch = (await resultCount.boundingBox()).y > (await searchButton.boundingBox()).y + 20;
+  summary.checks.resultCountLeftOfList = Math.abs((await resultCount.boundingBox()).x - (await page.locator(".modal .o_list_renderer").boundingBox()).x) < 40;
   await timed("Connect (wizard) -> bank's consent page", () => page.click('.modal button[name="action_connect"]'),
     () => page.waitForSelector('input[name="consent"]', { timeout: STEP_TIMEOUT }));
 
-  // 3. The bank's page (the bridge's sandbox), consent, and back to Odoo on the connection.
-  await consentAtBank("connect", true);
-  await page.waitForSelector(".o_field_widget[name=account_ids] .o_data_row");
-  summary.returnUrl = page.url();
-  summary.stateAfterReturn = (await page.locator(".o_statusbar_status .o_arrow_button_current").innerText()).trim();
-  summary.connectionText = (await page.locator(".o_form_view").innerText()).trim();
-  await snap("connection-connected");
-
-  // 4. The bank accounts are in EUR, the company's bank journal in USD: create a journal in EUR.
-  const firstAccount = page.locator(".o_field_widget[name=account_ids] .o_data_row").first();
-  summary.firstAccountText = (await firstAccount.innerText()).trim();
-  await timed("Create a journal (account's currency)", () => firstAccount.locator('button[name="action_create_journal"]').click(),
-    () => page.waitForSelector(".o_notification", { timeout: STEP_TIMEOUT }));
-  summary.notifications.createJournal = await lastNotification();
+  // 3. The bank's page (the bridge's sandbox), consent, back on the connection; the form waits, without a
+  //    click, while the bank answers and the first import runs in the background.
+  const consentSubmitted = Date.now();
+  await consentAtBank("connect", "odoo-journey");
+  await backOnConnection("connect");
+  summary.connectionUrl = page.url();
+  await snap("connection-back-from-the-bank");
+  summary.liveAfterConnect = await waitOnForm("consent -> connected and first import done", "Connected", { sawProgress: "connection-first-import-running" });
+  summary.timings["consent -> connected, first import done"] = Date.now() - consentSubmitted;
   await settled();
-  await snap("connection-journal-created");
-  await closeNotifications();
+  summary.statusBar = await statusBar();
+  summary.connectionText = (await page.locator(".o_form_view").innerText()).trim();
+  summary.lastRefreshAfterConnect = (await field("last_refresh").innerText().catch(() => "")).trim();
+  await snap("connection-connected-first-import-done");
 
-  // 5. Fetch Accounts: just connected, the bank has no new account and allows no refresh yet.
-  await timed("Fetch Accounts", async () => (await headerButton("action_fetch_accounts")).click(),
-    () => page.waitForSelector(".o_notification", { timeout: STEP_TIMEOUT }));
-  summary.notifications.fetchAccounts = await lastNotification();
+  // 4. The same bank again: the bank refuses the duplicate; the new connection leads to the existing one,
+  //    and is deleted.
+  await menu("account_online_bridge.menu_bank_bridge_root", "account_online_bridge.menu_bank_bridge_add_account_bank");
+  await page.waitForSelector(".modal .o_data_row");
+  await page.locator(".modal .o_data_row", { hasText: "Fake Bank Simple" }).first().locator('button[name="action_select"]').first().click();
+  await page.waitForSelector('.modal button[name="action_connect"]');
+  await settled();
+  await page.click('.modal button[name="action_connect"]');
+  await consentAtBank("duplicate", "odoo-journey");
+  // The bank's page says why and offers the way back (automatically or by a click).
+  await page.waitForSelector(".o_form_view .o_form_statusbar, a:has-text('Return to the application')", { timeout: STEP_TIMEOUT });
+  if (!(await page.locator(".o_form_view").count())) {
+    summary.duplicateBankPage = (await page.locator("body").innerText()).trim();
+    await snap("duplicate-refused-at-the-bank");
+    await page.click("a:has-text('Return to the application')");
+  }
+  await backOnConnection("duplicate");
+  await page.waitForSelector('div[name="banner_failed_first"]:visible', { timeout: IMPORT_TIMEOUT });
+  await settled();
+  summary.duplicateText = (await page.locator(".o_form_view").innerText()).trim();
+  summary.checks.duplicateUpdateCredentialsHeader = await headerButton("action_update_credentials").count();
+  await snap("duplicate-connection");
+  const duplicateUrl = page.url();
+  await timed("Open the existing connection", () => page.click('div[name="banner_failed_first"] button[name="action_open_sibling"]'),
+    () => page.waitForFunction((url) => window.location.href !== url, duplicateUrl, { timeout: STEP_TIMEOUT }));
+  await settled();
+  summary.existingName = (await field("name").innerText()).trim();
+  summary.existingUrl = page.url();
+  await snap("duplicate-leads-to-the-existing-connection");
+  await page.locator(".o_breadcrumb a, .breadcrumb-item a").last().click();
+  await settled();
+  await timed("Delete the duplicate", async () => { await headerButton("action_delete_connection").click(); await confirmDialog(); },
+    () => page.waitForSelector(".o_list_view .o_data_row", { timeout: STEP_TIMEOUT }));
+  await settled();
+  await page.waitForSelector(".o_list_view .o_data_row");
+  summary.connectionsAfterDelete = (await page.locator(".o_list_view .o_data_row").allInnerTexts()).map((t) => t.trim());
+  await snap("connections-after-deleting-the-duplicate");
+
+  // 5. Open the remaining connection from the list; Create a journal for its second account: the form
+  //    stays on this connection (no unsaved "New connection").
+  await page.locator(".o_list_view .o_data_row", { hasText: "Fake Bank Simple" }).first().locator("td.o_data_cell").first().click();
+  await page.waitForSelector('.o_field_widget[name="account_ids"] .o_data_row');
+  await settled();
+  const urlBeforeJournal = page.url();
+  const unfed = page.locator('.o_field_widget[name="account_ids"] .o_data_row', { has: page.locator('button[name="action_create_journal"]') }).first();
+  summary.unfedAccountText = (await unfed.innerText()).trim();
+  await timed("Create a journal", () => unfed.locator('button[name="action_create_journal"]').click(), () => notification());
+  summary.notifications.createJournal = await notification();
+  await settled();
+  await closeNotifications();
+  summary.afterCreateJournal = {
+    name: (await field("name").innerText()).trim(),
+    dirty: await page.locator(".o_form_status_indicator .o_form_button_save:visible").count(),
+    url: page.url(),
+    urlBefore: urlBeforeJournal,
+    consentBanner: await page.locator('div[name="banner_consent_pending"]:visible').count(),
+  };
+  summary.liveAfterJournal = await waitOnForm("Create a journal -> its first import done", "Connected");
+  await snap("connection-journal-created-and-imported");
+
+  // 6. Fetch Accounts says what the bank shares.
+  await timed("Fetch Accounts", () => headerButton("action_fetch_accounts").click(), () => notification());
+  summary.notifications.fetchAccounts = await notification();
   await settled();
   await snap("connection-after-fetch-accounts");
   await closeNotifications();
 
-  // 6. Update Credentials: the bank's reconnect page, then back to Odoo.
-  await timed("Update Credentials -> bank's reconnect page", async () => (await headerButton("action_update_credentials")).click(),
+  // 7. Update Credentials: the bank's reconnect page, then back, connected, "Last synchronization" moved.
+  await timed("Update Credentials -> bank's page", () => headerButton("action_update_credentials").click(),
     () => page.waitForSelector('input[name="consent"]', { timeout: STEP_TIMEOUT }));
-  await consentAtBank("update-credentials", true);
-  summary.stateAfterUpdate = (await page.locator(".o_statusbar_status .o_arrow_button_current").innerText()).trim();
+  await consentAtBank("update-credentials", "odoo-journey");
+  await backOnConnection("update-credentials");
+  await waitOnForm("Update Credentials -> connected", "Connected");
+  await settled();
+  summary.lastRefreshAfterUpdate = (await field("last_refresh").innerText().catch(() => "")).trim();
   await snap("connection-after-update-credentials");
 
-  // 7. Fetch Transactions: fetched from the bank; hundreds of lines are imported in the background and
-  //    the connection shows the progress.
-  await timed("Fetch Transactions (fetch, import queued)", async () => (await headerButton("action_fetch_transactions")).click(),
-    () => page.waitForSelector(".o_notification", { timeout: STEP_TIMEOUT }));
-  summary.notifications.fetchTransactions = await lastNotification();
-  await settled();
-  summary.progressText = (await page.locator('div.alert[name="import_progress"]').innerText().catch(() => "")).trim();
-  await snap("connection-import-in-background");
+  // 8. Fetch Transactions: the form waits while the bank sends them and Odoo imports them.
+  await timed("Fetch Transactions (click)", () => headerButton("action_fetch_transactions").click(), () => notification());
+  summary.notifications.fetchTransactions = await notification();
   await closeNotifications();
-}
-
-async function importedPhase() {
-  // 8. The dashboard card of the new journal, its connection, and its imported statement lines.
-  const dashboard = async () => {
-    await page.goto(`${odooUrl}/web#action=account.open_account_journal_dashboard_kanban`);
-    await page.waitForSelector(".o_kanban_record .o_bank_bridge_card");
-    await settled();
-    return page.locator(".o_kanban_record", { has: page.locator(".o_bank_bridge_card") }).first();
-  };
-  let onlineCard = await dashboard();
-  summary.onlineCardText = (await onlineCard.innerText()).trim();
-  await snap("dashboard-online-card");
-  await timed("Connection (card)", () => onlineCard.locator('a[name="action_bank_bridge_open_connection"]').click(),
-    () => page.waitForSelector(".o_form_view .o_field_widget[name=account_ids] .o_data_row", { timeout: STEP_TIMEOUT }));
+  summary.liveAfterFetch = await waitOnForm("Fetch Transactions -> imported", "Connected", { sawProgress: "connection-fetch-transactions-importing" });
   await settled();
-  summary.accountsAfterImport = (await page.locator(".o_field_widget[name=account_ids]").innerText()).trim();
-  summary.progressAfterImport = await page.locator('div.alert[name="import_progress"]:visible').count();
+  summary.accountsText = (await page.locator('.o_field_widget[name="account_ids"]').innerText()).trim();
   await snap("connection-transactions-imported");
-  onlineCard = await dashboard();
-  await timed("Imported statement lines (card)", () => onlineCard.locator('a[name="action_bank_bridge_open_statement_lines"]').click(),
+
+  // 9. The journal cards: the connection, its state, the bank's balance next to Odoo's, the transactions.
+  await menu("account_online_bridge.menu_bank_bridge_root", "account_online_bridge.menu_bank_bridge_journals");
+  await page.waitForSelector(".o_kanban_record .o_bank_bridge_card");
+  await settled();
+  summary.cards = [];
+  for (const card of await page.locator(".o_kanban_record", { has: page.locator(".o_bank_bridge_card") }).all()) {
+    const link = card.locator(".o_bank_bridge_connection");
+    summary.cards.push({
+      text: (await card.innerText()).trim(),
+      linkCut: await link.evaluate((el) => el.scrollWidth > el.clientWidth + 1 || getComputedStyle(el).textOverflow === "ellipsis" && el.scrollWidth > el.clientWidth),
+      linkText: (await link.innerText()).trim(),
+    });
+  }
+  await snap("bank-journals-fed");
+  const firstCard = page.locator(".o_kanban_record", { has: page.locator(".o_bank_bridge_card") }).first();
+  await timed("Transactions (card)", () => firstCard.locator('a[name="action_bank_bridge_open_statement_lines"]').click(),
     () => page.waitForSelector(".o_list_view .o_data_row", { timeout: STEP_TIMEOUT }));
   await settled();
-  summary.statementLineRows = await page.locator(".o_list_view .o_data_row").count();
-  summary.statementLinesText = (await page.locator(".o_list_view").innerText()).trim().slice(0, 2000);
-  await snap("statement-lines");
+  summary.transactionRows = await page.locator(".o_list_view .o_data_row").count();
+  summary.transactionsText = (await page.locator(".o_list_view").innerText()).trim().slice(0, 3000);
+  await snap("journal-transactions");
+  await menu("account_online_bridge.menu_bank_bridge_root", "account_online_bridge.menu_bank_bridge_statement_lines");
+  await page.waitForSelector(".o_list_view .o_data_row");
+  await snap("bank-transactions-menu");
+
+  // 10. Revoke Consent, then Remove Connection: banners and buttons follow the state.
+  await menu("account_online_bridge.menu_bank_bridge_root", "account_online_bridge.menu_bank_bridge_links");
+  await page.waitForSelector(".o_list_view .o_data_row");
+  await page.locator(".o_list_view .o_data_row", { hasText: "Fake Bank Simple" }).first().locator("td.o_data_cell").first().click();
+  await page.waitForSelector(".o_form_view .o_form_statusbar");
+  await settled();
+  await timed("Revoke Consent", async () => { await headerButton("action_revoke_consent").click(); await confirmDialog(); }, () => notification());
+  summary.notifications.revoke = await notification();
+  await settled();
+  await closeNotifications();
+  summary.afterRevoke = await formState();
+  await snap("connection-consent-revoked");
+  await timed("Remove Connection", async () => { await headerButton("action_remove_connection").click(); await confirmDialog(); }, () => notification());
+  summary.notifications.remove = await notification();
+  await settled();
+  await closeNotifications();
+  summary.afterRemove = await formState();
+  await snap("connection-removed");
+}
+
+async function formState() {
+  const visible = async (selector) => page.locator(`${selector}:visible`).count();
+  return {
+    state: await currentState(),
+    banners: {
+      removed: await visible('div[name="banner_removed"]'),
+      revoked: await visible('div[name="banner_revoked"]'),
+      error: await visible('div[name="banner_error"]'),
+      live: await visible('div.alert[name="live_status"]'),
+      unfed: await visible('div[name="unfed_accounts"]'),
+    },
+    buttons: {
+      revoke: await visible('.o_form_statusbar button[name="action_revoke_consent"]'),
+      remove: await visible('.o_form_statusbar button[name="action_remove_connection"]'),
+      delete: await visible('.o_form_statusbar button[name="action_delete_connection"]'),
+      fetch: await visible('.o_form_statusbar button[name="action_fetch_transactions"]'),
+    },
+    consentExpiry: await visible('.o_field_widget[name="expiring_synchronization_date"]'),
+    text: (await page.locator(".o_form_view").innerText()).trim(),
+  };
 }
 
 try {
   const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
-  const host = new URL(odooUrl).hostname;
-  await context.addCookies([{ name: "session_id", value: sessionId, domain: host, path: "/" }]);
   page = await context.newPage();
   page.setDefaultTimeout(STEP_TIMEOUT);
-  if (phase === "connect") await connectPhase(); else await importedPhase();
+  page.on("pageerror", (error) => { (summary.pageErrors ||= []).push(String(error)); });
+  await journey();
 } catch (error) {
   summary.error = String(error && error.stack || error);
   if (page) {

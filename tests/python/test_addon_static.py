@@ -39,7 +39,7 @@ EXTERNAL = {
     "res.config.settings": {"fields": set(), "methods": set()},
     "account.bank.statement.line": {
         "fields": {"journal_id", "date", "amount", "payment_ref", "partner_name", "statement_id", "currency_id",
-                   "is_reconciled"},
+                   "is_reconciled", "running_balance", "move_id", "account_number"},
         "methods": set(),
     },
     "account.journal": {"fields": {"name", "type", "company_id", "kanban_dashboard"}, "methods": set()},
@@ -380,7 +380,14 @@ def test_actions():
         kind = rec.get("model")
         if kind == "ir.actions.act_window":
             res_model = field_value(rec, "res_model").text
-            assert res_model in MODELS and MODELS[res_model]["defined_here"], (path, res_model)
+            assert res_model in MODELS, (path, res_model)
+            # The list view type is "tree" until 17.0 and "list" from 18.0: no view_mode, each serie's
+            # default applies.
+            assert field_value(rec, "view_mode") is None or "tree" not in field_value(rec, "view_mode").text, \
+                (path, rec.get("id"))
+            for name in ("view_id", "search_view_id"):
+                if field_value(rec, name) is not None:
+                    assert ref_exists(field_value(rec, name).get("ref")), (path, rec.get("id"), name)
         elif kind in ("ir.actions.server", "ir.cron"):
             ref = field_value(rec, "model_id").get("ref")
             model = model_xmlid_to_name().get(ref)
@@ -408,9 +415,15 @@ def test_menus():
     add = menus["menu_bank_bridge_add_account"]
     assert add.get("parent") == "account.account_banks_menu"
     sync = menus["menu_bank_bridge_link"]
-    # Billing administrators reach their connections without developer mode.
     assert sync.get("groups") == "account.group_account_manager"
-    assert sync.get("name") == "Online Synchronization"
+    assert sync.get("name") == "Bank Connections"
+    # Invoicing > Bank: the journal cards, the transactions and the connections, for billing users and
+    # administrators, without developer mode (Odoo's own Dashboard menu needs the full-accounting groups).
+    root = menus["menu_bank_bridge_root"]
+    assert (root.get("parent"), root.get("groups")) == ("account.menu_finance", "account.group_account_invoice")
+    children = {menu.get("action") for menu in menus.values() if menu.get("parent") == "menu_bank_bridge_root"}
+    assert {"action_bank_bridge_journals", "action_bank_bridge_statement_lines", "action_bank_bridge_link",
+            "action_bank_bridge_add_account"} == children
 
 
 def test_access_rights_cover_every_model():
@@ -442,6 +455,15 @@ def test_translation_template_is_up_to_date():
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_"
                     and node.args and isinstance(node.args[0], ast.Constant)):
                 assert make_pot.quote(node.args[0].value) in pot
+
+
+def test_readme_is_written_from_its_fragments():
+    """README.rst (the module's description page) is what odoo_addon/tools/make_readme.py writes."""
+    spec = importlib.util.spec_from_file_location("make_readme", ADDONS / "tools" / "make_readme.py")
+    make_readme = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_readme)
+    assert (ADDON / "README.rst").read_text() == make_readme.render(ADDON), \
+        "run: python3 odoo_addon/tools/make_readme.py " + str(ADDON)
 
 
 def test_odoo_tests_are_not_collected_by_plain_pytest():

@@ -14,6 +14,14 @@ class AccountBankStatementLine(models.Model):
         ondelete="set null",
         copy=False,
     )
+    bank_bridge_import_id = fields.Many2one(
+        comodel_name="bank.bridge.import",
+        string="Online import (bankbridge)",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="set null",
+        copy=False,
+    )
     bank_bridge_transaction_identifier = fields.Char(
         string="Online Transaction Identifier (bankbridge)",
         readonly=True,
@@ -28,3 +36,4 @@ class AccountBankStatementLine(models.Model):
             "This online transaction was already imported.",
         ),
     ]
+

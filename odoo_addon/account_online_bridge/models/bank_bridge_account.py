@@ -2,31 +2,32 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
 
-from odoo import Command, _, api, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools.misc import format_date
 
 from .. import bridge_client
 from .bank_bridge_mixin import to_date
 
 _logger = logging.getLogger(__name__)
 
-# Statement lines created per batch by the background import: each batch is
-# committed, so the connection shows the progress while it runs.
-IMPORT_BATCH = 100
-# Up to this many new transactions are imported during the click; more go
-# to the background job (Odoo creates a journal entry per statement line).
-IMPORT_INLINE_MAX = 40
-
 # Fields whose changes made in Odoo are written to the bridge too.
 PUSHED_FIELDS = ("journal_id", "inverse_transaction_sign")
+# The journals a bank account may feed: bank journals of its company, in its
+# currency, not fed by another account (evaluated by the web client).
+JOURNAL_DOMAIN = (
+    "[('type', 'in', %s), ('company_id', '=', company_id), "
+    "'|', ('bank_bridge_account_ids', '=', False), ('id', '=', journal_id), "
+    "'|', ('currency_id.name', '=', currency_code), "
+    "'&', ('currency_id', '=', False), ('company_id.currency_id.name', '=', currency_code)]"
+)
+JOURNAL_TYPES = ["bank"]
 
 
 class BankBridgeAccount(models.Model):
     _name = "bank.bridge.account"
     _inherit = ["bank.bridge.mixin"]
     _description = "Online Bank Account (bankbridge)"
-    _order = "link_id, name, id"
+    _order = "link_id, bridge_id, id"
     _check_company_auto = True
 
     name = fields.Char(string="Account Name", required=True, readonly=True)
@@ -53,7 +54,7 @@ class BankBridgeAccount(models.Model):
         readonly=True,
     )
     account_number = fields.Char(readonly=True)
-    balance = fields.Float(readonly=True)
+    balance = fields.Float(string="Bank balance", readonly=True, help="The balance the bank reports.")
     currency_code = fields.Char(string="Currency", readonly=True)
     currency_id = fields.Many2one(
         comodel_name="res.currency",
@@ -61,47 +62,44 @@ class BankBridgeAccount(models.Model):
         string="Odoo currency",
         help="The Odoo currency of the account's currency code (may be inactive).",
     )
-    journal_currency_mismatch = fields.Boolean(compute="_compute_currency_id")
     online_identifier = fields.Char(readonly=True)
     journal_id = fields.Many2one(
         comodel_name="account.journal",
-        domain="[('type', '=', 'bank'), ('company_id', '=', company_id)]",
+        domain=JOURNAL_DOMAIN % JOURNAL_TYPES,
         check_company=True,
         ondelete="set null",
-        help="The Odoo bank journal whose statement lines this account feeds.",
+        help="The Odoo journal whose statement lines this account feeds (in the account's currency).",
     )
+    journal_balance = fields.Monetary(
+        string="Balance in Odoo",
+        compute="_compute_journal_balance",
+        currency_field="currency_id",
+        help="The journal's balance, as its card on the dashboard shows it.",
+    )
+    balance_matches = fields.Boolean(compute="_compute_journal_balance")
     last_sync = fields.Date(string="Last synchronization", readonly=True)
-    fetching_status = fields.Char(readonly=True)
     inverse_transaction_sign = fields.Boolean(
         help="Import amounts with the opposite sign (some banks report "
         "credit card debits as positive amounts).",
     )
-    last_imported_bridge_id = fields.Integer(
-        string="Last imported transaction (bridge id)",
+    import_ids = fields.One2many(
+        comodel_name="bank.bridge.import",
+        inverse_name="account_id",
+        string="Imports",
         readonly=True,
-        copy=False,
-        help="Transactions are imported from the one after this bridge id.",
     )
-    last_imported_identifier = fields.Char(
-        string="Last imported transaction",
-        readonly=True,
-        copy=False,
+    last_import_id = fields.Many2one(
+        comodel_name="bank.bridge.import",
+        string="Last import",
+        compute="_compute_last_import_id",
     )
-    last_import_date = fields.Datetime(readonly=True, copy=False)
-    import_queued = fields.Boolean(
-        string="Import running", readonly=True, copy=False,
-        help="New transactions are being imported in the background.",
-    )
-    import_total = fields.Integer(string="Lines to import", readonly=True, copy=False)
-    import_done = fields.Integer(string="Lines imported so far", readonly=True, copy=False)
-    last_import_error = fields.Text(readonly=True, copy=False)
     statement_line_ids = fields.One2many(
         comodel_name="account.bank.statement.line",
         inverse_name="bank_bridge_account_id",
         string="Imported statement lines",
         readonly=True,
     )
-    statement_line_count = fields.Integer(compute="_compute_statement_line_count")
+    statement_line_count = fields.Integer(string="Lines imported", compute="_compute_statement_line_count")
 
     _sql_constraints = [
         (
@@ -116,18 +114,38 @@ class BankBridgeAccount(models.Model):
         ),
     ]
 
-    @api.depends("currency_code", "journal_id")
+    @api.depends("currency_code")
     def _compute_currency_id(self):
-        currencies = self.env["res.currency"].with_context(active_test=False)
+        codes = set(self.mapped("currency_code")) - {False}
+        found = self.env["res.currency"].with_context(active_test=False).search([("name", "in", list(codes))])
+        currencies = {currency.name: currency for currency in found}
         for account in self:
-            account.currency_id = (
-                currencies.search([("name", "=", account.currency_code)], limit=1) if account.currency_code else False
+            account.currency_id = currencies.get(account.currency_code, False)
+
+    @api.depends("journal_id", "balance", "import_ids.state")
+    def _compute_journal_balance(self):
+        for account in self:
+            journal = account.journal_id
+            account.journal_balance = journal.current_statement_balance if journal else 0.0
+            currency = account.currency_id or self.env.company.currency_id
+            account.balance_matches = bool(journal) and currency.compare_amounts(
+                account.journal_balance, account.balance
+            ) == 0
+
+    @api.depends("import_ids")
+    def _compute_last_import_id(self):
+        for account in self:
+            account.last_import_id = account.import_ids.sorted("id")[-1:]
+
+    @api.depends("statement_line_ids")
+    def _compute_statement_line_count(self):
+        counts = dict(
+            self.env["account.bank.statement.line"]._read_group(
+                [("bank_bridge_account_id", "in", self.ids)], ["bank_bridge_account_id"], ["__count"]
             )
-            account.journal_currency_mismatch = bool(
-                account.currency_code
-                and account.journal_id
-                and account._bank_bridge_journal_currency(account.journal_id).name != account.currency_code
-            )
+        ) if self.ids else {}
+        for account in self:
+            account.statement_line_count = counts.get(account._origin, 0)
 
     @api.model
     def _bank_bridge_journal_currency(self, journal):
@@ -151,6 +169,20 @@ class BankBridgeAccount(models.Model):
                     )
                 )
 
+    def _bank_bridge_activate_currency(self):
+        self.ensure_one()
+        if not self.currency_id:
+            raise UserError(
+                _("Odoo has no currency %(code)s: the bank account %(account)s cannot be booked.",
+                  code=self.currency_code or "?", account=self.name)
+            )
+        if not self.currency_id.active:
+            self.currency_id.sudo().active = True
+
+    @api.model
+    def _bank_bridge_new_journal_type(self):
+        return "bank"
+
     def action_create_journal(self):
         """A new bank journal in the account's own currency, fed by it."""
         self.ensure_one()
@@ -159,28 +191,23 @@ class BankBridgeAccount(models.Model):
             raise UserError(
                 _("%(account)s already feeds %(journal)s.", account=self.name, journal=self.journal_id.name)
             )
+        self._bank_bridge_activate_currency()
         currency = self.currency_id
-        if not currency:
-            raise UserError(
-                _("Odoo has no currency %(code)s: the bank account %(account)s cannot be booked.",
-                  code=self.currency_code or "?", account=self.name)
-            )
-        if not currency.active:
-            currency.sudo().active = True
         company = self.company_id
         institution = self.link_id.institution_name or self.link_id.name
         journal_model = self.env["account.journal"].with_company(company)
-        code = journal_model.get_next_bank_cash_default_code("bank", company)
+        journal_type = self._bank_bridge_new_journal_type()
         values = {
             "name": self.name if institution in self.name else "%s %s" % (institution, self.name),
-            "code": code,
-            "type": "bank",
+            "code": journal_model.get_next_bank_cash_default_code(journal_type, company),
+            "type": journal_type,
             "company_id": company.id,
-            "bank_statements_source": "undefined",
         }
         if currency != company.currency_id:
             values["currency_id"] = currency.id
         self.journal_id = journal_model.create(values)
+        if self.link_id.state == "connected":
+            self._bank_bridge_queue_import()
         return self._bank_bridge_notification(
             _("Journal created"),
             _("%(account)s now feeds the new journal %(journal)s (%(currency)s).",
@@ -188,13 +215,8 @@ class BankBridgeAccount(models.Model):
             "success",
         )
 
-    @api.depends("statement_line_ids")
-    def _compute_statement_line_count(self):
-        for account in self:
-            account.statement_line_count = len(account.statement_line_ids)
-
     # ------------------------------------------------------------------
-    # Cache refresh
+    # The bridge's accounts, written by explicit actions and the job only
     # ------------------------------------------------------------------
     @api.model
     def _bank_bridge_account_vals(self, data):
@@ -205,7 +227,6 @@ class BankBridgeAccount(models.Model):
             "currency_code": data.get("currency_code") or False,
             "online_identifier": data.get("online_identifier") or False,
             "last_sync": to_date(data.get("last_sync")),
-            "fetching_status": data.get("fetching_status") or False,
             "inverse_transaction_sign": bool(data.get("inverse_transaction_sign")),
         }
 
@@ -221,12 +242,18 @@ class BankBridgeAccount(models.Model):
             seen.add(data["id"])
             account = existing.get(data["id"])
             if account:
-                account.with_context(bank_bridge_no_push=True).write(vals)
+                changed = {
+                    key: value for key, value in vals.items()
+                    if account._fields[key].convert_to_write(account[key], account) != value
+                }
+                if changed:
+                    account.with_context(bank_bridge_no_push=True).write(changed)
             else:
                 vals.update({"bridge_id": data["id"], "link_id": link.id})
                 journal_id = bridge_client.many2one_id(data.get("journal_id"))
-                if journal_id and self.env["account.journal"].browse(journal_id).exists():
-                    vals["journal_id"] = journal_id
+                journal = self.env["account.journal"].browse(journal_id).exists() if journal_id else False
+                if journal and not self.search_count([("journal_id", "=", journal.id)]):
+                    vals["journal_id"] = journal.id
                 no_push.create(vals)
         gone = link.account_ids.filtered(lambda acc: acc.bridge_id not in seen)
         if gone:
@@ -237,8 +264,11 @@ class BankBridgeAccount(models.Model):
     # ------------------------------------------------------------------
     def write(self, vals):
         res = super().write(vals)
-        if self.env.context.get("bank_bridge_no_push") or not any(f in vals for f in PUSHED_FIELDS):
-            return res
+        if not self.env.context.get("bank_bridge_no_push") and any(f in vals for f in PUSHED_FIELDS):
+            self._bank_bridge_push_journal()
+        return res
+
+    def _bank_bridge_push_journal(self):
         client = self._bank_bridge_client()
         for account in self:
             try:
@@ -250,27 +280,46 @@ class BankBridgeAccount(models.Model):
                     },
                 )
             except bridge_client.BridgeError as err:
-                raise UserError(str(err)) from None
-        return res
+                raise UserError(self._bank_bridge_humanize(str(err))) from None
 
     # ------------------------------------------------------------------
-    # Transaction import
+    # Import
     # ------------------------------------------------------------------
+    def _bank_bridge_queue_import(self):
+        """Queue an import of each account's new posted transactions for the
+        background job (no bridge call here); returns the queued imports."""
+        self.env["bank.bridge.link"]._bank_bridge_check_group("account.group_account_invoice")
+        self.check_access_rights("read")
+        self.check_access_rule("read")
+        Import = self.env["bank.bridge.import"].sudo()
+        queued = Import
+        for account in self.sudo().filtered("journal_id"):
+            account._check_journal_currency()
+            pending = account.import_ids.filtered(lambda run: run.state in ("queued", "running"))
+            if pending:
+                queued |= pending
+                continue
+            queued |= Import.create(
+                {
+                    "account_id": account.id,
+                    "journal_id": account.journal_id.id,
+                    "start_after_id": account._bank_bridge_imported_until(),
+                }
+            )
+        if queued:
+            Import._bank_bridge_trigger_job()
+        return queued
+
+    @api.model
+    def _bank_bridge_transaction_identifier(self, transaction):
+        return str(transaction.get("online_transaction_identifier") or "bridge-%s" % transaction["id"])
+
     def _prepare_statement_line_vals(self, transactions):
-        """Statement line values of the posted, not yet imported
-        transactions among ``transactions`` (bridge dicts)."""
+        """Statement line values of the posted transactions among
+        ``transactions`` (bridge dicts) not imported yet: one query for the
+        identifiers already there, then a set lookup per transaction."""
         self.ensure_one()
-        line_model = self.env["account.bank.statement.line"]
-        posted = [tx for tx in transactions if tx.get("status") == "posted"]
-        identifiers = [self._bank_bridge_transaction_identifier(tx) for tx in posted]
-        already = set(
-            line_model.search(
-                [
-                    ("bank_bridge_account_id", "=", self.id),
-                    ("bank_bridge_transaction_identifier", "in", identifiers),
-                ]
-            ).mapped("bank_bridge_transaction_identifier")
-        )
+        posted = [tx for tx in transactions if tx.get("status", "posted") == "posted"]
         journal_currency = self._bank_bridge_journal_currency(self.journal_id).name
         foreign = [tx for tx in posted if tx.get("currency_code") and tx["currency_code"] != journal_currency]
         if foreign:
@@ -285,178 +334,51 @@ class BankBridgeAccount(models.Model):
                     journal_currency=journal_currency,
                 )
             )
-        has_unique_import_id = "unique_import_id" in line_model._fields
+        identifiers = [self._bank_bridge_transaction_identifier(tx) for tx in posted]
+        self.env["account.bank.statement.line"].flush_model(
+            ["bank_bridge_account_id", "bank_bridge_transaction_identifier"]
+        )
+        self.env.cr.execute(
+            """SELECT bank_bridge_transaction_identifier FROM account_bank_statement_line
+                WHERE bank_bridge_account_id = %s AND bank_bridge_transaction_identifier = ANY(%s)""",
+            [self.id, identifiers],
+        )
+        known = {row[0] for row in self.env.cr.fetchall()}
         sign = -1.0 if self.inverse_transaction_sign else 1.0
+        today = fields.Date.context_today(self)
         vals_list = []
         for tx, identifier in zip(posted, identifiers):
-            if identifier in already:
+            if identifier in known:
                 continue
-            already.add(identifier)
-            vals = {
-                "journal_id": self.journal_id.id,
-                "date": to_date(tx.get("date")) or fields.Date.context_today(self),
-                "amount": sign * float(tx.get("amount") or 0.0),
-                "payment_ref": tx.get("payment_ref") or identifier,
-                "partner_name": tx.get("partner_name") or False,
-                "account_number": tx.get("account_number") or False,
-                "bank_bridge_account_id": self.id,
-                "bank_bridge_transaction_identifier": identifier,
-            }
-            if has_unique_import_id:
-                vals["unique_import_id"] = "bankbridge-%s-%s" % (self.bridge_id, identifier)
-            vals_list.append(vals)
+            known.add(identifier)
+            vals_list.append(
+                {
+                    "journal_id": self.journal_id.id,
+                    "date": to_date(tx.get("date")) or today,
+                    "amount": sign * float(tx.get("amount") or 0.0),
+                    "payment_ref": tx.get("payment_ref") or identifier,
+                    "partner_name": tx.get("partner_name") or False,
+                    "account_number": tx.get("account_number") or False,
+                    "bank_bridge_account_id": self.id,
+                    "bank_bridge_transaction_identifier": identifier,
+                }
+            )
         return vals_list
 
-    @api.model
-    def _bank_bridge_transaction_identifier(self, transaction):
-        return str(transaction.get("online_transaction_identifier") or "bridge-%s" % transaction["id"])
-
-    def _import_bridge_transactions(self, client=None, batch_size=500, commit_each_batch=False):
-        """Import the posted transactions of each account, from the last
-        imported one; returns the number of statement lines created. Each
-        batch becomes one bank statement; ``commit_each_batch`` (background
-        import) commits it so that its progress shows at once."""
-        client = client or self._bank_bridge_client()
-        self.env["bank.bridge.link"]._bank_bridge_check_group("account.group_account_invoice")
-        self.check_access_rights("read")
-        self.check_access_rule("read")
-        # Billing users may import but neither write statement lines (Odoo
-        # keeps that to accountants) nor edit online accounts: once the group
-        # and the user's access to these accounts are checked above, the lines
-        # and the import cursor are written as superuser.
-        line_model = self.env["account.bank.statement.line"].sudo()
-        total = 0
-        for account in self.sudo().filtered("journal_id"):
-            account._check_journal_currency()
-            cursor = account.last_imported_bridge_id or 0
-            while True:
-                try:
-                    transactions = client.fetch_posted_transactions(
-                        account.bridge_id, after_id=cursor, limit=batch_size
-                    )
-                except bridge_client.BridgeError as err:
-                    raise UserError(str(err)) from None
-                if not transactions:
-                    break
-                vals_list = account._prepare_statement_line_vals(transactions)
-                if vals_list:
-                    created = line_model.with_context(tracking_disable=True).create(vals_list)
-                    account._bank_bridge_make_statement(created)
-                    total += len(vals_list)
-                last = max(transactions, key=lambda tx: tx["id"])
-                cursor = last["id"]
-                account.with_context(bank_bridge_no_push=True).write(
-                    {
-                        "last_imported_bridge_id": cursor,
-                        "last_imported_identifier": self._bank_bridge_transaction_identifier(last),
-                        "import_done": account.import_done + len(vals_list),
-                    }
-                )
-                if commit_each_batch:
-                    self.env.cr.commit()  # pylint: disable=invalid-commit
-                if len(transactions) < batch_size:
-                    break
-            account.with_context(bank_bridge_no_push=True).write(
-                {"last_import_date": fields.Datetime.now(), "last_import_error": False, "import_queued": False}
-            )
-        return total
-
-    def _bank_bridge_queue_import(self, client=None):
-        """Queue the import of the accounts' new posted transactions for the
-        background job; returns how many are waiting."""
-        client = client or self._bank_bridge_client()
-        self.env["bank.bridge.link"]._bank_bridge_check_group("account.group_account_invoice")
-        self.check_access_rights("read")
-        self.check_access_rule("read")
-        waiting = 0
-        for account in self.sudo().filtered("journal_id"):
-            account._check_journal_currency()
-            try:
-                count = client.count_transactions(
-                    account.bridge_id, status="posted", after_id=account.last_imported_bridge_id
-                )
-            except bridge_client.BridgeError as err:
-                raise UserError(str(err)) from None
-            if count:
-                account.with_context(bank_bridge_no_push=True).write(
-                    {"import_queued": True, "import_total": count, "import_done": 0}
-                )
-                waiting += count
-        if waiting:
-            self.env.ref("account_online_bridge.ir_cron_bank_bridge_import_queued").sudo()._trigger()
-        return waiting
-
-    @api.model
-    def _cron_import_queued(self, commit_each_batch=True, batch_size=IMPORT_BATCH):
-        """Background import of the queued accounts, batch by batch."""
-        accounts = self.search([("import_queued", "=", True), ("journal_id", "!=", False)])
-        if not accounts:
-            return
-        client = self._bank_bridge_client()
-        for account in accounts:
-            try:
-                account._import_bridge_transactions(
-                    client, batch_size=batch_size, commit_each_batch=commit_each_batch
-                )
-            except UserError as err:
-                _logger.warning("bank bridge: background import of account %s failed: %s", account.bridge_id, err)
-                account.with_context(bank_bridge_no_push=True).write(
-                    {"last_import_error": str(err), "import_queued": False}
-                )
-
-    def _bank_bridge_make_statement(self, lines):
-        """Group the lines of one import in a bank statement: the bank
-        journal's dashboard card lists them under Bank Statements."""
+    def _bank_bridge_imported_until(self):
+        """The bridge id of the last transaction imported (the next import
+        starts after it)."""
         self.ensure_one()
-        dates = lines.mapped("date")
-        statement = self.env["account.bank.statement"].sudo().create(
-            {
-                "name": _(
-                    "%(account)s %(first)s to %(last)s",
-                    account=self.name,
-                    first=format_date(self.env, min(dates)),
-                    last=format_date(self.env, max(dates)),
-                ),
-                "journal_id": self.journal_id.id,
-                "line_ids": [Command.set(lines.ids)],
-            }
-        )
-        # The journal card's balance is the last statement's ending balance.
-        statement.balance_end_real = statement.balance_end
-
-    def action_import_transactions(self):
-        if not self.filtered("journal_id"):
-            raise UserError(_("Link the bank account to an Odoo bank journal first."))
-        count = self._import_bridge_transactions()
-        return self._bank_bridge_notification(
-            _("Import Transactions"),
-            _("%(count)s new bank statement line(s) imported.", count=count),
-            "success" if count else "info",
-        )
+        return max(self.import_ids.mapped("last_bridge_id") or [0])
 
     def action_open_statement_lines(self):
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": _("Imported statement lines"),
-            "res_model": "account.bank.statement.line",
-            "view_mode": "tree,form",
-            "views": [(self.env.ref("account_online_bridge.bank_bridge_statement_line_view_tree").id, "tree"),
-                      (False, "form")],
-            "domain": [("bank_bridge_account_id", "=", self.id)],
-            "context": {"default_journal_id": self.journal_id.id},
-        }
+        return self._bank_bridge_transactions_window(
+            _("Transactions of %s", self.name), [("bank_bridge_account_id", "=", self.id)]
+        )
 
-    @api.model
-    def _cron_import_transactions(self, client=None):
-        accounts = self.search([("journal_id", "!=", False), ("link_id.state", "!=", "disconnected")])
-        if not accounts:
-            return
-        client = client or self._bank_bridge_client()
-        for account in accounts:
-            try:
-                with self.env.cr.savepoint():
-                    account._import_bridge_transactions(client)
-            except UserError as err:
-                _logger.warning("bank bridge: importing account %s failed: %s", account.bridge_id, err)
-                account.with_context(bank_bridge_no_push=True).write({"last_import_error": str(err)})
+    def action_open_form(self):
+        self.ensure_one()
+        return self._bank_bridge_window(
+            self.name, self._name, [("account_online_bridge.bank_bridge_account_view_form", "form")], res_id=self.id
+        )

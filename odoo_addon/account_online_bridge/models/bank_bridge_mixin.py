@@ -4,8 +4,9 @@ import logging
 import re
 
 from odoo import _, api, fields, models
-from odoo.tools.misc import format_datetime
 from odoo.exceptions import UserError
+from odoo.release import version_info
+from odoo.tools.misc import format_datetime
 
 from .. import bridge_client
 
@@ -17,15 +18,27 @@ PARAM_LOGIN = "account_online_bridge.login"
 PARAM_API_KEY = "account_online_bridge.api_key"
 PARAM_TIMEOUT = "account_online_bridge.timeout"
 
+# The list view type: "tree" until 17.0, "list" from 18.0 on.
+LIST = "tree" if version_info[0] < 18 else "list"
+
+# After a notification: close the button's action (the form reloads its record).
+CLOSE = {"type": "ir.actions.act_window_close"}
+
+# The order is the status bar's: left to right, as a connection moves.
 LINK_STATES = [
     ("disconnected", "Not Connected"),
-    ("fetching", "Synchronization running"),
+    ("fetching", "Synchronizing"),
     ("connected", "Connected"),
-    ("error", "Error"),
+    ("error", "Needs Attention"),
 ]
 
-# An ISO 8601 UTC timestamp as the bridge or Salt Edge may put in a message.
+# An ISO 8601 UTC timestamp as the bridge or the aggregator may put in a message.
 ISO_TIMESTAMP = re.compile(r"\b(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.\d+)?(?:Z|[+-]00:?00)?\b")
+# The bridge's own way of writing a time for people: "6 Dec 2026 at 00:00 UTC".
+BRIDGE_TIME = re.compile(
+    r"\b(\d{1,2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4}) at (\d{2}):(\d{2}) UTC\b"
+)
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def to_datetime(value):
@@ -62,6 +75,11 @@ class BankBridgeMixin(models.AbstractModel):
         }
 
     @api.model
+    def _bank_bridge_configured(self):
+        settings = self._bank_bridge_settings()
+        return bool(settings["url"] and settings["login"] and settings["api_key"])
+
+    @api.model
     def _bank_bridge_client(self, settings=None):
         """A :class:`bridge_client.BridgeClient` built from the settings."""
         settings = settings or self._bank_bridge_settings()
@@ -85,22 +103,34 @@ class BankBridgeMixin(models.AbstractModel):
             raise UserError(str(err)) from None
 
     @api.model
+    def _bank_bridge_format_datetime(self, value):
+        """A UTC datetime as the user reads it (language, time zone)."""
+        return format_datetime(self.env, value, dt_format="medium")
+
+    @api.model
     def _bank_bridge_humanize(self, text):
-        """``text`` with the ISO timestamps the bridge sends written as the
-        user reads dates (their language and time zone)."""
+        """``text`` with the times the bridge writes (ISO timestamps, or
+        "6 Dec 2026 at 00:00 UTC") in the user's own format and time zone."""
         if not text:
             return text
 
-        def readable(match):
+        def iso(match):
             value = fields.Datetime.to_datetime("%s %s" % (match.group(1), match.group(2)))
-            return format_datetime(self.env, value, dt_format="medium")
+            return self._bank_bridge_format_datetime(value)
 
-        return ISO_TIMESTAMP.sub(readable, str(text))
+        def bridge_time(match):
+            day, month, year, hour, minute = match.groups()
+            value = fields.Datetime.to_datetime(
+                "%s-%02d-%02d %s:%s:00" % (year, MONTHS.index(month) + 1, int(day), hour, minute)
+            )
+            return self._bank_bridge_format_datetime(value)
+
+        return BRIDGE_TIME.sub(bridge_time, ISO_TIMESTAMP.sub(iso, str(text)))
 
     @api.model
     def _bank_bridge_call(self, method_name, *args, **kwargs):
         """Call ``BridgeClient.<method_name>`` and turn bridge errors into
-        UserError, keeping the bridge's message intact."""
+        UserError, in the user's date format."""
         client = self._bank_bridge_client()
         try:
             return getattr(client, method_name)(*args, **kwargs)
@@ -109,36 +139,49 @@ class BankBridgeMixin(models.AbstractModel):
             raise UserError(self._bank_bridge_humanize(str(err))) from None
 
     @api.model
-    def _bank_bridge_notification(self, title, message, notif_type="info", sticky=False, reload_view=True):
+    def _bank_bridge_notification(self, title, message, notif_type="info", sticky=False, then="close"):
+        """A notification, then ``then``: by default the button's action
+        closes, so the view it was clicked on reloads its record (Odoo's
+        onClose) and stays on that record; None: nothing more."""
         params = {
             "title": title,
             "message": self._bank_bridge_humanize(message),
             "type": notif_type,
             "sticky": sticky,
         }
-        if reload_view:
-            params["next"] = {"type": "ir.actions.client", "tag": "soft_reload"}
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": params,
-        }
+        if then:
+            params["next"] = CLOSE if then == "close" else then
+        return {"type": "ir.actions.client", "tag": "display_notification", "params": params}
 
     @api.model
-    def _bank_bridge_result_action(self, result, default_title):
-        """Turn what a bridge button returned into an Odoo action."""
-        if bridge_client.is_act_url(result):
-            return {
-                "type": "ir.actions.act_url",
-                "url": result["url"],
-                "target": result.get("target") or "self",
-            }
-        if bridge_client.is_notification(result):
-            params = dict(result.get("params") or {})
-            return self._bank_bridge_notification(
-                params.get("title") or default_title,
-                params.get("message") or "",
-                params.get("type") or "info",
-                bool(params.get("sticky")),
-            )
-        return self._bank_bridge_notification(default_title, _("Done."), "success")
+    def _bank_bridge_window(self, name, res_model, view_refs, **extra):
+        """A window action the web client opens: ``views`` is always set
+        (a list of (xml id or False, view type))."""
+        views = [
+            (self.env.ref(ref).id if ref else False, view_type)
+            for ref, view_type in view_refs
+        ]
+        action = {
+            "type": "ir.actions.act_window",
+            "name": name,
+            "res_model": res_model,
+            "view_mode": ",".join(view_type for _ref, view_type in view_refs),
+            "views": views,
+        }
+        action.update(extra)
+        return action
+
+    @api.model
+    def _bank_bridge_transactions_window(self, name, domain, context=None):
+        """Bank statement lines, in this addon's views (Community has none)."""
+        return self._bank_bridge_window(
+            name,
+            "account.bank.statement.line",
+            [("account_online_bridge.bank_bridge_statement_line_view_tree", LIST),
+             ("account_online_bridge.bank_bridge_statement_line_view_form", "form")],
+            domain=domain,
+            context=dict(context or {}),
+            search_view_id=[
+                self.env.ref("account_online_bridge.bank_bridge_statement_line_view_search").id, "search"
+            ],
+        )

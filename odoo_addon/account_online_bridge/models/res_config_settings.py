@@ -59,8 +59,7 @@ class ResConfigSettings(models.TransientModel):
         except bridge_client.BridgeError as err:
             return False, str(err)
         return True, _(
-            "Connected to bankbridge %(version)s at %(url)s, database %(db)s, as %(login)s.",
-            version=info["server_version"],
+            "Odoo reaches the bank bridge at %(url)s (database %(db)s) and logs in as %(login)s.",
             url=info["url"],
             db=info["db"],
             login=client.login,
@@ -78,7 +77,7 @@ class ResConfigSettings(models.TransientModel):
         if any(str(saved[key] or "") != str(settings[key] or "") for key in ("url", "db", "login", "api_key")):
             message += " " + _("These values are not saved yet: click Save to use them.")
         return self.env["bank.bridge.mixin"]._bank_bridge_notification(
-            _("Connection successful"), message, "success", reload_view=False
+            _("Connection successful"), message, "success", then=None
         )
 
     def execute(self):
@@ -99,6 +98,8 @@ class ResConfigSettings(models.TransientModel):
             message,
             "success" if ok else "danger",
             sticky=not ok,
+            # The settings are shown again as saved.
+            then={"type": "ir.actions.client", "tag": "soft_reload"},
         )
         # Odoo reloads the whole page after Save (which would hide the
         # notification) for new groups or modules only: keep that reload then.

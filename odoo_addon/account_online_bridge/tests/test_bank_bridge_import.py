@@ -1,114 +1,146 @@
 # Copyright 2025 bankbridge contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo.exceptions import UserError
+"""The background import: batches, deduplication, statements cut by date,
+the opening balance, and an import that resumes after a stop."""
+from unittest.mock import patch
+
 from odoo.tests import tagged
 
+from .. import jobs
 from ..bridge_client import BridgeUnavailable
-from .common import BankBridgeCase, account_data, link_data, transaction
-
-REMOTE = [
-    transaction(11, "tx-1", -12.5, date="2024-05-01"),
-    transaction(12, "tx-2", 100.0, date="2024-05-02"),
-    transaction(13, "tx-2", 100.0, date="2024-05-02"),  # same identifier: imported once
-    transaction(14, "tx-3", -40.0, status="pending"),  # defensive: never imported
-    transaction(15, "tx-4", 7.25, date="2024-05-03"),
-]
-
-
-def fake_fetch(transactions):
-    calls = []
-
-    def fetch(account_id, after_id=0, limit=500):
-        assert account_id == 101
-        calls.append(after_id)
-        rows = [tx for tx in transactions if tx["id"] > (after_id or 0)]
-        return rows[:limit] if limit else rows
-
-    fetch.calls = calls
-    return fetch
+from .common import BankBridgeCase, FakeBank, enter_test_mode, transaction
 
 
 @tagged("post_install", "-at_install")
 class TestBankBridgeImport(BankBridgeCase):
     def setUp(self):
         super().setUp()
-        self.link = self.create_link()
+        enter_test_mode(self)
+        self.link = self.create_link(balance=0.0)
         self.account = self.link.account_ids
-        self.account.with_context(bank_bridge_no_push=True).journal_id = self.bank_journal
+        self.feed(self.account)
 
     def _lines(self):
         return self.env["account.bank.statement.line"].search(
-            [("bank_bridge_account_id", "=", self.account.id)], order="bank_bridge_transaction_identifier"
+            [("bank_bridge_account_id", "=", self.account.id), ("bank_bridge_transaction_identifier", "!=", False)],
+            order="bank_bridge_transaction_identifier",
         )
 
-    def test_import_posted_deduplicated(self):
-        fetch = fake_fetch(REMOTE)
-        with self.bridge(fetch_posted_transactions=fetch):
-            action = self.account.action_import_transactions()
+    def _import(self, bank):
+        with self.bridge(**bank.methods()):
+            self.account._bank_bridge_queue_import()
+            self.run_job()
+        return self.account.import_ids.sorted("id")[-1]
+
+    def test_posted_transactions_are_imported_once(self):
+        bank = FakeBank(
+            [
+                transaction(11, "tx-1", -12.5, date="2024-05-01"),
+                transaction(12, "tx-2", 100.0, date="2024-05-02"),
+                transaction(13, "tx-2", 100.0, date="2024-05-02"),  # same identifier: imported once
+                transaction(14, "tx-3", -40.0, status="pending"),  # never imported
+                transaction(15, "tx-4", 7.25, date="2024-05-03"),
+            ],
+            balance=94.75,
+        )
+        run = self._import(bank)
         lines = self._lines()
         self.assertEqual(lines.mapped("bank_bridge_transaction_identifier"), ["tx-1", "tx-2", "tx-4"])
         self.assertEqual(lines.mapped("amount"), [-12.5, 100.0, 7.25])
         self.assertEqual(lines.journal_id, self.bank_journal)
-        self.assertEqual(lines[0].payment_ref, "Payment tx-1")
-        self.assertEqual(lines[0].partner_name, "Partner tx-1")
-        self.assertEqual(str(lines[0].date), "2024-05-01")
-        self.assertIn("3 new", action["params"]["message"])
-        self.assertEqual(self.account.last_imported_bridge_id, 15)
-        self.assertEqual(self.account.last_imported_identifier, "tx-4")
-
-    def test_import_again_starts_after_the_last_one_and_adds_nothing(self):
-        fetch = fake_fetch(REMOTE)
-        with self.bridge(fetch_posted_transactions=fetch):
-            self.account.action_import_transactions()
-            self.account.action_import_transactions()
+        self.assertEqual((lines[0].payment_ref, lines[0].partner_name), ("Payment tx-1", "Partner tx-1"))
+        self.assertEqual((run.state, run.done, run.last_bridge_id), ("done", 3, 15))
+        # Again: starts after the last one and adds nothing.
+        run = self._import(bank)
+        self.assertEqual(bank.fetches[-1], 15)
+        self.assertEqual((run.state, run.done), ("done", 0))
         self.assertEqual(len(self._lines()), 3)
-        self.assertEqual(fetch.calls[-1], 15)
-        # a new transaction on the bridge is imported from the cursor on
-        fetch = fake_fetch(REMOTE + [transaction(16, "tx-5", 1.0)])
-        with self.bridge(fetch_posted_transactions=fetch):
-            self.account.action_import_transactions()
-        self.assertEqual(fetch.calls[0], 15)
-        self.assertEqual(len(self._lines()), 4)
+
+    def test_an_import_creates_lines_in_batches_of_one_create_each(self):
+        bank = FakeBank([transaction(100 + n, "p-%d" % n, 1.0, date="2024-05-01") for n in range(7)], balance=7.0)
+        Line = type(self.env["account.bank.statement.line"])
+        sizes = []
+        original = Line.create
+
+        def counting_create(records, vals_list):
+            sizes.append(len(vals_list) if isinstance(vals_list, list) else 1)
+            return original(records, vals_list)
+
+        with patch.object(jobs, "IMPORT_BATCH", 3), patch.object(Line, "create", counting_create):
+            run = self._import(bank)
+        self.assertEqual(run.done, 7)
+        self.assertEqual(bank.fetches[:4], [0, 102, 105, 106])
+        self.assertEqual(sizes, [3, 3, 1])  # one create per batch, no opening line (balances match)
 
     def test_reset_cursor_does_not_duplicate(self):
-        with self.bridge(fetch_posted_transactions=fake_fetch(REMOTE)):
-            self.account.action_import_transactions()
-            self.account.with_context(bank_bridge_no_push=True).last_imported_bridge_id = 0
-            self.account.action_import_transactions()
-        self.assertEqual(len(self._lines()), 3)
-
-    def test_paging(self):
-        many = [transaction(100 + i, "p-%s" % i, float(i + 1)) for i in range(7)]
-        fetch = fake_fetch(many)
-        with self.bridge(fetch_posted_transactions=fetch):
-            count = self.account._import_bridge_transactions(batch_size=3)
-        self.assertEqual(count, 7)
-        self.assertEqual(fetch.calls, [0, 102, 105])
+        bank = FakeBank([transaction(11, "tx-1", 5.0)], balance=5.0)
+        self._import(bank)
+        with self.bridge(**bank.methods()):
+            run = self.env["bank.bridge.import"].sudo().create(
+                {"account_id": self.account.id, "journal_id": self.bank_journal.id, "start_after_id": 0}
+            )
+            self.run_job()
+        self.assertEqual((run.state, run.done), ("done", 0))
+        self.assertEqual(len(self._lines()), 1)
 
     def test_inverse_sign(self):
         self.account.with_context(bank_bridge_no_push=True).inverse_transaction_sign = True
-        with self.bridge(fetch_posted_transactions=fake_fetch(REMOTE[:1])):
-            self.account.action_import_transactions()
-        self.assertEqual(self._lines().amount, 12.5)
+        self._import(FakeBank([transaction(11, "tx-1", 12.5)], balance=-12.5))
+        self.assertEqual(self._lines().amount, -12.5)
 
-    def test_needs_a_journal(self):
-        self.account.with_context(bank_bridge_no_push=True).journal_id = False
-        with self.bridge(), self.assertRaises(UserError):
-            self.account.action_import_transactions()
+    def test_transactions_in_another_currency_fail_the_import_with_a_message(self):
+        run = self._import(FakeBank([transaction(11, "tx-1", 5.0, currency="EUR")]))
+        self.assertEqual(run.state, "failed")
+        self.assertIn("are in EUR but the journal", run.error)
+        self.assertFalse(self._lines())
+        self.assertIn("stopped", self.link.import_problem)
 
-    def test_link_button_imports_all_linked_accounts(self):
-        with self.bridge(fetch_posted_transactions=fake_fetch(REMOTE)):
-            self.link.action_import_transactions()
-        self.assertEqual(len(self._lines()), 3)
+    def test_a_stopped_import_resumes_from_its_last_batch(self):
+        """The worker dies half-way: the next run of the job (every minute)
+        goes on from the last committed batch."""
+        bank = FakeBank([transaction(100 + n, "s-%d" % n, 1.0) for n in range(5)], balance=5.0)
+        calls = []
 
-    def test_cron_refreshes_and_imports_and_survives_errors(self):
-        data = link_data(accounts=(101,))
-        account = account_data(101, journal_id=self.bank_journal.id)
-        with self.bridge(read_link=data, read_accounts=[account], fetch_posted_transactions=fake_fetch(REMOTE)):
-            self.env["bank.bridge.link"]._cron_refresh_and_import()
-        self.assertEqual(len(self._lines()), 3)
-        self.assertEqual(self.account.journal_id, self.bank_journal)
+        def dying_fetch(account_id, after_id=0, limit=500):
+            calls.append(after_id)
+            if len(calls) == 2:
+                raise KeyboardInterrupt("worker killed")
+            return bank.fetch(account_id, after_id, limit)
+
+        with patch.object(jobs, "IMPORT_BATCH", 2), self.bridge(
+            fetch_posted_transactions=dying_fetch, count_transactions=bank.count, read_account=bank.read_account
+        ):
+            self.account._bank_bridge_queue_import()
+            # Not assertRaises: Odoo's rolls the transaction back to before the block.
+            died = False
+            try:
+                self.run_job()
+            except KeyboardInterrupt:
+                died = True
+            self.assertTrue(died, "the worker did not die")
+        self.env.invalidate_all()
+        run = self.account.import_ids
+        self.assertEqual((run.state, run.done, run.last_bridge_id), ("running", 2, 101))
+        self.assertEqual(self.link.live_status, "Importing the bank's transactions: 2 of 5 imported.")
+        cron = self.env.ref("account_online_bridge.ir_cron_bank_bridge_job")
+        self.assertTrue(cron.active)
+        self.assertEqual((cron.interval_number, cron.interval_type), (1, "minutes"))
+        if "numbercall" in cron._fields:  # until 17.0: how many runs before the cron stops
+            self.assertEqual(cron.numbercall, -1)
+        with patch.object(jobs, "IMPORT_BATCH", 2), self.bridge(**bank.methods()):
+            self.run_job()
+        self.assertEqual((run.state, run.done), ("done", 5))
+        self.assertEqual(len(self._lines()), 5)
+
+    def test_bridge_down_keeps_the_import_for_the_next_run(self):
+        bank = FakeBank([transaction(11, "tx-1", 5.0)], balance=5.0)
         down = BridgeUnavailable("The bank bridge at http://127.0.0.1:8070 refused the connection")
-        with self.bridge(read_link=down, fetch_posted_transactions=down):
-            self.env["bank.bridge.link"]._cron_refresh_and_import()
-        self.assertIn("refused the connection", self.account.last_import_error)
+        with self.bridge(fetch_posted_transactions=down, count_transactions=down):
+            self.account._bank_bridge_queue_import()
+            self.run_job()
+        run = self.account.import_ids
+        self.assertEqual(run.state, "running")
+        self.assertIn("refused the connection", self.link.import_problem)
+        with self.bridge(**bank.methods()):
+            self.run_job()
+        self.assertEqual((run.state, run.done), ("done", 1))

@@ -18,24 +18,20 @@ BUTTONS = (
 
 @tagged("post_install", "-at_install")
 class TestBankBridgeLink(BankBridgeCase):
-    def test_each_button_makes_one_bridge_call(self):
+    def test_each_button_makes_one_bridge_call_then_reads_the_connection(self):
         link = self.create_link()
         for method in BUTTONS:
             with self.bridge(link_button=NOTIFICATION, read_link=link_data(), read_accounts=[account_data()]) as mocks:
                 action = getattr(link, method)()
             mocks["link_button"].assert_called_once()
             self.assertEqual(mocks["link_button"].call_args.args[1:], (method, 7))
+            self.assertEqual(mocks["read_link"].call_count, 1, method)
             self.assertEqual(action["tag"], "display_notification")
+            self.assertNotIn("Done on the bridge", action["params"]["message"])
             if method == "action_fetch_transactions":
-                # Fetch Transactions imports too: the linked account has no journal yet.
-                self.assertEqual(
-                    action["params"]["message"],
-                    "Done on the bridge. Pick a journal for the bank accounts below to import them.",
-                )
+                # No journal fed yet: the user is told what to do.
+                self.assertIn("Pick a journal", action["params"]["message"])
                 self.assertEqual(action["params"]["type"], "warning")
-            else:
-                self.assertEqual(action["params"]["message"], "Done on the bridge.")
-                self.assertEqual(action["params"]["type"], "success")
 
     def test_act_url_is_opened_without_extra_calls(self):
         link = self.create_link()
@@ -43,6 +39,7 @@ class TestBankBridgeLink(BankBridgeCase):
             action = link.action_update_credentials()
         self.assertEqual(action, {"type": "ir.actions.act_url", "url": ACT_URL["url"], "target": "self"})
         self.assertEqual(list(mocks), ["link_button"])
+        self.assertEqual(mocks["link_button"].call_args.kwargs, {"return_to": link._bank_bridge_return_url()})
 
     def test_fetch_accounts_shows_the_new_accounts(self):
         link = self.create_link(with_account=False)
@@ -58,7 +55,7 @@ class TestBankBridgeLink(BankBridgeCase):
             link.action_refresh_from_bridge()
         self.assertEqual(link.account_ids.mapped("bridge_id"), [102])
 
-    def test_fault_message_reaches_the_user_intact(self):
+    def test_fault_message_reaches_the_user(self):
         link = self.create_link()
         message = "The consent for this connection has expired.\nClick Update Credentials to renew it."
         with self.bridge(link_button=BridgeUserError(message)), self.assertRaises(UserError) as err:
@@ -80,6 +77,7 @@ class TestBankBridgeLink(BankBridgeCase):
         with self.bridge(link_button=NOTIFICATION, read_link=down):
             action = link.action_revoke_consent()
         self.assertEqual(action["tag"], "display_notification")
+        self.assertEqual(action["params"]["title"], "Consent revoked")
 
     def test_link_removed_on_bridge(self):
         link = self.create_link()
@@ -96,6 +94,7 @@ class TestBankBridgeLink(BankBridgeCase):
         links = self.env["bank.bridge.link"].search([("bridge_id", "in", (7, 8))])
         self.assertEqual(len(links), 2)
         self.assertEqual(links.filtered(lambda link: link.bridge_id == 8).state, "error")
+        self.assertEqual(links.filtered(lambda link: link.bridge_id == 8).name, "Other Bank")
         self.assertIn("1 new", action["params"]["message"])
 
     def test_unlink_is_refused_while_the_connection_exists(self):

@@ -32,7 +32,8 @@ class TestBankBridgeSettings(BankBridgeCase):
         self.assertEqual(mocks["test_connection"].call_count, 1)
         self.assertEqual(action["tag"], "display_notification")
         self.assertEqual(action["params"]["type"], "success")
-        self.assertIn("17.0+bankbridge-0.1.0", action["params"]["message"])
+        self.assertNotIn("17.0+bankbridge-0.1.0", action["params"]["message"])
+        self.assertIn("logs in as odoo", action["params"]["message"])
 
     def test_test_connection_uses_unsaved_form_values(self):
         settings = self._settings()
@@ -109,6 +110,7 @@ class TestBankBridgeAddAccount(BankBridgeCase):
         args = mocks["new_synchronization"].call_args.args
         self.assertEqual(args[1:], ("fakebank_simple_xf", "accountant@example.com", "+32 470 00 00 00"))
         self.assertEqual(action, {"type": "ir.actions.act_url", "url": ACT_URL["url"], "target": "self"})
+        self.assertTrue(line.selected)
         link = self.env["bank.bridge.link"].search([("bridge_id", "=", 7)])
         self.assertEqual(link.institution_code, "fakebank_simple_xf")
         self.assertEqual(link.state, "disconnected")
@@ -117,7 +119,7 @@ class TestBankBridgeAddAccount(BankBridgeCase):
         wizard = self.env["bank.bridge.add.account"].create({"country_code": "XF", "email": "a@example.com"})
         with self.bridge(search_institutions=self.INSTITUTIONS[:1]):
             wizard.action_search()
-        message = "You have already synchronized this account: click Update Credentials on 'Fake Bank Simple'."
+        message = "The bank refused the connection."
         with self.bridge(new_synchronization=BridgeUserError(message)), self.assertRaises(UserError) as err:
             wizard.action_connect()
         self.assertEqual(err.exception.args[0], message)
@@ -126,3 +128,14 @@ class TestBankBridgeAddAccount(BankBridgeCase):
         wizard = self.env["bank.bridge.add.account"].create({"country_code": "XF", "email": "a@example.com"})
         with self.bridge(), self.assertRaises(UserError):
             wizard.action_connect()
+
+    def test_the_provider_column_shows_when_the_bridge_names_providers(self):
+        wizard = self.env["bank.bridge.add.account"].create({"country_code": "XF"})
+        with self.bridge(search_institutions=self.INSTITUTIONS):
+            wizard.action_search()
+        self.assertFalse(wizard.show_provider)
+        with_provider = [dict(self.INSTITUTIONS[0], provider="enablebanking")]
+        with self.bridge(search_institutions=with_provider):
+            wizard.action_search()
+        self.assertTrue(wizard.show_provider)
+        self.assertEqual(wizard.line_ids.provider, "enablebanking")

@@ -36,7 +36,8 @@ class BankBridgeAddAccount(models.TransientModel):
         help="Contact email given to the aggregator for this connection.",
     )
     phone = fields.Char(default=lambda self: self.env.user.partner_id.phone)
-    result_count = fields.Integer(readonly=True)
+    result_count = fields.Integer(string="Banks found", readonly=True)
+    show_provider = fields.Boolean(readonly=True)
     error_message = fields.Text(readonly=True)
     hint = fields.Char(readonly=True)
     journal_id = fields.Many2one(
@@ -70,14 +71,13 @@ class BankBridgeAddAccount(models.TransientModel):
 
     def _reopen(self):
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": _("Add a Bank Account"),
-            "res_model": self._name,
-            "res_id": self.id,
-            "view_mode": "form",
-            "target": "new",
-        }
+        return self._bank_bridge_window(
+            _("Add a Bank Account"),
+            self._name,
+            [("account_online_bridge.bank_bridge_add_account_view_form", "form")],
+            res_id=self.id,
+            target="new",
+        )
 
     def _search_institutions(self, raise_errors=True):
         self.ensure_one()
@@ -101,8 +101,7 @@ class BankBridgeAddAccount(models.TransientModel):
                         "code": data.get("code"),
                         "name": data.get("name") or data.get("code"),
                         "country_code": data.get("country_code") or False,
-                        "status": data.get("status") or False,
-                        "mode": data.get("mode") or False,
+                        "provider": data.get("provider") or False,
                         "max_consent_days": data.get("max_consent_days") or 0,
                         "logo_url": data.get("logo_url") or False,
                     }
@@ -112,6 +111,7 @@ class BankBridgeAddAccount(models.TransientModel):
             {
                 "line_ids": commands,
                 "institution_line_id": False,
+                "show_provider": any(data.get("provider") for data in found),
                 "result_count": len(found),
                 "error_message": False,
                 "hint": False
@@ -138,7 +138,6 @@ class BankBridgeAddAccount(models.TransientModel):
         institution = self.institution_line_id
         link_model = self.env["bank.bridge.link"]
         vals = {
-            "name": institution.name,
             "institution_code": institution.code,
             "institution_name": institution.name,
             "renewal_contact_email": self.email.strip(),
@@ -155,18 +154,25 @@ class BankBridgeAddAccount(models.TransientModel):
                 ("bridge_id", "!=", 0),
             ],
             limit=1,
-        ).filtered("consent_pending")
+        ).filtered(lambda link: link.banner == "consent_pending")
         if link:
             link.write(vals)
         else:
-            vals.update({"bridge_id": 0, "company_id": self.env.company.id, "state": "disconnected"})
+            vals.update(
+                {
+                    "name": link_model._bank_bridge_unique_name(institution.name, self.env.company),
+                    "bridge_id": 0,
+                    "company_id": self.env.company.id,
+                    "state": "disconnected",
+                }
+            )
             link = link_model.create(vals)
         result = self._bank_bridge_call(
             "new_synchronization",
             institution.code,
             self.email.strip(),
             (self.phone or "").strip() or None,
-            return_to=link._bank_bridge_form_url(),
+            return_to=link._bank_bridge_return_url(),
             link_id=link.bridge_id or None,
         )
         bridge_link_id = result.get("res_id")
@@ -192,11 +198,16 @@ class BankBridgeAddAccountLine(models.TransientModel):
     )
     code = fields.Char(required=True)
     name = fields.Char(required=True)
-    country_code = fields.Char()
-    status = fields.Char()
-    mode = fields.Char()
+    country_code = fields.Char(string="Country")
+    provider = fields.Char(help="The aggregator the bridge reaches this bank through.")
     max_consent_days = fields.Integer()
     logo_url = fields.Char()
+    selected = fields.Boolean(compute="_compute_selected")
+
+    @api.depends("wizard_id.institution_line_id")
+    def _compute_selected(self):
+        for line in self:
+            line.selected = line.wizard_id.institution_line_id == line
 
     def action_select(self):
         self.ensure_one()

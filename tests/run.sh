@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting-independent Rust tests, then the Python suite (xmlrpc.client, real
 # client libraries, end-to-end flows) against the real binary, on SQLite and on PostgreSQL, then the Odoo
-# addon's tests inside a real Odoo 17 Community against the real bridge (tests/odoo/run_addon_tests.sh).
+# addon's tests inside a real Odoo 17.0, 18.0 and 19.0 Community against the real bridge
+# (tests/odoo/run_all_series.sh, which runs tests/odoo/run_addon_tests.sh for each serie).
 # PostgreSQL: uses $BANKBRIDGE_TEST_POSTGRES_URL if set, otherwise starts a throwaway local cluster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,5 +45,5 @@ export BANKBRIDGE_BIN="$repo/target/debug/bankbridge"
 mkdir -p "$repo/target/test-output"
 "$venv/bin/python" -m pytest tests/python -q -p no:cacheprovider --basetemp="$repo/target/test-output/pytest" "$@"
 
-echo "== Odoo 17 Community: the addon's tests and the admin's journey in headless Chromium"
-tests/odoo/run_addon_tests.sh
+echo "== Odoo 17.0, 18.0 and 19.0 Community: the addon's tests and the admin's journey in headless Chromium"
+tests/odoo/run_all_series.sh

@@ -4,16 +4,25 @@
 Collects the strings Odoo would export: ``_("...")`` calls in Python,
 ``string=``/``help=`` of fields (and the label Odoo derives from a field
 name), and the translatable attributes and texts of the XML views, menus
-and actions. Run: python3 odoo_addon/tools/make_pot.py odoo_addon/account_online_bridge
+and actions. Run: python3 odoo_addon/tools/make_pot.py odoo_addon/<serie>/account_online_bridge
 """
 
 import ast
+import os
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 VIEW_ATTRS = ("string", "help", "placeholder", "confirm", "title", "sum", "avg")
 SKIP_TAGS = ("field", "xpath")
+
+
+def walk(root, suffix):
+    """Files under ``root`` ending with ``suffix``, through a serie's links to the shared folder."""
+    found = []
+    for directory, _dirs, files in os.walk(root, followlinks=True):
+        found += [Path(directory) / name for name in files if name.endswith(suffix)]
+    return sorted(found)
 
 
 def field_label(name):
@@ -23,7 +32,7 @@ def field_label(name):
 
 def python_strings(addon):
     found = {}
-    for path in sorted(addon.rglob("*.py")):
+    for path in walk(addon, ".py"):
         rel = path.relative_to(addon)
         if "tests" in rel.parts:
             continue
@@ -68,7 +77,7 @@ def python_strings(addon):
 
 def xml_strings(addon):
     found = {}
-    for path in sorted(addon.rglob("*.xml")):
+    for path in walk(addon, ".xml"):
         root = ET.parse(path).getroot()
         for menu in root.iter("menuitem"):
             if menu.get("name"):

@@ -8,6 +8,7 @@
 // cards, the transactions, Revoke Consent and Remove Connection.
 // One screenshot per step in OUTDIR; prints a JSON summary (texts seen, checks, the time each step took).
 //   node odoo_journey.mjs ODOO_URL BRIDGE_URL BRIDGE_LOGIN BRIDGE_KEY OUTDIR
+// BANKBRIDGE_ODOO_TEST_COOKIES ("name=value;..."): cookies the browser sends to Odoo (19.0's test cookie).
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 
@@ -129,6 +130,12 @@ async function waitOnForm(label, state, { sawProgress } = {}) {
   return [...seen];
 }
 
+// The wizard proposes the user's email; 19.0's admin has none without demo data: the accountant types one.
+async function fillEmailIfEmpty() {
+  const email = page.locator('.modal .o_field_widget[name="email"] input');
+  if (!(await email.inputValue())) await email.fill("accountant@example.com");
+}
+
 async function consentAtBank(prefix, login) {
   await page.waitForSelector('input[name="consent"]', { timeout: STEP_TIMEOUT });
   await snap(`${prefix}-bank-page`);
@@ -210,6 +217,7 @@ async function journey() {
   await page.waitForSelector('.modal button[name="action_connect"]');
   await settled();
   summary.checks.selectedRowBold = await page.locator(".modal .o_data_row.fw-bold, .modal .o_data_row .fw-bold", { hasText: "Fake Bank Simple" }).count();
+  await fillEmailIfEmpty();
   await snap("wizard-bank-selected");
   const resultCount = page.locator(".modal .o_bank_bridge_result_count");
   const searchButton = page.locator('.modal button[name="action_search"]');
@@ -240,6 +248,7 @@ async function journey() {
   await page.locator(".modal .o_data_row", { hasText: "Fake Bank Simple" }).first().locator('button[name="action_select"]').first().click();
   await page.waitForSelector('.modal button[name="action_connect"]');
   await settled();
+  await fillEmailIfEmpty();
   await page.click('.modal button[name="action_connect"]');
   await consentAtBank("duplicate", "odoo-journey");
   // The bank's page says why and offers the way back (automatically or by a click).
@@ -388,6 +397,12 @@ async function formState() {
 
 try {
   const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+  // 19.0's test server answers only requests carrying the test's cookie ("name=value").
+  const host = new URL(odooUrl).hostname;
+  for (const pair of (process.env.BANKBRIDGE_ODOO_TEST_COOKIES || "").split(";").filter(Boolean)) {
+    const [name, value] = pair.split("=");
+    await context.addCookies([{ name, value, domain: host, path: "/" }]);
+  }
   page = await context.newPage();
   page.setDefaultTimeout(STEP_TIMEOUT);
   page.on("pageerror", (error) => { (summary.pageErrors ||= []).push(String(error)); });

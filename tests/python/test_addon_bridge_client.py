@@ -28,7 +28,7 @@ sys.path.insert(0, str(HERE))
 
 import harness  # noqa: E402  pylint: disable=wrong-import-position
 
-CLIENT_PATH = harness.REPO / "odoo_addon" / "account_online_bridge" / "bridge_client.py"
+CLIENT_PATH = harness.REPO / "odoo_addon" / "common" / "account_online_bridge" / "bridge_client.py"
 
 
 def _load_client_module():
@@ -425,7 +425,7 @@ def test_uid_cache_saves_the_authenticate_call(bridge):
         return original(service, method, *params)
 
     second._call = counting  # pylint: disable=protected-access
-    second.search_institutions(SANDBOX_COUNTRY, limit=1)
+    second.count_institutions(SANDBOX_COUNTRY)
     assert calls == [("object", "execute_kw")]
 
 
@@ -462,6 +462,17 @@ def test_search_institutions_by_country_and_name(client):
     assert client.search_institutions("ZZ") == []
 
 
+def test_institution_fields_are_the_bridge_s(client):
+    """The optional fields (a provider per bank) are read only when the bridge has them: asking for a
+    field the bridge lacks would fail the whole search."""
+    fields = client.institution_fields()
+    known = client.execute_kw(bc.INSTITUTION_MODEL, "fields_get", [], {"attributes": ["type"]})
+    assert fields[: len(bc.INSTITUTION_FIELDS)] == bc.INSTITUTION_FIELDS
+    for name in bc.OPTIONAL_INSTITUTION_FIELDS:
+        assert (name in fields) == (name in known), name
+    assert client.institution_fields() == fields  # asked once per client
+
+
 def test_unknown_model_fault_2_passes_through_intact(bridge, client):
     raw = raw_fault(bridge, "account.online.nothing", "search", [[]])
     assert raw.faultCode == 2
@@ -485,6 +496,7 @@ def test_new_synchronization_and_read_link(client):
     for field in bc.LINK_FIELDS:
         assert field in link, field
     assert link["state"] == "disconnected"  # consent page not completed yet
+    assert not link["connection_identifier"]  # the bank holds no connection yet
     assert link["provider_code"] == SANDBOX_INSTITUTION
     assert link["id"] in {rec["id"] for rec in client.search_links([])}
     # without a phone

@@ -1,5 +1,8 @@
-"""Static checks of the Odoo addon, without Odoo.
+"""Static checks of the Odoo addon, without Odoo, for each serie (17.0, 18.0, 19.0).
 
+* the code shared by the series exists once (odoo_addon/common/account_online_bridge); each serie's
+  folder (odoo_addon/<serie>/account_online_bridge) holds only its manifest, its README, its
+  translation template and its serie/ views, and links everything else to the shared folder;
 * every XML file parses, is listed in the manifest, and its xml ids are unique;
 * every view references only fields and methods that the addon's Python
   models define (read from the source with ``ast``), including the fields of
@@ -14,7 +17,9 @@
 
 import ast
 import csv
+import filecmp
 import importlib.util
+import os
 import re
 import subprocess
 import sys
@@ -25,8 +30,23 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ADDONS = REPO_ROOT / "odoo_addon"
-ADDON = ADDONS / "account_online_bridge"
-MODULE = ADDON.name
+MODULE = "account_online_bridge"
+COMMON = ADDONS / "common" / MODULE
+SERIES = ("17.0", "18.0", "19.0")
+# What a serie's folder holds of its own; everything else is a link into COMMON.
+SERIE_OWN = {"__manifest__.py", "README.rst", "i18n", "serie", "migrations"}
+
+
+def addon_dir(serie):
+    return ADDONS / serie / MODULE
+
+
+def walk(root, suffix):
+    """Files under ``root`` ending with ``suffix``, through the links to the shared folder."""
+    found = []
+    for directory, _dirs, files in os.walk(root, followlinks=True):
+        found += [Path(directory) / name for name in files if name.endswith(suffix)]
+    return sorted(found)
 
 MAGIC_FIELDS = {"id", "display_name", "create_date", "create_uid", "write_date", "write_uid"}
 # Names an Odoo 17 view expression may use besides the record's fields.
@@ -62,8 +82,8 @@ def parse_models():
     """{model: {'fields': {name: (type, comodel)}, 'methods': set, 'abstract': bool,
     'transient': bool, 'inherits': [names]}}"""
     classes = []
-    for path in sorted(ADDON.rglob("*.py")):
-        if "tests" in path.relative_to(ADDON).parts:
+    for path in walk(COMMON, ".py"):
+        if "tests" in path.relative_to(COMMON).parts:
             continue
         tree = ast.parse(path.read_text(), str(path))
         for node in tree.body:
@@ -147,28 +167,28 @@ def comodel_of(model, field):
 # ----------------------------------------------------------------------
 # XML data
 # ----------------------------------------------------------------------
-def manifest():
-    return ast.literal_eval((ADDON / "__manifest__.py").read_text())
+def manifest(addon):
+    return ast.literal_eval((addon / "__manifest__.py").read_text())
 
 
-def xml_files():
-    return sorted(ADDON.rglob("*.xml"))
+def xml_files(addon):
+    return walk(addon, ".xml")
 
 
 def parse_xml(path):
     return ET.parse(path).getroot()
 
 
-def all_records():
-    for path in xml_files():
+def all_records(addon):
+    for path in xml_files(addon):
         root = parse_xml(path)
         for rec in root.iter("record"):
             yield path, rec
 
 
-def xml_ids():
+def xml_ids(addon):
     ids = {}
-    for path in xml_files():
+    for path in xml_files(addon):
         root = parse_xml(path)
         for el in root.iter():
             if el.tag in ("record", "menuitem", "template") and el.get("id"):
@@ -180,13 +200,13 @@ def model_xmlid_to_name():
     return {"model_" + name.replace(".", "_"): name for name in MODELS if MODELS[name]["defined_here"]}
 
 
-def ref_exists(ref):
+def ref_exists(addon, ref):
     if "." in ref:
         module, _sep, _name = ref.partition(".")
         if module != MODULE:
-            return module in EXTERNAL_MODULES or module in manifest()["depends"]
+            return module in EXTERNAL_MODULES or module in manifest(addon)["depends"]
         ref = _name
-    return ref in xml_ids() or ref in model_xmlid_to_name()
+    return ref in xml_ids(addon) or ref in model_xmlid_to_name()
 
 
 def field_value(rec, name):
@@ -199,34 +219,77 @@ def field_value(rec, name):
 # ----------------------------------------------------------------------
 # Tests
 # ----------------------------------------------------------------------
-def test_manifest():
-    data = manifest()
-    assert re.fullmatch(r"17\.0\.\d+\.\d+\.\d+", data["version"])
+@pytest.mark.parametrize("serie", SERIES)
+def test_serie_folder_links_the_shared_code(serie):
+    """One copy of the shared code: a serie's own files are its manifest, README, translation template
+    and serie/ views; every other entry is a link into the shared folder, and every shared entry is
+    linked."""
+    addon = addon_dir(serie)
+    shared = {entry.name for entry in COMMON.iterdir() if not entry.name.startswith(".")}
+    assert not shared & SERIE_OWN, shared & SERIE_OWN
+    entries = {entry.name: entry for entry in addon.iterdir()}
+    assert set(entries) == shared | (SERIE_OWN & set(entries)), set(entries) ^ shared
+    for name in shared:
+        link = entries[name]
+        assert link.is_symlink(), "%s/%s is not a link to the shared folder" % (serie, name)
+        assert os.readlink(link) == "../../common/%s/%s" % (MODULE, name), os.readlink(link)
+    for name in SERIE_OWN & set(entries):
+        for path in walk(entries[name], "") if entries[name].is_dir() else [entries[name]]:
+            twins = [other for other in walk(COMMON, path.name) if filecmp.cmp(other, path, shallow=False)]
+            assert not twins, "%s is a copy of %s" % (path, twins)
+
+
+@pytest.mark.parametrize("serie", SERIES)
+def test_manifest(serie):
+    addon = addon_dir(serie)
+    data = manifest(addon)
+    assert re.fullmatch(re.escape(serie) + r"\.\d+\.\d+\.\d+", data["version"])
     assert data["license"] in ("LGPL-3", "AGPL-3", "GPL-3", "OPL-1", "OEEL-1") and data["license"]
+    assert data["author"] == "bankbridge contributors"  # 19.0 warns without one
     assert "account" in data["depends"]
     for name in data["data"]:
-        assert (ADDON / name).is_file(), name
+        assert (addon / name).is_file(), name
     assert data["data"][0] == "security/ir.model.access.csv"
     listed = set(data["data"])
-    for path in xml_files():
-        assert str(path.relative_to(ADDON)) in listed, "%s is not loaded by the manifest" % path
+    for path in xml_files(addon):
+        assert str(path.relative_to(addon)) in listed, "%s is not loaded by the manifest" % path
+    # The same features in every serie: the same data files and assets.
+    other = manifest(addon_dir(SERIES[0]))
+    assert (data["data"], data["assets"]) == (other["data"], other["assets"])
 
 
-def test_layout():
+@pytest.mark.parametrize("serie", SERIES)
+def test_views_in_the_serie_idiom(serie):
+    """<tree> until 17.0, <list> from 18.0: only in the serie's own views; the shared views have neither."""
+    wrong, right = ("list", "tree") if serie == "17.0" else ("tree", "list")
+    for path in xml_files(addon_dir(serie)):
+        text = path.read_text()
+        assert "<%s" % wrong not in text, path
+        if "/serie/" not in str(path):
+            assert "<%s" % right not in text, "%s: a list view belongs in serie/list_views.xml" % path
+
+
+@pytest.mark.parametrize("serie", SERIES)
+def test_layout(serie):
+    addon = addon_dir(serie)
     for rel in ("__init__.py", "models/__init__.py", "views", "security/ir.model.access.csv",
                 "data/ir_cron.xml", "tests/__init__.py", "readme/DESCRIPTION.md", "readme/CONFIGURE.md",
                 "readme/USAGE.md", "readme/CONTRIBUTORS.md", "README.rst", "i18n/%s.pot" % MODULE):
-        assert (ADDON / rel).exists(), rel
+        assert (addon / rel).exists(), rel
 
 
-@pytest.mark.parametrize("path", xml_files(), ids=lambda p: str(p.relative_to(ADDON)))
+@pytest.mark.parametrize(
+    "path", [path for serie in SERIES for path in xml_files(addon_dir(serie))],
+    ids=lambda p: str(p.relative_to(ADDONS)),
+)
 def test_xml_parses(path):
     root = parse_xml(path)
     assert root.tag == "odoo"
 
 
-def test_xml_ids_unique():
-    dupes = {xid: files for xid, files in xml_ids().items() if len(files) > 1}
+@pytest.mark.parametrize("serie", SERIES)
+def test_xml_ids_unique(serie):
+    dupes = {xid: files for xid, files in xml_ids(addon_dir(serie)).items() if len(files) > 1}
     assert not dupes
 
 
@@ -237,14 +300,14 @@ def test_no_enterprise_model_names():
         for fname, (_type, comodel) in MODELS[name]["fields"].items():
             assert not (comodel or "").startswith("account.online."), (name, fname)
     # Odoo code never uses the Enterprise models: only the bridge module names them
-    for path in ADDON.rglob("*.py"):
+    for path in walk(COMMON, ".py"):
         source = path.read_text()
         assert 'env["account.online' not in source and "env['account.online" not in source, path
 
 
 def test_models_found():
     for name in ("bank.bridge.link", "bank.bridge.account", "bank.bridge.add.account", "res.config.settings",
-                 "account.bank.statement.line"):
+                 "account.bank.statement.line", "bank.bridge.import"):
         assert name in MODELS
     for name in ("action_update_credentials", "action_fetch_accounts", "action_fetch_transactions",
                  "action_revoke_consent", "action_remove_connection"):
@@ -262,7 +325,7 @@ def _expression_names(expr):
     return names
 
 
-def _view_problems(arch_root, model, where):
+def _view_problems(arch_root, model, where, addon):
     problems = []
 
     def present_fields(scope):
@@ -311,7 +374,7 @@ def _view_problems(arch_root, model, where):
                         problems.append("%s: button method %r is private" % (where, name))
                 elif kind == "action":
                     match = re.fullmatch(r"%\(([\w.]+)\)d", name or "")
-                    if not match or not ref_exists(match.group(1)):
+                    if not match or not ref_exists(addon, match.group(1)):
                         problems.append("%s: button action %r does not exist" % (where, name))
                 elif not el.get("special"):
                     problems.append("%s: button %r has no type" % (where, name))
@@ -351,17 +414,19 @@ def _view_problems(arch_root, model, where):
 
 
 def view_records():
-    for path, rec in all_records():
-        if rec.get("model") == "ir.ui.view":
-            yield path, rec
+    for serie in SERIES:
+        for path, rec in all_records(addon_dir(serie)):
+            if rec.get("model") == "ir.ui.view":
+                yield serie, path, rec
 
 
 @pytest.mark.parametrize(
-    "path,rec",
+    "serie,path,rec",
     list(view_records()),
-    ids=lambda v: v.get("id") if hasattr(v, "get") else str(v.relative_to(ADDON)),
+    ids=lambda v: v.get("id") if hasattr(v, "get") else str(v),
 )
-def test_view_references_existing_fields_and_methods(path, rec):
+def test_view_references_existing_fields_and_methods(serie, path, rec):
+    addon = addon_dir(serie)
     model = field_value(rec, "model").text
     assert model in MODELS or model in EXTERNAL, "view %s on unknown model %s" % (rec.get("id"), model)
     arch = field_value(rec, "arch")
@@ -370,13 +435,15 @@ def test_view_references_existing_fields_and_methods(path, rec):
     assert len(roots) == 1
     inherit = field_value(rec, "inherit_id")
     if inherit is not None:
-        assert ref_exists(inherit.get("ref")), inherit.get("ref")
-    problems = _view_problems(roots[0], model, "%s:%s" % (path.name, rec.get("id")))
+        assert ref_exists(addon, inherit.get("ref")), inherit.get("ref")
+    problems = _view_problems(roots[0], model, "%s:%s" % (path.name, rec.get("id")), addon)
     assert not problems, "\n".join(problems)
 
 
-def test_actions():
-    for path, rec in all_records():
+@pytest.mark.parametrize("serie", SERIES)
+def test_actions(serie):
+    addon = addon_dir(serie)
+    for path, rec in all_records(addon):
         kind = rec.get("model")
         if kind == "ir.actions.act_window":
             res_model = field_value(rec, "res_model").text
@@ -387,7 +454,7 @@ def test_actions():
                 (path, rec.get("id"))
             for name in ("view_id", "search_view_id"):
                 if field_value(rec, name) is not None:
-                    assert ref_exists(field_value(rec, name).get("ref")), (path, rec.get("id"), name)
+                    assert ref_exists(addon, field_value(rec, name).get("ref")), (path, rec.get("id"), name)
         elif kind in ("ir.actions.server", "ir.cron"):
             ref = field_value(rec, "model_id").get("ref")
             model = model_xmlid_to_name().get(ref)
@@ -400,23 +467,26 @@ def test_actions():
             assert field_value(rec, "model_id").get("ref") in model_xmlid_to_name()
 
 
-def test_menus():
+@pytest.mark.parametrize("serie", SERIES)
+def test_menus(serie):
+    addon = addon_dir(serie)
     menus = {}
-    for path in xml_files():
+    for path in xml_files(addon):
         for menu in parse_xml(path).iter("menuitem"):
             menus[menu.get("id")] = menu
             if menu.get("action"):
-                assert ref_exists(menu.get("action")), menu.get("action")
+                assert ref_exists(addon, menu.get("action")), menu.get("action")
             if menu.get("parent"):
-                assert ref_exists(menu.get("parent")), menu.get("parent")
+                assert ref_exists(addon, menu.get("parent")), menu.get("parent")
             for group in (menu.get("groups") or "").split(","):
                 if group:
                     assert re.fullmatch(r"[\w]+\.[\w]+", group), group
-    add = menus["menu_bank_bridge_add_account"]
-    assert add.get("parent") == "account.account_banks_menu"
-    sync = menus["menu_bank_bridge_link"]
-    assert sync.get("groups") == "account.group_account_manager"
-    assert sync.get("name") == "Bank Connections"
+    # Configuration > Online Banking (19.0 has no Configuration > Banks).
+    config = menus["menu_bank_bridge_configuration"]
+    assert (config.get("parent"), config.get("groups")) == ("account.menu_finance_configuration",
+                                                            "account.group_account_manager")
+    assert menus["menu_bank_bridge_add_account"].get("parent") == "menu_bank_bridge_configuration"
+    assert menus["menu_bank_bridge_link"].get("name") == "Bank Connections"
     # Invoicing > Bank: the journal cards, the transactions and the connections, for billing users and
     # administrators, without developer mode (Odoo's own Dashboard menu needs the full-accounting groups).
     root = menus["menu_bank_bridge_root"]
@@ -427,7 +497,7 @@ def test_menus():
 
 
 def test_access_rights_cover_every_model():
-    with open(ADDON / "security" / "ir.model.access.csv", newline="", encoding="utf-8") as handle:
+    with open(COMMON / "security" / "ir.model.access.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert rows and list(rows[0].keys()) == ["id", "name", "model_id:id", "group_id:id", "perm_read",
                                              "perm_write", "perm_create", "perm_unlink"]
@@ -441,15 +511,17 @@ def test_access_rights_cover_every_model():
     assert len({row["id"] for row in rows}) == len(rows)
 
 
-def test_translation_template_is_up_to_date():
-    """i18n/<module>.pot is what odoo_addon/tools/make_pot.py writes."""
+@pytest.mark.parametrize("serie", SERIES)
+def test_translation_template_is_up_to_date(serie):
+    """i18n/<module>.pot of each serie is what odoo_addon/tools/make_pot.py writes."""
+    addon = addon_dir(serie)
     spec = importlib.util.spec_from_file_location("make_pot", ADDONS / "tools" / "make_pot.py")
     make_pot = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(make_pot)
-    pot = (ADDON / "i18n" / ("%s.pot" % MODULE)).read_text(encoding="utf-8")
-    assert pot == make_pot.render(ADDON), "run: python3 odoo_addon/tools/make_pot.py " + str(ADDON)
-    for path in ADDON.rglob("*.py"):
-        if "tests" in path.relative_to(ADDON).parts:
+    pot = (addon / "i18n" / ("%s.pot" % MODULE)).read_text(encoding="utf-8")
+    assert pot == make_pot.render(addon), "run: python3 odoo_addon/tools/make_pot.py " + str(addon)
+    for path in walk(COMMON, ".py"):
+        if "tests" in path.relative_to(COMMON).parts:
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_"
@@ -457,13 +529,15 @@ def test_translation_template_is_up_to_date():
                 assert make_pot.quote(node.args[0].value) in pot
 
 
-def test_readme_is_written_from_its_fragments():
+@pytest.mark.parametrize("serie", SERIES)
+def test_readme_is_written_from_its_fragments(serie):
     """README.rst (the module's description page) is what odoo_addon/tools/make_readme.py writes."""
+    addon = addon_dir(serie)
     spec = importlib.util.spec_from_file_location("make_readme", ADDONS / "tools" / "make_readme.py")
     make_readme = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(make_readme)
-    assert (ADDON / "README.rst").read_text() == make_readme.render(ADDON), \
-        "run: python3 odoo_addon/tools/make_readme.py " + str(ADDON)
+    assert (addon / "README.rst").read_text() == make_readme.render(addon), \
+        "run: python3 odoo_addon/tools/make_readme.py " + str(addon)
 
 
 def test_odoo_tests_are_not_collected_by_plain_pytest():
@@ -478,7 +552,7 @@ def test_odoo_tests_are_not_collected_by_plain_pytest():
 
 
 def test_odoo_tests_compile_and_are_registered():
-    tests_dir = ADDON / "tests"
+    tests_dir = COMMON / "tests"
     init = (tests_dir / "__init__.py").read_text()
     for path in tests_dir.glob("test_*.py"):
         compile(path.read_text(), str(path), "exec")

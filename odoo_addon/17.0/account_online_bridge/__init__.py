@@ -1,0 +1,1 @@
+../../common/account_online_bridge/__init__.py

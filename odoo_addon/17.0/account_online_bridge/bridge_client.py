@@ -1,0 +1,1 @@
+../../common/account_online_bridge/bridge_client.py

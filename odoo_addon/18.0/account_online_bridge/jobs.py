@@ -1,0 +1,1 @@
+../../common/account_online_bridge/jobs.py

@@ -131,7 +131,8 @@ fn check_credentials(
             } else {
                 "InvalidCredentials".to_string()
             };
-            let message = format!("{} answered with {class}.", provider.name);
+            // As Salt Edge's fail_message: the bank's words; the class travels apart.
+            let message = customer_message(&class, provider.name);
             return Err((class, message));
         }
         if field(form, "login").is_empty() || password != data::VALID_PASSWORD {

@@ -329,8 +329,8 @@ pub async fn before_unlink(app: &Arc<App>, company: i64, link_ids: &[i64]) -> Re
         return Ok(());
     }
     Err(Error::user(format!(
-        "The consent for {} has been revoked, but the connection still exists at Salt Edge, so the record is kept. \
-         Click \"Remove connection\" to delete the connection at Salt Edge, then delete the record.",
+        "The consent for {} has been revoked, but the connection still exists at the bank, so the record is kept. \
+         Click \"Remove connection\" to delete the connection at the bank, then delete the record.",
         kept.iter().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ")
     )))
 }

@@ -10,28 +10,30 @@ use crate::saltedge::{self, ErrorKind as SeKind, SaltEdgeError};
 use crate::sync::store::{self, links::Change, LinkRow};
 use crate::types::{Failure, LinkEvent};
 
-/// Turns a Salt Edge failure into a message for the accountant (the Salt Edge error is kept as the
-/// cause, for the log).
+/// Turns a Salt Edge failure into a message for the accountant: the bank's words, never Salt Edge's
+/// error class (which stays in the cause, for the log).
 pub fn user_error(link: Option<&LinkRow>, e: &SaltEdgeError) -> Error {
     let what = link.map_or_else(|| "the bank".to_string(), |l| format!("\"{}\"", l.label()));
-    let class = e.class().map(|c| format!(" ({c})")).unwrap_or_default();
     let message = sentence(e.message());
     let error = match e.kind() {
         SeKind::RetryLater => {
-            Error::user(format!("Salt Edge cannot serve {what} right now{class}: {message} Please try again later."))
+            Error::user(format!("The bank cannot answer for {what} right now: {message} Please try again later."))
         }
         SeKind::NeedsUser => {
-            Error::user(format!("{what} needs your attention{class}: {message} Click Update Credentials to fix it."))
+            Error::user(format!("{what} needs your attention: {message} Click Update Credentials to fix it."))
         }
         SeKind::NotFound => Error::user(format!(
-            "Salt Edge no longer knows this connection{class}: {message} Remove the connection and link the bank again."
+            "The bank no longer knows this connection: {message} Remove the connection and connect the bank again."
         )),
-        SeKind::Duplicate => Error::user(format!("{}{class}", e.message())),
+        SeKind::Duplicate => Error::user(sentence(e.message())),
         SeKind::Config => Error::application(format!(
-            "Salt Edge refused the bridge's request{class}: {message} Check the bridge's Salt Edge configuration."
+            "The bank's aggregator refused the bridge's request: {message} Check the bridge's aggregator settings \
+             (the bridge's log names the error)."
         )),
-        SeKind::Protocol => Error::application(format!("Unexpected answer from Salt Edge{class}: {}", e.message())),
-        SeKind::Rejected => Error::user(format!("Salt Edge refused the request{class}: {}", e.message())),
+        SeKind::Protocol => Error::application(format!(
+            "Unexpected answer from the bank's aggregator: {message} (see the bridge's log)"
+        )),
+        SeKind::Rejected => Error::user(format!("The bank refused the request: {message}")),
     };
     error.with_cause(e.clone())
 }
@@ -93,8 +95,9 @@ pub async fn fail_attempt(app: &Arc<App>, link: &LinkRow, class: &str, message: 
     }
 }
 
-/// What the user reads of a failed attempt. Salt Edge does not say which connection a duplicate
-/// duplicates: every candidate of the company is named.
+/// What the user reads of a failed attempt: the bank's message, never Salt Edge's error class. Salt
+/// Edge does not say which connection a duplicate duplicates: every candidate of the company is named,
+/// by the name the user knows it by.
 fn attempt_message(
     conn: &mut crate::db::AnyConnection,
     link: &LinkRow,
@@ -106,8 +109,7 @@ fn attempt_message(
             (Some(provider), Some(customer)) => store::links::other_live_links(conn, link, provider, customer)?,
             _ => Vec::new(),
         };
-        let names: Vec<String> =
-            existing.iter().map(|l| format!("\"{}\" (account.online.link {})", l.label(), l.id)).collect();
+        let names: Vec<String> = existing.iter().map(|l| format!("\"{}\"", l.label())).collect();
         return Ok(match names.as_slice() {
             [] => "You have already synchronized this bank account. Open the existing bank connection and click Update Credentials instead of adding it again.".to_string(),
             names => format!(
@@ -119,16 +121,47 @@ fn attempt_message(
     Ok(if class.is_empty() {
         sentence(message)
     } else {
-        format!(
-            "The bank refused the connection ({class}): {} Click Update Credentials to try again.",
-            sentence(message)
-        )
+        format!("The bank refused the connection: {} Click Update Credentials to try again.", sentence(message))
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_accountant_reads_the_bank_s_words_not_salt_edge_s_classes() {
+        let link = LinkRow {
+            id: 7,
+            name: Some("Fake Bank Simple".into()),
+            provider_code: Some("fakebank_simple_xf".into()),
+            state: "connected".into(),
+            company_id: 1,
+            client_id: None,
+            connection_identifier: Some("1".into()),
+            error_message: None,
+            next_refresh_possible_at: None,
+            auto_sync: true,
+            return_url: None,
+            renewal_contact_email: None,
+            renewal_contact_phone: None,
+            write_date: None,
+        };
+        for (class, message) in [
+            ("InvalidCredentials", "Invalid login or password"),
+            ("ProviderUnavailable", "The bank is down"),
+            ("ConnectionNotFound", "Gone"),
+            ("ConnectionDuplicated", "Already connected"),
+            ("ClientDisabled", "Disabled"),
+            ("ValueOutOfRange", "Too far"),
+        ] {
+            let error = SaltEdgeError::from_api(406, class, message);
+            let text = user_error(Some(&link), &error).message().to_string();
+            assert!(!text.contains(class), "{text}");
+            assert!(!text.contains("Salt Edge"), "{text}");
+            assert!(text.contains(message), "{text}");
+        }
+    }
 
     #[test]
     fn a_message_ends_its_sentence_before_the_next_one() {

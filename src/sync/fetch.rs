@@ -189,15 +189,16 @@ async fn plan_next_fetch(app: &Arc<App>, link_id: i64, until: Option<DateTime<Ut
     .await
 }
 
-/// The user's words for "not before": "Salt Edge allows the next refresh on 27 Nov 2026 at 13:25 UTC."
+/// The user's words for "not before": "The bank allows the next refresh of "X" on 27 Nov 2026 at
+/// 13:25 UTC; …" (the time machine-readable on the link too: `next_refresh`).
 pub fn too_early_message(link: &str, until: Option<DateTime<Utc>>) -> String {
     match until {
         Some(at) => format!(
-            "Salt Edge allows the next refresh of \"{link}\" on {}; the bridge imports what Salt Edge already holds now and fetches again then.",
+            "The bank allows the next refresh of \"{link}\" on {}; the transactions it has already sent are imported now, the next ones then.",
             human_time(at)
         ),
         None => format!(
-            "Salt Edge does not allow another refresh of \"{link}\" yet; the bridge imports what Salt Edge already holds now."
+            "The bank does not allow another refresh of \"{link}\" yet; the transactions it has already sent are imported now."
         ),
     }
 }

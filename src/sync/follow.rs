@@ -190,7 +190,7 @@ pub async fn follow_attempt(
                     .filter(|s| !s.is_empty())
                     .unwrap_or_else(|| "start".to_string());
                 // Written on every poll: it is also the heartbeat that tells other processes it runs.
-                let text = format!("Salt Edge is fetching from the bank (stage: {stage}).");
+                let text = format!("The bank is sending its data (stage: {stage}).");
                 if stage != last_stage {
                     progress_of.stage(&text);
                     last_stage = stage;
@@ -211,7 +211,7 @@ pub async fn follow_attempt(
         if Instant::now() >= deadline {
             let minutes = bank.attempt_timeout.as_secs().div_ceil(60);
             let message = format!(
-                "Salt Edge has not finished this synchronization after {minutes} minute(s). The next Fetch Transactions (or the scheduler) picks up what it brings."
+                "The bank has not finished this synchronization after {minutes} minute(s). The next Fetch Transactions (or the scheduler) picks up what it brings."
             );
             record(app, link_id, Change::new(LinkEvent::Failed(Failure::Temporary)).message(message.clone())).await?;
             return Err(Error::user(message));

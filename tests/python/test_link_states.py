@@ -60,5 +60,5 @@ def test_a_fail_callback_on_a_connected_link_reads_as_sentences(flow, api):
     after = api.link(link, "state", "error_message")
     assert after["state"] == "error", after
     assert after["error_message"] == (
-        "The bank refused the connection (InvalidCredentials): late fail. Click Update Credentials to try again."
+        "The bank refused the connection: late fail. Click Update Credentials to try again."
     ), after

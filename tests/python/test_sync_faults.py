@@ -93,7 +93,7 @@ def fetch_under(api, email, fault):
 def test_malformed_json_is_a_clear_error_and_a_rerun_completes(flow):
     api = Api(flow, "alice")
     link, record = fetch_under(api, "malformed@acme.test", {"mode": "malformed", "every_nth": 3})
-    assert record["state"] == "connected" and "Unexpected answer from Salt Edge" in record["error_message"], record
+    assert record["state"] == "connected" and "Unexpected answer from the bank's aggregator" in record["error_message"], record
     assert fetch_again(api, link)["error_message"] is False
     assert_exact(api, link)
 

@@ -108,11 +108,16 @@ def test_duplicate_connection_names_the_existing_link(api):
     duplicate = action["res_id"]
     record = api.link(duplicate)
     assert record["state"] == "error"
-    assert f"account.online.link {first}" in record["error_message"] and "Update Credentials" in record["error_message"]
+    # The existing connection by the name the user knows it by, never a raw record reference.
+    name = api.link(first, "name")["name"]
+    for text in (record["error_message"],):
+        assert f'already synchronized this bank account in "{name}"' in text and "Update Credentials" in text, text
+        assert "account.online.link" not in text and "ConnectionDuplicated" not in text, text
     with pytest.raises(xmlrpc.client.Fault) as err:
         api("account.online.link", "action_fetch_accounts", [duplicate])
     assert err.value.faultCode == 2
-    assert f"account.online.link {first}" in err.value.faultString and "Update Credentials" in err.value.faultString
+    assert f'"{name}"' in err.value.faultString and "Update Credentials" in err.value.faultString
+    assert "account.online.link" not in err.value.faultString
 
 
 def test_unlink_explains_then_remove_connection_allows_it(api):
@@ -120,7 +125,7 @@ def test_unlink_explains_then_remove_connection_allows_it(api):
     with pytest.raises(xmlrpc.client.Fault) as err:
         api("account.online.link", "unlink", [link])
     assert err.value.faultCode == 2
-    assert "still exists at Salt Edge" in err.value.faultString and "Remove connection" in err.value.faultString
+    assert "still exists at the bank" in err.value.faultString and "Remove connection" in err.value.faultString
     record = api.link(link, "state", "connection_identifier")
     assert record["state"] == "disconnected" and record["connection_identifier"]
     assert api("account.online.link", "action_remove_connection", [link])["params"]["type"] == "success"
@@ -148,7 +153,8 @@ def test_expired_consent_puts_the_link_in_error_with_a_clear_message(api):
     assert err.value.faultCode == 2 and "Update Credentials" in err.value.faultString
     record = settled(api, link)
     assert record["state"] == "error"
-    assert "Consent" in record["error_message"] and "Update Credentials" in record["error_message"]
+    assert "consent has expired" in record["error_message"] and "Update Credentials" in record["error_message"]
+    assert "ConsentExpired" not in record["error_message"]
     # Renewing the consent through Update Credentials brings it back.
     update = api("account.online.link", "action_update_credentials", [link])
     submit_connect(update["url"], login="expired")
@@ -162,7 +168,9 @@ def test_interactive_and_failing_banks(api):
     failing = api("account.online.link", "action_new_synchronization", [], institution_code="fakebank_with_error_xf", email="err@acme.test")
     status, _, body = submit_connect(failing["url"], login="err", password="InvalidCredentials")
     record = api.link(failing["res_id"])
-    assert record["state"] == "error" and "InvalidCredentials" in record["error_message"]
+    # The bank's words, never Salt Edge's error class.
+    assert record["state"] == "error" and "login or password is not correct" in record["error_message"], record
+    assert "InvalidCredentials" not in record["error_message"], record
 
 
 def test_consent_must_be_ticked(api):

@@ -162,7 +162,7 @@ async fn handle(app: &Arc<App>, kind: &str, payload: &CallbackPayload) -> Result
             let text = if kind == "interactive" {
                 "The bank asks for more input (for example a one-time code): finish it on Salt Edge's page.".to_string()
             } else {
-                format!("Salt Edge is fetching from the bank (stage: {stage}).")
+                format!("The bank is sending its data (stage: {stage}).")
             };
             progress(app, link.id, text).await
         }

@@ -228,7 +228,14 @@ fn fail(
     }
     // The bank customer reads words, never an error class (that goes to the application).
     let text = customer_message(class, view.provider.map_or("The bank", |p| p.name));
-    let page = view.render_with_back(Some(&text), login, back.as_ref().map(url::Url::as_str));
+    let back = back.as_ref().map(url::Url::as_str);
+    // A duplicate ends the attempt (this login is connected already): as Salt Edge's widget does, the
+    // browser goes back to the application by itself; other failures may be fixed on the form.
+    let page = if class == "ConnectionDuplicated" && back.is_some() {
+        view.render_leaving(&text, back.unwrap_or_default())
+    } else {
+        view.render_with_back(Some(&text), login, back)
+    };
     Outcome::Failed(page, vec![callback.error(class, message)])
 }
 
@@ -354,6 +361,21 @@ impl FormView {
         self.render_with_back(error, login, None)
     }
 
+    /// An attempt that cannot go on: why, and the way back to the application, taken by itself after
+    /// a few seconds.
+    fn render_leaving(&self, error: &str, back: &str) -> String {
+        let body = format!(
+            "<p class=\"error\" role=\"alert\">{}</p>\n\
+             <p><a class=\"button\" id=\"return\" href=\"{back}\">Back to {}</a></p>\n\
+             <p class=\"hint\">You are taken back in {RETURN_AFTER_SECONDS} seconds.</p>\n",
+            html_escape(error),
+            html_escape(&self.requester),
+            back = html_escape(back),
+        );
+        let refresh = format!("{RETURN_AFTER_SECONDS};url={back}");
+        page_with_refresh("Connect", &body, Some(&refresh))
+    }
+
     fn render_with_back(&self, error: Option<&str>, login: &str, back: Option<&str>) -> String {
         let title = match (self.kind, self.provider) {
             (SessionKindName::Connect, Some(p)) => format!("Connect {}", p.name),
@@ -426,7 +448,11 @@ impl FormView {
             if self.kind == SessionKindName::Refresh { "Refresh" } else { "Connect" }
         ));
         if let Some(back) = back {
-            body.push_str(&format!("<p><a href=\"{}\">Return to the application</a></p>\n", html_escape(back)));
+            body.push_str(&format!(
+                "<p><a class=\"button\" id=\"return\" href=\"{}\">Back to {}</a></p>\n",
+                html_escape(back),
+                html_escape(&self.requester)
+            ));
         }
         if self.asks_credentials() {
             body.push_str("<p class=\"hint\">Sandbox: any login with password <code>secret</code> works.</p>\n");
@@ -435,9 +461,18 @@ impl FormView {
     }
 }
 
+/// Seconds a page of an attempt that cannot go on shows before the browser goes back.
+const RETURN_AFTER_SECONDS: u32 = 3;
+
 fn page(title: &str, body: &str) -> String {
+    page_with_refresh(title, body, None)
+}
+
+fn page_with_refresh(title: &str, body: &str, refresh: Option<&str>) -> String {
+    let refresh =
+        refresh.map(|r| format!("<meta http-equiv=\"refresh\" content=\"{}\">\n", html_escape(r))).unwrap_or_default();
     format!(
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n{refresh}\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{title} · Salt Edge sandbox</title>\n<style>\n\
          body {{ font-family: system-ui, sans-serif; max-width: 28rem; margin: 2rem auto; padding: 0 1rem; color: #222; }}\n\
@@ -446,7 +481,8 @@ fn page(title: &str, body: &str) -> String {
          input:not([type=checkbox]), select {{ display: block; width: 100%; padding: .4rem; margin-top: .25rem; box-sizing: border-box; }}\n\
          .error {{ color: #a00; background: #fde8e8; padding: .5rem .75rem; border-radius: 4px; }}\n\
          .hint {{ color: #666; font-size: .85rem; }}\n\
-         button {{ padding: .5rem 1.5rem; }}\n</style>\n</head>\n<body>\n<main>\n\
+         button, .button {{ padding: .5rem 1.5rem; }}\n\
+         .button {{ display: inline-block; background: #35576b; color: #fff; text-decoration: none; border-radius: 4px; }}\n</style>\n</head>\n<body>\n<main>\n\
          <p class=\"banner\">Salt Edge sandbox: a test double, not a real bank.</p>\n\
          <h1>{title}</h1>\n{body}</main>\n</body>\n</html>\n",
         title = html_escape(title),

@@ -284,6 +284,9 @@ async fn interactive_error_and_duplicate_providers() {
     assert!(alert_text(&failed.body).contains("could not be reached"));
     let failed = submit_form(&url, None, "username", "secret", None, true).await.unwrap();
     assert!(failed.body.contains("error_class=InvalidCredentials"));
+    // A wrong password may be fixed on the form: the page stays, with a way back.
+    assert!(!failed.body.contains("http-equiv=\"refresh\""));
+    assert!(failed.body.contains("id=\"return\""));
 
     // The same login at the same provider for the same customer is a duplicate.
     let (customer_id, first) = link(&client, "dup", "fakebank_simple_xf", "same-login").await;
@@ -292,6 +295,11 @@ async fn interactive_error_and_duplicate_providers() {
     assert_eq!(duplicate.status, 422);
     assert_eq!(alert_text(&duplicate.body), DUPLICATE_MESSAGE);
     assert!(duplicate.body.contains("error_class=ConnectionDuplicated"));
+    // A duplicate ends the attempt: the browser goes back to the application by itself, with the class.
+    let refresh = duplicate.body.split("http-equiv=\"refresh\" content=\"").nth(1).expect("an automatic return");
+    let refresh = refresh.split('"').next().unwrap();
+    assert!(refresh.starts_with("3;url=") && refresh.contains("error_class=ConnectionDuplicated"), "{refresh}");
+    assert!(!duplicate.body.contains("name=\"consent\""), "no form to submit again");
     let connections = client.list_connections(&customer_id).await.unwrap();
     assert_eq!(connections.len(), 1);
     assert_eq!(connections[0].id, first);

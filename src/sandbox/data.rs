@@ -538,10 +538,9 @@ pub fn transaction_json(account: &AccountShape, row: Row, created_at: &str) -> V
         },
         Row::Pending(n) => ("pending", n, "pending", None, false),
     };
-    let [a, b, c, d] = noise(&account.id, kind, n);
+    let [a, _, c, d] = noise(&account.id, kind, n);
     let party = &COUNTERPARTIES[(a % COUNTERPARTIES.len() as u64) as usize];
-    let cents = if party.income { (b % 400_000) as i64 + 5_000 } else { -((b % 25_000) as i64 + 50) };
-    let amount = cents as f64 / 100.0;
+    let amount = row_cents(&account.id, kind, n) as f64 / 100.0;
     let made_on = if let Some(date) = fresh_date {
         date
     } else if kind == "posted" {
@@ -596,11 +595,38 @@ pub fn transaction_json(account: &AccountShape, row: Row, created_at: &str) -> V
     })
 }
 
-/// A stable, plausible balance for an account (not the sum of its rows, which for a million
-/// rows would be too slow to compute on every request).
-pub fn account_balance(account_id: &str) -> f64 {
-    let [a, ..] = noise(account_id, "balance", 0);
-    (a % 2_000_000) as f64 / 100.0 + 100.0
+/// The amount of a row, in cents: income from some counterparties, spending to the others.
+fn row_cents(account_id: &str, kind: &str, n: u64) -> i64 {
+    let [a, b, ..] = noise(account_id, kind, n);
+    let party = &COUNTERPARTIES[(a % COUNTERPARTIES.len() as u64) as usize];
+    if party.income {
+        (b % 400_000) as i64 + 5_000
+    } else {
+        -((b % 25_000) as i64 + 50)
+    }
+}
+
+/// The account's balance, as a bank reports it: a stable, plausible amount for its history (not the
+/// sum of its rows, which for a million rows would be too slow to compute on every request), moved by
+/// every row posted since (settled pending rows, refreshes' new rows; not the rows Salt Edge flags as
+/// duplicated), as a real balance moves with its transactions.
+pub fn account_balance(account: &AccountShape) -> f64 {
+    let [a, ..] = noise(&account.id, "balance", 0);
+    let mut cents = (a % 2_000_000) as i64 + 10_000;
+    for batch in &account.batches {
+        match *batch {
+            Batch::Settled { first_pending, count } => {
+                cents +=
+                    (first_pending..first_pending + count).map(|n| row_cents(&account.id, "pending", n)).sum::<i64>();
+            }
+            Batch::Fresh { first, count, .. } => {
+                // With two or more, the last row repeats the first (flagged duplicated): not counted.
+                let counted = if count >= 2 { count - 1 } else { count };
+                cents += (first..first + counted).map(|n| row_cents(&account.id, "fresh", n)).sum::<i64>();
+            }
+        }
+    }
+    cents as f64 / 100.0
 }
 
 pub fn account_iban(seq: u64) -> String {
@@ -653,6 +679,29 @@ mod tests {
         assert_eq!(next, None);
         let (pending, _) = page_rows(&accounts, 0, RowFilter::Pending, 10);
         assert_eq!(pending, vec![(0, Row::Pending(0))]);
+    }
+
+    #[test]
+    fn the_balance_moves_with_the_rows_posted_after_the_history() {
+        let today = NaiveDate::from_ymd_opt(2026, 2, 2).unwrap();
+        let mut account = shape(30, 4);
+        let opening = account_balance(&account);
+        let amount = |account: &AccountShape, id: u64| {
+            transaction_json(account, account.row_for_id(id, false), "2026-02-02T00:00:00Z")["amount"].as_f64().unwrap()
+        };
+        account.settle(2);
+        account.add_fresh(3, today);
+        let (start, end) = account.id_range(false);
+        let duplicated = account.duplicated_ids();
+        let added: f64 = (start + 30..end).filter(|id| !duplicated.contains(id)).map(|id| amount(&account, id)).sum();
+        assert_eq!(duplicated.len(), 1);
+        assert!(
+            (account_balance(&account) - (opening + added)).abs() < 0.005,
+            "{} vs {}",
+            account_balance(&account),
+            opening + added
+        );
+        assert_eq!(account_balance(&shape(30, 4)), opening, "the same account, the same balance");
     }
 
     #[test]

@@ -177,7 +177,7 @@ impl AccountRec {
             "connection_id": connection_id.to_string(),
             "name": self.name,
             "nature": self.nature,
-            "balance": data::account_balance(&shape.id),
+            "balance": data::account_balance(shape),
             "currency_code": shape.currency_code,
             "extra": {
                 "iban": data::account_iban(shape.seq),

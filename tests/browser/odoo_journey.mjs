@@ -251,13 +251,15 @@ async function journey() {
   await fillEmailIfEmpty();
   await page.click('.modal button[name="action_connect"]');
   await consentAtBank("duplicate", "odoo-journey");
-  // The bank's page says why and offers the way back (automatically or by a click).
-  await page.waitForSelector(".o_form_view .o_form_statusbar, a:has-text('Return to the application')", { timeout: STEP_TIMEOUT });
+  // The bank's page says why and goes back to Odoo by itself (a button too).
+  await page.waitForSelector("#return, .o_form_view .o_form_statusbar", { timeout: STEP_TIMEOUT });
   if (!(await page.locator(".o_form_view").count())) {
     summary.duplicateBankPage = (await page.locator("body").innerText()).trim();
     await snap("duplicate-refused-at-the-bank");
-    await page.click("a:has-text('Return to the application')");
   }
+  summary.duplicateReturnedByItself = await page.waitForSelector(".o_form_view .o_form_statusbar", { timeout: 15000 })
+    .then(() => true, () => false);
+  if (!summary.duplicateReturnedByItself) await page.click("#return");
   await backOnConnection("duplicate");
   await page.waitForSelector('div[name="banner_failed_first"]:visible', { timeout: IMPORT_TIMEOUT });
   await settled();

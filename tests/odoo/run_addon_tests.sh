@@ -23,8 +23,7 @@ stage_start=$(date +%s)
 bin=${BANKBRIDGE_BIN:-$repo/target/debug/bankbridge}
 [ -x "$bin" ] || { echo "bankbridge binary not found at $bin: run cargo build first" >&2; exit 1; }
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-addons="$repo/odoo_addon"
-[ -d "$repo/odoo_addon/$serie.0" ] && addons="$repo/odoo_addon/$serie.0"
+addons="$repo/odoo_addon/$serie.0"
 
 odoo_dir=$(tests/odoo/env.sh setup "$serie")
 work=$(mktemp -d /tmp/bankbridge-odoo$serie.XXXXXX)

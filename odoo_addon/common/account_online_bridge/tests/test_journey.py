@@ -171,7 +171,9 @@ class TestJourney(HttpCase):
         self.assertEqual(self.bank_journal.currency_id.name, "EUR")
         checking = link.account_ids.filtered(lambda acc: acc.journal_id == self.bank_journal)
         self.assertEqual(len(checking), 1)
-        # 6. The refused duplicate led to the existing connection, without Update Credentials (no loop).
+        # 6. The bank's page went back to Odoo by itself; the refused duplicate led to the existing
+        # connection, without Update Credentials (no loop).
+        self.assertTrue(summary["duplicateReturnedByItself"])
         self.assertIn("already connected in", summary["duplicateText"])
         self.assertEqual(checks["duplicateUpdateCredentialsHeader"], 0)
         self.assertRegex(summary["existingUrl"], r"(id=|/)%d(&|/|$)" % link.id)

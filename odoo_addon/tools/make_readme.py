@@ -9,7 +9,12 @@ import re
 import sys
 from pathlib import Path
 
-SECTIONS = (("DESCRIPTION.md", None), ("CONFIGURE.md", "Configuration"), ("USAGE.md", "Usage"))
+SECTIONS = (
+    ("DESCRIPTION.md", None),
+    ("INSTALL.md", "Installation"),
+    ("CONFIGURE.md", "Configuration"),
+    ("USAGE.md", "Usage"),
+)
 
 
 def rst_inline(text):

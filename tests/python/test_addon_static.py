@@ -274,7 +274,7 @@ def test_layout(serie):
     addon = addon_dir(serie)
     for rel in ("__init__.py", "models/__init__.py", "views", "security/ir.model.access.csv",
                 "data/ir_cron.xml", "tests/__init__.py", "readme/DESCRIPTION.md", "readme/CONFIGURE.md",
-                "readme/USAGE.md", "readme/CONTRIBUTORS.md", "README.rst", "i18n/%s.pot" % MODULE):
+                "readme/USAGE.md", "readme/INSTALL.md", "readme/CONTRIBUTORS.md", "README.rst", "i18n/%s.pot" % MODULE):
         assert (addon / rel).exists(), rel
 
 

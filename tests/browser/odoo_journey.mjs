@@ -294,6 +294,9 @@ async function journey() {
   summary.notifications.createJournal = await notification();
   await settled();
   await closeNotifications();
+  // The form has reloaded its record (the account shows its new journal) before it is read.
+  await page.waitForFunction(() => !document.querySelector('.o_field_widget[name="account_ids"] button[name="action_create_journal"]'),
+    null, { timeout: STEP_TIMEOUT }).catch(() => {});
   summary.afterCreateJournal = {
     name: (await field("name").innerText()).trim(),
     dirty: await page.locator(".o_form_status_indicator .o_form_button_save:visible").count(),
@@ -365,12 +368,15 @@ async function journey() {
   summary.notifications.revoke = await notification();
   await settled();
   await closeNotifications();
+  // The form reloads its record once the button's action closes: wait for it (a slow machine), then read.
+  await page.waitForSelector('div[name="banner_revoked"]', { state: "visible", timeout: STEP_TIMEOUT }).catch(() => {});
   summary.afterRevoke = await formState();
   await snap("connection-consent-revoked");
   await timed("Remove Connection", async () => { await headerButton("action_remove_connection").click(); await confirmDialog(); }, () => notification());
   summary.notifications.remove = await notification();
   await settled();
   await closeNotifications();
+  await page.waitForSelector('div[name="banner_removed"]', { state: "visible", timeout: STEP_TIMEOUT }).catch(() => {});
   summary.afterRemove = await formState();
   await snap("connection-removed");
 }

@@ -74,9 +74,13 @@ async function openApp(xmlid) {
   await settled();
 }
 
-async function menu(section, item) {
+// A menu item; `title`: what the page it opens is called (its breadcrumb, or its dialog's title), waited
+// for so that nothing of the page before is taken for it.
+async function menu(section, item, title) {
   await page.locator(`.o_menu_sections [data-menu-xmlid="${section}"]`).first().click();
   await page.locator(`.o-dropdown--menu [data-menu-xmlid="${item}"], .dropdown-menu [data-menu-xmlid="${item}"]`).first().click();
+  await page.waitForFunction((title) => [...document.querySelectorAll(".o_control_panel .o_breadcrumb, .modal .modal-title")]
+    .some((el) => el.innerText.trim().split("\n").pop().trim() === title), title, { timeout: STEP_TIMEOUT });
   await settled();
 }
 
@@ -155,6 +159,19 @@ async function backOnConnection(label) {
   return label;
 }
 
+// A connection's raw field values, as the web client reads them (19.0 shows times without seconds).
+async function readConnection(url, fields) {
+  const id = Number(url.match(/(?:[?#&]id=|bank\.bridge\.link\/)(\d+)/)[1]);
+  return page.evaluate(async ([id, fields]) => {
+    const response = await fetch("/web/dataset/call_kw/bank.bridge.link/read", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", method: "call", params: { model: "bank.bridge.link", method: "read", args: [[id], fields], kwargs: {} } }),
+    });
+    return (await response.json()).result[0];
+  }, [id, fields]);
+}
+
 async function connectionRows() {
   return page.locator('.o_field_widget[name="account_ids"] .o_data_row');
 }
@@ -170,7 +187,7 @@ async function journey() {
   // 1. Invoicing > Configuration > Settings: the bridge block, Test connection on unsaved values, Save.
   await openApp("account.menu_finance");
   summary.checks.dashboardMenu = await page.locator('.o_menu_sections [data-menu-xmlid="account.menu_board_journal_1"]').count();
-  await menu("account.menu_finance_configuration", "account.menu_account_config");
+  await menu("account.menu_finance_configuration", "account.menu_account_config", "Settings");
   await page.waitForSelector('.o_field_widget[name="bank_bridge_url"] input');
   await settled();
   await page.locator('.o_field_widget[name="bank_bridge_url"] input').fill(bridgeUrl);
@@ -191,7 +208,7 @@ async function journey() {
   await closeNotifications();
 
   // 2. Invoicing > Bank > Bank Journals: the journal cards (and Odoo's onboarding) without developer mode.
-  await menu("account_online_bridge.menu_bank_bridge_root", "account_online_bridge.menu_bank_bridge_journals");
+  await menu("account_online_bridge.menu_bank_bridge_root", "account_online_bridge.menu_bank_bridge_journals", "Bank Journals");
   await page.waitForSelector(".o_kanban_record button[name='action_configure_bank_journal']");
   await snap("bank-journals");
   // Odoo's onboarding "Add a bank account" opens the wizard (it crashed without views).
@@ -238,12 +255,12 @@ async function journey() {
   await settled();
   summary.statusBar = await statusBar();
   summary.connectionText = (await page.locator(".o_form_view").innerText()).trim();
-  summary.lastRefreshAfterConnect = (await field("last_refresh").innerText().catch(() => "")).trim();
+  summary.lastRefreshAfterConnect = (await readConnection(summary.connectionUrl, ["last_refresh"])).last_refresh;
   await snap("connection-connected-first-import-done");
 
   // 4. The same bank again: the bank refuses the duplicate; the new connection leads to the existing one,
   //    and is deleted.
-  await menu("account_online_bridge.menu_bank_bridge_root", "account_online_bridge.menu_bank_bridge_add_account_bank");
+  await menu("account_online_bridge.menu_bank_bridge_root", "account_online_bridge.menu_bank_bridge_add_account_bank", "Add a Bank Account");
   await page.waitForSelector(".modal .o_data_row");
   await page.locator(".modal .o_data_row", { hasText: "Fake Bank Simple" }).first().locator('button[name="action_select"]').first().click();
   await page.waitForSelector('.modal button[name="action_connect"]');
@@ -321,7 +338,7 @@ async function journey() {
   await backOnConnection("update-credentials");
   await waitOnForm("Update Credentials -> connected", "Connected");
   await settled();
-  summary.lastRefreshAfterUpdate = (await field("last_refresh").innerText().catch(() => "")).trim();
+  summary.lastRefreshAfterUpdate = (await readConnection(summary.connectionUrl, ["last_refresh"])).last_refresh;
   await snap("connection-after-update-credentials");
 
   // 8. Fetch Transactions: the form waits while the bank sends them and Odoo imports them.
@@ -334,7 +351,7 @@ async function journey() {
   await snap("connection-transactions-imported");
 
   // 9. The journal cards: the connection, its state, the bank's balance next to Odoo's, the transactions.
-  await menu("account_online_bridge.menu_bank_bridge_root", "account_online_bridge.menu_bank_bridge_journals");
+  await menu("account_online_bridge.menu_bank_bridge_root", "account_online_bridge.menu_bank_bridge_journals", "Bank Journals");
   await page.waitForSelector(".o_kanban_record .o_bank_bridge_card");
   await settled();
   summary.cards = [];
@@ -354,12 +371,12 @@ async function journey() {
   summary.transactionRows = await page.locator(".o_list_view .o_data_row").count();
   summary.transactionsText = (await page.locator(".o_list_view").innerText()).trim().slice(0, 3000);
   await snap("journal-transactions");
-  await menu("account_online_bridge.menu_bank_bridge_root", "account_online_bridge.menu_bank_bridge_statement_lines");
+  await menu("account_online_bridge.menu_bank_bridge_root", "account_online_bridge.menu_bank_bridge_statement_lines", "Bank Transactions");
   await page.waitForSelector(".o_list_view .o_data_row");
   await snap("bank-transactions-menu");
 
   // 10. Revoke Consent, then Remove Connection: banners and buttons follow the state.
-  await menu("account_online_bridge.menu_bank_bridge_root", "account_online_bridge.menu_bank_bridge_links");
+  await menu("account_online_bridge.menu_bank_bridge_root", "account_online_bridge.menu_bank_bridge_links", "Bank Connections");
   await page.waitForSelector(".o_list_view .o_data_row");
   await page.locator(".o_list_view .o_data_row", { hasText: "Fake Bank Simple" }).first().locator("td.o_data_cell").first().click();
   await page.waitForSelector(".o_form_view .o_form_statusbar");

@@ -146,6 +146,9 @@ mod tests {
             renewal_contact_email: None,
             renewal_contact_phone: None,
             write_date: None,
+            provider: "saltedge".into(),
+            bank_reads: None,
+            balances_read_at: None,
         };
         for (class, message) in [
             ("InvalidCredentials", "Invalid login or password"),

@@ -550,6 +550,26 @@ def test_unlink_refused_until_connection_removed(bridge, client):
     assert client.read_link(link_id) is None
 
 
+def test_a_link_and_account_already_gone_on_the_bridge_are_already_deleted(bridge, client):
+    # The bridge answers unlink of a record that is gone with Odoo's MissingError (fault 2); Odoo's
+    # Remove must not be refused because the bridge deleted the link first (another Odoo, the CLI).
+    result = client.new_synchronization(SANDBOX_INSTITUTION, "gone-test@example.com")
+    complete_sandbox_consent(result["url"])
+    link_id = result["res_id"]
+    assert _settled(client, link_id)["state"] == "connected"
+    account_id = client.read_accounts(link_id)[0]["id"]
+    assert_notification(client.remove_connection(link_id))
+    assert client.unlink_link(link_id) is True
+    raw = raw_fault(bridge, bc.LINK_MODEL, "unlink", [[link_id]])
+    assert raw.faultCode == 2
+    assert raw.faultString.startswith(bc.MISSING_RECORD_MESSAGE), raw.faultString
+    assert client.unlink_link(link_id) is True
+    # The bridge leaves a gone record out of a read (no fault); either way the client says None.
+    assert raw_execute_kw(bridge, bc.ACCOUNT_MODEL, "read", [[account_id]], {"fields": ["name"]}) == []
+    assert client.read_account(account_id) is None
+    assert client.read_link(link_id) is None
+
+
 def test_missing_link_buttons_are_user_errors(bridge, client):
     missing = 987654
     with pytest.raises(bc.BridgeUserError) as info:

@@ -10,7 +10,8 @@ Every failure is raised as a subclass of :class:`BridgeError` whose message
 is meant to be shown to the user as is:
 
 * :class:`BridgeUserError`: fault 2 (UserError on the bridge); the bridge's
-  message is passed through intact.
+  message is passed through intact. :class:`BridgeMissingError`, one of
+  them: the record is gone (Odoo's MissingError, also fault 2).
 * :class:`BridgeAuthError`: fault 3, or ``authenticate`` answered False.
 * :class:`BridgeAccessError`: fault 4.
 * :class:`BridgeServerError`: fault 1 or any other fault code.
@@ -144,6 +145,16 @@ class BridgeUserError(BridgeError):
     """Fault 2: a message for the user, passed through intact."""
 
     fault_code = FAULT_USER_ERROR
+
+
+class BridgeMissingError(BridgeUserError):
+    """Fault 2 with Odoo's MissingError message: the record does not exist
+    (any more) on the bridge. XML-RPC gives MissingError no code of its own,
+    so its message tells it apart."""
+
+
+# Odoo's MissingError message, as the bridge words it too.
+MISSING_RECORD_MESSAGE = "Record does not exist or has been deleted."
 
 
 class BridgeAuthError(BridgeError):
@@ -334,6 +345,8 @@ class BridgeClient:
                 string = string or legacy
         string = self._scrub(string)
         if code == FAULT_USER_ERROR:
+            if string.startswith(MISSING_RECORD_MESSAGE):
+                return BridgeMissingError(string, code, string)
             return BridgeUserError(string, code, string)
         if code == FAULT_ACCESS_DENIED:
             return BridgeAuthError(
@@ -563,8 +576,12 @@ class BridgeClient:
         return self.link_button("action_remove_connection", link_id)
 
     def unlink_link(self, link_id):
-        """Delete a link on the bridge (fault 2 while its connection exists)."""
-        return self.execute_kw(LINK_MODEL, "unlink", [[int(link_id)]])
+        """Delete a link on the bridge (fault 2 while its connection exists).
+        A link the bridge no longer has is already deleted: True."""
+        try:
+            return self.execute_kw(LINK_MODEL, "unlink", [[int(link_id)]])
+        except BridgeMissingError:
+            return True
 
     def read_link(self, link_id):
         """The link's fields, or None when the bridge no longer has it."""
@@ -592,9 +609,13 @@ class BridgeClient:
         )
 
     def read_account(self, account_id):
-        records = self.execute_kw(
-            ACCOUNT_MODEL, "read", [[int(account_id)]], {"fields": ACCOUNT_FIELDS}
-        )
+        """The account's fields, or None when the bridge no longer has it."""
+        try:
+            records = self.execute_kw(
+                ACCOUNT_MODEL, "read", [[int(account_id)]], {"fields": ACCOUNT_FIELDS}
+            )
+        except BridgeMissingError:
+            return None
         return records[0] if records else None
 
     def write_account(self, account_id, vals):

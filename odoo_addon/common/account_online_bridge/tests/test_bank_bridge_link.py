@@ -1,10 +1,13 @@
 # Copyright 2025 bankbridge contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import xmlrpc.client
+from unittest.mock import patch
+
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from ..bridge_client import BridgeUnavailable, BridgeUserError
+from ..bridge_client import BridgeClient, BridgeUnavailable, BridgeUserError
 from .common import ACT_URL, NOTIFICATION, BankBridgeCase, account_data, link_data
 
 BUTTONS = (
@@ -110,6 +113,26 @@ class TestBankBridgeLink(BankBridgeCase):
         with self.bridge(unlink_link=True) as mocks:
             link.unlink()
         self.assertEqual(mocks["unlink_link"].call_args.args[1:], (7,))
+        self.assertFalse(link.exists())
+
+    def test_unlink_of_a_connection_the_bridge_no_longer_has(self):
+        # The bridge answers unlink of a link it has already deleted (another Odoo, its CLI) with Odoo's
+        # MissingError, fault 2: deleting it in Odoo goes on, as the record is gone where it matters.
+        link = self.create_link()
+        calls = []
+
+        class GoneOnTheBridge:
+            def execute_kw(self, *params):
+                calls.append(params[3:5])
+                raise xmlrpc.client.Fault(
+                    2, "Record does not exist or has been deleted.\n(Record: account.online.link(7,), User: 2)"
+                )
+
+        with patch.object(BridgeClient, "authenticate", autospec=True, return_value=2), patch.object(
+            BridgeClient, "_proxy", autospec=True, return_value=GoneOnTheBridge()
+        ):
+            link.unlink()
+        self.assertEqual(calls, [("account.online.link", "unlink")])
         self.assertFalse(link.exists())
 
     def test_linking_a_journal_is_written_to_the_bridge(self):

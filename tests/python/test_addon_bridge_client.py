@@ -473,6 +473,17 @@ def test_institution_fields_are_the_bridge_s(client):
     assert client.institution_fields() == fields  # asked once per client
 
 
+def test_each_bank_names_its_aggregator_in_words(client):
+    """Add a Bank Account shows which aggregator a bank goes through: both sandboxes' banks are listed,
+    each with the aggregator's name as the bridge's selection gives it."""
+    finnish = client.search_institutions("FI")
+    fake = client.search_institutions(SANDBOX_COUNTRY)
+    providers = {bank["code"]: client.provider_name(bank["provider"]) for bank in finnish + fake}
+    assert providers["enablebanking:FI:Mock Bank"] == "Enable Banking"
+    assert providers[SANDBOX_INSTITUTION] == "Salt Edge"
+    assert client.provider_name(False) is False
+
+
 def test_unknown_model_fault_2_passes_through_intact(bridge, client):
     raw = raw_fault(bridge, "account.online.nothing", "search", [[]])
     assert raw.faultCode == 2

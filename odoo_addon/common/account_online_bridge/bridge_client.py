@@ -283,6 +283,7 @@ class BridgeClient:
         self.uid = None
         self._proxies = {}
         self._institution_fields = None
+        self._provider_names = {}
 
     def __repr__(self):
         # Never show the API key.
@@ -505,11 +506,24 @@ class BridgeClient:
         """The institution fields to read: :data:`INSTITUTION_FIELDS`, plus
         those of :data:`OPTIONAL_INSTITUTION_FIELDS` the bridge has."""
         if self._institution_fields is None:
-            known = self.execute_kw(INSTITUTION_MODEL, "fields_get", [], {"attributes": ["type"]})
+            known = self.execute_kw(
+                INSTITUTION_MODEL, "fields_get", [], {"attributes": ["type", "selection"]}
+            )
             self._institution_fields = INSTITUTION_FIELDS + [
                 name for name in OPTIONAL_INSTITUTION_FIELDS if name in known
             ]
+            self._provider_names = dict(
+                (known.get("provider") or {}).get("selection") or []
+            )
         return list(self._institution_fields)
+
+    def provider_name(self, code):
+        """The aggregator's name as the bridge gives it (``enablebanking`` ->
+        ``Enable Banking``); False without a code."""
+        if not code:
+            return False
+        self.institution_fields()
+        return self._provider_names.get(code, code)
 
     def search_institutions(self, country_code=None, name=None, limit=80, offset=0):
         """Institutions of a country, optionally whose name contains ``name``."""

@@ -135,7 +135,9 @@ class TestBankBridgeAddAccount(BankBridgeCase):
             wizard.action_search()
         self.assertFalse(wizard.show_provider)
         with_provider = [dict(self.INSTITUTIONS[0], provider="enablebanking")]
-        with self.bridge(search_institutions=with_provider):
+        names = {"enablebanking": "Enable Banking", "saltedge": "Salt Edge"}
+        with self.bridge(search_institutions=with_provider, provider_name=lambda code: names.get(code, False)):
             wizard.action_search()
         self.assertTrue(wizard.show_provider)
-        self.assertEqual(wizard.line_ids.provider, "enablebanking")
+        # The aggregator's name as the bridge words it, not its code.
+        self.assertEqual(wizard.line_ids.provider, "Enable Banking")

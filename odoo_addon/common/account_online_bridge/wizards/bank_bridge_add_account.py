@@ -101,7 +101,7 @@ class BankBridgeAddAccount(models.TransientModel):
                         "code": data.get("code"),
                         "name": data.get("name") or data.get("code"),
                         "country_code": data.get("country_code") or False,
-                        "provider": data.get("provider") or False,
+                        "provider": client.provider_name(data.get("provider")),
                         "max_consent_days": data.get("max_consent_days") or 0,
                         "logo_url": data.get("logo_url") or False,
                     }
@@ -199,7 +199,9 @@ class BankBridgeAddAccountLine(models.TransientModel):
     code = fields.Char(required=True)
     name = fields.Char(required=True)
     country_code = fields.Char(string="Country")
-    provider = fields.Char(help="The aggregator the bridge reaches this bank through.")
+    provider = fields.Char(
+        string="Through", help="The aggregator the bridge reaches this bank through."
+    )
     max_consent_days = fields.Integer()
     logo_url = fields.Char()
     selected = fields.Boolean(compute="_compute_selected")

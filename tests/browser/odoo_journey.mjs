@@ -5,7 +5,8 @@
 // connection, wait on it while the bank answers and the first import runs, try to connect the same bank
 // again (refused: lead to the existing connection, delete the duplicate), create a journal for the second
 // account, Fetch Accounts, Update Credentials, Fetch Transactions and wait for the import, then the journal
-// cards, the transactions, Revoke Consent and Remove Connection.
+// cards, the transactions, Revoke Consent and Remove Connection; then once through Enable Banking (a bank of
+// Finland: connect, Connected, Remove, Delete).
 // One screenshot per step in OUTDIR; prints a JSON summary (texts seen, checks, the time each step took).
 //   node odoo_journey.mjs ODOO_URL BRIDGE_URL BRIDGE_LOGIN BRIDGE_KEY OUTDIR
 // BANKBRIDGE_ODOO_TEST_COOKIES ("name=value;..."): cookies the browser sends to Odoo (19.0's test cookie).
@@ -396,6 +397,54 @@ async function journey() {
   await page.waitForSelector('div[name="banner_removed"]', { state: "visible", timeout: STEP_TIMEOUT }).catch(() => {});
   summary.afterRemove = await formState();
   await snap("connection-removed");
+
+  // 11. Once through Enable Banking: Add a Bank Account lists its banks with the aggregator named; the
+  //     bank's page (user name and password, Approve) sends the browser back through the bridge to the
+  //     connection, Connected without a click; Remove Connection, then Delete it (the bridge deletes it too).
+  await menu("account_online_bridge.menu_bank_bridge_root", "account_online_bridge.menu_bank_bridge_add_account_bank", "Add a Bank Account");
+  await page.waitForSelector(".modal .o_data_row");
+  await page.locator('.modal .o_field_widget[name="country_code"] input').fill("FI");
+  await page.locator('.modal .o_field_widget[name="search_name"] input').fill("");
+  await timed("Enable Banking: search the banks of Finland", () => page.click('.modal button[name="action_search"]'),
+    () => page.waitForSelector('.modal .o_data_row:has-text("Mock Bank")', { timeout: STEP_TIMEOUT }));
+  await settled();
+  const ebRow = page.locator(".modal .o_data_row", { hasText: "Mock Bank" }).first();
+  summary.enableBanking = { wizardRow: (await ebRow.innerText()).trim() };
+  summary.enableBanking.providerCell = (await ebRow.locator('td[name="provider"]').innerText().catch(() => "")).trim();
+  await ebRow.locator('button[name="action_select"]').first().click();
+  await page.waitForSelector('.modal button[name="action_connect"]');
+  await settled();
+  await fillEmailIfEmpty();
+  await snap("enablebanking-wizard-bank-selected");
+  await timed("Enable Banking: Connect (wizard) -> bank's page", () => page.click('.modal button[name="action_connect"]'),
+    () => page.waitForSelector('input[name="username"]', { timeout: STEP_TIMEOUT }));
+  await snap("enablebanking-bank-page");
+  await page.fill('input[name="username"]', "odoo-journey");
+  await page.fill('input[name="password"]', "secret");
+  await snap("enablebanking-at-the-bank-filled-in");
+  const approved = Date.now();
+  await page.click('button[name="action"][value="approve"]');
+  await backOnConnection("enablebanking");
+  summary.enableBanking.connectionUrl = page.url();
+  summary.enableBanking.live = await waitOnForm("Enable Banking: approve -> connected", "Connected");
+  summary.timings["Enable Banking: approve -> connected"] = Date.now() - approved;
+  await settled();
+  await page.waitForSelector('.o_field_widget[name="account_ids"] .o_data_row', { timeout: STEP_TIMEOUT });
+  summary.enableBanking.connected = await formState();
+  summary.enableBanking.accounts = (await page.locator('.o_field_widget[name="account_ids"] .o_data_row').allInnerTexts()).map((t) => t.trim());
+  await snap("enablebanking-connection-connected");
+  await timed("Enable Banking: Remove Connection", async () => { await headerButton("action_remove_connection").click(); await confirmDialog(); }, () => notification());
+  summary.notifications.enableBankingRemove = await notification();
+  await settled();
+  await closeNotifications();
+  await page.waitForSelector('div[name="banner_removed"]', { state: "visible", timeout: STEP_TIMEOUT }).catch(() => {});
+  summary.enableBanking.removed = await formState();
+  await snap("enablebanking-connection-removed");
+  await timed("Enable Banking: Delete Connection", async () => { await headerButton("action_delete_connection").click(); await confirmDialog(); },
+    () => page.waitForSelector(".o_list_view", { timeout: STEP_TIMEOUT }));
+  await settled();
+  summary.enableBanking.listAfterDelete = (await page.locator(".o_list_view .o_data_row").allInnerTexts()).map((t) => t.trim());
+  await snap("enablebanking-connections-after-delete");
 }
 
 async function formState() {

@@ -26,6 +26,7 @@ from odoo import SUPERUSER_ID
 from odoo.tests import HttpCase, tagged
 from odoo.tests import common as test_common
 
+from ..bridge_client import BridgeClient
 from ..jobs import PARAM_IMPORT_BATCH, run_jobs
 from ..models.bank_bridge_mixin import SERIE
 
@@ -41,6 +42,8 @@ JARGON = re.compile(
     r"\b(?:Invalid\w*Credentials|ConnectionDuplicated|CredentialsNotMatch|ProviderAccessNotGranted"
     r"|\w+NotFound|account\.online\.\w+|Salt Edge|\d+\.0\+bankbridge|UTC|fakebank_\w+)\b"
 )
+
+WIZARD = re.compile(r"wizard|onboarding-add")
 
 
 def _unlimited_memory():
@@ -215,5 +218,30 @@ class TestJourney(HttpCase):
         odoo_screens = {name: text for name, text in summary["texts"].items()
                         if not re.search(r"bank-page|consent-given|at-the-bank", name)}
         seen = dict(odoo_screens, **{"notification " + k: v for k, v in summary["notifications"].items()})
-        jargon = {name: JARGON.findall(text) for name, text in seen.items() if JARGON.search(text)}
+        # Add a Bank Account names the aggregator of each bank on purpose (the user chooses through whom).
+        jargon = {
+            name: [word for word in JARGON.findall(text) if not (word == "Salt Edge" and WIZARD.search(name))]
+            for name, text in seen.items()
+        }
+        jargon = {name: words for name, words in jargon.items() if words}
         self.assertFalse(jargon, "jargon on the screens: %s" % jargon)
+
+        # Issue 26: the same journey's core through Enable Banking, the other aggregator.
+        self._check_enable_banking(summary)
+
+    def _check_enable_banking(self, summary):
+        eb = summary["enableBanking"]
+        self.assertIn("Salt Edge", " ".join(summary["wizardText"].split()))  # the Salt Edge bank's aggregator
+        self.assertEqual(eb["providerCell"], "Enable Banking", eb["wizardRow"])
+        self.assertEqual(eb["connected"]["state"], "Connected", eb["connected"]["text"])
+        self.assertEqual(eb["connected"]["banners"]["error"], 0, eb["connected"]["text"])
+        self.assertTrue(eb["accounts"], "the bank's accounts are listed on the connection")
+        self.assertRegex(eb["connectionUrl"], r"(id=|bank\.bridge\.link/)\d+")
+        self.assertEqual(eb["removed"]["banners"]["removed"], 1, eb["removed"]["text"])
+        self.assertEqual((eb["removed"]["buttons"]["remove"], eb["removed"]["buttons"]["delete"]), (0, 1))
+        self.assertFalse([row for row in eb["listAfterDelete"] if "Mock Bank" in row], eb["listAfterDelete"])
+        self.assertFalse(self.env["bank.bridge.link"].search([("institution_code", "like", "enablebanking:")]))
+        # Deleted on the bridge too: it has no Enable Banking link left.
+        client = BridgeClient(ENV["BRIDGE_URL"], "bankbridge", ENV["BRIDGE_LOGIN"], ENV["BRIDGE_KEY"])
+        on_bridge = [link for link in client.search_links([]) if "enablebanking" in (link["provider_code"] or "")]
+        self.assertFalse(on_bridge, on_bridge)

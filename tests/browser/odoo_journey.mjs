@@ -405,8 +405,13 @@ async function journey() {
   await page.waitForSelector(".modal .o_data_row");
   await page.locator('.modal .o_field_widget[name="country_code"] input').fill("FI");
   await page.locator('.modal .o_field_widget[name="search_name"] input').fill("");
+  // The list is replaced by the search's result (its rows are new records): wait until it shows only
+  // Finland's banks before selecting one.
   await timed("Enable Banking: search the banks of Finland", () => page.click('.modal button[name="action_search"]'),
-    () => page.waitForSelector('.modal .o_data_row:has-text("Mock Bank")', { timeout: STEP_TIMEOUT }));
+    () => page.waitForFunction(() => {
+      const countries = [...document.querySelectorAll('.modal .o_data_row td[name="country_code"]')].map((td) => td.innerText.trim());
+      return countries.length > 0 && countries.every((country) => country === "FI");
+    }, null, { timeout: STEP_TIMEOUT }));
   await settled();
   const ebRow = page.locator(".modal .o_data_row", { hasText: "Mock Bank" }).first();
   summary.enableBanking = { wizardRow: (await ebRow.innerText()).trim() };

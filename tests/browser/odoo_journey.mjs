@@ -446,7 +446,7 @@ async function journey() {
   summary.enableBanking.removed = await formState();
   await snap("enablebanking-connection-removed");
   await timed("Enable Banking: Delete Connection", async () => { await headerButton("action_delete_connection").click(); await confirmDialog(); },
-    () => page.waitForSelector(".o_list_view", { timeout: STEP_TIMEOUT }));
+    () => page.waitForFunction(() => !document.querySelector(".o_form_view") && document.querySelector(".o_list_view"), null, { timeout: STEP_TIMEOUT }));
   await settled();
   summary.enableBanking.listAfterDelete = (await page.locator(".o_list_view .o_data_row").allInnerTexts()).map((t) => t.trim());
   await snap("enablebanking-connections-after-delete");

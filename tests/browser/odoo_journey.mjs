@@ -6,7 +6,7 @@
 // again (refused: lead to the existing connection, delete the duplicate), create a journal for the second
 // account, Fetch Accounts, Update Credentials, Fetch Transactions and wait for the import, then the journal
 // cards, the transactions, Revoke Consent and Remove Connection; then once through Enable Banking (a bank of
-// Finland: connect, Connected, Remove, Delete).
+// Finland: connect, Connected, a journal created and fed, Remove, Delete).
 // One screenshot per step in OUTDIR; prints a JSON summary (texts seen, checks, the time each step took).
 //   node odoo_journey.mjs ODOO_URL BRIDGE_URL BRIDGE_LOGIN BRIDGE_KEY OUTDIR
 // BANKBRIDGE_ODOO_TEST_COOKIES ("name=value;..."): cookies the browser sends to Odoo (19.0's test cookie).
@@ -438,6 +438,22 @@ async function journey() {
   summary.enableBanking.connected = await formState();
   summary.enableBanking.accounts = (await page.locator('.o_field_widget[name="account_ids"] .o_data_row').allInnerTexts()).map((t) => t.trim());
   await snap("enablebanking-connection-connected");
+  // Create a journal for the first account: the background job imports its transactions, the form shows
+  // them without a click, the journal at the bank's balance.
+  const ebUnfed = page.locator('.o_field_widget[name="account_ids"] .o_data_row', { has: page.locator('button[name="action_create_journal"]') }).first();
+  await timed("Enable Banking: Create a journal", () => ebUnfed.locator('button[name="action_create_journal"]').click(), () => notification());
+  summary.notifications.enableBankingCreateJournal = await notification();
+  await settled();
+  await closeNotifications();
+  summary.enableBanking.liveAfterJournal = await waitOnForm("Enable Banking: Create a journal -> imported", "Connected");
+  await page.waitForFunction(() => [...document.querySelectorAll('.o_field_widget[name="account_ids"] .o_data_row td[name="statement_line_count"]')]
+    .some((td) => Number(td.innerText.replace(/[^0-9]/g, "")) > 0), null, { timeout: IMPORT_TIMEOUT });
+  await settled();
+  summary.enableBanking.fedAccounts = await page.evaluate(() => [...document.querySelectorAll('.o_field_widget[name="account_ids"] .o_data_row')]
+    .map((row) => Object.fromEntries(["name", "journal_id", "balance", "journal_balance", "statement_line_count"]
+      .map((name) => [name, (row.querySelector(`td[name="${name}"]`) || { innerText: "" }).innerText.trim()])))
+    .filter((row) => row.journal_id));
+  await snap("enablebanking-journal-created-and-imported");
   await timed("Enable Banking: Remove Connection", async () => { await headerButton("action_remove_connection").click(); await confirmDialog(); }, () => notification());
   summary.notifications.enableBankingRemove = await notification();
   await settled();

@@ -237,6 +237,11 @@ class TestJourney(HttpCase):
         self.assertEqual(eb["connected"]["banners"]["error"], 0, eb["connected"]["text"])
         self.assertTrue(eb["accounts"], "the bank's accounts are listed on the connection")
         self.assertRegex(eb["connectionUrl"], r"(id=|bank\.bridge\.link/)\d+")
+        # Create a journal: fed and imported without a click, the journal at the bank's balance.
+        self.assertEqual(len(eb["fedAccounts"]), 1, eb["fedAccounts"])
+        fed = eb["fedAccounts"][0]
+        self.assertGreater(int(re.sub(r"\D", "", fed["statement_line_count"])), 0, fed)
+        self.assertEqual(fed["journal_balance"], fed["balance"], fed)
         self.assertEqual(eb["removed"]["banners"]["removed"], 1, eb["removed"]["text"])
         self.assertEqual((eb["removed"]["buttons"]["remove"], eb["removed"]["buttons"]["delete"]), (0, 1))
         # Back on the list of connections: the Salt Edge one, not the deleted one.

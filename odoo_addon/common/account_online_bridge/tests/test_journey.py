@@ -252,7 +252,8 @@ class TestJourney(HttpCase):
         self.assertEqual(eb["removed"]["banners"]["removed"], 1, eb["removed"]["text"])
         self.assertEqual((eb["removed"]["buttons"]["remove"], eb["removed"]["buttons"]["delete"]), (0, 1))
         # Back on the list of connections: the Salt Edge one, not the deleted one.
-        self.assertEqual([row.split("\t")[0] for row in eb["listAfterDelete"]], ["Fake Bank Simple"], eb["listAfterDelete"])
+        names = [row.split("\t")[0] for row in eb["listAfterDelete"]]
+        self.assertEqual(names, ["Fake Bank Simple"], eb["listAfterDelete"])
         self.assertFalse(self.env["bank.bridge.link"].search([("institution_code", "like", "enablebanking:")]))
         # Deleted on the bridge too: it has no Enable Banking link left.
         client = BridgeClient(ENV["BRIDGE_URL"], "bankbridge", ENV["BRIDGE_LOGIN"], ENV["BRIDGE_KEY"])

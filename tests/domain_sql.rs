@@ -154,7 +154,7 @@ fn check_backend(url: DatabaseUrl) {
         names.dedup();
         assert_eq!(names.len(), records.names().len(), "a member twice in {direct:?}");
         assert!(
-            records.rows().iter().all(|row| row.len() == names.len()),
+            records.iter().all(|values| values.count() == names.len()),
             "a record without all its members: {direct:?}"
         );
     }

@@ -13,7 +13,7 @@ use crate::orm::domain::Domain;
 use crate::orm::model::{CompanyScope, Field, FieldType, Model};
 use crate::orm::registry::Registry;
 use crate::orm::sql::{select_columns, Sql, SqlValue};
-use crate::types::{Records, Value};
+use crate::types::{Member, Records, Value};
 
 /// What `search` and `search_read` select: a domain and Odoo's paging (`offset`, `limit`, `order`).
 #[derive(Clone, Copy)]
@@ -247,7 +247,9 @@ impl Orm<'_> {
     }
 
     /// Builds the records of stored rows (cells in `column_names` order, id first), each in its row's own
-    /// buffer: related display names and one2many ids are fetched once per field for all rows.
+    /// buffer: related display names and one2many ids are fetched once per field for all rows. Nothing two
+    /// members or records share is copied per record (`Member`): a display name is the name member it
+    /// repeats, and a many2one's `[id, name]` pair is built once per related record.
     fn records(
         &self,
         conn: &mut AnyConnection,
@@ -265,34 +267,66 @@ impl Orm<'_> {
         let row_id = |row: &Vec<Value>| row.first().and_then(Value::as_i64).unwrap_or(0);
         let columns = column_names(model);
         let column = |name: &str| columns.iter().position(|c| *c == name);
+        let rec_name_idx = column(model.rec_name);
 
         /// How each requested field is filled, worked out once for all rows.
         enum Source<'f> {
+            /// The display name, moved out of the name cell (the name field is not requested, or its text
+            /// is not the display name as it stands).
             DisplayName,
+            /// The display name as the requested name member: nothing in the row.
+            NameMember,
             Children(HashMap<i64, Vec<i64>>),
-            Related(usize, DisplayNames),
+            /// A many2one's related id; its pair is in the member.
+            RelatedId(usize),
             Cell(usize, &'f Field),
         }
+        let text_rec_name =
+            model.field(model.rec_name).is_some_and(|f| matches!(f.ftype, FieldType::Char | FieldType::Text));
+        // The member (1 + position among `fields`) holding the name cell as it is, when requested.
+        let name_member = fields
+            .iter()
+            .position(|f| Some(f.name) == Some(model.rec_name) && f.is_stored())
+            .filter(|_| text_rec_name)
+            .map(|at| at + 1);
+        let mut members = vec![Member::Own];
         let mut sources = Vec::with_capacity(fields.len());
         for field in &fields {
-            let source = match field.ftype {
-                _ if field.name == "display_name" => Source::DisplayName,
+            let (source, member) = match field.ftype {
+                _ if field.name == "display_name" => match name_member {
+                    Some(k) => (Source::NameMember, Member::DisplayNameOf(k)),
+                    None => (Source::DisplayName, Member::Own),
+                },
                 FieldType::One2many(comodel, inverse) => {
                     let parent_ids: Vec<i64> = rows.iter().map(row_id).collect();
-                    Source::Children(self.child_ids(conn, self.registry.model(comodel)?, inverse, &parent_ids)?)
+                    let children = self.child_ids(conn, self.registry.model(comodel)?, inverse, &parent_ids)?;
+                    (Source::Children(children), Member::Own)
                 }
                 FieldType::Many2one(comodel) if classic => {
                     let idx = column(field.name).ok_or_else(|| invalid_field(model, field.name))?;
-                    let ref_ids: Vec<i64> = rows.iter().filter_map(|r| r.get(idx).and_then(Value::as_i64)).collect();
-                    Source::Related(idx, self.display_names(conn, self.registry.model(comodel)?, &ref_ids)?)
+                    let mut ref_ids: Vec<i64> =
+                        rows.iter().filter_map(|r| r.get(idx).and_then(Value::as_i64)).collect();
+                    ref_ids.sort_unstable();
+                    ref_ids.dedup();
+                    let names = self.display_names(conn, self.registry.model(comodel)?, &ref_ids)?;
+                    (Source::RelatedId(idx), Member::Related(names.into_pairs(&ref_ids)))
                 }
-                _ => Source::Cell(column(field.name).ok_or_else(|| invalid_field(model, field.name))?, field),
+                _ => {
+                    let idx = column(field.name).ok_or_else(|| invalid_field(model, field.name))?;
+                    (Source::Cell(idx, field), Member::Own)
+                }
             };
             sources.push(source);
+            members.push(member);
         }
 
-        let rec_name_idx = column(model.rec_name);
-        let wants_display_name = sources.iter().any(|s| matches!(s, Source::DisplayName));
+        // A display name that is not the name member moves out of the name cell, unless the name field is
+        // requested too (a name that is not text): then it is copied, before that field takes the cell.
+        let display_member = sources.iter().any(|s| matches!(s, Source::DisplayName));
+        let name_requested = fields.iter().any(|f| f.name == model.rec_name);
+        let take = |cells: &mut Vec<Value>, idx: usize| {
+            cells.get_mut(idx).map_or(Value::Nil, |c| std::mem::replace(c, Value::Nil))
+        };
         // Each row's cells move to `cells` while the record is written into the row's own buffer; the two
         // buffers trade places at every row, so no record allocates.
         let mut cells: Vec<Value> = Vec::with_capacity(names.len().max(columns.len()));
@@ -302,31 +336,29 @@ impl Orm<'_> {
             record.reserve(names.len());
             let id = row_id(&cells);
             record.push(Value::Int(id));
-            // The display name first: it may read the cell another field then takes.
-            let name = wants_display_name.then(|| display_name(rec_name_idx.and_then(|i| cells.get(i))));
+            let mut name = match rec_name_idx.filter(|_| display_member) {
+                Some(idx) if name_requested => Some(display_name(cells[idx].clone())),
+                Some(idx) => Some(display_name(take(&mut cells, idx))),
+                None => None,
+            };
             for source in &sources {
                 let value = match source {
-                    Source::DisplayName => name.clone().unwrap_or(Value::Bool(false)),
+                    Source::DisplayName => name.take().unwrap_or(Value::Bool(false)),
+                    Source::NameMember => Value::Nil,
                     Source::Children(children) => Value::List(
                         children.get(&id).map_or_else(Vec::new, |c| c.iter().copied().map(Value::Int).collect()),
                     ),
-                    Source::Related(idx, names) => match cells.get(*idx).and_then(Value::as_i64) {
-                        Some(ref_id) => Value::List(vec![
-                            Value::Int(ref_id),
-                            names.get(ref_id).cloned().unwrap_or(Value::Bool(false)),
-                        ]),
+                    Source::RelatedId(idx) => match cells.get(*idx).and_then(Value::as_i64) {
+                        Some(ref_id) => Value::Int(ref_id),
                         None => Value::Bool(false),
                     },
-                    Source::Cell(idx, field) => read_cell(
-                        field.ftype,
-                        cells.get_mut(*idx).map_or(Value::Nil, |c| std::mem::replace(c, Value::Nil)),
-                    ),
+                    Source::Cell(idx, field) => read_cell(field.ftype, take(&mut cells, *idx)),
                 };
                 record.push(value);
             }
             cells.clear();
         }
-        Ok(Records::new(names, rows))
+        Ok(Records::with_members(names, members, rows))
     }
 
     /// The ids of the `comodel` records whose `inverse` points at each parent, in the comodel's order.
@@ -371,8 +403,7 @@ impl Orm<'_> {
                 join_ids(chunk)
             ));
             for (id, label) in sql.load_id_texts(conn)? {
-                let cell = label.map(Value::str);
-                out.push((id, display_name(cell.as_ref())));
+                out.push((id, label.map_or(Value::Bool(false), |label| display_name(Value::str(label)))));
             }
         }
         out.sort_unstable_by_key(|(id, _)| *id);
@@ -398,14 +429,27 @@ impl DisplayNames {
     fn get(&self, id: i64) -> Option<&Value> {
         self.0.binary_search_by_key(&id, |(key, _)| *key).ok().map(|at| &self.0[at].1)
     }
+
+    /// The many2one pair `[id, display name]` of each of `ids` (sorted, each once), by id; False for the
+    /// name of a record that has none.
+    fn into_pairs(self, ids: &[i64]) -> Vec<(i64, Value)> {
+        let mut names = self.0.into_iter().peekable();
+        ids.iter()
+            .map(|&id| {
+                while names.next_if(|(key, _)| *key < id).is_some() {}
+                let name = names.next_if(|(key, _)| *key == id).map_or(Value::Bool(false), |(_, name)| name);
+                (id, Value::List(vec![Value::Int(id), name]))
+            })
+            .collect()
+    }
 }
 
 /// A record's display name: its name field as text, or False when that is empty (as Odoo shows it).
-fn display_name(cell: Option<&Value>) -> Value {
+fn display_name(cell: Value) -> Value {
     match cell {
-        Some(Value::Str(s)) if !s.is_empty() => Value::Str(s.clone()),
-        Some(Value::Int(n)) => Value::Str(n.to_compact_string()),
-        Some(Value::Float(f)) => Value::Str(f.to_compact_string()),
+        Value::Str(s) if !s.is_empty() => Value::Str(s),
+        Value::Int(n) => Value::Str(n.to_compact_string()),
+        Value::Float(f) => Value::Str(f.to_compact_string()),
         _ => Value::Bool(false),
     }
 }
@@ -480,3 +524,6 @@ fn parse_order(spec: &str) -> Result<Vec<OrderTerm<'_>>> {
     }
     Ok(terms)
 }
+
+#[cfg(test)]
+mod tests;

@@ -119,8 +119,8 @@ fn size_estimate(value: &Value) -> usize {
         Value::List(items) => 35 + items.first().map_or(0, |first| items.len() * size_estimate(first)),
         Value::Map(members) => 30 + members.iter().map(|(k, v)| 30 + k.len() + size_estimate(v)).sum::<usize>(),
         Value::Records(records) => {
-            let first = records.rows().first().map_or(0, |row| {
-                records.names().iter().zip(row).map(|(k, v)| 30 + k.len() + size_estimate(v)).sum::<usize>()
+            let first = records.iter().next().map_or(0, |values| {
+                records.names().iter().zip(values).map(|(k, v)| 30 + k.len() + size_estimate(v)).sum::<usize>()
             });
             35 + records.len() * (30 + first)
         }
@@ -208,8 +208,8 @@ fn write_value(out: &mut String, value: &Value) {
             let closing =
                 if openings.is_empty() { "<value><struct></struct></value>" } else { "</member></struct></value>" };
             out.push_str("<value><array><data>");
-            for row in records.rows() {
-                for (opening, member) in openings.iter().zip(row) {
+            for values in records.iter() {
+                for (opening, member) in openings.iter().zip(values) {
                     out.push_str(opening);
                     write_value(out, member);
                 }

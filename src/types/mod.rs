@@ -5,13 +5,15 @@
 
 pub mod client_address;
 pub mod log_text;
+pub mod records;
 pub mod state;
 pub mod text;
 pub mod time;
 pub mod transition;
 pub mod value;
 
+pub use records::{Member, Records};
 pub use state::{LinkState, Provider, TransactionStatus};
 pub use text::clean_text;
 pub use transition::{Failure, LinkEvent, LinkFacts, Origin, Refused};
-pub use value::{Records, Value};
+pub use value::Value;

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use compact_str::CompactString;
 
+use crate::types::Records;
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     Nil,
@@ -19,49 +21,6 @@ pub enum Value {
     Map(BTreeMap<String, Value>),
     /// Records as `read` returns them: a list of structs on the wire. See `Records`.
     Records(Records),
-}
-
-/// Records whose members are the same names in the same order (Odoo's: `id`, then the fields as
-/// requested), names that come from the model registry. The names are held once, so reading thousands of
-/// records allocates neither a copy of a name nor a member list per record: each record's values reuse
-/// the buffer its row was read into.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Records {
-    names: Vec<&'static str>,
-    rows: Vec<Vec<Value>>,
-}
-
-impl Records {
-    /// `rows` hold one value per name, in the names' order (what `orm::read` builds).
-    pub fn new(names: Vec<&'static str>, rows: Vec<Vec<Value>>) -> Records {
-        debug_assert!(rows.iter().all(|row| row.len() == names.len()));
-        Records { names, rows }
-    }
-
-    pub fn names(&self) -> &[&'static str] {
-        &self.names
-    }
-
-    pub fn rows(&self) -> &[Vec<Value>] {
-        &self.rows
-    }
-
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
-    /// Each record as a struct (`Value::Map`), for code that wants to look members up by name.
-    pub fn into_maps(self) -> Vec<Value> {
-        let names = self.names;
-        self.rows
-            .into_iter()
-            .map(|row| Value::Map(names.iter().map(|name| name.to_string()).zip(row).collect()))
-            .collect()
-    }
 }
 
 impl Value {
@@ -150,17 +109,15 @@ impl Value {
             Value::Map(members) => {
                 serde_json::Value::Object(members.into_iter().map(|(k, v)| (k, v.into_json())).collect())
             }
-            Value::Records(records) => {
-                let Records { names, rows } = records;
-                serde_json::Value::Array(
-                    rows.into_iter()
-                        .map(|row| {
-                            let members = names.iter().zip(row).map(|(name, v)| (name.to_string(), v.into_json()));
-                            serde_json::Value::Object(members.collect())
-                        })
-                        .collect(),
-                )
-            }
+            Value::Records(records) => serde_json::Value::Array(
+                records
+                    .into_values()
+                    .map(|values| {
+                        let members = values.into_iter().map(|(name, v)| (name.to_string(), v.into_json()));
+                        serde_json::Value::Object(members.collect())
+                    })
+                    .collect(),
+            ),
         }
     }
 

@@ -1,0 +1,91 @@
+//! `read` and `search_read` answers, now that display names and many2one pairs are shared rather than
+//! copied per record: the same values as Odoo's, whichever fields are asked for, on a real database.
+
+use std::collections::BTreeMap;
+
+use crate::db::{self, DatabaseUrl};
+use crate::orm::methods::call_generic;
+use crate::orm::{Call, Env};
+use crate::types::Value;
+
+fn call(model: &'static str, method: &str, args: Vec<Value>, kwargs: Vec<(&str, Value)>) -> Call {
+    Call {
+        model,
+        method: method.to_string(),
+        args,
+        kwargs: kwargs.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        env: Env { uid: 1, company_id: 1, context: BTreeMap::new() },
+    }
+}
+
+fn names(list: &[&str]) -> Value {
+    Value::List(list.iter().map(|n| Value::str(*n)).collect())
+}
+
+#[test]
+fn display_names_and_related_pairs_read_as_odoo_answers_them() {
+    let dir = std::env::temp_dir().join(format!("bankbridge-read-shared-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let pool = db::connect(&DatabaseUrl::Sqlite(dir.join("read.db").to_string_lossy().into_owned()), 1).expect("db");
+    let mut conn = pool.get().expect("connection");
+    crate::auth::add_user(&mut conn, "admin", "My Company", None).expect("user");
+    let registry = crate::models::registry();
+    let mut run = |c: Call| call_generic(&registry, &mut conn, &c).expect("call");
+    // Longer than the 24 bytes a text keeps inline, so a copy would allocate.
+    let long = "A bank whose name is well over twenty-four bytes";
+    let link = run(call("account.online.link", "create", vec![Value::map([("name", Value::str(long))])], vec![]));
+    let Value::Int(link) = link else { panic!("link id: {link:?}") };
+    let accounts: Vec<Value> = ["Checking", "", "Savings account with a long name, too"]
+        .iter()
+        .map(|name| Value::map([("name", Value::str(*name)), ("account_online_link_id", Value::Int(link))]))
+        .collect();
+    run(call("account.online.account", "create", vec![Value::List(accounts)], vec![]));
+    let pair = Value::List(vec![Value::Int(link), Value::str(long)]);
+    let expected = |name: &str| match name {
+        "" => Value::Bool(false),
+        name => Value::str(name),
+    };
+    let sent = ["Checking", "", "Savings account with a long name, too"];
+    for fields in [
+        &["name", "display_name", "account_online_link_id"][..],
+        &["display_name", "account_online_link_id", "name"],
+        &["display_name"],
+        &["account_online_link_id", "account_online_link_id"],
+    ] {
+        for method in ["search_read", "read"] {
+            let answer = match method {
+                "search_read" => run(call(
+                    "account.online.account",
+                    method,
+                    vec![Value::List(vec![])],
+                    vec![("fields", names(fields)), ("order", Value::str("id"))],
+                )),
+                _ => run(call(
+                    "account.online.account",
+                    method,
+                    vec![Value::List(vec![Value::Int(1), Value::Int(2), Value::Int(3)])],
+                    vec![("fields", names(fields))],
+                )),
+            };
+            let Value::Records(records) = answer else { panic!("records: {answer:?}") };
+            let maps = records.into_maps();
+            assert_eq!(maps.len(), 3, "{method} {fields:?}");
+            for (record, name) in maps.iter().zip(sent) {
+                let Value::Map(record) = record else { panic!("a struct: {record:?}") };
+                let mut want = BTreeMap::from([("id".to_string(), record["id"].clone())]);
+                for field in fields {
+                    let value = match *field {
+                        // The empty name reads back as it was written, and as no display name.
+                        "name" => Value::str(name),
+                        "display_name" => expected(name),
+                        _ => pair.clone(),
+                    };
+                    want.insert(field.to_string(), value);
+                }
+                assert_eq!(record, &want, "{method} {fields:?}");
+            }
+        }
+    }
+    drop(conn);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -5,6 +5,8 @@
 pub mod backup;
 pub mod schema;
 pub mod step_budget;
+#[cfg(test)]
+pub(crate) mod test_db;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::db::{self, DatabaseUrl};
+use crate::db::{self, test_db, DatabaseUrl};
 use crate::orm::methods::call_generic;
 use crate::orm::{Call, Env};
 use crate::types::Value;
@@ -23,10 +23,19 @@ fn names(list: &[&str]) -> Value {
 }
 
 #[test]
-fn display_names_and_related_pairs_read_as_odoo_answers_them() {
-    let dir = std::env::temp_dir().join(format!("bankbridge-read-shared-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let pool = db::connect(&DatabaseUrl::Sqlite(dir.join("read.db").to_string_lossy().into_owned()), 1).expect("db");
+fn display_names_and_related_pairs_read_as_odoo_answers_them_on_sqlite() {
+    display_names_and_related_pairs(&test_db::sqlite("read-shared"));
+}
+
+#[test]
+fn display_names_and_related_pairs_read_as_odoo_answers_them_on_postgres() {
+    if let Some(url) = test_db::postgres("read_shared") {
+        display_names_and_related_pairs(&url);
+    }
+}
+
+fn display_names_and_related_pairs(url: &DatabaseUrl) {
+    let pool = db::connect(url, 1).expect("db");
     let mut conn = pool.get().expect("connection");
     crate::auth::add_user(&mut conn, "admin", "My Company", None).expect("user");
     let registry = crate::models::registry();
@@ -86,6 +95,4 @@ fn display_names_and_related_pairs_read_as_odoo_answers_them() {
             }
         }
     }
-    drop(conn);
-    let _ = std::fs::remove_dir_all(&dir);
 }

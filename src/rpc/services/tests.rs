@@ -9,8 +9,16 @@ use crate::db::DatabaseUrl;
 /// accounts.
 fn bridge(dir: &std::path::Path, accounts: usize) -> (Arc<App>, i64, String) {
     std::fs::create_dir_all(dir).expect("dir");
-    let url = DatabaseUrl::Sqlite(dir.join("bridge.db").to_string_lossy().into_owned());
-    let app = crate::server::open(&url, "bankbridge", 2, 1, crate::bank::Banks::default()).expect("open");
+    bridge_on(&DatabaseUrl::Sqlite(dir.join("bridge.db").to_string_lossy().into_owned()), accounts)
+}
+
+/// `bridge` on a fresh PostgreSQL database, or `None` when no server is given.
+fn postgres_bridge(tag: &str, accounts: usize) -> Option<(Arc<App>, i64, String)> {
+    crate::db::test_db::postgres(&format!("worker_{tag}")).map(|url| bridge_on(&url, accounts))
+}
+
+fn bridge_on(url: &DatabaseUrl, accounts: usize) -> (Arc<App>, i64, String) {
+    let app = crate::server::open(url, "bankbridge", 2, 1, crate::bank::Banks::default()).expect("open");
     let mut conn = app.pool.get().expect("connection");
     let (uid, key) = crate::auth::add_user(&mut conn, "admin", "My Company", None).expect("user");
     let identity = app.auth.check(&mut conn, uid, &key, LOCAL).expect("credentials");

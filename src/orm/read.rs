@@ -188,7 +188,7 @@ impl Orm<'_> {
             return Ok(Vec::new());
         }
         let mut found = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(10_000) {
+        for chunk in ids.chunks(IDS_PER_STATEMENT) {
             let mut sql = Sql::new(self.backend);
             sql.push(&format!("SELECT t.id AS id FROM {} t WHERE t.id IN ({})", model.table, join_ids(chunk)));
             self.push_scope(model, "t", &mut sql);
@@ -213,7 +213,7 @@ impl Orm<'_> {
         unique.sort_unstable();
         unique.dedup();
         let ids_to_fetch = unique;
-        for chunk in ids_to_fetch.chunks(10_000) {
+        for chunk in ids_to_fetch.chunks(IDS_PER_STATEMENT) {
             let mut sql = Sql::new(self.backend);
             sql.push(&format!("SELECT {select} FROM {} t WHERE t.id IN ({})", model.table, join_ids(chunk)));
             self.push_scope(model, "t", &mut sql);
@@ -291,6 +291,8 @@ impl Orm<'_> {
             .map(|at| at + 1);
         let mut members = vec![Member::Own];
         let mut sources = Vec::with_capacity(fields.len());
+        // Per many2one member: its comodel and the ids the rows refer to, sorted, each once.
+        let mut related: Vec<(usize, &Model, Vec<i64>)> = Vec::new();
         for field in &fields {
             let (source, member) = match field.ftype {
                 _ if field.name == "display_name" => match name_member {
@@ -308,8 +310,9 @@ impl Orm<'_> {
                         rows.iter().filter_map(|r| r.get(idx).and_then(Value::as_i64)).collect();
                     ref_ids.sort_unstable();
                     ref_ids.dedup();
-                    let names = self.display_names(conn, self.registry.model(comodel)?, &ref_ids)?;
-                    (Source::RelatedId(idx), Member::Related(names.into_pairs(&ref_ids)))
+                    // Its pairs come below, with every other many2one's, from one statement.
+                    related.push((members.len(), self.registry.model(comodel)?, ref_ids));
+                    (Source::RelatedId(idx), Member::Related(Vec::new()))
                 }
                 _ => {
                     let idx = column(field.name).ok_or_else(|| invalid_field(model, field.name))?;
@@ -318,6 +321,10 @@ impl Orm<'_> {
             };
             sources.push(source);
             members.push(member);
+        }
+        let parts: Vec<(&Model, &[i64])> = related.iter().map(|(_, comodel, ids)| (*comodel, ids.as_slice())).collect();
+        for ((at, _, ids), names) in related.iter().zip(self.display_names_of(conn, &parts)?) {
+            members[*at] = Member::Related(names.into_pairs(ids));
         }
 
         // A display name that is not the name member moves out of the name cell, unless the name field is
@@ -370,7 +377,7 @@ impl Orm<'_> {
         parent_ids: &[i64],
     ) -> Result<HashMap<i64, Vec<i64>>> {
         let mut map: HashMap<i64, Vec<i64>> = HashMap::new();
-        for chunk in parent_ids.chunks(10_000) {
+        for chunk in parent_ids.chunks(IDS_PER_STATEMENT) {
             let mut sql = Sql::new(self.backend);
             let (joins, order) = self.order_clause(comodel, None)?;
             sql.push(&format!(
@@ -390,24 +397,54 @@ impl Orm<'_> {
     }
 
     fn display_names(&self, conn: &mut AnyConnection, model: &Model, ids: &[i64]) -> Result<DisplayNames> {
-        let mut out = Vec::new();
         let mut unique: Vec<i64> = ids.to_vec();
         unique.sort_unstable();
         unique.dedup();
-        for chunk in unique.chunks(10_000) {
+        Ok(self.display_names_of(conn, &[(model, &unique)])?.pop().unwrap_or(DisplayNames(Vec::new())))
+    }
+
+    /// The display names of the records of each part (a model, and ids sorted and each once), read in one
+    /// statement for all parts (on PostgreSQL each statement is a round trip) unless they name more ids
+    /// than one statement lists.
+    fn display_names_of(&self, conn: &mut AnyConnection, parts: &[(&Model, &[i64])]) -> Result<Vec<DisplayNames>> {
+        let mut out: Vec<Vec<(i64, Value)>> = vec![Vec::new(); parts.len()];
+        let mut pieces = parts
+            .iter()
+            .enumerate()
+            .flat_map(|(part, (model, ids))| ids.chunks(IDS_PER_STATEMENT).map(move |chunk| (part, *model, chunk)))
+            .peekable();
+        while pieces.peek().is_some() {
             let mut sql = Sql::new(self.backend);
-            sql.push(&format!(
-                "SELECT t.id AS id, CAST(t.{} AS TEXT) AS label FROM {} t WHERE t.id IN ({})",
-                model.rec_name,
-                model.table,
-                join_ids(chunk)
-            ));
-            for (id, label) in sql.load_id_texts(conn)? {
-                out.push((id, label.map_or(Value::Bool(false), |label| display_name(Value::str(label)))));
+            let mut listed = 0;
+            while let Some((part, model, chunk)) =
+                pieces.next_if(|(_, _, chunk)| listed == 0 || listed + chunk.len() <= IDS_PER_STATEMENT)
+            {
+                if listed > 0 {
+                    sql.push(" UNION ALL ");
+                }
+                sql.push(&format!(
+                    "SELECT CAST({part} AS BIGINT) AS part, t.id AS id, CAST(t.{} AS TEXT) AS label FROM {} t \
+                     WHERE t.id IN ({})",
+                    model.rec_name,
+                    model.table,
+                    join_ids(chunk)
+                ));
+                listed += chunk.len();
+            }
+            for (part, id, label) in sql.load_part_id_texts(conn)? {
+                let name = label.map_or(Value::Bool(false), |label| display_name(Value::str(label)));
+                if let Some(names) = usize::try_from(part).ok().and_then(|part| out.get_mut(part)) {
+                    names.push((id, name));
+                }
             }
         }
-        out.sort_unstable_by_key(|(id, _)| *id);
-        Ok(DisplayNames(out))
+        Ok(out
+            .into_iter()
+            .map(|mut names| {
+                names.sort_unstable_by_key(|(id, _)| *id);
+                DisplayNames(names)
+            })
+            .collect())
     }
 
     pub(crate) fn name_pairs(&self, conn: &mut AnyConnection, model: &Model, ids: &[i64]) -> Result<Value> {
@@ -420,6 +457,9 @@ impl Orm<'_> {
         ))
     }
 }
+
+/// Most ids one statement lists (`IN (…)`).
+const IDS_PER_STATEMENT: usize = 10_000;
 
 /// Display names by id, in id order: looked up once per record and many2one field, where a binary search
 /// over the few related ids costs less than hashing.

@@ -137,7 +137,21 @@ impl Sql {
         Ok(rows)
     }
 
-    /// `(id, text)` pairs, e.g. display names of related records.
+    /// `(part, id, text)` triples: display names of several models' records, `part` telling whose.
+    pub fn load_part_id_texts(self, conn: &mut AnyConnection) -> Result<Vec<(i64, i64, Option<String>)>> {
+        #[derive(QueryableByName)]
+        struct PartIdText {
+            #[diesel(sql_type = BigInt)]
+            part: i64,
+            #[diesel(sql_type = BigInt)]
+            id: i64,
+            #[diesel(sql_type = Nullable<Text>)]
+            label: Option<String>,
+        }
+        Ok(self.into_query().load::<PartIdText>(conn)?.into_iter().map(|r| (r.part, r.id, r.label)).collect())
+    }
+
+    /// `(id, text)` pairs, e.g. one2many ids.
     pub fn load_id_texts(self, conn: &mut AnyConnection) -> Result<Vec<(i64, Option<String>)>> {
         #[derive(QueryableByName)]
         struct IdText {

@@ -96,3 +96,35 @@ fn display_names_and_related_pairs(url: &DatabaseUrl) {
         }
     }
 }
+
+/// Several models' display names in as few statements as the id lists allow, each part's names its own,
+/// also when the parts name more ids than one statement lists.
+#[test]
+fn display_names_of_several_models_come_back_to_their_own_part() {
+    use crate::orm::read::Orm;
+    let pool = db::connect(&test_db::sqlite("display-names-of"), 1).expect("db");
+    let mut conn = pool.get().expect("connection");
+    crate::auth::add_user(&mut conn, "admin", "My Company", None).expect("user");
+    let registry = crate::models::registry();
+    let link = call_generic(
+        &registry,
+        &mut conn,
+        &call("account.online.link", "create", vec![Value::map([("name", Value::str("Bank"))])], vec![]),
+    )
+    .expect("link");
+    assert_eq!(link, Value::Int(1));
+    let env = Env { uid: 1, company_id: 1, context: BTreeMap::new() };
+    let orm = Orm { registry: &registry, backend: conn.backend(), env: &env };
+    let (links, companies) = (registry.model("account.online.link").unwrap(), registry.model("res.company").unwrap());
+    for listed in [1, 6_000] {
+        // Ids 2.. name no record: only id 1 of each model has a name.
+        let ids: Vec<i64> = (1..=listed).collect();
+        let names = orm.display_names_of(&mut conn, &[(links, &ids), (companies, &ids), (links, &[])]).expect("names");
+        let found: Vec<Vec<(i64, Value)>> = names.into_iter().map(|names| names.0).collect();
+        assert_eq!(
+            found,
+            vec![vec![(1, Value::str("Bank"))], vec![(1, Value::str("My Company"))], vec![]],
+            "{listed} ids per part"
+        );
+    }
+}

@@ -1,7 +1,7 @@
 //! Benchmark aids used by `scripts/bench_load.sh` and `scripts/bench_sync.sh` (not part of the product).
 //! Run without a subcommand (as `cargo bench` does) it does nothing.
 //!
-//! * `ceiling-server --body FILE [--workers N]`: an actix-web server built like `bankbridge serve`
+//! * `ceiling-server --body FILE [--workers N] [--content-type TYPE]`: an actix-web server built like `bankbridge serve`
 //!   (same actix-web, same worker count, same request-body limit) whose every POST answers the bytes
 //!   of FILE: the framework ceiling for a response the bridge computes.
 //! * `encode --json FILE [--iterations N]`: times `xmlrpc::write_response` (`encode_response` without dropping its input) on the records of FILE
@@ -42,6 +42,11 @@ fn ceiling_server(args: &[String]) {
     use actix_web::{web, App, HttpResponse, HttpServer};
     let path = arg(args, "--body").expect("--body FILE");
     let body = web::Bytes::from(std::fs::read(&path).expect("read --body"));
+    // The type of the answer it stands for: XML-RPC's by default, `application/json` for JSON-2's.
+    let content_type = actix_web::http::header::HeaderValue::from_str(
+        &arg(args, "--content-type").unwrap_or_else(|| "text/xml; charset=utf-8".to_string()),
+    )
+    .expect("--content-type");
     let workers = arg(args, "--workers")
         .and_then(|w| w.parse().ok())
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
@@ -49,13 +54,13 @@ fn ceiling_server(args: &[String]) {
     let local = listener.local_addr().expect("address");
     actix_web::rt::System::new().block_on(async move {
         let server = HttpServer::new(move || {
-            let body = body.clone();
+            let (body, content_type) = (body.clone(), content_type.clone());
             App::new().app_data(web::PayloadConfig::new(4 * 1024 * 1024)).default_service(web::to(
                 move |request: web::Bytes| {
-                    let body = body.clone();
+                    let (body, content_type) = (body.clone(), content_type.clone());
                     async move {
                         std::hint::black_box(request);
-                        HttpResponse::Ok().content_type("text/xml; charset=utf-8").body(body)
+                        HttpResponse::Ok().content_type(content_type).body(body)
                     }
                 },
             ))

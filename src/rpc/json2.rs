@@ -237,8 +237,15 @@ async fn call(
     match services::call_model(&app, identity, model.name, &method, args, kwargs).await.map_err(Fault::json2)? {
         // A method returning records answers their ids (`create` of one dict included).
         Value::Int(id) if signature.returns_records() => Ok(json_response(&serde_json::json!([id]))),
-        value => Ok(json_response(&value.into_json())),
+        value => value_response(&value),
     }
+}
+
+/// A method's answer written straight from its `Value` (`Value`'s `Serialize`), without building a
+/// `serde_json::Value` per record first.
+fn value_response(value: &Value) -> Result<HttpResponse, Fault> {
+    let body = serde_json::to_vec(value).map_err(|e| Fault::json2(Error::internal("writing the JSON-2 answer", e)))?;
+    Ok(HttpResponse::Ok().content_type(JSON).body(body))
 }
 
 /// `/json/2`, `/json/2/<anything else>` and any method but POST: Odoo's hint.

@@ -138,6 +138,54 @@ impl Value {
     }
 }
 
+/// A `Value` written as JSON without a `serde_json::Value` in between (JSON-RPC and JSON-2 answers), as
+/// `into_json` converts it: `None` is null, a float that JSON cannot hold is null, a struct's members in
+/// key order, and each of `Records` in its members' order (Odoo's: `id`, then the fields as requested).
+impl serde::Serialize for Value {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self {
+            Value::Nil => serializer.serialize_unit(),
+            Value::Bool(b) => serializer.serialize_bool(*b),
+            Value::Int(i) => serializer.serialize_i64(*i),
+            Value::Float(f) if f.is_finite() => serializer.serialize_f64(*f),
+            Value::Float(_) => serializer.serialize_unit(),
+            Value::Str(s) => serializer.serialize_str(s),
+            Value::List(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Value::Map(members) => {
+                let mut map = serializer.serialize_map(Some(members.len()))?;
+                for (name, member) in members {
+                    map.serialize_entry(name, member)?;
+                }
+                map.end()
+            }
+            Value::Records(records) => {
+                struct Record<'a, I>(&'a [&'static str], std::cell::Cell<Option<I>>);
+                impl<'a, I: Iterator<Item = &'a Value>> serde::Serialize for Record<'a, I> {
+                    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+                        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+                        for (name, value) in self.0.iter().zip(self.1.take().into_iter().flatten()) {
+                            map.serialize_entry(name, value)?;
+                        }
+                        map.end()
+                    }
+                }
+                let mut seq = serializer.serialize_seq(Some(records.len()))?;
+                for values in records.iter() {
+                    seq.serialize_element(&Record(records.names(), std::cell::Cell::new(Some(values))))?;
+                }
+                seq.end()
+            }
+        }
+    }
+}
+
 /// JSON straight into a `Value` (stored rows, JSON-RPC), without a `serde_json::Value` in between.
 impl<'de> serde::Deserialize<'de> for Value {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Value, D::Error> {
@@ -265,6 +313,30 @@ mod tests {
         assert_eq!(records.kind(), "list");
         assert!(!records.is_falsy());
         assert!(Value::Records(Records::new(vec!["id"], vec![])).is_falsy());
+    }
+
+    #[test]
+    fn values_write_as_json_as_their_conversion_reads() {
+        let records = Value::Records(Records::new(
+            vec!["id", "name", "amount"],
+            vec![
+                vec![Value::Int(3), Value::str("a\"b\n"), Value::Float(1.5)],
+                vec![Value::Int(4), Value::Nil, Value::Float(f64::NAN)],
+            ],
+        ));
+        let value = Value::List(vec![
+            records.clone(),
+            Value::map([("z", Value::Bool(true)), ("a", Value::List(vec![Value::Int(-7), Value::Float(1e300)]))]),
+            Value::Float(f64::INFINITY),
+            Value::Int(i64::MIN),
+        ]);
+        let written = serde_json::to_string(&value).expect("json");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&written).expect("read"), value.clone().into_json());
+        // Records keep their members' order, as Odoo's dicts do; structs are written in key order.
+        assert_eq!(
+            serde_json::to_string(&records).expect("json"),
+            r#"[{"id":3,"name":"a\"b\n","amount":1.5},{"id":4,"name":null,"amount":null}]"#
+        );
     }
 
     #[test]

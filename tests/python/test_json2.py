@@ -59,6 +59,20 @@ def test_odoo_json2_client_reads_and_writes(bridge):
     assert links.search([["id", "=", link_id]]) == []
 
 
+def test_records_keep_odoos_member_order(bridge):
+    """Odoo 19 writes read()'s dicts with json.dumps, unsorted: `id` first, then the fields as asked."""
+    key = bridge.keys["alice"]
+    status, _ = post(bridge, f"/json/2/{LINK}/create", {"vals_list": [{"name": "Ordered Bank"}]}, key=key)
+    assert status == 200
+    req = urllib.request.Request(bridge.url + f"/json/2/{LINK}/search_read",
+                                 data=json.dumps({"domain": [["name", "=", "Ordered Bank"]],
+                                                  "fields": ["state", "name", "company_id"]}).encode(),
+                                 headers={"Content-Type": "application/json", "Authorization": f"bearer {key}"})
+    with urllib.request.urlopen(req, timeout=30) as response:
+        [record] = json.loads(response.read(), object_pairs_hook=list)
+    assert [name for name, _ in record] == ["id", "state", "name", "company_id"]
+
+
 def test_odoo_json2_client_errors_by_status(bridge):
     client = JSON2Client(host=bridge.url, api_key=bridge.keys["alice"], database=bridge.db)
     with pytest.raises(OdooAuthError):

@@ -361,6 +361,15 @@ mod tests {
                 ]]
             );
         }
+        if backend == Backend::Postgres {
+            // Prepared once on this connection and run twice: one named statement on the server (diesel runs an
+            // uncached text as the unnamed statement, which this view does not list). The pattern is bound so
+            // that this statement's own text does not match it.
+            let mut prepared = Sql::new(backend);
+            prepared.push("SELECT COUNT(*) AS n FROM pg_prepared_statements WHERE statement LIKE ");
+            prepared.bind(SqlValue::Text(format!("%FROM {table} t WHERE%")));
+            assert_eq!(prepared.load_count(&mut conn).expect("prepared statements"), 1);
+        }
         let mut drop = Sql::new(backend);
         drop.push(&format!("DROP TABLE {table}"));
         drop.execute(&mut conn).expect("drop");

@@ -5,7 +5,8 @@
           execute_kw search_read of 80 account.online.account records, read of one link, the
           framework ceiling (a static server answering the byte-identical search_read response),
           and Python's SimpleXMLRPCServer serving the same records from the same SQLite file;
-          the same search_read from a second bridge on PostgreSQL (a throwaway cluster, or a database
+          the same search_read through JSON-2 (/json/2, bearer key) beside its own ceiling (the static server
+          answering the bridge's JSON-2 bytes as application/json); the same search_read from a second bridge on PostgreSQL (a throwaway cluster, or a database
           created on BANKBRIDGE_BENCH_POSTGRES_URL; skipped with --no-postgres) and, with
           --baseline-bridge PATH, from a bankbridge binary built from an older commit on its own SQLite
           file (a same-run before/after ratio), every bridge seeded alike and checked to answer the same
@@ -43,8 +44,15 @@ local f = assert(io.open(os.getenv("BENCH_BODY"), "rb"))
 wrk.method = "POST"
 wrk.body = f:read("*a")
 f:close()
-wrk.headers["Content-Type"] = "text/xml"
 """
+XML_HEADERS = {"Content-Type": "text/xml"}
+JSON2_SEARCH_READ = "/json/2/account.online.account/search_read"
+JSON2_SEARCH_READ_BODY = json.dumps({"domain": [], "limit": 80})
+
+
+def json2_headers(key):
+    """What a JSON-2 client sends: its API key as a bearer token, the arguments as JSON."""
+    return {"Content-Type": "application/json", "Authorization": f"bearer {key}"}
 
 
 def machine():
@@ -113,15 +121,16 @@ def start_bridge(binary, database, workdir, extra_env=None, log_name="bridge.log
     return proc, key.group(1)
 
 
-def post(url, body, timeout=60):
-    req = urllib.request.Request(url, data=body, headers={"Content-Type": "text/xml"})
+def post(url, body, timeout=60, headers=XML_HEADERS):
+    req = urllib.request.Request(url, data=body, headers=headers)
     with urllib.request.urlopen(req, timeout=timeout) as r:
         return r.read()
 
 
-def wrk(url, body_file, seconds, connections, threads):
+def wrk(url, body_file, seconds, connections, threads, headers=XML_HEADERS):
     script = Path(body_file).with_suffix(".lua")
-    script.write_text(LUA)
+    script.write_text(LUA + "".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}\n"
+                                    for k, v in headers.items()))
     env = dict(os.environ, BENCH_BODY=str(body_file))
     out = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency", "-s", str(script), url],
@@ -332,6 +341,10 @@ def print_odoo_peer(odoo, args, bridge_bytes):
 SEARCH_READ = "search_read 80 accounts"
 SEARCH_READ_PG = "search_read 80 accounts (PostgreSQL)"
 SEARCH_READ_BASELINE = "search_read 80 accounts (baseline build)"
+JSON2 = "JSON-2 search_read 80 accounts"
+JSON2_PG = "JSON-2 search_read 80 accounts (PostgreSQL)"
+JSON2_BASELINE = "JSON-2 search_read 80 accounts (baseline build)"
+JSON2_CEILING = "ceiling (static JSON-2 search_read)"
 # Set by the database at creation: each bridge is seeded at its own moment (see same_records).
 SEEDING_TIME_FIELDS = ("create_date", "write_date")
 ODOO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
@@ -381,6 +394,14 @@ def same_records(expected, got):
     return None
 
 
+def same_json2_records(expected, got):
+    """same_records for a JSON-2 answer: its members are compared in the XML-RPC answer's order (a JSON
+    object's order carries no meaning, and builds before Records' own serializer wrote them sorted)."""
+    if len(got) == len(expected):
+        got = [{k: b[k] for k in a} if set(a) == set(b) else b for a, b in zip(expected, got)]
+    return same_records(expected, got)
+
+
 class SecondBridge:
     """Another bridge serving the same search_read on its own fresh database: seeded like the first one,
     its answer checked against the first one's records (same_records)."""
@@ -400,6 +421,15 @@ class SecondBridge:
             diff = same_records(expected_records, self.records)
             if diff:
                 raise RuntimeError(f"the {tag} bridge's search_read differs from the bridge's: {diff}")
+            self.json2_url = self.proc.url + JSON2_SEARCH_READ
+            self.json2_headers = json2_headers(key)
+            self.json2_file = work / f"json2-{tag}.json"
+            self.json2_file.write_text(JSON2_SEARCH_READ_BODY)
+            self.json2_records = json.loads(post(self.json2_url, JSON2_SEARCH_READ_BODY.encode(),
+                                                 headers=self.json2_headers))
+            diff = same_json2_records(self.records, self.json2_records)
+            if diff:
+                raise RuntimeError(f"the {tag} bridge's JSON-2 search_read differs from its XML-RPC one: {diff}")
         except BaseException:
             self.proc.stop()
             raise
@@ -407,6 +437,8 @@ class SecondBridge:
     def check_unchanged(self):
         (after,), _ = xmlrpc.client.loads(post(self.url, self.body.encode()))
         assert after == self.records
+        assert json.loads(post(self.json2_url, JSON2_SEARCH_READ_BODY.encode(), headers=self.json2_headers)) \
+            == self.json2_records
 
 
 def load(args):
@@ -451,6 +483,23 @@ def load(args):
                        log=work / "ceiling.log")
         procs.append(ceiling)
         assert post(ceiling.url + "/xmlrpc/2/object", bodies["search_read"][1].encode()) == response
+        # JSON-2's search_read (Odoo 19's API) of the same records, and its own ceiling: the same static
+        # server answering the bridge's JSON-2 bytes as application/json.
+        json2_url, json2_head = bridge.url + JSON2_SEARCH_READ, json2_headers(key)
+        files["json2"] = work / "json2-search_read.json"
+        files["json2"].write_text(JSON2_SEARCH_READ_BODY)
+        json2_response = post(json2_url, JSON2_SEARCH_READ_BODY.encode(), headers=json2_head)
+        diff = same_json2_records(records, json.loads(json2_response))
+        if diff:
+            raise RuntimeError(f"JSON-2's search_read differs from XML-RPC's: {diff}")
+        json2_ceiling_body = work / "ceiling-response.json"
+        json2_ceiling_body.write_bytes(json2_response)
+        json2_ceiling = Proc([args.aid, "ceiling-server", "--body", str(json2_ceiling_body), "--workers",
+                              str(os.cpu_count()), "--content-type", "application/json; charset=utf-8"],
+                             log=work / "ceiling-json2.log")
+        procs.append(json2_ceiling)
+        assert post(json2_ceiling.url + JSON2_SEARCH_READ, JSON2_SEARCH_READ_BODY.encode(),
+                    headers=json2_head) == json2_response
 
         python = Proc([sys.executable, str(REPO / "scripts" / "bench_python_baseline.py"), str(db_file), key],
                       log=work / "python.log")
@@ -485,26 +534,31 @@ def load(args):
             "read 1 link": (bridge.url + bodies["read"][0], files["read"]),
             "ceiling (static search_read)": (ceiling.url + "/xmlrpc/2/object", files["search_read"]),
             "python SimpleXMLRPCServer search_read": (python.url + "/xmlrpc/2/object", files["search_read"]),
+            JSON2: (json2_url, files["json2"], json2_head),
+            JSON2_CEILING: (json2_ceiling.url + JSON2_SEARCH_READ, files["json2"], json2_head),
         }
         targets.update({name: (b.url, b.file) for name, b in second.items()})
+        json2_second = {SEARCH_READ_PG: JSON2_PG, SEARCH_READ_BASELINE: JSON2_BASELINE}
+        targets.update({json2_second[name]: (b.json2_url, b.json2_file, b.json2_headers) for name, b in second.items()})
         results = {name: [] for name in targets}
         for round_no in range(args.rounds):
-            for name, (url, body) in targets.items():
-                wrk(url, body, 2, args.connections, args.threads)  # warm-up
-                r = wrk(url, body, args.seconds, args.connections, args.threads)
+            for name, (url, body, *headers) in targets.items():
+                wrk(url, body, 2, args.connections, args.threads, *headers)  # warm-up
+                r = wrk(url, body, args.seconds, args.connections, args.threads, *headers)
                 results[name].append(r)
                 print(f"round {round_no + 1} {name:40s} {r['rps']:10.0f} req/s  p50 {r['p50_ms']:.2f} ms  "
                       f"p99 {r['p99_ms']:.2f} ms  non-2xx {r['non_2xx']} {r['socket_errors']}", flush=True)
         # One client at a time: Python's best case (no GIL contention between its 64 threads).
         single = {}
         for name in (SEARCH_READ, "python SimpleXMLRPCServer search_read", *second):
-            url, body = targets[name]
-            single[name] = wrk(url, body, args.seconds, 1, 1)
+            url, body, *headers = targets[name]
+            single[name] = wrk(url, body, args.seconds, 1, 1, *headers)
             print(f"1 connection {name:40s} {single[name]['rps']:10.0f} req/s  p50 {single[name]['p50_ms']:.2f} ms",
                   flush=True)
         # Responses still correct after the load.
         (after,), _ = xmlrpc.client.loads(post(sr_url, bodies["search_read"][1].encode()))
         assert after == records
+        assert post(json2_url, JSON2_SEARCH_READ_BODY.encode(), headers=json2_head) == json2_response
         for b in second.values():
             b.check_unchanged()
         odoo = None if args.no_odoo else odoo_peer(args, work, sr_url, files["search_read"], records)
@@ -519,6 +573,13 @@ def load(args):
             "search_read / python, 1 connection each": single[SEARCH_READ]["rps"]
             / single["python SimpleXMLRPCServer search_read"]["rps"],
         }
+        j2, j2_ceil = best[JSON2], best[JSON2_CEILING]
+        ratios["JSON-2 search_read / JSON-2 ceiling"] = j2["rps"] / j2_ceil["rps"]
+        ratios["JSON-2 search_read / XML-RPC search_read"] = j2["rps"] / sr["rps"]
+        if JSON2_PG in best:
+            ratios["JSON-2 search_read PostgreSQL / JSON-2 ceiling"] = best[JSON2_PG]["rps"] / j2_ceil["rps"]
+        if JSON2_BASELINE in best:
+            ratios["JSON-2 search_read / baseline build"] = j2["rps"] / best[JSON2_BASELINE]["rps"]
         if SEARCH_READ_PG in best:
             pg = best[SEARCH_READ_PG]
             ratios["search_read PostgreSQL / ceiling"] = pg["rps"] / ceil["rps"]
@@ -535,7 +596,7 @@ def load(args):
             "machine": machine(),
             "command": " ".join(sys.argv),
             "connections": args.connections, "wrk_threads": args.threads, "seconds": args.seconds,
-            "rounds": args.rounds, "response_bytes": len(response),
+            "rounds": args.rounds, "response_bytes": len(response), "json2_response_bytes": len(json2_response),
             "postgres": SEARCH_READ_PG in second, "baseline_bridge": args.baseline_bridge,
             "second_bridge_response_bytes": {name: len(b.response) for name, b in second.items()},
             "best_round": best, "all_rounds": results,
@@ -547,7 +608,7 @@ def load(args):
         print(f"machine: {summary['machine']}")
         others = "".join(f", {name.split('(')[1].rstrip(')')} {len(b.response)}" for name, b in second.items())
         print(f"wrk -t{args.threads} -c{args.connections} -d{args.seconds}s, best of {args.rounds} rounds; "
-              f"search_read response {len(response)} bytes{others}")
+              f"search_read response {len(response)} bytes{others}; JSON-2 response {len(json2_response)} bytes")
         if args.baseline_bridge:
             print(f"baseline build: {args.baseline_bridge}")
         print("| target | req/s | p50 ms | p90 ms | p99 ms |")

@@ -6,10 +6,11 @@
           framework ceiling (a static server answering the byte-identical search_read response),
           and Python's SimpleXMLRPCServer serving the same records from the same SQLite file;
           the same search_read through JSON-2 (/json/2, bearer key) beside its own ceiling (the static server
-          answering the bridge's JSON-2 bytes as application/json); the same search_read from a second bridge on PostgreSQL (a throwaway cluster, or a database
-          created on BANKBRIDGE_BENCH_POSTGRES_URL; skipped with --no-postgres) and, with
-          --baseline-bridge PATH, from a bankbridge binary built from an older commit on its own SQLite
-          file (a same-run before/after ratio), every bridge seeded alike and checked to answer the same
+          answering the bridge's JSON-2 bytes as application/json); the same search_read from a second
+          bridge on PostgreSQL (a throwaway cluster, or a database created on BANKBRIDGE_BENCH_POSTGRES_URL;
+          skipped with --no-postgres) and, with --baseline-bridge PATH, from a bankbridge binary built from an
+          older commit on its own SQLite file and PostgreSQL database (a same-run before/after ratio on each
+          backend), every bridge seeded alike and checked to answer the same
           records; then real Odoo 17 as the peer a user has (threaded, and prefork with --workers 2) answering
           the same search_read of 80 records of a model with the same fields
           (scripts/bench_odoo/), at 1 and 16 connections side by side with the bridge.
@@ -341,9 +342,11 @@ def print_odoo_peer(odoo, args, bridge_bytes):
 SEARCH_READ = "search_read 80 accounts"
 SEARCH_READ_PG = "search_read 80 accounts (PostgreSQL)"
 SEARCH_READ_BASELINE = "search_read 80 accounts (baseline build)"
+SEARCH_READ_BASELINE_PG = "search_read 80 accounts (baseline build, PostgreSQL)"
 JSON2 = "JSON-2 search_read 80 accounts"
 JSON2_PG = "JSON-2 search_read 80 accounts (PostgreSQL)"
 JSON2_BASELINE = "JSON-2 search_read 80 accounts (baseline build)"
+JSON2_BASELINE_PG = "JSON-2 search_read 80 accounts (baseline build, PostgreSQL)"
 JSON2_CEILING = "ceiling (static JSON-2 search_read)"
 # Set by the database at creation: each bridge is seeded at its own moment (see same_records).
 SEEDING_TIME_FIELDS = ("create_date", "write_date")
@@ -448,6 +451,7 @@ def load(args):
     db_file = work / "bench.db"
     procs = []
     pg_dir = pg_admin = pg_database = None
+    pg_databases = []
     try:
         bridge, key = start_bridge(args.bridge, str(db_file), work)
         procs.append(bridge)
@@ -521,12 +525,20 @@ def load(args):
                 pg_admin = subprocess.run([str(REPO / "tests" / "postgres.sh"), "start", str(pg_dir / "data")],
                                           env=env, capture_output=True, text=True, check=True).stdout.strip()
             pg_database = new_database("postgres", work, pg_admin, "load")
+            pg_databases.append(pg_database)
             second[SEARCH_READ_PG] = SecondBridge(args.bridge, pg_database, work, "postgres", link, records)
             procs.append(second[SEARCH_READ_PG].proc)
         if args.baseline_bridge:
             second[SEARCH_READ_BASELINE] = SecondBridge(args.baseline_bridge, str(work / "baseline.db"), work,
                                                         "baseline", link, records)
             procs.append(second[SEARCH_READ_BASELINE].proc)
+            if pg_database:
+                # The baseline build on PostgreSQL too: the before/after of the PostgreSQL read path.
+                pg_baseline_database = new_database("postgres", work, pg_admin, "load_baseline")
+                pg_databases.append(pg_baseline_database)
+                second[SEARCH_READ_BASELINE_PG] = SecondBridge(args.baseline_bridge, pg_baseline_database, work,
+                                                               "baseline-postgres", link, records)
+                procs.append(second[SEARCH_READ_BASELINE_PG].proc)
 
         targets = {
             "common.version": (bridge.url + bodies["version"][0], files["version"]),
@@ -538,7 +550,8 @@ def load(args):
             JSON2_CEILING: (json2_ceiling.url + JSON2_SEARCH_READ, files["json2"], json2_head),
         }
         targets.update({name: (b.url, b.file) for name, b in second.items()})
-        json2_second = {SEARCH_READ_PG: JSON2_PG, SEARCH_READ_BASELINE: JSON2_BASELINE}
+        json2_second = {SEARCH_READ_PG: JSON2_PG, SEARCH_READ_BASELINE: JSON2_BASELINE,
+                        SEARCH_READ_BASELINE_PG: JSON2_BASELINE_PG}
         targets.update({json2_second[name]: (b.json2_url, b.json2_file, b.json2_headers) for name, b in second.items()})
         results = {name: [] for name in targets}
         for round_no in range(args.rounds):
@@ -592,6 +605,12 @@ def load(args):
             ratios["baseline build / ceiling"] = base["rps"] / ceil["rps"]
             ratios["search_read / baseline build, 1 connection each"] = (single[SEARCH_READ]["rps"]
                                                                          / single[SEARCH_READ_BASELINE]["rps"])
+        if SEARCH_READ_BASELINE_PG in best:
+            base_pg = best[SEARCH_READ_BASELINE_PG]
+            ratios["baseline build PostgreSQL / ceiling"] = base_pg["rps"] / ceil["rps"]
+            ratios["baseline build PostgreSQL / baseline build SQLite"] = (base_pg["rps"]
+                                                                           / best[SEARCH_READ_BASELINE]["rps"])
+            ratios["search_read PostgreSQL / baseline build PostgreSQL"] = best[SEARCH_READ_PG]["rps"] / base_pg["rps"]
         summary = {
             "machine": machine(),
             "command": " ".join(sys.argv),
@@ -627,9 +646,11 @@ def load(args):
         if pg_dir:
             subprocess.run([str(REPO / "tests" / "postgres.sh"), "stop", str(pg_dir / "data")], capture_output=True)
             shutil.rmtree(pg_dir, ignore_errors=True)
-        elif pg_database:
-            name = pg_database.rsplit("/", 1)[1]
-            subprocess.run(["psql", pg_admin, "-q", "-c", f"DROP DATABASE IF EXISTS {name}"], capture_output=True)
+        else:
+            for database in pg_databases:
+                name = database.rsplit("/", 1)[1]
+                subprocess.run(["psql", pg_admin, "-q", "-c", f"DROP DATABASE IF EXISTS {name}"],
+                               capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -2,8 +2,9 @@
 # Builds the release binary and the bench_aid helper, then runs scripts/bench.py:
 #   scripts/bench.sh load [--seconds 10 --connections 64 --rounds 2] [--no-odoo | --only-odoo] [--no-postgres]
 #                         [--baseline-bridge PATH]
-#     (--baseline-bridge: a bankbridge binary built from an older commit, loaded in the same rounds for a
-#     same-run before/after ratio; --no-postgres: skip the second bridge on PostgreSQL)
+#     (--baseline-bridge: a bankbridge binary built from an older commit, loaded in the same rounds on SQLite
+#     and PostgreSQL for a same-run before/after ratio; --no-postgres: skip the bridges on PostgreSQL;
+#     search_read is also loaded through JSON-2 against its own static ceiling)
 #   scripts/bench.sh encode [--iterations 15]
 #   scripts/bench.sh sync [--rows 100000 1000000] [--no-postgres]
 # Options before the subcommand go to bench.py (e.g. --json FILE). Prerequisites (installed by nothing

@@ -12,11 +12,6 @@ fn bridge(dir: &std::path::Path, accounts: usize) -> (Arc<App>, i64, String) {
     bridge_on(&DatabaseUrl::Sqlite(dir.join("bridge.db").to_string_lossy().into_owned()), accounts)
 }
 
-/// `bridge` on a fresh PostgreSQL database, or `None` when no server is given.
-fn postgres_bridge(tag: &str, accounts: usize) -> Option<(Arc<App>, i64, String)> {
-    crate::db::test_db::postgres(&format!("worker_{tag}")).map(|url| bridge_on(&url, accounts))
-}
-
 fn bridge_on(url: &DatabaseUrl, accounts: usize) -> (Arc<App>, i64, String) {
     let app = crate::server::open(url, "bankbridge", 2, 1, crate::bank::Banks::default()).expect("open");
     let mut conn = app.pool.get().expect("connection");

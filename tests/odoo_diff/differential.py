@@ -5,18 +5,16 @@ that two databases compare, and compare.
 An outcome is ("ok", value), ("fault", code, first line of the message) or ("error", what the client raised).
 """
 
-import os
 import re
-import secrets
-import socket
-import subprocess
+import sys
 import threading
-import time
 import xmlrpc.client
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
+sys.path.insert(0, str(HERE.parent / "python"))
+import harness  # noqa: E402
+
 ADDONS = HERE / "addons"
 MODULE = "bankbridge_mirror"
 AUDIT_FIELDS = ("create_date", "write_date")
@@ -41,89 +39,30 @@ def without_sandbox_origin(value):
     return value
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def odoo_dir(serie=17):
-    """Real Odoo of `serie` unpacked with its venv (cached under target/odoo<serie> by tests/odoo/env.sh)."""
-    out = subprocess.run([str(REPO / "tests/odoo/env.sh"), "setup", str(serie)], check=True, capture_output=True,
-                         text=True)
-    return Path(out.stdout.strip().splitlines()[-1])
-
-
 class OdooServer:
-    """Odoo (17 or 19) on a throwaway database of the given PostgreSQL server, with the mirror module installed."""
+    """Odoo (17 or 19) on a throwaway database of the given PostgreSQL server, with the mirror module installed
+    by the process that then serves it (no second start-up)."""
 
     def __init__(self, postgres_url, workdir, serie=17):
-        self.serie = serie
-        m = re.match(r"postgres(?:ql)?://[^@]*@([^:/]+):(\d+)/", postgres_url)
-        if not m:
-            raise RuntimeError(f"unexpected PostgreSQL URL form: {postgres_url}")
-        self.pg_host, self.pg_port = m.group(1), m.group(2)
-        self.postgres_url = postgres_url
-        self.workdir = Path(workdir)
-        self.db = f"bb_odoo_diff_{secrets.token_hex(4)}"
-        self.proc = None
-        self.url = None
-        self.log_path = self.workdir / "odoo.log"
+        self.odoo = harness.Odoo(postgres_url, workdir, addons=[ADDONS], serie=serie)
 
-    def _command(self, odoo, *extra):
-        return [
-            str(odoo / "venv/bin/python"), str(odoo / "src/odoo-bin"), "-d", self.db, "--db-filter", f"^{self.db}$",
-            "--db_host", self.pg_host, "--db_port", self.pg_port, "--db_user", "odoo",
-            f"--addons-path={odoo / 'src/addons'},{ADDONS}", "--max-cron-threads", "0",
-            "--data-dir", str(self.workdir / "data"), "--http-interface", "127.0.0.1",
-            # Odoo 19 has no demo data by default, and warns on every call of its deprecated XML-RPC.
-            *(["--without-demo=all"] if self.serie < 19 else
-              ["--log-handler", "odoo.addons.rpc.controllers.xmlrpc:ERROR"]),
-            *extra,
-        ]
+    @property
+    def url(self):
+        return self.odoo.url
+
+    @property
+    def db(self):
+        return self.odoo.db
 
     def start(self, timeout=240):
-        subprocess.run([str(REPO / "tests/odoo/env.sh"), "role", self.postgres_url], check=True, capture_output=True)
-        odoo = odoo_dir(self.serie)
-        port = free_port()
-        self.log = open(self.log_path, "w")
-        # One process installs the module and then serves it (no second start-up).
-        self.proc = subprocess.Popen(
-            self._command(odoo, "-i", MODULE, "--http-port", str(port)), stdout=self.log, stderr=subprocess.STDOUT
-        )
-        self.url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"Odoo exited early; log:\n{self.log_path.read_text()[-4000:]}")
-            if "Modules loaded." in self.log_path.read_text():
-                try:
-                    uid = xmlrpc.client.ServerProxy(f"{self.url}/xmlrpc/2/common").authenticate(
-                        self.db, "admin", "admin", {}
-                    )
-                    if uid:
-                        return self
-                except OSError:
-                    pass
-            time.sleep(0.5)
-        self.stop()
-        raise RuntimeError(f"Odoo did not come up in {timeout} s; log:\n{self.log_path.read_text()[-4000:]}")
+        self.odoo.serve(install=[MODULE], timeout=timeout)
+        return self
 
     def endpoint(self):
-        return Endpoint(self.url, self.db, "admin", "admin", "odoo")
+        return Endpoint(self.odoo, "admin", "odoo")
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if getattr(self, "log", None):
-            self.log.close()
-        subprocess.run(["psql", self.postgres_url, "-q", "-c", f"DROP DATABASE IF EXISTS {self.db}"],
-                       capture_output=True)
+        self.odoo.stop()
 
 
 def fault_first_line(fault):
@@ -143,21 +82,22 @@ def fault_first_line(fault):
     return text.strip().splitlines()[0].strip() if text.strip() else ""
 
 
-class Endpoint:
-    """One XML-RPC server (Odoo or the bridge) logged in as one user."""
+class Endpoint(harness.Api):
+    """One XML-RPC server (Odoo or the bridge) logged in as one user, named in reports. `key`: the user's
+    password or API key when `server.keys` does not hold it."""
 
-    def __init__(self, url, db, login, key, name, uid=None):
-        self.url, self.db, self.login, self.key, self.name = url, db, login, key, name
-        self.uid = uid or xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/common").authenticate(db, login, key, {})
+    def __init__(self, server, login, name, uid=None, key=None):
+        super().__init__(server, login, key=key, allow_none=True, uid=uid)
         assert self.uid, f"{name}: cannot log in as {login}"
-        self.proxy = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/object", allow_none=True)
+        self.name = name
 
     def clone(self):
         """The same login on a connection of its own (a ServerProxy is not shared between threads)."""
-        return Endpoint(self.url, self.db, self.login, self.key, self.name, self.uid)
+        return Endpoint(self.server, self.login, self.name, self.uid, self.key)
 
     def raw(self, model, method, args, kwargs=None):
-        return self.proxy.execute_kw(self.db, self.uid, self.key, model, method, list(args), kwargs or {})
+        """execute_kw with the arguments exactly as given (a corpus case may pass ill-typed ones on purpose)."""
+        return self.models.execute_kw(self.db, self.uid, self.key, model, method, list(args), kwargs or {})
 
     def call(self, model, method, args, kwargs=None):
         try:

@@ -7,8 +7,11 @@ it into the JSON-2 body by Odoo 19's signature of the method (`ids` for a method
 """
 
 import json
-import urllib.error
-import urllib.request
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
+import harness  # noqa: E402
 
 # Odoo 19's signatures of the methods the corpus calls: (`@api.model`, parameter names in order). Methods that
 # Odoo 19 no longer has, or made private, are called by name with `ids` (Odoo answers 404 or 403).
@@ -87,12 +90,8 @@ class Endpoint:
         sent.update(headers or {})
         sent = {k: v for k, v in sent.items() if v is not None}
         data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-        req = urllib.request.Request(self.url + path, data=data, method=method, headers=sent)
-        try:
-            with urllib.request.urlopen(req, timeout=120) as response:
-                return response.status, response.headers.get("Content-Type", ""), response.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, e.headers.get("Content-Type", ""), e.read().decode()
+        reply = harness.request(self.url + path, data, method, sent, timeout=120)
+        return reply.status, reply.headers.get("Content-Type", ""), reply.data.decode()
 
     def raw(self, model, method, args, kwargs=None):
         outcome = self.call(model, method, args, kwargs)

@@ -1,3 +1,5 @@
+"""The suite's fixtures, all built on harness.Servers (the harness package's docstring lists its API)."""
+
 import os
 
 import pytest
@@ -18,21 +20,44 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test shows the end of the log of every process that ran while it did (the whole logs stay
+    under --basetemp)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for process in harness.Process.running_between(call.start, call.stop):
+            report.sections.append((f"log of {process.name}: {process.log_path}", process.log_tail()))
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def backend(request):
     return request.param
 
 
+@pytest.fixture
+def servers(tmp_path):
+    """Bridges, sandboxes and processes for one test, stopped after it."""
+    with harness.Servers(tmp_path) as scope:
+        yield scope
+
+
 @pytest.fixture(scope="module")
-def bridge(backend, tmp_path_factory):
+def module_servers(request, tmp_path_factory):
+    """Bridges, sandboxes and processes for one test module."""
+    with harness.Servers(tmp_path_factory.mktemp(request.module.__name__)) as scope:
+        yield scope
+
+
+@pytest.fixture(scope="module")
+def backend_servers(request, backend, tmp_path_factory):
+    """Bridges, sandboxes and processes for one test module on one backend (bridges default to it)."""
+    with harness.Servers(tmp_path_factory.mktemp(f"{request.module.__name__}-{backend}"), backend) as scope:
+        yield scope
+
+
+@pytest.fixture(scope="module")
+def bridge(backend_servers):
     """A running bridge with two users in two companies: alice (Acme) and bob (Globex)."""
-    if backend == "postgres" and not harness.postgres_admin_url():
-        pytest.skip("no PostgreSQL server")
-    workdir = tmp_path_factory.mktemp(f"bridge-{backend}")
-    server = harness.Bridge(harness.new_database_url(backend, workdir), workdir)
-    server.add_user("alice", company="Acme", password="alice-password-1")
-    server.add_user("bob", company="Globex")
-    server.start()
-    server.backend = backend
-    yield server
-    server.stop()
+    return backend_servers.bridge(users={"alice": "Acme", "bob": "Globex"}, passwords={"alice": "alice-password-1"})

@@ -1,7 +1,7 @@
 """The addon's plain-Python bridge module against a real bankbridge server.
 
 The bridge binary (env BANKBRIDGE_BIN, default target/debug/bankbridge) is
-started on loopback with a fresh database by ``harness.Bridge``. When
+started on loopback with a fresh database by the harness (``module_servers``). When
 the binary is missing the live tests are skipped, except under CI (env CI
 set), where they fail.
 """
@@ -50,18 +50,13 @@ SANDBOX_PASSWORD = "secret"
 # Fixtures
 # ----------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def bridge(tmp_path_factory):
+def bridge(module_servers):
     """A bridge on SQLite with the user the addon logs in as (the addon does not care about the backend)."""
-    workdir = tmp_path_factory.mktemp("addon-bridge")
-    server = harness.Bridge(harness.new_database_url("sqlite", workdir), workdir)
+    server = module_servers.bridge(users={"odoo": "Test Company"})
     server.login = "odoo"
-    server.api_key = server.add_user("odoo", company="Test Company")
+    server.api_key = server.keys["odoo"]
     server.log = server.log_text
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    return server
 
 
 @pytest.fixture()
@@ -71,16 +66,12 @@ def client(bridge):
 
 def raw_execute_kw(bridge, model, method, args, kwargs=None):
     """The same call with the bare standard library, to compare faults."""
-    common = xmlrpc.client.ServerProxy(bridge.url + "/xmlrpc/2/common")
-    uid = common.authenticate(bridge.db, bridge.login, bridge.api_key, {})
-    obj = xmlrpc.client.ServerProxy(bridge.url + "/xmlrpc/2/object")
-    return obj.execute_kw(bridge.db, uid, bridge.api_key, model, method, args, kwargs or {})
+    api = harness.Api(bridge, bridge.login)
+    return api.models.execute_kw(bridge.db, api.uid, api.key, model, method, args, kwargs or {})
 
 
 def raw_fault(bridge, model, method, args, kwargs=None):
-    with pytest.raises(xmlrpc.client.Fault) as info:
-        raw_execute_kw(bridge, model, method, args, kwargs)
-    return info.value
+    return harness.fault_of(lambda: raw_execute_kw(bridge, model, method, args, kwargs))
 
 
 def assert_notification(result):
@@ -167,13 +158,11 @@ def _fill(form):
 def _settled(client, link_id, timeout=60):
     """The link once its first synchronization is over: Salt Edge runs the attempt after the consent
     page (the link is `disconnected`, then `fetching`, then `connected` or `error`)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def finished():
         link = client.read_link(link_id)
-        if link["state"] in ("connected", "error"):
-            return link
-        time.sleep(0.2)
-    raise AssertionError("link %s still fetching after %s s" % (link_id, timeout))
+        return link if link["state"] in ("connected", "error") else None
+
+    return harness.wait_for(finished, timeout, "link %s to finish fetching" % link_id)
 
 
 def complete_sandbox_consent(connect_url, max_steps=6):

@@ -3,11 +3,8 @@ forged log line cannot be injected, web sessions die with the user's credentials
 resist cross-site requests, and slow-drip connections from one peer do not starve other callers."""
 
 import http.client
-import json
-import os
 import socket
 import time
-import urllib.error
 import urllib.request
 import xmlrpc.client
 
@@ -16,19 +13,9 @@ import pytest
 import harness
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
-
-
 @pytest.fixture
-def sqlite_bridge(tmp_path):
-    server = harness.started_bridge("sqlite", tmp_path, {"ivan": "Acme"}, extra_env={"RUST_LOG": "debug"})
-    yield server
-    server.stop()
+def sqlite_bridge(servers):
+    return servers.bridge(users={"ivan": "Acme"}, env={"RUST_LOG": "debug"})
 
 
 def test_distinct_huge_logins_do_not_grow_memory(sqlite_bridge):
@@ -49,12 +36,12 @@ def test_distinct_huge_logins_do_not_grow_memory(sqlite_bridge):
         return xmlrpc.client.loads(reply)[0][0]
 
     assert authenticate_raw("0" + padding) is False
-    before = rss_kib(b.proc.pid)
+    before = harness.rss_kib(b.pid)
     for i in range(64):
         assert authenticate_raw(f"{i:06d}" + padding) is False
     # A huge password is refused the same way, for a real login too.
     assert common.authenticate(b.db, "ivan", "p" * (1024 * 1024), {}) is False
-    after = rss_kib(b.proc.pid)
+    after = harness.rss_kib(b.pid)
     print(f"RSS {before} -> {after} KiB")
     grown_mib = (after - before) / 1024
     # 64 retained logins would be 64 MiB; a few request buffers kept by the allocator are allowed.
@@ -65,18 +52,15 @@ def test_distinct_huge_logins_do_not_grow_memory(sqlite_bridge):
 
 def test_a_model_name_with_a_newline_forges_no_log_line(sqlite_bridge):
     b = sqlite_bridge
-    key = b.keys["ivan"]
-    common = xmlrpc.client.ServerProxy(f"{b.url}/xmlrpc/2/common")
-    models = xmlrpc.client.ServerProxy(f"{b.url}/xmlrpc/2/object")
-    uid = common.authenticate(b.db, "ivan", key, {})
+    ivan = harness.Api(b, "ivan")
+    common, models, uid, key = ivan.common, ivan.models, ivan.uid, ivan.key
     forged = "2026-11-27T00:00:00.000000Z  INFO bankbridge::auth: FORGED admin logged in"
     for model, method in (("res.partner\n" + forged, "search"), ("account.online.link", "read\r\n" + forged)):
         with pytest.raises(xmlrpc.client.Fault):
             models.execute_kw(b.db, uid, key, model, method, [[]])
-    body = json.dumps({"jsonrpc": "2.0", "method": "call", "id": 1, "params": {
-        "service": "object", "method": "execute_kw", "args": [b.db, uid, key, "x\n" + forged, "search", [[]]]}})
-    req = urllib.request.Request(f"{b.url}/jsonrpc", data=body.encode(), headers={"Content-Type": "application/json"})
-    assert "error" in json.loads(urllib.request.urlopen(req, timeout=30).read())
+    answer = harness.jsonrpc(f"{b.url}/jsonrpc", {
+        "service": "object", "method": "execute_kw", "args": [b.db, uid, key, "x\n" + forged, "search", [[]]]})
+    assert "error" in answer
     assert common.authenticate(b.db, "eve\n" + forged, "wrong", {}) is False
     with pytest.raises(xmlrpc.client.Fault):
         common.authenticate("db\n" + forged, "eve", "wrong", {})
@@ -89,17 +73,9 @@ def test_a_model_name_with_a_newline_forges_no_log_line(sqlite_bridge):
 
 
 @pytest.fixture(scope="module")
-def two_backend_bridge(backend, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp(f"attacker-{backend}")
-    if backend == "postgres" and not harness.postgres_admin_url():
-        pytest.skip("no PostgreSQL server")
-    server = harness.Bridge(harness.new_database_url(backend, workdir), workdir)
-    for login in ("kate", "liam"):
-        server.add_user(login, company="Acme")
-    server.add_user("mona", company="Acme", password="mona-password-1")
-    server.start()
-    yield server
-    server.stop()
+def two_backend_bridge(backend_servers):
+    return backend_servers.bridge(users={"kate": "Acme", "liam": "Acme", "mona": "Acme"},
+                                  passwords={"mona": "mona-password-1"})
 
 
 class WebSession:
@@ -111,13 +87,11 @@ class WebSession:
         self.bridge = bridge
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
-        self.headers = {"Content-Type": "application/json", **(headers or {})}
+        self.headers = headers or {}
 
     def post(self, path, params, headers=None):
-        body = json.dumps({"jsonrpc": "2.0", "method": "call", "id": 1, "params": params}).encode()
-        req = urllib.request.Request(self.bridge.url + path, data=body, headers={**self.headers, **(headers or {})})
-        with self.opener.open(req, timeout=30) as r:
-            return json.loads(r.read())
+        return harness.jsonrpc(self.bridge.url + path, params, headers={**self.headers, **(headers or {})},
+                               opener=self.opener)
 
     def login(self, login, password):
         answer = self.post("/web/session/authenticate", {"db": self.bridge.db, "login": login, "password": password})
@@ -141,22 +115,21 @@ def assert_expired(session):
         assert answer.get("error", {}).get("code") == 100, answer
 
 
-def test_web_session_ends_when_its_key_is_revoked(two_backend_bridge):
-    b = two_backend_bridge
-    session = WebSession(b)
-    session.login("kate", b.keys["kate"])
+def assert_a_key_session_ends_with(bridge, login, *command):
+    """A web session opened with the user's API key works, and is refused once `bankbridge COMMAND` ran."""
+    session = WebSession(bridge)
+    session.login(login, bridge.keys[login])
     assert_usable(session)
-    b.cli("user", "revoke", "kate")
+    bridge.cli(*command)
     assert_expired(session)
+
+
+def test_web_session_ends_when_its_key_is_revoked(two_backend_bridge):
+    assert_a_key_session_ends_with(two_backend_bridge, "kate", "user", "revoke", "kate")
 
 
 def test_web_session_ends_when_the_user_is_disabled(two_backend_bridge):
-    b = two_backend_bridge
-    session = WebSession(b)
-    session.login("liam", b.keys["liam"])
-    assert_usable(session)
-    b.cli("user", "disable", "liam")
-    assert_expired(session)
+    assert_a_key_session_ends_with(two_backend_bridge, "liam", "user", "disable", "liam")
 
 
 def test_web_session_ends_when_its_password_changes(two_backend_bridge):
@@ -175,17 +148,12 @@ def test_web_session_ends_when_its_password_changes(two_backend_bridge):
 
 
 def raw_post(bridge, path, body, headers):
-    req = urllib.request.Request(bridge.url + path, data=body, headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, r.headers, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers, json.loads(e.read())
+    reply = harness.post(bridge.url + path, body, headers=headers, timeout=30)
+    return reply.status, reply.headers, reply.json()
 
 
 def authenticate_body(bridge, login):
-    return json.dumps({"jsonrpc": "2.0", "method": "call", "id": 5,
-                       "params": {"db": bridge.db, "login": login, "password": bridge.keys[login]}}).encode()
+    return harness.jsonrpc_body({"db": bridge.db, "login": login, "password": bridge.keys[login]}, request_id=5)
 
 
 def test_json_session_routes_refuse_cross_site_requests(sqlite_bridge):
@@ -208,8 +176,8 @@ def test_json_session_routes_refuse_cross_site_requests(sqlite_bridge):
         cookie = headers["Set-Cookie"]
         assert "SameSite=Lax" in cookie and "HttpOnly" in cookie and "Secure" not in cookie, cookie
     sid = cookie.split(";")[0]
-    call = json.dumps({"jsonrpc": "2.0", "method": "call", "id": 6, "params": {
-        "model": "account.online.link", "method": "create", "args": [{"name": "csrf"}], "kwargs": {}}}).encode()
+    call = harness.jsonrpc_body({"model": "account.online.link", "method": "create", "args": [{"name": "csrf"}],
+                                 "kwargs": {}}, request_id=6)
     status, _, answer = raw_post(b, "/web/dataset/call_kw", call, {"Content-Type": "text/plain", "Cookie": sid})
     assert status == 415 and "result" not in answer
     status, _, answer = raw_post(b, "/web/dataset/call_kw", call,
@@ -219,24 +187,19 @@ def test_json_session_routes_refuse_cross_site_requests(sqlite_bridge):
     assert status == 200 and isinstance(answer["result"], int)
 
 
-def test_session_cookie_is_secure_behind_an_https_public_url(tmp_path):
-    server = harness.Bridge(str(tmp_path / "https.db"), tmp_path, extra_args=["--public-url", "https://bridge.example.com"])
-    server.add_user("nora", company="Acme")
-    server.start()
-    try:
-        body = authenticate_body(server, "nora")
-        status, headers, answer = raw_post(server, "/web/session/authenticate", body,
-                                           {"Content-Type": "application/json", "Origin": "https://bridge.example.com"})
-        assert status == 200 and answer["result"]["uid"], answer
-        assert "Secure" in headers["Set-Cookie"] and "SameSite=Lax" in headers["Set-Cookie"]
-        status, _, _ = raw_post(server, "/web/session/authenticate", body,
-                                {"Content-Type": "application/json", "Origin": "http://bridge.example.com"})
-        assert status == 403
-    finally:
-        server.stop()
+def test_session_cookie_is_secure_behind_an_https_public_url(servers):
+    server = servers.bridge(users={"nora": "Acme"}, args=["--public-url", "https://bridge.example.com"])
+    body = authenticate_body(server, "nora")
+    status, headers, answer = raw_post(server, "/web/session/authenticate", body,
+                                       {"Content-Type": "application/json", "Origin": "https://bridge.example.com"})
+    assert status == 200 and answer["result"]["uid"], answer
+    assert "Secure" in headers["Set-Cookie"] and "SameSite=Lax" in headers["Set-Cookie"]
+    status, _, _ = raw_post(server, "/web/session/authenticate", body,
+                            {"Content-Type": "application/json", "Origin": "http://bridge.example.com"})
+    assert status == 403
 
 
-def test_drip_feeding_connections_from_one_peer_do_not_starve_others(tmp_path):
+def test_drip_feeding_connections_from_one_peer_do_not_starve_others(servers):
     """1,100 connections from one peer (127.0.0.2) each send a request head and drip its body a byte a
     second, on a bridge started with a 512 open-file soft limit (as on many systems). Before: the
     descriptors ran out and every other call timed out. Now the bridge raises the soft limit to the
@@ -248,8 +211,7 @@ def test_drip_feeding_connections_from_one_peer_do_not_starve_others(tmp_path):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard < 4096:
         pytest.skip(f"hard open-file limit {hard} too low for this test")
-    server = harness.Bridge(str(tmp_path / "drip.db"), tmp_path)
-    server.add_user("olga", company="Acme")
+    server = servers.bridge(users={"olga": "Acme"}, start=False)
     resource.setrlimit(resource.RLIMIT_NOFILE, (512, hard))
     try:
         server.start()
@@ -257,7 +219,7 @@ def test_drip_feeding_connections_from_one_peer_do_not_starve_others(tmp_path):
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     drips = []
     try:
-        with open(f"/proc/{server.proc.pid}/limits") as f:
+        with open(f"/proc/{server.pid}/limits") as f:
             limits = next(line for line in f if line.startswith("Max open files")).split()
         assert int(limits[3]) == int(limits[4]) == hard, limits
         host, port = server.url.removeprefix("http://").split(":")
@@ -326,4 +288,3 @@ def test_drip_feeding_connections_from_one_peer_do_not_starve_others(tmp_path):
     finally:
         for s in drips:
             s.close()
-        server.stop()

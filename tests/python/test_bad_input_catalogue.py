@@ -4,7 +4,6 @@
 position of `execute_kw`, absurd paging, SQL in field names and `order`, unknown operators, 10,000-value
 `in` lists, Unicode in every writable text field."""
 
-import http.client
 import json
 import socket
 import time
@@ -13,17 +12,9 @@ from urllib.parse import urlparse
 
 import pytest
 
+import harness
+
 SECRET_MARKERS = ("alice-password-1", "root:x:0:0", "BEGIN PRIVATE KEY", "customer_secret", "connection_secret")
-
-
-def post(bridge, path, body, content_type="text/xml", headers=None):
-    parsed = urlparse(bridge.url)
-    conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
-    conn.request("POST", path, body=body, headers={"Content-Type": content_type, **(headers or {})})
-    response = conn.getresponse()
-    data = response.read()
-    conn.close()
-    return response.status, data
 
 
 def assert_no_secret(bridge, data):
@@ -35,18 +26,9 @@ def assert_no_secret(bridge, data):
 def assert_refused(bridge, status, data, expected=(200, 1)):
     """The one expected refusal: `(200, fault code)` for an XML-RPC fault or `(4xx, None)`; never a 5xx, a
     success or a secret."""
-    code = None
-    if status == 200:
-        with pytest.raises(xmlrpc.client.Fault) as err:
-            xmlrpc.client.loads(data)
-        code = err.value.faultCode
+    code = harness.response_fault(data).faultCode if status == 200 else None
     assert (status, code) == expected, (status, code, data[:200])
     assert_no_secret(bridge, data)
-
-
-def assert_alive(bridge):
-    assert bridge.proc.poll() is None, "the bridge died"
-    assert xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/common").version()["server_serie"] == "17.0"
 
 
 def call_xml(bridge, params, method="execute_kw"):
@@ -55,15 +37,7 @@ def call_xml(bridge, params, method="execute_kw"):
 
 @pytest.fixture(scope="module")
 def alice(bridge):
-    key = bridge.keys["alice"]
-    uid = xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/common").authenticate(bridge.db, "alice", key, {})
-    models = xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/object", allow_none=True)
-
-    def call(model, method, *args, **kwargs):
-        return models.execute_kw(bridge.db, uid, key, model, method, list(args), kwargs)
-
-    call.uid, call.key, call.models = uid, key, models
-    return call
+    return harness.Api(bridge, "alice", allow_none=True)
 
 
 def object_prefix(bridge, alice):
@@ -132,10 +106,10 @@ BODY_REFUSALS = {"100,000-deep arrays": (413, None), "100,000-deep structs": (41
 @pytest.mark.parametrize("case", BODY_CASES)
 def test_hostile_bodies_to_object_get_faults(bridge, alice, case):
     started = time.time()
-    status, data = post(bridge, "/xmlrpc/2/object", hostile_bodies(bridge, alice)[case])
+    status, _, data = harness.post(bridge.url + "/xmlrpc/2/object", hostile_bodies(bridge, alice)[case])
     assert_refused(bridge, status, data, BODY_REFUSALS.get(case, (200, 1)))
     assert time.time() - started < 20, "took too long"
-    assert_alive(bridge)
+    bridge.assert_alive()
 
 
 def test_hundred_megabyte_chunked_body_is_refused_without_reading_it_all(bridge):
@@ -172,7 +146,7 @@ def test_hundred_megabyte_chunked_body_is_refused_without_reading_it_all(bridge)
     assert sent < 100 * 1024 * 1024, "the server read the whole 100 MB"
     assert reply.startswith(b"HTTP/1.1 413") or reply == b"", reply[:100]
     assert time.time() - started < 30
-    assert_alive(bridge)
+    bridge.assert_alive()
 
 
 def test_hostile_jsonrpc_bodies(bridge, alice):
@@ -186,13 +160,13 @@ def test_hostile_jsonrpc_bodies(bridge, alice):
         json.dumps({"jsonrpc": "2.0", "method": "call", "id": 1, "params": {"service": "object", "method": "execute_kw", "args": "not a list"}}).encode(),
     ]
     for body in bodies:
-        status, data = post(bridge, "/jsonrpc", body, content_type="application/json")
+        status, _, data = harness.post(bridge.url + "/jsonrpc", body, "application/json")
         assert status < 500
         if status == 200:
             answer = json.loads(data)
             assert "error" in answer and "result" not in answer, answer
         assert_no_secret(bridge, data)
-    assert_alive(bridge)
+    bridge.assert_alive()
 
 
 # -- argument-level bad input -----------------------------------------------------------------------
@@ -224,7 +198,7 @@ def test_wrong_value_types_in_every_execute_kw_position(bridge, alice, position)
         params[position] = wrong
         if position == 1 and wrong == alice.uid:
             continue
-        status, data = post(bridge, "/xmlrpc/2/object", call_xml(bridge, params))
+        status, _, data = harness.post(bridge.url + "/xmlrpc/2/object", call_xml(bridge, params))
         assert status == 200, (position, name)
         try:
             result = xmlrpc.client.loads(data)[0][0]
@@ -241,9 +215,9 @@ def test_wrong_value_types_in_every_execute_kw_position(bridge, alice, position)
         assert (position, name) == (6, "nil"), (position, name, result)
     # Too few and too many parameters.
     for params in (good[:4], good + [{}], [bridge.db, alice.uid, alice.key, "account.online.link", "search", [[]], {}, {}]):
-        status, data = post(bridge, "/xmlrpc/2/object", call_xml(bridge, params))
+        status, _, data = harness.post(bridge.url + "/xmlrpc/2/object", call_xml(bridge, params))
         assert_refused(bridge, status, data)
-    assert_alive(bridge)
+    bridge.assert_alive()
 
 
 # (method, argument position): (the wrong values accepted, the wrong values refused with fault 2); every
@@ -335,7 +309,7 @@ def test_huge_and_negative_limit_and_offset(bridge, alice):
                 assert found == (ids if kw == "limit" else [])
         for value in (2**63 - 1, -(2**63)):
             for method in ("search", "search_read"):
-                status, data = post(bridge, "/xmlrpc/2/object", i8_call(bridge, alice, method, kw, value))
+                status, _, data = harness.post(bridge.url + "/xmlrpc/2/object", i8_call(bridge, alice, method, kw, value))
                 assert status == 200
                 if value > 0:
                     assert isinstance(xmlrpc.client.loads(data)[0][0], list), (method, kw)
@@ -348,7 +322,7 @@ def test_huge_and_negative_limit_and_offset(bridge, alice):
                 alice("account.online.link", "search", [], **{kw: value})
     with pytest.raises(xmlrpc.client.Fault):
         alice("account.online.link", "search_count", [], limit=-5)
-    assert_alive(bridge)
+    bridge.assert_alive()
 
 
 SQL_STRINGS = [
@@ -409,7 +383,7 @@ def test_sql_in_field_names_and_order(bridge, alice):
             assert answers, (text, method, result)
             assert_no_secret(bridge, xmlrpc.client.dumps((result,), allow_none=True))
     assert table_counts(alice) == before
-    assert_alive(bridge)
+    bridge.assert_alive()
 
 
 @pytest.mark.parametrize("operator", ["~~", "regex", "=~", "in;", "IN (1)", "", " =", "ilike%", "not", "any of", "similar to", None, 1, ["="]])
@@ -439,7 +413,7 @@ def test_ten_thousand_element_in_lists(bridge, alice):
     assert set(made) <= set(found)
     with pytest.raises(xmlrpc.client.Fault):
         alice("account.online.link", "search", [["id", "in", list(range(30_001))]])
-    assert_alive(bridge)
+    bridge.assert_alive()
 
 
 UNICODE = "Zürich Ωmega 漢字 עִבְרִית العربية e\u0301 \u202eRTL\u202c \ufeffBOM 𝔘𝔫𝔦 💶🏦 ß ﬁ İı \u00a0nbsp \t tab"
@@ -482,7 +456,7 @@ def test_unicode_in_every_writable_text_field(bridge, alice):
     with pytest.raises(xmlrpc.client.Fault):
         alice("account.online.link", "search", [], order="nàme")
     assert xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/common").authenticate(bridge.db, "ålice💶", "pässwörd", {}) is False
-    assert_alive(bridge)
+    bridge.assert_alive()
 
 
 def test_characters_xml_forbids_are_refused_like_expat_does(bridge, alice):
@@ -490,13 +464,13 @@ def test_characters_xml_forbids_are_refused_like_expat_does(bridge, alice):
     them, and anything stored with them would make every later answer carrying it unreadable."""
     for text in ("nul\x00byte", "bell\x07", "esc\x1b[31m"):
         body = call_xml(bridge, [bridge.db, alice.uid, alice.key, "account.online.link", "create", [{"name": text}]])
-        status, data = post(bridge, "/xmlrpc/2/object", body)
+        status, _, data = harness.post(bridge.url + "/xmlrpc/2/object", body)
         assert status == 200
         with pytest.raises(xmlrpc.client.Fault) as err:
             xmlrpc.client.loads(data)
         assert err.value.faultCode == 1 and "not allowed in XML" in err.value.faultString
     assert alice("account.online.link", "search_count", [["name", "in", ["nulbyte", "nul", "bell", "esc[31m"]]]) == 0
-    assert_alive(bridge)
+    bridge.assert_alive()
 
 
 def test_concurrent_readers_and_writers_get_no_error(bridge, alice):

@@ -4,16 +4,12 @@ in text) nor make every later XML-RPC answer unreadable for Python clients (expa
 
 import pytest
 
-import harness
-from sandbox_flow import Api, admin, connect, settled
+from harness import Api, connect, sandbox_admin, settled
 
 
 @pytest.fixture(scope="module")
-def flow(backend, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp(f"bank-text-{backend}")
-    server = harness.started_bridge(backend, workdir, {"alice": "Acme"}, extra_env={"BANKBRIDGE_SANDBOX_TRANSACTIONS": "3", "BANKBRIDGE_SYNC_INTERVAL": "0"})
-    yield server
-    server.stop()
+def flow(backend_servers):
+    return backend_servers.bridge(users={"alice": "Acme"}, env={"BANKBRIDGE_SANDBOX_TRANSACTIONS": "3", "BANKBRIDGE_SYNC_INTERVAL": "0"})
 
 
 def test_hostile_account_name_from_the_bank_is_stored_clean(flow):
@@ -22,7 +18,7 @@ def test_hostile_account_name_from_the_bank_is_stored_clean(flow):
     record = settled(api, link)
     assert record["state"] == "connected", record
     connection = api.link(link, "connection_identifier")["connection_identifier"]
-    admin(connect_url, f"connections/{connection}/accounts", {"name": "Sav\x00ings\x01 \uffffplus", "currency_code": "EUR", "transactions": 2})
+    sandbox_admin(connect_url, f"connections/{connection}/accounts", {"name": "Sav\x00ings\x01 \uffffplus", "currency_code": "EUR", "transactions": 2})
 
     added = api("account.online.link", "action_fetch_accounts", [link])
     settled(api, link)

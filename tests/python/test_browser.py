@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import harness
-from sandbox_flow import Api
+from harness import Api
 
 BROWSER_DIR = harness.REPO / "tests" / "browser"
 

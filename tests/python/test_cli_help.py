@@ -3,7 +3,6 @@ command lists only what it uses, and the environment variables without a flag ar
 
 import os
 import re
-import subprocess
 
 import pytest
 
@@ -14,7 +13,7 @@ ENTRY = re.compile(r"^  (?:-\w, |    )?(--[\w-]+)(?: <\w+>)?|^  (<\w+>)")
 
 
 def help_text(*command):
-    out = subprocess.run([harness.binary(), *command, "--help"], capture_output=True, text=True, timeout=30)
+    out = harness.run_cli(*command, "--help", timeout=30)
     assert out.returncode == 0, out.stderr
     return out.stdout
 
@@ -70,7 +69,7 @@ def test_sandbox_lists_no_database_option():
     options = set(entries(help_text("sandbox")))
     assert "--port" in options
     assert not options & {"--database", "--db-name"}, options
-    given = subprocess.run([harness.binary(), "--database", "x.db", "sandbox"], capture_output=True, text=True, timeout=30)
+    given = harness.run_cli("--database", "x.db", "sandbox", timeout=30)
     assert given.returncode != 0 and "uses no database" in given.stderr, given
 
 
@@ -78,7 +77,7 @@ def test_database_before_or_after_the_command_and_the_command_s_own_wins(tmp_pat
     before, after = tmp_path / "before.db", tmp_path / "after.db"
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "BANKBRIDGE_DATABASE")}
     env["DATABASE_URL"] = str(tmp_path / "from-env.db")
-    run = lambda *args: subprocess.run([harness.binary(), *args], capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path)
+    run = lambda *args: harness.run_cli(*args, env=env, cwd=tmp_path)
     assert run("--database", str(before), "migrate").returncode == 0 and before.exists()
     assert run("--database", str(before), "migrate", "--database", str(after)).returncode == 0 and after.exists()
     assert not (tmp_path / "from-env.db").exists()

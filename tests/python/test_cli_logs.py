@@ -5,8 +5,6 @@ import json
 import urllib.request
 import xmlrpc.client
 
-import harness
-
 
 def json_lines(text):
     lines = [line for line in text.splitlines() if line.strip()]
@@ -20,17 +18,14 @@ def json_lines(text):
     return records
 
 
-def test_serve_with_log_format_json_writes_one_object_per_line(tmp_path):
-    bridge = harness.Bridge(harness.new_database_url("sqlite", tmp_path), tmp_path, extra_args=["--log-format", "json"])
-    bridge.start()
-    try:
-        common = xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/common")
-        assert common.version()["server_serie"] == "17.0"
-        assert common.authenticate("bankbridge", "admin", "wrong key", {}) is False
-        with urllib.request.urlopen(bridge.url + "/health", timeout=5) as r:
-            assert r.status == 200
-    finally:
-        bridge.stop()
+def test_serve_with_log_format_json_writes_one_object_per_line(servers):
+    bridge = servers.bridge(args=["--log-format", "json"])
+    common = xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/common")
+    assert common.version()["server_serie"] == "17.0"
+    assert common.authenticate("bankbridge", "admin", "wrong key", {}) is False
+    with urllib.request.urlopen(bridge.url + "/health", timeout=5) as r:
+        assert r.status == 200
+    bridge.stop()
     records = json_lines(bridge.log_text())
     messages = [r["fields"].get("message", "") for r in records]
     assert any("listening on" in m for m in messages), messages
@@ -38,9 +33,8 @@ def test_serve_with_log_format_json_writes_one_object_per_line(tmp_path):
     assert "wrong key" not in bridge.log_text()
 
 
-def test_the_environment_variable_selects_json_too(tmp_path):
-    bridge = harness.Bridge(harness.new_database_url("sqlite", tmp_path), tmp_path, extra_env={"BANKBRIDGE_LOG_FORMAT": "json"})
-    bridge.start()
+def test_the_environment_variable_selects_json_too(servers):
+    bridge = servers.bridge(env={"BANKBRIDGE_LOG_FORMAT": "json"})
     bridge.stop()
     records = json_lines(bridge.log_text())
     assert any("stopped" in r["fields"].get("message", "") for r in records), records

@@ -2,31 +2,25 @@
 failed link's reason printed, non-zero exit) and with `serve` stopped (a prompt, precise message)."""
 
 import re
-import subprocess
 import time
 
 import pytest
 
 import harness
-from sandbox_flow import Api, StandaloneSandbox, admin, connect, settled
+from harness import Api, connect, sandbox_admin, settled
 
 PER_ACCOUNT = 2500
 
 
 @pytest.fixture(scope="module")
-def flow(tmp_path_factory):
+def flow(module_servers):
     # The command line behaves the same on both backends; SQLite keeps this module light.
-    workdir = tmp_path_factory.mktemp("cli-sync")
-    server = harness.started_bridge(
-        "sqlite", workdir, {"alice": "Acme"}, extra_env={"BANKBRIDGE_SANDBOX_TRANSACTIONS": str(PER_ACCOUNT), "BANKBRIDGE_SYNC_INTERVAL": "0"}
-    )
-    yield server
-    server.stop()
+    return module_servers.bridge(users={"alice": "Acme"}, env={"BANKBRIDGE_SANDBOX_TRANSACTIONS": str(PER_ACCOUNT), "BANKBRIDGE_SYNC_INTERVAL": "0"})
 
 
 def run_sync(flow, *args, timeout=120):
-    # capture_output: standard output and error are pipes, as under cron.
-    return subprocess.run([harness.binary(), "sync", *args], env=flow.env, cwd=flow.workdir, capture_output=True, text=True, timeout=timeout)
+    # Output captured: standard output and error are pipes, as under cron.
+    return flow.run_cli("sync", *args, timeout=timeout)
 
 
 def test_without_a_terminal_each_failed_link_says_why_and_the_exit_code_is_non_zero(flow):
@@ -34,7 +28,7 @@ def test_without_a_terminal_each_failed_link_says_why_and_the_exit_code_is_non_z
     good, *_ = connect(api, "good@acme.test")
     expired, connect_url, *_ = connect(api, "expired@acme.test")
     connection = api.link(expired, "connection_identifier")["connection_identifier"]
-    admin(connect_url, f"connections/{connection}/expire_consent")
+    sandbox_admin(connect_url, f"connections/{connection}/expire_consent")
     out = run_sync(flow)
     assert out.returncode != 0, out
     # The reason of the failed link, with its id, whatever the mode.
@@ -47,18 +41,12 @@ def test_without_a_terminal_each_failed_link_says_why_and_the_exit_code_is_non_z
 
 
 @pytest.fixture(scope="module")
-def polled(tmp_path_factory):
+def polled(module_servers):
     """A bridge whose Salt Edge (a standalone sandbox) sends no callbacks: `serve` does not import what an
     attempt started by `sync` brings (it did not start it, and no callback tells it), so the rows counted
     by `sync` are the ones it imports itself."""
-    workdir = tmp_path_factory.mktemp("cli-sync-polled")
-    sandbox = StandaloneSandbox(workdir, env={"BANKBRIDGE_SANDBOX_TRANSACTIONS": "20"})
-    bridge = harness.Bridge(harness.new_database_url("sqlite", workdir), workdir, extra_env={**sandbox.bridge_env(), "BANKBRIDGE_SALTEDGE_INCLUDE_SANDBOXES": "true"})
-    bridge.add_user("alice", company="Acme")
-    bridge.start()
-    yield bridge
-    bridge.stop()
-    sandbox.stop()
+    sandbox = module_servers.sandbox(env={"BANKBRIDGE_SANDBOX_TRANSACTIONS": "20"})
+    return module_servers.bridge(users={"alice": "Acme"}, env={**sandbox.bridge_env(), "BANKBRIDGE_SALTEDGE_INCLUDE_SANDBOXES": "true"})
 
 
 def test_without_a_terminal_progress_lines_show_total_rate_and_eta(polled):
@@ -70,8 +58,8 @@ def test_without_a_terminal_progress_lines_show_total_rate_and_eta(polled):
     # with PER_ACCOUNT rows, and allows the next refresh now, so that `sync` has rows to show progress on.
     assert settled(api, link)["state"] == "connected"
     connection = api.link(link, "connection_identifier")["connection_identifier"]
-    admin(connect_url, f"connections/{connection}/accounts", {"name": "Savings", "transactions": PER_ACCOUNT})
-    admin(connect_url, f"connections/{connection}/next_refresh", {"in_secs": 0})
+    sandbox_admin(connect_url, f"connections/{connection}/accounts", {"name": "Savings", "transactions": PER_ACCOUNT})
+    sandbox_admin(connect_url, f"connections/{connection}/next_refresh", {"in_secs": 0})
     out = run_sync(flow, "--link", str(link), "--progress-interval", "0")
     assert out.returncode == 0, out.stderr
     line = re.compile(r"^link (\d+): ([\d,]+) of ([\d,]+) rows \((\d+)%\), ([\d,]+) rows/s, ETA (\S.*)$")

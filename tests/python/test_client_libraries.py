@@ -4,10 +4,11 @@ odoo-client-lib and erppeek speak XML-RPC on the legacy /xmlrpc endpoints; OdooR
 import importlib
 import json
 import os
-import urllib.request
 from urllib.parse import urlparse
 
 import pytest
+
+import harness
 
 
 def client_library(module):
@@ -28,12 +29,7 @@ def host_port(bridge):
 
 @pytest.fixture
 def link_id(bridge):
-    import xmlrpc.client
-
-    key = bridge.keys["alice"]
-    uid = xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/common").authenticate(bridge.db, "alice", key, {})
-    models = xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/object")
-    return models.execute_kw(bridge.db, uid, key, "account.online.link", "create", [{"name": "Client lib bank"}])
+    return harness.Api(bridge, "alice")("account.online.link", "create", {"name": "Client lib bank"})
 
 
 def test_odoo_client_lib(bridge, link_id):
@@ -86,24 +82,22 @@ def test_odoorpc_over_jsonrpc(bridge, link_id):
     assert "Invalid field 'nope'" in str(err.value)
 
 
-def jsonrpc(url, params, cookie=None):
-    body = json.dumps({"jsonrpc": "2.0", "method": "call", "params": params, "id": 7}).encode()
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
-    if cookie:
-        request.add_header("Cookie", cookie)
-    with urllib.request.urlopen(request, timeout=10) as r:
-        return json.loads(r.read()), r.headers.get("Set-Cookie")
+def jsonrpc_with_cookie(url, params, cookie=None):
+    """The answer and the Set-Cookie header of a JSON-RPC call made with `cookie`."""
+    reply = harness.post(url, harness.jsonrpc_body(params, 7), "application/json", {"Cookie": cookie} if cookie else {},
+                         timeout=10)
+    return json.loads(reply.ok()), reply.headers.get("Set-Cookie")
 
 
 def test_jsonrpc_errors_and_web_session(bridge, link_id):
-    reply, _ = jsonrpc(f"{bridge.url}/jsonrpc", {"service": "object", "method": "execute_kw", "args": [bridge.db, 1, "bad", "account.online.link", "search", [[]]]})
+    reply, _ = jsonrpc_with_cookie(f"{bridge.url}/jsonrpc", {"service": "object", "method": "execute_kw", "args": [bridge.db, 1, "bad", "account.online.link", "search", [[]]]})
     assert reply["error"]["data"]["name"] == "odoo.exceptions.AccessDenied"
-    reply, cookie = jsonrpc(f"{bridge.url}/web/session/authenticate", {"db": bridge.db, "login": "alice", "password": bridge.keys["alice"]})
+    reply, cookie = jsonrpc_with_cookie(f"{bridge.url}/web/session/authenticate", {"db": bridge.db, "login": "alice", "password": bridge.keys["alice"]})
     assert reply["result"]["uid"] > 0 and cookie
     sid = cookie.split(";")[0]
-    reply, _ = jsonrpc(f"{bridge.url}/web/dataset/call_kw/account.online.link/read", {"model": "account.online.link", "method": "read", "args": [[link_id], ["state"]], "kwargs": {}}, sid)
+    reply, _ = jsonrpc_with_cookie(f"{bridge.url}/web/dataset/call_kw/account.online.link/read", {"model": "account.online.link", "method": "read", "args": [[link_id], ["state"]], "kwargs": {}}, sid)
     assert reply["result"] == [{"id": link_id, "state": "disconnected"}]
-    reply, _ = jsonrpc(f"{bridge.url}/web/dataset/call_kw", {"model": "account.online.link", "method": "read", "args": [[link_id]], "kwargs": {}})
+    reply, _ = jsonrpc_with_cookie(f"{bridge.url}/web/dataset/call_kw", {"model": "account.online.link", "method": "read", "args": [[link_id]], "kwargs": {}})
     assert reply["error"]["code"] == 100
 
 

@@ -1,8 +1,6 @@
 """Credentials are checked on every call: a revoked key or a disabled user stops working at once on a
 running bridge; repeated wrong logins are throttled; a second key works beside the first."""
 
-import sqlite3
-import subprocess
 import xmlrpc.client
 
 import pytest
@@ -11,17 +9,13 @@ import harness
 
 
 @pytest.fixture
-def bridge(tmp_path):
-    server = harness.started_bridge("sqlite", tmp_path, {"carol": "Acme", "dave": "Acme", "erin": "Acme"})
-    yield server
-    server.stop()
+def bridge(servers):
+    return servers.bridge(users={"carol": "Acme", "dave": "Acme", "erin": "Acme"})
 
 
 def object_call(bridge, login, key):
-    common = xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/common")
-    models = xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/object")
-    uid = common.authenticate(bridge.db, login, key, {})
-    return uid, lambda: models.execute_kw(bridge.db, uid or 1, key, "account.online.link", "search_count", [[]])
+    api = harness.Api(bridge, login, key=key)
+    return api.uid, lambda: api.models.execute_kw(bridge.db, api.uid or 1, key, "account.online.link", "search_count", [[]])
 
 
 def test_revoked_key_stops_working_immediately(bridge):
@@ -55,31 +49,15 @@ def test_repeated_wrong_logins_are_throttled(bridge):
     assert "too many recent failures" in bridge.log_text()
 
 
-def database_execute(bridge, sql):
-    """Runs `sql` on the bridge's database directly, as another tool or process would."""
-    if bridge.backend == "postgres":
-        subprocess.run(["psql", bridge.database_url, "-q", "-c", sql], check=True, capture_output=True)
-    else:
-        with sqlite3.connect(bridge.database_url) as db:
-            db.execute(sql)
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
-def pair(request, tmp_path):
+def pair(request, servers):
     """Two bridge processes on one database (the second started on the first's database)."""
-    first = harness.started_bridge(request.param, tmp_path, {"frank": "Acme", "gina": "Acme", "hank": "Acme"})
-    second = harness.Bridge(first.database_url, tmp_path)
-    second.backend, second.keys = first.backend, dict(first.keys)
-    second.start()
-    yield first, second
-    second.stop()
-    first.stop()
+    first = servers.bridge(request.param, users={"frank": "Acme", "gina": "Acme", "hank": "Acme"})
+    return first, servers.bridge(database=first.database_url, keys=first.keys)
 
 
 def denied(call):
-    with pytest.raises(xmlrpc.client.Fault) as err:
-        call()
-    return err.value.faultCode == 3
+    return harness.fault_of(call).faultCode == 3
 
 
 def test_credential_changes_take_effect_on_the_next_call_in_every_process(pair):
@@ -103,7 +81,7 @@ def test_credential_changes_take_effect_on_the_next_call_in_every_process(pair):
     # A key deleted by hand in the database, not through the bridge.
     gina = [object_call(bridge, "gina", first.keys["gina"])[1] for bridge in pair]
     assert all(call() == 0 and call() == 0 for call in gina)
-    database_execute(first, "DELETE FROM api_keys WHERE user_id = (SELECT id FROM users WHERE login = 'gina')")
+    assert first.execute_sql("DELETE FROM api_keys WHERE user_id = (SELECT id FROM users WHERE login = 'gina')") == 1
     assert all(denied(call) for call in gina)
 
     # A user disabled by one process's CLI is refused by both.

@@ -5,21 +5,14 @@ import xmlrpc.client
 
 import pytest
 
+import harness
+
 
 @pytest.fixture(params=[False, True], ids=["allow_none=False", "allow_none=True"])
 def api(request, bridge):
-    allow_none = request.param
-    common = xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/common", allow_none=allow_none)
-    models = xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/object", allow_none=allow_none)
-    key = bridge.keys["alice"]
-    uid = common.authenticate(bridge.db, "alice", key, {})
-    assert isinstance(uid, int) and uid > 0
-
-    def call(model, method, *args, **kwargs):
-        return models.execute_kw(bridge.db, uid, key, model, method, list(args), kwargs)
-
-    call.uid, call.key, call.models, call.common, call.allow_none = uid, key, models, common, allow_none
-    return call
+    api = harness.Api(bridge, "alice", allow_none=request.param)
+    assert isinstance(api.uid, int) and api.uid > 0
+    return api
 
 
 def make_link(api, name, **extra):
@@ -246,14 +239,7 @@ def test_nil_in_requests_is_accepted_when_the_client_sends_it(bridge):
 
 
 def test_company_isolation(bridge, api):
-    common = xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/common")
-    models = xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/object")
-    bob_key = bridge.keys["bob"]
-    bob = common.authenticate(bridge.db, "bob", bob_key, {})
-
-    def as_bob(model, method, *args, **kw):
-        return models.execute_kw(bridge.db, bob, bob_key, model, method, list(args), kw)
-
+    as_bob = harness.Api(bridge, "bob")
     secret_link = make_link(api, "Acme private bank")
     assert secret_link not in as_bob("account.online.link", "search", [])
     assert as_bob("account.online.link", "search_count", [["name", "=", "Acme private bank"]]) == 0
@@ -264,7 +250,7 @@ def test_company_isolation(bridge, api):
         with pytest.raises(xmlrpc.client.Fault) as err:
             as_bob("account.online.link", method, *args)
         assert err.value.faultCode == 4, method
-        assert (f"Sorry, bob (id={bob}) doesn't have '{operation}' access to:\n- Bank Connection "
+        assert (f"Sorry, bob (id={as_bob.uid}) doesn't have '{operation}' access to:\n- Bank Connection "
                 "(account.online.link)") in err.value.faultString, err.value.faultString
     with pytest.raises(xmlrpc.client.Fault):
         as_bob("account.online.account", "create", {"name": "hijack", "account_online_link_id": secret_link})

@@ -5,18 +5,16 @@ secret; repeated wrong credentials are throttled; callbacks whose signature does
 nothing (and a correctly signed one does, so the check is not vacuous). test_external_api.py and
 test_sync_flow.py hold the basic cases."""
 
-import base64
 import datetime
 import json
 import subprocess
 import time
-import urllib.request
 import xmlrpc.client
 
 import pytest
 
 import harness
-from sandbox_flow import Api, connect, post_callback, settled
+from harness import Api, connect, post_callback, settled, sign
 
 MODELS = ["account.online.link", "account.online.account", "account.online.transaction", "account.online.institution", "res.company", "res.users", "ir.model"]
 GENERIC = ["search", "search_count", "read", "search_read", "name_search", "exists", "fields_get", "check_access_rights", "default_get", "create", "write", "unlink"]
@@ -34,12 +32,6 @@ def world(bridge):
     b_link = bob("account.online.link", "create", {"name": "Globex Bank"})
     b_acc = bob("account.online.account", "create", {"name": "Globex USD", "account_online_link_id": b_link})
     return alice, bob, {"account.online.link": a_link, "account.online.account": a_acc, "account.online.transaction": a_tx}, {"link": b_link, "account": b_acc}
-
-
-def fault(call):
-    with pytest.raises(xmlrpc.client.Fault) as err:
-        call()
-    return err.value
 
 
 def test_every_object_call_without_valid_credentials_is_fault_3(bridge, world):
@@ -74,32 +66,25 @@ def test_every_object_call_without_valid_credentials_is_fault_3(bridge, world):
     for model in MODELS:
         for method in GENERIC + BUTTONS + ["no_such_method", "_private"]:
             for uid, key in bad_credentials[:: 1 if model == "account.online.link" else 5]:
-                err = fault(lambda: models.execute_kw(bridge.db, uid, key, model, method, [[acme["account.online.link"]]], {}))
+                err = harness.fault_of(lambda: models.execute_kw(bridge.db, uid, key, model, method, [[acme["account.online.link"]]], {}))
                 assert (err.faultCode, err.faultString) == (3, "Access Denied"), (model, method, uid, err.faultString)
                 calls += 1
     # Malformed calls without credentials learn nothing about their shape either.
     for params in [(bridge.db,), (bridge.db, victim), (bridge.db, victim, "x", 42), (bridge.db, victim, "x", "account.online.link", "search", "not a list"), (123, victim, "x", "nope", "nope")]:
-        err = fault(lambda: models.execute_kw(*params))
+        err = harness.fault_of(lambda: models.execute_kw(*params))
         assert err.faultCode == 3, params
-    err = fault(lambda: models.execute(bridge.db, victim, "wrong", "account.online.link", "search", []))
+    err = harness.fault_of(lambda: models.execute(bridge.db, victim, "wrong", "account.online.link", "search", []))
     assert err.faultCode == 3
     # The legacy endpoint and JSON-RPC say the same.
     legacy = xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/object")
-    assert fault(lambda: legacy.execute_kw(bridge.db, victim, "wrong", "account.online.link", "search", [[]])).faultCode == "AccessDenied"
-    answer = jsonrpc(bridge, "/jsonrpc", {"service": "object", "method": "execute_kw", "args": [bridge.db, victim, "wrong", "account.online.link", "search", [[]]]})
+    assert harness.fault_of(lambda: legacy.execute_kw(bridge.db, victim, "wrong", "account.online.link", "search", [[]])).faultCode == "AccessDenied"
+    answer = harness.jsonrpc(f"{bridge.url}/jsonrpc", {"service": "object", "method": "execute_kw", "args": [bridge.db, victim, "wrong", "account.online.link", "search", [[]]]})
     assert "error" in answer and "AccessDenied" in json.dumps(answer["error"]), answer
-    answer = jsonrpc(bridge, "/web/dataset/call_kw", {"model": "account.online.link", "method": "search", "args": [[]], "kwargs": {}})
+    answer = harness.jsonrpc(f"{bridge.url}/web/dataset/call_kw", {"model": "account.online.link", "method": "search", "args": [[]], "kwargs": {}})
     assert "error" in answer and "result" not in answer
     assert calls > 200
     # Nothing changed.
     assert alice("account.online.link", "read", [acme["account.online.link"]], ["name"])[0]["name"] == "Acme Bank"
-
-
-def jsonrpc(bridge, path, params):
-    body = json.dumps({"jsonrpc": "2.0", "method": "call", "id": 1, "params": params}).encode()
-    request = urllib.request.Request(f"{bridge.url}{path}", data=body, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as r:
-        return json.loads(r.read())
 
 
 def test_another_company_can_neither_see_nor_touch_records(world):
@@ -121,7 +106,7 @@ def test_another_company_can_neither_see_nor_touch_records(world):
         if own:
             calls += [("read", ([rid, own], ["id"])), ("write", ([own, rid], writable))]
         for method, args in calls:
-            assert fault(lambda: bob(model, method, *args)).faultCode == 4, (model, method)
+            assert harness.fault_of(lambda: bob(model, method, *args)).faultCode == 4, (model, method)
     # Domains that walk into the other company's records find nothing.
     a_link, a_acc = acme["account.online.link"], acme["account.online.account"]
     assert bob("account.online.account", "search", [["account_online_link_id", "=", a_link]]) == []
@@ -136,7 +121,7 @@ def test_another_company_can_neither_see_nor_touch_records(world):
     assert [c["name"] for c in bob("res.company", "search_read", [], fields=["name"])] == ["Globex"]
     assert "alice" not in {u["login"] for u in bob("res.users", "search_read", [], fields=["login"])}
     acme_company = alice("res.company", "search", [])[0]
-    assert fault(lambda: bob("res.company", "read", [acme_company])).faultCode == 4
+    assert harness.fault_of(lambda: bob("res.company", "read", [acme_company])).faultCode == 4
     # No pointer from Globex's records to Acme's, by create, write or x2many command.
     # (model, method, arguments, the outcome: fault 2 for a pointer to a record that is not visible, as to
     # one that does not exist; fault 4 for another company's record or company, as Odoo's record rules)
@@ -167,7 +152,7 @@ def test_another_company_can_neither_see_nor_touch_records(world):
         assert alice(model, "read", [rid]) == snapshot[model], model
     # Bob's buttons on Alice's link: Odoo's access error, before the button does anything.
     for method in BUTTONS:
-        assert fault(lambda: bob("account.online.link", method, [a_link])).faultCode == 4, method
+        assert harness.fault_of(lambda: bob("account.online.link", method, [a_link])).faultCode == 4, method
 
 
 def test_no_answer_carries_a_secret(bridge, world):
@@ -188,9 +173,9 @@ def test_no_answer_carries_a_secret(bridge, world):
             for secret in secrets:
                 assert secret not in text, (model, secret[:6])
             for name in ("password", "password_hash", "key_hash", "customer_secret", "connection_secret", "secret"):
-                err = fault(lambda: api(model, "read", ids[:1] or [1], [name]))
+                err = harness.fault_of(lambda: api(model, "read", ids[:1] or [1], [name]))
                 assert err.faultCode == 1 and "$argon2" not in err.faultString, (model, name, err.faultString)
-                err = fault(lambda: api(model, "search", [[name, "=like", "$argon2%"]]))
+                err = harness.fault_of(lambda: api(model, "search", [[name, "=like", "$argon2%"]]))
                 assert err.faultCode == 1, (model, name)
 
 
@@ -203,24 +188,15 @@ def test_repeated_wrong_keys_for_a_uid_are_throttled(bridge):
     models = xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/object")
     assert models.execute_kw(bridge.db, uid, key, "account.online.link", "search_count", [[]]) == 0
     for i in range(10):
-        assert fault(lambda: models.execute_kw(bridge.db, uid, f"guess-{i}", "account.online.link", "search", [[]])).faultCode == 3
+        assert harness.fault_of(lambda: models.execute_kw(bridge.db, uid, f"guess-{i}", "account.online.link", "search", [[]])).faultCode == 3
     started = time.time()
     for _ in range(20):
-        err = fault(lambda: models.execute_kw(bridge.db, uid, key, "account.online.link", "search", [[]]))
+        err = harness.fault_of(lambda: models.execute_kw(bridge.db, uid, key, "account.online.link", "search", [[]]))
         assert (err.faultCode, err.faultString) == (3, "Access Denied")
     assert time.time() - started < 5
 
 
 # -- callbacks --------------------------------------------------------------------------------------
-
-PRIVATE_KEY = harness.REPO / "src" / "sandbox" / "keys" / "sandbox_private.pem"
-
-
-def sign(key_path, message):
-    out = subprocess.run(["openssl", "dgst", "-sha256", "-sign", str(key_path)], input=message, capture_output=True, check=True)
-    return base64.b64encode(out.stdout).decode()
-
-
 
 def test_callbacks_with_a_bad_signature_change_nothing(bridge, tmp_path):
     alice = Api(bridge, "alice")
@@ -234,12 +210,12 @@ def test_callbacks_with_a_bad_signature_change_nothing(bridge, tmp_path):
     other_key = tmp_path / "other.pem"
     subprocess.run(["openssl", "genrsa", "-out", str(other_key), "2048"], check=True, capture_output=True)
     forged = {
-        "signed by another key": (body, sign(other_key, f"{url}|".encode() + body)),
-        "body changed after signing": (body.replace(b"forged", b"forgeD"), sign(PRIVATE_KEY, f"{url}|".encode() + body)),
-        "signed for another callback": (body, sign(PRIVATE_KEY, f"{bridge.url}/saltedge/callbacks/notify|".encode() + body)),
-        "signed for another host": (body, sign(PRIVATE_KEY, f"http://evil.invalid/saltedge/callbacks/fail|".encode() + body)),
-        "signature of the body alone": (body, sign(PRIVATE_KEY, body)),
-        "truncated signature": (body, sign(PRIVATE_KEY, f"{url}|".encode() + body)[:-8]),
+        "signed by another key": (body, sign(f"{url}|".encode() + body, other_key)),
+        "body changed after signing": (body.replace(b"forged", b"forgeD"), sign(f"{url}|".encode() + body)),
+        "signed for another callback": (body, sign(f"{bridge.url}/saltedge/callbacks/notify|".encode() + body)),
+        "signed for another host": (body, sign(f"http://evil.invalid/saltedge/callbacks/fail|".encode() + body)),
+        "signature of the body alone": (body, sign(body)),
+        "truncated signature": (body, sign(f"{url}|".encode() + body)[:-8]),
         "not base64": (body, "!!!!"),
         "empty": (body, ""),
     }
@@ -247,6 +223,6 @@ def test_callbacks_with_a_bad_signature_change_nothing(bridge, tmp_path):
         assert post_callback(bridge, "fail", payload, signature) in (400, 401, 403), name
         assert alice.link(link, *fields) == before, name
     # The same body, correctly signed, is accepted and acted on: the checks above are not vacuous.
-    assert post_callback(bridge, "fail", body, sign(PRIVATE_KEY, f"{url}|".encode() + body)) == 200
+    assert post_callback(bridge, "fail", body, sign(f"{url}|".encode() + body)) == 200
     after = alice.link(link, *fields)
     assert after != before and after["state"] == "error", after

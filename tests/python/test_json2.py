@@ -7,8 +7,6 @@ refused as Odoo refuses them; and nothing secret in the access log.
 import json
 import shutil
 import subprocess
-import urllib.error
-import urllib.request
 from urllib.parse import urlparse
 
 import odoolib
@@ -23,22 +21,15 @@ LINK = "account.online.link"
 
 
 def post(bridge, path, body=None, key=None, raw=None, headers=None):
-    """(status, parsed JSON or text) of a POST to the bridge."""
-    sent = {"Content-Type": "application/json"}
-    if key:
-        sent["Authorization"] = f"bearer {key}"
+    """(status, parsed JSON or text) of a JSON POST to the bridge, with `key` as the bearer token."""
+    sent = {"Authorization": f"bearer {key}"} if key else {}
     sent.update(headers or {})
     data = raw if raw is not None else json.dumps(body if body is not None else {}).encode()
-    req = urllib.request.Request(bridge.url + path, data=data, headers=sent, method="POST")
+    reply = harness.post(bridge.url + path, data, "application/json", sent, timeout=30)
     try:
-        with urllib.request.urlopen(req, timeout=30) as response:
-            status, text = response.status, response.read().decode()
-    except urllib.error.HTTPError as e:
-        status, text = e.code, e.read().decode()
-    try:
-        return status, json.loads(text)
+        return reply.status, reply.json()
     except ValueError:
-        return status, text
+        return reply.status, reply.data.decode()
 
 
 def test_odoo_json2_client_reads_and_writes(bridge):
@@ -141,22 +132,20 @@ def test_curl(bridge):
     assert [row["name"] for row in json.loads(out.stdout)] == ["Globex"]
 
 
-def test_revoked_keys_and_disabled_users_stop_on_the_next_call(backend, tmp_path):
-    bridge = harness.started_bridge(backend, tmp_path, {"carol": "Initech", "dave": "Initech"})
-    try:
-        carol, dave = bridge.keys["carol"], bridge.keys["dave"]
-        second = bridge.cli("user", "key", "carol").split()[-1]
-        for key in (carol, second, dave):
-            assert post(bridge, "/json/2/res.company/search_count", {"domain": []}, key) == (200, 1)
-        bridge.cli("user", "revoke", "carol")
-        for key in (carol, second):
-            status, body = post(bridge, "/json/2/res.company/search_count", {"domain": []}, key)
-            assert (status, body["message"]) == (401, "Invalid apikey")
-        bridge.cli("user", "disable", "dave")
-        assert post(bridge, "/json/2/res.company/search_count", {"domain": []}, dave)[0] == 401
-        log = bridge.log_text()
-    finally:
-        bridge.stop()
+def test_revoked_keys_and_disabled_users_stop_on_the_next_call(backend, servers):
+    bridge = servers.bridge(backend, users={"carol": "Initech", "dave": "Initech"})
+    carol, dave = bridge.keys["carol"], bridge.keys["dave"]
+    second = bridge.cli("user", "key", "carol").split()[-1]
+    for key in (carol, second, dave):
+        assert post(bridge, "/json/2/res.company/search_count", {"domain": []}, key) == (200, 1)
+    bridge.cli("user", "revoke", "carol")
+    for key in (carol, second):
+        status, body = post(bridge, "/json/2/res.company/search_count", {"domain": []}, key)
+        assert (status, body["message"]) == (401, "Invalid apikey")
+    bridge.cli("user", "disable", "dave")
+    assert post(bridge, "/json/2/res.company/search_count", {"domain": []}, dave)[0] == 401
+    bridge.stop()
+    log = bridge.log_text()
     for key in (carol, second, dave):
         assert key not in log
     assert "json2 res.company.search_count" in log
@@ -181,41 +170,38 @@ def test_same_limits_as_xmlrpc(bridge):
     assert post(bridge, "/json/2/res.company/search_count", {"domain": []}, key) == (200, 1)
 
 
-def test_a_dripped_body_is_cut_off_at_the_xmlrpc_deadline(tmp_path):
+def test_a_dripped_body_is_cut_off_at_the_xmlrpc_deadline(servers):
     """The body deadline of every route (server.rs, 20 s) holds for /json/2: a body dripped a byte a second is
     cut off, not waited for. One backend: the deadline is the HTTP layer's."""
     import socket
     import time
 
-    bridge = harness.started_bridge("sqlite", tmp_path, {"drip": "Acme"})
-    try:
-        host, port = urlparse(bridge.url).hostname, urlparse(bridge.url).port
-        sock = socket.create_connection((host, port), timeout=2)
-        sock.sendall((f"POST /json/2/res.company/search_count HTTP/1.1\r\nHost: {host}:{port}\r\n"
-                      f"Authorization: bearer {bridge.keys['drip']}\r\nContent-Type: application/json\r\n"
-                      "Content-Length: 1000\r\n\r\n{").encode())
-        started, answer = time.monotonic(), b""
-        while time.monotonic() - started < 40:
-            try:
-                sock.sendall(b" ")
-                chunk = sock.recv(4096)
-                if not chunk:
-                    break
-                answer += chunk
-                if b"\r\n\r\n" in answer:
-                    break
-            except socket.timeout:
-                continue
-            except OSError:
+    bridge = servers.bridge(users={"drip": "Acme"})
+    host, port = urlparse(bridge.url).hostname, urlparse(bridge.url).port
+    sock = socket.create_connection((host, port), timeout=2)
+    sock.sendall((f"POST /json/2/res.company/search_count HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                  f"Authorization: bearer {bridge.keys['drip']}\r\nContent-Type: application/json\r\n"
+                  "Content-Length: 1000\r\n\r\n{").encode())
+    started, answer = time.monotonic(), b""
+    while time.monotonic() - started < 40:
+        try:
+            sock.sendall(b" ")
+            chunk = sock.recv(4096)
+            if not chunk:
                 break
-        elapsed = time.monotonic() - started
-        sock.close()
-        assert 15 < elapsed < 35, elapsed
-        assert answer == b"" or answer.split(b" ", 2)[1] in (b"400", b"408"), answer[:200]
-        # Still serving.
-        assert post(bridge, "/json/2/res.company/search_count", {"domain": []}, bridge.keys["drip"]) == (200, 1)
-    finally:
-        bridge.stop()
+            answer += chunk
+            if b"\r\n\r\n" in answer:
+                break
+        except socket.timeout:
+            continue
+        except OSError:
+            break
+    elapsed = time.monotonic() - started
+    sock.close()
+    assert 15 < elapsed < 35, elapsed
+    assert answer == b"" or answer.split(b" ", 2)[1] in (b"400", b"408"), answer[:200]
+    # Still serving.
+    assert post(bridge, "/json/2/res.company/search_count", {"domain": []}, bridge.keys["drip"]) == (200, 1)
 
 
 def test_another_companys_record_is_the_same_access_error_on_every_wire(bridge):
@@ -225,7 +211,7 @@ def test_another_companys_record_is_the_same_access_error_on_every_wire(bridge):
 
     alice = JSON2Client(host=bridge.url, api_key=bridge.keys["alice"], database=bridge.db)
     [link] = alice.env[LINK].create({"name": "Acme's own"})
-    bob_uid = xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/common").authenticate(bridge.db, "bob", bridge.keys["bob"], {})
+    bob_uid = harness.Api(bridge, "bob").uid
     expected = (f"Sorry, bob (id={bob_uid}) doesn't have 'write' access to:\n- Bank Connection (account.online.link)")
     models = xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/object")
     with pytest.raises(xmlrpc.client.Fault) as fault:

@@ -10,7 +10,6 @@ Details of every difference go to target/test-output/json2-diff-<backend>.txt.
 
 import sys
 import time
-import xmlrpc.client
 
 import pytest
 
@@ -21,18 +20,16 @@ import corpus  # noqa: E402
 import differential  # noqa: E402
 import json2  # noqa: E402
 import two_companies  # noqa: E402
-from test_odoo_differential import _bridge_endpoint, _require_postgres, managed_setter  # noqa: E402
+from test_odoo_differential import _bridge_endpoint, managed_setter  # noqa: E402
 
 REPORT_DIR = harness.REPO / "target" / "test-output"
 
 
-def api_key(url, db, login, password):
-    """A JSON-2 API key of an Odoo 19 user (the mirror module's test helper: Odoo's own wizard asks for the
-    password again in a browser session)."""
-    common = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/common")
-    uid = common.authenticate(db, login, password, {})
-    proxy = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/object", allow_none=True)
-    return uid, proxy.execute_kw(db, uid, password, "res.users", "bankbridge_mirror_api_key", [[uid]])
+def api_key(server, login, password):
+    """(uid, a JSON-2 API key) of an Odoo 19 user (the mirror module's test helper: Odoo's own wizard asks for
+    the password again in a browser session)."""
+    user = harness.Api(server, login, key=password, allow_none=True)
+    return user.uid, user("res.users", "bankbridge_mirror_api_key", [user.uid])
 
 
 def expressible(cases):
@@ -75,7 +72,7 @@ class Odoo19:
             }
             self.fields[corpus.COMPANY] = {"name": {"type": "char"}}
             self.cases, self.left_out = expressible(corpus.corpus(self.fields))
-            _, key = api_key(self.server.url, self.server.db, "admin", "admin")
+            _, key = api_key(self.server, "admin", "admin")
             self.admin = json2.Endpoint(self.server.url, self.server.db, key, "odoo")
             started = time.time()
             self.results = differential.run_corpus(self.admin, self.cases, ids, self.fields)
@@ -92,7 +89,7 @@ class Odoo19:
             companies = two_companies.odoo_users(admin)
             endpoints, uids = {}, {}
             for login in two_companies.COMPANIES:
-                uids[login], key = api_key(self.server.url, self.server.db, login, two_companies.PASSWORDS[login])
+                uids[login], key = api_key(self.server, login, two_companies.PASSWORDS[login])
                 endpoints[login] = json2.Endpoint(self.server.url, self.server.db, key, f"odoo {login}")
             self.two = run_two_companies(endpoints, companies, uids, self.fields)
         return self.two
@@ -100,8 +97,7 @@ class Odoo19:
 
 @pytest.fixture(scope="module")
 def odoo19(tmp_path_factory):
-    url = _require_postgres()
-    server = differential.OdooServer(url, tmp_path_factory.mktemp("odoo19"), serie=19)
+    server = differential.OdooServer(harness.require_postgres(), tmp_path_factory.mktemp("odoo19"), serie=19)
     server.start()
     yield Odoo19(server)
     server.stop()
@@ -173,12 +169,11 @@ def report(name, title, cases, differences, known=(), broken=(), fixed=(), orm_c
     return lines[0], path
 
 
-def bridge_xmlrpc_answers(odoo19, tmp_path):
+def bridge_xmlrpc_answers(odoo19, servers):
     """The bridge's own XML-RPC answers to the corpus (on SQLite, computed once), which the Odoo 17
     differential holds equal to Odoo 17's: a JSON-2 answer equal to it is the ORM's answer carried faithfully."""
     if odoo19.xmlrpc is None:
-        (tmp_path / "xmlrpc").mkdir()
-        bridge = harness.started_bridge("sqlite", tmp_path / "xmlrpc", {"alice": "Acme"})
+        bridge = servers.bridge("sqlite", users={"alice": "Acme"})
         try:
             endpoint = _bridge_endpoint(bridge)
             ids = differential.IdMap()
@@ -190,9 +185,9 @@ def bridge_xmlrpc_answers(odoo19, tmp_path):
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-def test_same_answers_as_odoo_19_over_json2(backend, odoo19, tmp_path):
-    _require_postgres()
-    bridge = harness.started_bridge(backend, tmp_path, {"alice": "Acme"})
+def test_same_answers_as_odoo_19_over_json2(backend, odoo19, servers):
+    harness.require_postgres()
+    bridge = servers.bridge(backend, users={"alice": "Acme"})
     try:
         xmlrpc_endpoint = _bridge_endpoint(bridge)
         institutions = corpus.institution_values(xmlrpc_endpoint)
@@ -211,7 +206,7 @@ def test_same_answers_as_odoo_19_over_json2(backend, odoo19, tmp_path):
     # Odoo 19 changed its ORM's answers to some calls (domains on False and empty values, `in` with one value,
     # display_name in domains, order on fields without a column, ...); the bridge's ORM answers as Odoo 17 on
     # every protocol. Those differences are reported apart; any other is the JSON-2 layer's and fails the test.
-    xmlrpc = bridge_xmlrpc_answers(odoo19, tmp_path)
+    xmlrpc = bridge_xmlrpc_answers(odoo19, servers)
     orm_changes = [(c, e, a) for c, e, a in differences
                    if json2.odoo17_semantics(a, differential.as_set(xmlrpc[c["id"]]) if c.get("unordered")
                                              else xmlrpc[c["id"]], c["method"])]
@@ -232,15 +227,14 @@ def test_same_answers_as_odoo_19_over_json2(backend, odoo19, tmp_path):
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-def test_two_companies_same_answers_as_odoo_19_over_json2(backend, odoo19, tmp_path):
-    _require_postgres()
+def test_two_companies_same_answers_as_odoo_19_over_json2(backend, odoo19, servers):
+    harness.require_postgres()
     if odoo19.fields is None:
         pytest.skip("the single-company corpus did not run (its fields describe the models)")
     odoo = odoo19.two_company_answers()
-    bridge = harness.started_bridge(backend, tmp_path, two_companies.COMPANIES)
+    bridge = servers.bridge(backend, users=two_companies.COMPANIES)
     try:
-        logins = {login: differential.Endpoint(bridge.url, bridge.db, login, bridge.keys[login], f"bridge {login}")
-                  for login in two_companies.COMPANIES}
+        logins = {login: differential.Endpoint(bridge, login, f"bridge {login}") for login in two_companies.COMPANIES}
         companies = two_companies.bridge_companies(logins)
         uids = {login: endpoint.uid for login, endpoint in logins.items()}
         endpoints = {login: json2.Endpoint(bridge.url, bridge.db, bridge.keys[login], f"bridge {login}")

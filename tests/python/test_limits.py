@@ -11,28 +11,6 @@ from urllib.parse import urlparse
 import harness
 
 
-def post(bridge, path, body, headers=None):
-    parsed = urlparse(bridge.url)
-    conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=30)
-    conn.request("POST", path, body=body, headers={"Content-Type": "text/xml", **(headers or {})})
-    response = conn.getresponse()
-    data = response.read()
-    conn.close()
-    return response.status, data
-
-
-def fault_of(data):
-    try:
-        xmlrpc.client.loads(data)
-    except xmlrpc.client.Fault as fault:
-        return fault
-    raise AssertionError(f"expected a fault, got {data[:200]!r}")
-
-
-def assert_alive(bridge):
-    assert xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/common").version()["server_serie"] == "17.0"
-
-
 def test_oversized_body_is_refused_without_reading_it(bridge):
     parsed = urlparse(bridge.url)
     sock = socket.create_connection((parsed.hostname, parsed.port), timeout=10)
@@ -42,9 +20,8 @@ def test_oversized_body_is_refused_without_reading_it(bridge):
     sock.close()
     assert reply.startswith(b"HTTP/1.1 413"), reply[:100]
     assert time.time() - started < 5
-    status, _ = post(bridge, "/xmlrpc/2/object", b"<methodCall>" + b" " * (5 * 1024 * 1024))
-    assert status == 413
-    assert_alive(bridge)
+    assert harness.post(bridge.url + "/xmlrpc/2/object", b"<methodCall>" + b" " * (5 * 1024 * 1024)).status == 413
+    bridge.assert_alive()
 
 
 def test_malformed_requests_get_faults(bridge):
@@ -60,22 +37,22 @@ def test_malformed_requests_get_faults(bridge):
         "secret in a broken body": f"<methodCall><methodName>execute_kw</methodName><params><param><value><string>{key}</string></value></param><param><value><int>2147483648</int></value></param></params></methodCall>".encode(),
     }
     for name, body in bodies.items():
-        status, data = post(bridge, "/xmlrpc/2/common", body)
+        status, _, data = harness.post(bridge.url + "/xmlrpc/2/common", body, timeout=30)
         assert status == 200, name
-        fault = fault_of(data)
+        fault = harness.response_fault(data)
         assert fault.faultCode == 1, name
         assert key not in fault.faultString and "passwd" not in fault.faultString, name
-    assert_alive(bridge)
+    bridge.assert_alive()
 
 
 def test_unknown_service_and_get_requests(bridge):
-    status, data = post(bridge, "/xmlrpc/2/report", xmlrpc.client.dumps((), "render"))
-    assert fault_of(data).faultCode == 1
+    reply = harness.post(bridge.url + "/xmlrpc/2/report", xmlrpc.client.dumps((), "render").encode())
+    assert harness.response_fault(reply.data).faultCode == 1
     parsed = urlparse(bridge.url)
     conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=10)
     conn.request("GET", "/xmlrpc/2/common")
     assert conn.getresponse().status in (404, 405)
-    assert_alive(bridge)
+    bridge.assert_alive()
 
 
 def test_log_never_contains_secrets(bridge):
@@ -97,10 +74,9 @@ def test_log_never_contains_secrets(bridge):
         assert secret not in log
 
 
-def test_sigterm_stops_gracefully(tmp_path):
-    server = harness.Bridge(str(tmp_path / "graceful.db"), tmp_path)
-    server.start()
-    assert_alive(server)
+def test_sigterm_stops_gracefully(servers):
+    server = servers.bridge()
+    server.assert_alive()
     server.proc.send_signal(signal.SIGTERM)
     assert server.proc.wait(timeout=20) == 0
     server.stop()

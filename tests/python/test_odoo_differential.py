@@ -7,12 +7,8 @@ Odoo is installed once per session and its answers are reused for both backends 
 every difference go to target/test-output/odoo-diff-<backend>.txt.
 """
 
-import os
-import sqlite3
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -25,14 +21,6 @@ import two_companies  # noqa: E402
 from deviations import DEVIATIONS, KNOWN_DIFFERENCES  # noqa: E402
 
 REPORT_DIR = harness.REPO / "target" / "test-output"
-
-
-def _require_postgres():
-    if harness.postgres_admin_url():
-        return harness.postgres_admin_url()
-    if os.environ.get("CI"):
-        pytest.fail("the differential test needs PostgreSQL for Odoo: set BANKBRIDGE_TEST_POSTGRES_URL")
-    pytest.skip("no PostgreSQL server for Odoo: set BANKBRIDGE_TEST_POSTGRES_URL or use tests/run.sh")
 
 
 class OdooReference:
@@ -72,8 +60,8 @@ class OdooReference:
         if self.two is None:
             admin = self.server.endpoint()
             companies = two_companies.odoo_users(admin)
-            endpoints = {login: differential.Endpoint(self.server.url, self.server.db, login,
-                                                      two_companies.PASSWORDS[login], f"odoo {login}")
+            endpoints = {login: differential.Endpoint(self.server, login, f"odoo {login}",
+                                                      key=two_companies.PASSWORDS[login])
                          for login in two_companies.COMPANIES}
             self.two = run_two_companies(endpoints, companies, self.fields)
         return self.two
@@ -81,8 +69,7 @@ class OdooReference:
 
 @pytest.fixture(scope="module")
 def odoo_reference(tmp_path_factory):
-    url = _require_postgres()
-    server = differential.OdooServer(url, tmp_path_factory.mktemp("odoo"))
+    server = differential.OdooServer(harness.require_postgres(), tmp_path_factory.mktemp("odoo"))
     server.start()
     yield OdooReference(server)
     server.stop()
@@ -104,19 +91,13 @@ def managed_setter(bridge):
     def set_managed(model, record_id, values):
         table = corpus.TABLES[model]
         assignments = ", ".join(f"{column} = {_sql_literal(value)}" for column, value in values.items())
-        statement = f"UPDATE {table} SET {assignments} WHERE id = {int(record_id)}"
-        if bridge.backend == "sqlite":
-            with sqlite3.connect(bridge.database_url) as conn:
-                assert conn.execute(statement).rowcount == 1
-        else:
-            subprocess.run(["psql", bridge.database_url, "-q", "-v", "ON_ERROR_STOP=1", "-c", statement],
-                           check=True, capture_output=True)
+        assert bridge.execute_sql(f"UPDATE {table} SET {assignments} WHERE id = {int(record_id)}") == 1
 
     return set_managed
 
 
 def _bridge_endpoint(bridge):
-    endpoint = differential.Endpoint(bridge.url, bridge.db, "alice", bridge.keys["alice"], "bridge")
+    endpoint = differential.Endpoint(bridge, "alice", "bridge")
     harness.wait_for(lambda: endpoint.raw(corpus.INST, "search_count", [[]]) > 0, what="institutions")
     return endpoint
 
@@ -145,9 +126,9 @@ def _report(backend, cases, differences, known, broken, fixed):
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-def test_same_answers_as_odoo(backend, odoo_reference, tmp_path):
-    _require_postgres()
-    bridge = harness.started_bridge(backend, tmp_path, {"alice": "Acme"})
+def test_same_answers_as_odoo(backend, odoo_reference, servers):
+    harness.require_postgres()
+    bridge = servers.bridge(backend, users={"alice": "Acme"})
     try:
         endpoint = _bridge_endpoint(bridge)
         institutions = corpus.institution_values(endpoint)
@@ -200,17 +181,16 @@ def run_two_companies(endpoints, companies, fields):
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-def test_two_companies_same_answers_as_odoo_17(backend, odoo_reference, tmp_path):
+def test_two_companies_same_answers_as_odoo_17(backend, odoo_reference, servers):
     """One user in each company reaching for the other's records: Odoo 17's answers over XML-RPC (fault 4 naming
     the user, the operation and the model; nothing found by searches)."""
-    _require_postgres()
+    harness.require_postgres()
     if odoo_reference.fields is None:
         pytest.skip("the single-company corpus did not run (its fields describe the models)")
     odoo = odoo_reference.two_company_answers()
-    bridge = harness.started_bridge(backend, tmp_path, two_companies.COMPANIES)
+    bridge = servers.bridge(backend, users=two_companies.COMPANIES)
     try:
-        endpoints = {login: differential.Endpoint(bridge.url, bridge.db, login, bridge.keys[login], f"bridge {login}")
-                     for login in two_companies.COMPANIES}
+        endpoints = {login: differential.Endpoint(bridge, login, f"bridge {login}") for login in two_companies.COMPANIES}
         answers = run_two_companies(endpoints, two_companies.bridge_companies(endpoints), odoo_reference.fields)
     finally:
         bridge.stop()

@@ -7,7 +7,6 @@ import os
 import re
 import sqlite3
 import stat
-import subprocess
 import threading
 import time
 import xmlrpc.client
@@ -17,17 +16,16 @@ import pytest
 import harness
 
 
-def run_cli(args, env_extra=None, timeout=60):
-    env = dict(os.environ, RUST_LOG="info")
-    env.update(env_extra or {})
+def run_cli(*args):
+    """A bankbridge command and how long it took."""
     started = time.monotonic()
-    out = subprocess.run([harness.binary(), *args], env=env, capture_output=True, text=True, timeout=timeout)
+    out = harness.run_cli(*args, env=dict(os.environ, RUST_LOG="info"))
     return out, time.monotonic() - started
 
 
 def test_sqlite_in_a_missing_directory_fails_at_once_naming_it(tmp_path):
     missing = tmp_path / "no" / "such" / "dir"
-    out, elapsed = run_cli(["--database", str(missing / "bridge.db"), "migrate"])
+    out, elapsed = run_cli("--database", str(missing / "bridge.db"), "migrate")
     assert out.returncode != 0
     lines = [line for line in out.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, out.stderr
@@ -39,7 +37,7 @@ def test_sqlite_in_a_missing_directory_fails_at_once_naming_it(tmp_path):
 
 def test_postgres_server_down_fails_at_once_naming_it():
     port = harness.free_port()
-    out, elapsed = run_cli(["--database", f"postgres://bridge:secret-pw@127.0.0.1:{port}/bankbridge", "migrate"])
+    out, elapsed = run_cli("--database", f"postgres://bridge:secret-pw@127.0.0.1:{port}/bankbridge", "migrate")
     assert out.returncode != 0
     lines = [line for line in out.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, out.stderr
@@ -48,92 +46,60 @@ def test_postgres_server_down_fails_at_once_naming_it():
     assert elapsed < 10, elapsed
 
 
-def test_first_start_on_a_fresh_sqlite_file_logs_no_error(tmp_path):
-    server = harness.Bridge(str(tmp_path / "fresh.db"), tmp_path)
-    server.start()
-    try:
-        models = xmlrpc.client.ServerProxy(f"{server.url}/xmlrpc/2/common")
-        assert models.version()["server_serie"] == "17.0"
-    finally:
-        server.stop()
+def test_first_start_on_a_fresh_sqlite_file_logs_no_error(servers):
+    server = servers.bridge()
+    models = xmlrpc.client.ServerProxy(f"{server.url}/xmlrpc/2/common")
+    assert models.version()["server_serie"] == "17.0"
+    server.stop()
     log = server.log_text()
     assert "ERROR" not in log and "database is locked" not in log, log
 
 
-def test_sqlite_files_are_private(tmp_path):
+def test_sqlite_files_are_private(servers, tmp_path):
     path = tmp_path / "private.db"
-    server = harness.Bridge(str(path), tmp_path)
     previous_umask = os.umask(0o022)  # the usual umask, which made the files 0644
     try:
-        server.add_user("frank", company="Acme")
-        server.start()
+        server = servers.bridge(database=path, users={"frank": "Acme"})
     finally:
         os.umask(previous_umask)
-    try:
-        common = xmlrpc.client.ServerProxy(f"{server.url}/xmlrpc/2/common")
-        models = xmlrpc.client.ServerProxy(f"{server.url}/xmlrpc/2/object")
-        uid = common.authenticate(server.db, "frank", server.keys["frank"], {})
-        models.execute_kw(server.db, uid, server.keys["frank"], "account.online.link", "create", [{"name": "x"}])
-        files = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
-        for f in files:
-            assert f.exists(), f
-            mode = stat.S_IMODE(f.stat().st_mode)
-            assert mode == 0o600, f"{f.name} is {oct(mode)}"
-    finally:
-        server.stop()
+    harness.Api(server, "frank")("account.online.link", "create", {"name": "x"})
+    files = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+    for f in files:
+        assert f.exists(), f
+        mode = stat.S_IMODE(f.stat().st_mode)
+        assert mode == 0o600, f"{f.name} is {oct(mode)}"
 
 
-def test_sqlite_writer_waits_for_a_lock_held_twelve_seconds(tmp_path):
+def test_sqlite_writer_waits_for_a_lock_held_twelve_seconds(servers, tmp_path):
     """Another writer holds SQLite's write lock for 12 s (longer than the former 10 s busy timeout): a
     create waits for it and succeeds instead of failing with "database is locked"."""
     path = tmp_path / "busy.db"
-    server = harness.Bridge(str(path), tmp_path)
-    server.add_user("gina", company="Acme")
-    server.start()
+    server = servers.bridge(database=path, users={"gina": "Acme"})
+    gina = harness.Api(server, "gina")
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(12, lambda: holder.execute("COMMIT"))
+    release.start()
     try:
-        common = xmlrpc.client.ServerProxy(f"{server.url}/xmlrpc/2/common")
-        models = xmlrpc.client.ServerProxy(f"{server.url}/xmlrpc/2/object")
-        key = server.keys["gina"]
-        uid = common.authenticate(server.db, "gina", key, {})
-        holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        holder.execute("BEGIN IMMEDIATE")
-        release = threading.Timer(12, lambda: holder.execute("COMMIT"))
-        release.start()
-        try:
-            link = models.execute_kw(server.db, uid, key, "account.online.link", "create", [{"name": "waited"}])
-        finally:
-            release.join()
-            holder.close()
-        assert isinstance(link, int)
-        assert models.execute_kw(server.db, uid, key, "account.online.link", "search_count", [[("id", "=", link)]]) == 1
+        link = gina("account.online.link", "create", {"name": "waited"})
     finally:
-        server.stop()
+        release.join()
+        holder.close()
+    assert isinstance(link, int)
+    assert gina("account.online.link", "search_count", [("id", "=", link)]) == 1
+    server.stop()
     assert "database is locked" not in server.log_text()
 
 
 @pytest.fixture(scope="module")
-def logged_bridge(backend, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp(f"logs-{backend}")
-    server = harness.started_bridge(backend, workdir, {"hana": "Acme"}, extra_env={"RUST_LOG": "debug"})
-    yield server
-    server.stop()
-
-
-def fault_of(call):
-    with pytest.raises(xmlrpc.client.Fault) as err:
-        call()
-    return err.value
+def logged_bridge(backend_servers):
+    return backend_servers.bridge(users={"hana": "Acme"}, env={"RUST_LOG": "debug"})
 
 
 def test_unknown_database_name_is_refused_on_every_route(logged_bridge):
-    import json
-    import urllib.request
-
     b = logged_bridge
-    key = b.keys["hana"]
-    common = xmlrpc.client.ServerProxy(f"{b.url}/xmlrpc/2/common")
-    models = xmlrpc.client.ServerProxy(f"{b.url}/xmlrpc/2/object")
-    uid = common.authenticate(b.db, "hana", key, {})
+    hana = harness.Api(b, "hana")
+    common, models, uid, key = hana.common, hana.models, hana.uid, hana.key
     assert uid
     expected = 'database "odoo" does not exist (this bridge serves the database "bankbridge")'
     for call in (
@@ -142,19 +108,16 @@ def test_unknown_database_name_is_refused_on_every_route(logged_bridge):
         lambda: models.execute_kw("odoo", uid, key, "account.online.link", "create", [{"name": "lost"}]),
         lambda: models.execute("odoo", uid, key, "account.online.link", "search", []),
     ):
-        err = fault_of(call)
+        err = harness.fault_of(call)
         assert err.faultCode == 1 and expected in err.faultString, err
     legacy = xmlrpc.client.ServerProxy(f"{b.url}/xmlrpc/object")
-    err = fault_of(lambda: legacy.execute_kw("odoo", uid, key, "account.online.link", "search", [[]]))
+    err = harness.fault_of(lambda: legacy.execute_kw("odoo", uid, key, "account.online.link", "search", [[]]))
     assert expected in err.faultCode
     # Nothing was created in the database the caller did not name.
     assert models.execute_kw(b.db, uid, key, "account.online.link", "search_count", [[("name", "=", "lost")]]) == 0
 
     def post(path, params):
-        body = json.dumps({"jsonrpc": "2.0", "method": "call", "id": 7, "params": params}).encode()
-        req = urllib.request.Request(b.url + path, data=body, headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return json.loads(r.read())
+        return harness.jsonrpc(b.url + path, params, request_id=7)
 
     answer = post("/jsonrpc", {"service": "object", "method": "execute_kw",
                                "args": ["odoo", uid, key, "account.online.link", "search", [[]]]})
@@ -171,26 +134,18 @@ def access_lines(log, marker):
 
 
 def test_one_access_line_per_call_with_who_where_and_outcome(logged_bridge):
-    import json
-    import urllib.request
-
     b = logged_bridge
-    key = b.keys["hana"]
-    common = xmlrpc.client.ServerProxy(f"{b.url}/xmlrpc/2/common")
-    models = xmlrpc.client.ServerProxy(f"{b.url}/xmlrpc/2/object")
-    uid = common.authenticate(b.db, "hana", key, {})
+    hana = harness.Api(b, "hana")
+    common, models, uid, key = hana.common, hana.models, hana.uid, hana.key
     start = len(b.log_text())
     company = models.execute_kw(b.db, uid, key, "res.users", "read", [[uid]], {"fields": ["company_id"]})[0]["company_id"]
     company_id = company[0] if isinstance(company, list) else company
     models.execute_kw(b.db, uid, key, "account.online.link", "search_count", [[]], {"context": {"marker": 1}})
-    fault_of(lambda: models.execute_kw(b.db, uid, key, "account.online.link", "no_such_method_xyz", [[]]))
-    body = json.dumps({"jsonrpc": "2.0", "method": "call", "id": 1, "params": {
-        "service": "object", "method": "execute_kw",
-        "args": [b.db, uid, key, "account.online.account", "search_read", [[]], {"limit": 1}]}}).encode()
-    req = urllib.request.Request(f"{b.url}/jsonrpc", data=body, headers={"Content-Type": "application/json"})
-    urllib.request.urlopen(req, timeout=30).read()
+    harness.fault_of(lambda: models.execute_kw(b.db, uid, key, "account.online.link", "no_such_method_xyz", [[]]))
+    harness.jsonrpc(f"{b.url}/jsonrpc", {"service": "object", "method": "execute_kw",
+                                         "args": [b.db, uid, key, "account.online.account", "search_read", [[]], {"limit": 1}]})
     assert common.authenticate(b.db, "intruder\nINFO forged", "wrong", {}) is False
-    fault_of(lambda: models.execute_kw(b.db, uid, "wrong-key", "account.online.link", "search", [[]]))
+    harness.fault_of(lambda: models.execute_kw(b.db, uid, "wrong-key", "account.online.link", "search", [[]]))
     time.sleep(0.5)
     log = b.log_text()[start:]
     ok = access_lines(log, "account.online.link.search_count")

@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import subprocess
-import threading
 import xmlrpc.client
 
 import pytest
@@ -74,71 +73,45 @@ def as_pasted(block, url, key):
     return block.replace(README_URL, url).replace(README_KEY, repr(key))
 
 
-class NewcomerServe:
-    """`bankbridge serve` in an empty directory (the README's `cargo run -- serve`, on a free port instead
-    of 8070); the URL and the first user's key are read from what it prints."""
-
-    def __init__(self, workdir):
-        self.workdir = workdir
-        self.env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "BANKBRIDGE_DATABASE")}
-        self.env["BANKBRIDGE_SYNC_INTERVAL"] = "0"
-        self.log = open(workdir / "serve.log", "w")
-        self.proc = subprocess.Popen([harness.binary(), "serve", "--port", "0"], cwd=workdir, env=self.env,
-                                     stdout=subprocess.PIPE, stderr=self.log, text=True)
-        self.printed = []
-        threading.Thread(target=lambda: self.printed.extend(self.proc.stdout), daemon=True).start()
-        self.url = harness.wait_for(lambda: self.find(r"listening on (http://\S+)"), what="the listening line")
-        self.key = harness.wait_for(lambda: self.find(r"API key \(shown once\): (\S+)"), what="the first API key")
-
-    def find(self, pattern):
-        for line in list(self.printed):
-            m = re.search(pattern, line)
-            if m:
-                return m.group(1)
-        return None
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
-        self.log.close()
+def newcomer_serve(servers):
+    """`bankbridge serve` in an empty directory, as the README's `cargo run -- serve` (no database named, the
+    default address, a free port instead of 8070); returns it and the first user's key, read from what it
+    prints."""
+    serve = servers.bridge(database=None, bind=None, env={"BANKBRIDGE_SYNC_INTERVAL": "0"})
+    return serve, serve.wait_printed(r"API key \(shown once\): (\S+)").group(1)
 
 
-def test_the_python_session_and_the_offline_flow_run_as_written(tmp_path):
-    from sandbox_flow import submit_connect
+def test_the_python_session_and_the_offline_flow_run_as_written(servers):
+    serve, key = newcomer_serve(servers)
+    session, offline_start, offline_fetch = python_blocks()[:3]
+    printed = run_block(as_pasted(session, serve.url, key), {}).splitlines()
+    assert printed[0] == "17.0", printed
+    assert "'name': 'My bank'" in printed[1] and "'state': 'disconnected'" in printed[1], printed
+    assert printed[2] == "1", printed
 
-    serve = NewcomerServe(tmp_path)
-    try:
-        session, offline_start, offline_fetch = python_blocks()[:3]
-        printed = run_block(as_pasted(session, serve.url, serve.key), {}).splitlines()
-        assert printed[0] == "17.0", printed
-        assert "'name': 'My bank'" in printed[1] and "'state': 'disconnected'" in printed[1], printed
-        assert printed[2] == "1", printed
+    namespace = {}
+    printed = run_block(as_pasted(offline_start, serve.url, key), namespace)
+    assert "'code': 'fakebank_simple_xf'" in printed, printed
+    consent_url = re.search(r"open in a browser: (\S+)", printed).group(1)
 
-        namespace = {}
-        printed = run_block(as_pasted(offline_start, serve.url, serve.key), namespace)
-        assert "'code': 'fakebank_simple_xf'" in printed, printed
-        consent_url = re.search(r"open in a browser: (\S+)", printed).group(1)
+    # Step 3, with the credentials the README gives, over plain HTTP.
+    login, password = re.search(r"log in with `(\w+)` / `(\w+)`", README).groups()
+    status, _, page = harness.submit_connect(consent_url, login=login, password=password)
+    assert status == 200 and "Bank account connected" in page, page
 
-        # Step 3, with the credentials the README gives, over plain HTTP.
-        login, password = re.search(r"log in with `(\w+)` / `(\w+)`", README).groups()
-        status, _, page = submit_connect(consent_url, login=login, password=password)
-        assert status == 200 and "Bank account connected" in page, page
+    # Step 4 waits as a user would: it polls the link until its accounts are there.
+    assert "time.sleep" in offline_fetch and "account_online_account_ids" in offline_fetch
+    printed = run_block(offline_fetch, namespace).splitlines()
+    record = namespace["record"]
+    assert record["state"] == "connected" and record["account_online_account_ids"], printed
+    assert printed[1].strip(), printed  # the button's message (its wording belongs to the sync engine)
+    rows = ast.literal_eval(printed[2])
+    assert len(rows) == 5 and all(r["date"] and r["payment_ref"] for r in rows), rows
 
-        # Step 4 waits as a user would: it polls the link until its accounts are there.
-        assert "time.sleep" in offline_fetch and "account_online_account_ids" in offline_fetch
-        printed = run_block(offline_fetch, namespace).splitlines()
-        record = namespace["record"]
-        assert record["state"] == "connected" and record["account_online_account_ids"], printed
-        assert printed[1].strip(), printed  # the button's message (its wording belongs to the sync engine)
-        rows = ast.literal_eval(printed[2])
-        assert len(rows) == 5 and all(r["date"] and r["payment_ref"] for r in rows), rows
-
-        # "Or fetch from the command line": `cargo run -- sync` next to the running serve.
-        out = subprocess.run([harness.binary(), "sync"], cwd=tmp_path, env=serve.env, capture_output=True, text=True, timeout=120)
-        assert out.returncode == 0, out.stderr
-        assert "synced 1 link(s)" in out.stdout, out.stdout
-    finally:
-        serve.stop()
+    # "Or fetch from the command line": `cargo run -- sync` next to the running serve.
+    out = serve.run_cli("sync", timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "synced 1 link(s)" in out.stdout, out.stdout
 
 
 def sh_blocks():
@@ -146,32 +119,29 @@ def sh_blocks():
 
 
 @pytest.mark.skipif(not shutil.which("curl"), reason="curl is not installed")
-def test_the_json2_examples_run_as_written(tmp_path):
+def test_the_json2_examples_run_as_written(servers):
     """The JSON-2 section's curl and Python blocks, pasted with the URL and the printed key."""
     import json
 
-    serve = NewcomerServe(tmp_path)
-    try:
-        curl = next(block for block in sh_blocks() if "/json/2/" in block)
-        out = subprocess.run(["bash", "-c", as_pasted(curl, serve.url, serve.key)], capture_output=True, text=True,
-                             timeout=60, check=True)
-        assert json.loads(out.stdout) == [{"id": 1, "name": "My Company"}], out.stdout
-        assert '[{"id": 1, "name": "My Company"}]' in README
+    serve, key = newcomer_serve(servers)
+    curl = next(block for block in sh_blocks() if "/json/2/" in block)
+    out = subprocess.run(["bash", "-c", as_pasted(curl, serve.url, key)], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert json.loads(out.stdout) == [{"id": 1, "name": "My Company"}], out.stdout
+    assert '[{"id": 1, "name": "My Company"}]' in README
 
-        block = next(block for block in python_blocks() if "/json/2/" in block)
-        printed = run_block(as_pasted(block, serve.url, serve.key), {}).splitlines()
-        assert printed[0] == "[19, 0]", printed
-        assert "'name': 'My JSON-2 bank'" in printed[1] and "'state': 'disconnected'" in printed[1], printed
-        assert printed[2] == "1", printed
-    finally:
-        serve.stop()
+    block = next(block for block in python_blocks() if "/json/2/" in block)
+    printed = run_block(as_pasted(block, serve.url, key), {}).splitlines()
+    assert printed[0] == "[19, 0]", printed
+    assert "'name': 'My JSON-2 bank'" in printed[1] and "'state': 'disconnected'" in printed[1], printed
+    assert printed[2] == "1", printed
 
 
 def production_section():
     return README[README.index("## Running in production"):README.index("\n## ", README.index("## Running in production") + 1)]
 
 
-def test_the_production_section_runs_as_written(tmp_path):
+def test_the_production_section_runs_as_written(tmp_path, servers):
     """"Running in production", as far as it runs without root: the configuration file names only
     settings `bankbridge serve` reads; the migrate and user lines, the readiness check and the SQLite
     backup run as written (with /etc/bankbridge and /var/lib/bankbridge in a scratch directory, and the
@@ -205,32 +175,26 @@ def test_the_production_section_runs_as_written(tmp_path):
     assert "API key (shown once)" in out.stdout, out.stdout
 
     port = harness.free_port()
-    log = open(tmp_path / "serve.log", "w")
-    serve = subprocess.Popen(["bash", "-c", f"set -a; . {etc}/bankbridge.env; exec bankbridge serve --bind 127.0.0.1 --port {port}"],
-                             env=dict(env, BANKBRIDGE_SYNC_INTERVAL="0"), stdout=log, stderr=log)
-    try:
-        replicas = next(block for block in blocks if "health/ready" in block)
-        ready = next(line for line in replicas.splitlines() if "health/ready" in line).split(";")[0]
-        harness.wait_for(lambda: pasted(ready.replace(":8070", f":{port}")).returncode == 0, 60, "the readiness check")
-        assert json.loads(pasted(ready.replace(":8070", f":{port}")).stdout) == {"database": "ok", "status": "ready"}
-        # One RPC call, so the request series exist.
-        xmlrpc.client.ServerProxy(f"http://127.0.0.1:{port}/xmlrpc/2/common").version()
-        alerts = set(re.findall(r"\b(bankbridge_[a-z_]+)", section[section.index("Worth an alert"):]))
+    servers.process("serve", ["bash", "-c", f"set -a; . {etc}/bankbridge.env; exec bankbridge serve --bind 127.0.0.1 --port {port}"],
+                    env=dict(env, BANKBRIDGE_SYNC_INTERVAL="0"))
+    replicas = next(block for block in blocks if "health/ready" in block)
+    ready = next(line for line in replicas.splitlines() if "health/ready" in line).split(";")[0]
+    harness.wait_for(lambda: pasted(ready.replace(":8070", f":{port}")).returncode == 0, 60, "the readiness check")
+    assert json.loads(pasted(ready.replace(":8070", f":{port}")).stdout) == {"database": "ok", "status": "ready"}
+    # One RPC call, so the request series exist.
+    xmlrpc.client.ServerProxy(f"http://127.0.0.1:{port}/xmlrpc/2/common").version()
+    alerts = set(re.findall(r"\b(bankbridge_[a-z_]+)", section[section.index("Worth an alert"):]))
 
-        def missing():
-            # The aggregators' series appear with the start-up's first calls to the built-in sandboxes.
-            metrics = pasted(f"curl -fsS http://127.0.0.1:{port}/metrics").stdout
-            return sorted(name for name in alerts if f"\n{name}" not in metrics)
+    def missing():
+        # The aggregators' series appear with the start-up's first calls to the built-in sandboxes.
+        metrics = pasted(f"curl -fsS http://127.0.0.1:{port}/metrics").stdout
+        return sorted(name for name in alerts if f"\n{name}" not in metrics)
 
-        harness.wait_for(lambda: not missing(), 60, "the metrics the section names")
-        assert len(alerts) >= 8, alerts
+    harness.wait_for(lambda: not missing(), 60, "the metrics the section names")
+    assert len(alerts) >= 8, alerts
 
-        backup = next(block for block in blocks if "bankbridge backup" in block)
-        out = pasted(backup.replace("\\\n", " ").strip())
-        assert out.returncode == 0 and "integrity checked" in out.stdout, out.stderr
-        copies = list(var.glob("backup-*.db"))
-        assert len(copies) == 1 and copies[0].stat().st_mode & 0o777 == 0o600, copies
-    finally:
-        serve.terminate()
-        serve.wait(timeout=30)
-        log.close()
+    backup = next(block for block in blocks if "bankbridge backup" in block)
+    out = pasted(backup.replace("\\\n", " ").strip())
+    assert out.returncode == 0 and "integrity checked" in out.stdout, out.stderr
+    copies = list(var.glob("backup-*.db"))
+    assert len(copies) == 1 and copies[0].stat().st_mode & 0o777 == 0o600, copies

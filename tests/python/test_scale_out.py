@@ -5,21 +5,16 @@ both processes never duplicate a row, a link whose fetch fails is not hammered w
 one process is killed mid-cycle the other finishes the links it has not claimed."""
 
 import collections
-import json
 import os
 import re
-import signal
-import subprocess
 import threading
 import time
-import urllib.request
 import xmlrpc.client
-from urllib.parse import urlparse
 
 import pytest
 
 import harness
-from sandbox_flow import Api, admin, settled, submit_connect
+from harness import Api, psql, sandbox_transaction_ids, settled, submit_connect
 
 
 LINKS = 50
@@ -32,48 +27,8 @@ DONE = re.compile(r"scheduled fetch done link=(\d+)")
 FAILED = re.compile(r"scheduled fetch failed link=(\d+)")
 
 
-def psql(url, sql):
-    out = subprocess.run(["psql", url, "-At", "-c", sql], check=True, capture_output=True, text=True)
-    return out.stdout.strip()
-
-
-class Sandbox:
-    def __init__(self, workdir):
-        self.port = harness.free_port()
-        self.log_path = workdir / "sandbox.log"
-        self.log = open(self.log_path, "w")
-        # Attempts stay asynchronous but short: this module is about two replicas sharing the work, and its
-        # one-shot recovery `sync` follows 50 attempts one after the other.
-        env = dict(os.environ, BANKBRIDGE_SANDBOX_TRANSACTIONS=str(PER_ACCOUNT), BANKBRIDGE_SANDBOX_PENDING=str(PENDING), BANKBRIDGE_SANDBOX_REFRESH_INTERVAL="0", BANKBRIDGE_SANDBOX_ATTEMPT_DELAY_MS="200")
-        self.proc = subprocess.Popen([harness.binary(), "sandbox", "--port", str(self.port)], env=env, stdout=self.log, stderr=self.log, cwd=workdir)
-        self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                admin(self.url + "/", "faults", {"mode": "none"})
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(self.log_path.read_text())
-
-    def faults(self, **config):
-        admin(self.url + "/", "faults", config)
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=15)
-        self.log.close()
-
-
 def bridge_env(sandbox, interval):
-    return {
-        "BANKBRIDGE_SALTEDGE_URL": f"{sandbox.url}/api/v6/",
-        "BANKBRIDGE_SALTEDGE_APP_ID": "sandbox-app-id",
-        "BANKBRIDGE_SALTEDGE_SECRET": "sandbox-secret",
-        "BANKBRIDGE_SYNC_INTERVAL": str(interval),
-        "BANKBRIDGE_POOL_SIZE": "4",
-        "BANKBRIDGE_WORKERS": "2",
-    }
+    return {**sandbox.bridge_env(sync_interval=interval), "BANKBRIDGE_POOL_SIZE": "4", "BANKBRIDGE_WORKERS": "2"}
 
 
 def fetched(bridge, since=0):
@@ -81,19 +36,14 @@ def fetched(bridge, since=0):
     return collections.Counter(int(m) for m in DONE.findall(bridge.log_text()[since:]))
 
 
-
-
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    if not harness.postgres_admin_url():
-        pytest.skip("no PostgreSQL server: set BANKBRIDGE_TEST_POSTGRES_URL or use tests/run.sh")
-    workdir = tmp_path_factory.mktemp("scale-out")
-    database = harness.new_database_url("postgres", workdir)
-    sandbox = Sandbox(workdir)
+def cluster(module_servers):
+    harness.require_postgres()
+    # Attempts stay asynchronous but short: this module is about two replicas sharing the work, and its
+    # one-shot recovery `sync` follows 50 attempts one after the other.
+    sandbox = module_servers.sandbox(env={"BANKBRIDGE_SANDBOX_TRANSACTIONS": str(PER_ACCOUNT), "BANKBRIDGE_SANDBOX_PENDING": str(PENDING), "BANKBRIDGE_SANDBOX_REFRESH_INTERVAL": "0", "BANKBRIDGE_SANDBOX_ATTEMPT_DELAY_MS": "200"})
     # Set-up bridge (no scheduler): 50 connected links.
-    setup = harness.Bridge(database, workdir, extra_env=bridge_env(sandbox, 0))
-    setup.add_user("alice", company="Acme")
-    setup.start()
+    setup = module_servers.bridge("postgres", users={"alice": "Acme"}, env=bridge_env(sandbox, 0))
     api = Api(setup, "alice")
     # A real (non-fake) provider of the sandbox: a bridge with Salt Edge credentials lists no fake banks.
     harness.wait_for(lambda: api("account.online.institution", "search_count", [["code", "=", PROVIDER]]), 30, "the institutions")
@@ -108,18 +58,12 @@ def cluster(tmp_path_factory):
         assert settled(api, link, timeout=120)["state"] == "connected"
     states = api("account.online.link", "search_read", [["id", "in", links]], fields=["state", "auto_sync"])
     assert all(s["state"] == "connected" and s["auto_sync"] for s in states), states
-    keys = dict(setup.keys)
     setup.stop()
-    yield {"database": database, "sandbox": sandbox, "links": links, "workdir": workdir, "keys": keys}
-    sandbox.stop()
+    return {"database": setup.database_url, "sandbox": sandbox, "links": links, "keys": setup.keys}
 
 
-def start_pair(cluster, interval=INTERVAL):
-    bridges = []
-    for _ in range(2):
-        bridge = harness.Bridge(cluster["database"], cluster["workdir"], extra_env=bridge_env(cluster["sandbox"], interval))
-        bridge.keys = dict(cluster["keys"])
-        bridges.append(bridge)
+def start_pair(servers, cluster, interval=INTERVAL):
+    bridges = [servers.bridge(database=cluster["database"], keys=cluster["keys"], env=bridge_env(cluster["sandbox"], interval), start=False) for _ in range(2)]
     # Every link due now, no claim left over.
     psql(cluster["database"], "UPDATE online_links SET last_refresh = NULL, sync_claimed_by = NULL, sync_claimed_until = NULL")
     threads = [threading.Thread(target=b.start) for b in bridges]
@@ -128,20 +72,6 @@ def start_pair(cluster, interval=INTERVAL):
     for t in threads:
         t.join()
     return bridges
-
-
-def sandbox_ids(cluster, connection, account, pending):
-    """The transaction ids Salt Edge (the sandbox) holds for one account, read through its API."""
-    ids, from_id = [], None
-    while True:
-        query = f"connection_id={connection}&account_id={account}&per_page=1000" + ("&pending=true" if pending else "") + (f"&from_id={from_id}" if from_id else "")
-        request = urllib.request.Request(f"{cluster['sandbox'].url}/api/v6/transactions?{query}", headers={"App-id": "sandbox-app-id", "Secret": "sandbox-secret", "Accept": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as r:
-            page = json.loads(r.read())
-        ids += [t["id"] for t in page["data"]]
-        from_id = page["meta"]["next_id"]
-        if not from_id:
-            return ids
 
 
 def assert_exact_rows(cluster):
@@ -155,16 +85,16 @@ def assert_exact_rows(cluster):
         account, connection, online_id = line.split()
         for status, pending in (("posted", False), ("pending", True)):
             stored = psql(db, f"SELECT online_transaction_identifier FROM online_transactions WHERE online_account_id = {account} AND status = '{status}'").split()
-            expected = sandbox_ids(cluster, connection, online_id, pending)
+            expected = sandbox_transaction_ids(cluster["sandbox"].url, connection, online_id, pending)
             assert len(expected) == len(set(expected))
             assert sorted(stored) == sorted(expected), (account, status, len(stored), len(expected))
             checked += len(expected)
     assert checked >= LINKS * (PER_ACCOUNT + PENDING)
 
 
-def test_every_link_is_fetched_exactly_once_per_cycle_by_one_of_two_processes(cluster):
+def test_every_link_is_fetched_exactly_once_per_cycle_by_one_of_two_processes(servers, cluster):
     links = set(cluster["links"])
-    a, b = start_pair(cluster)
+    a, b = start_pair(servers, cluster)
     try:
         # Cycle 1: all 50 links fetched, each by exactly one process.
         harness.wait_for(lambda: sum((fetched(a) + fetched(b)).values()) >= LINKS, INTERVAL, "the first cycle")
@@ -189,9 +119,9 @@ def test_every_link_is_fetched_exactly_once_per_cycle_by_one_of_two_processes(cl
     assert_exact_rows(cluster)
 
 
-def test_concurrent_fetches_of_one_link_from_both_processes_never_duplicate(cluster):
+def test_concurrent_fetches_of_one_link_from_both_processes_never_duplicate(servers, cluster):
     # No scheduler here: its own fetch of the link would refresh it behind the test's back.
-    a, b = start_pair(cluster, interval=0)
+    a, b = start_pair(servers, cluster, interval=0)
     try:
         link = cluster["links"][0]
         apis = [Api(a, "alice"), Api(b, "alice")]
@@ -209,7 +139,7 @@ def test_concurrent_fetches_of_one_link_from_both_processes_never_duplicate(clus
 
         for round_ in range(4):
             # New posted rows (settled pending ones) and new pending ones between rounds.
-            admin(cluster["sandbox"].url + "/", f"connections/{connection}/post_pending", {"account_id": online_id, "count": PENDING, "new_pending": PENDING})
+            cluster["sandbox"].admin(f"connections/{connection}/post_pending", {"account_id": online_id, "count": PENDING, "new_pending": PENDING})
             threads = [threading.Thread(target=press, args=(bridge,)) for bridge in (a, b) for _ in range(2)]
             for t in threads:
                 t.start()
@@ -223,7 +153,7 @@ def test_concurrent_fetches_of_one_link_from_both_processes_never_duplicate(clus
             assert len(identifiers) == len(set(identifiers)), round_
             for status, is_pending in (("posted", False), ("pending", True)):
                 stored = sorted(r["online_transaction_identifier"] for r in rows if r["status"] == status)
-                expected = sorted(sandbox_ids(cluster, connection, online_id, is_pending))
+                expected = sorted(sandbox_transaction_ids(cluster["sandbox"].url, connection, online_id, is_pending))
                 assert stored == expected, (round_, status, sorted(set(expected) - set(stored)), sorted(set(stored) - set(expected)), psql(cluster["database"], f"SELECT last_transaction_identifier FROM online_accounts WHERE id = {account}"))
             assert len(rows) >= PER_ACCOUNT + PENDING * (round_ + 2)
     finally:
@@ -231,11 +161,11 @@ def test_concurrent_fetches_of_one_link_from_both_processes_never_duplicate(clus
         b.stop()
 
 
-def test_a_failing_link_is_not_refetched_within_a_cycle(cluster):
+def test_a_failing_link_is_not_refetched_within_a_cycle(servers, cluster):
     """A fetch that fails (here: Salt Edge answers garbage) leaves the link claimed until a later cycle;
     released at once, the link was due again and both processes fetched it in a tight loop."""
     cluster["sandbox"].faults(mode="malformed", every_nth=1)
-    a, b = start_pair(cluster)
+    a, b = start_pair(servers, cluster)
     try:
         time.sleep(INTERVAL * 0.75)
         failures = collections.Counter(int(m) for m in FAILED.findall(a.log_text() + b.log_text()))
@@ -247,16 +177,15 @@ def test_a_failing_link_is_not_refetched_within_a_cycle(cluster):
         b.stop()
 
 
-def test_one_process_killed_mid_cycle_the_other_finishes(cluster):
+def test_one_process_killed_mid_cycle_the_other_finishes(servers, cluster):
     cluster["sandbox"].faults(mode="slow", every_nth=1, delay_ms=60)
     # A long interval: the one cycle under test is the only one in the window.
-    a, b = start_pair(cluster, interval=120)
+    a, b = start_pair(servers, cluster, interval=120)
     try:
         harness.wait_for(lambda: sum(fetched(a).values()) >= 5, 60, "process A's first fetches")
-        a.proc.send_signal(signal.SIGKILL)
-        a.proc.wait()
+        a.kill()
         killed_done = fetched(a)
-        held = {int(x) for x in psql(cluster["database"], f"SELECT id FROM online_links WHERE sync_claimed_by LIKE '{a.proc.pid}-%'").split()}
+        held = {int(x) for x in psql(cluster["database"], f"SELECT id FROM online_links WHERE sync_claimed_by LIKE '{a.pid}-%'").split()}
         assert len(held) <= SCHEDULER_CONCURRENCY, held  # A follows at most that many links at once
         # B finishes every link A had not finished; the one A was fetching stays leased to A (600 s).
         remaining = set(cluster["links"]) - set(killed_done) - held
@@ -272,6 +201,6 @@ def test_one_process_killed_mid_cycle_the_other_finishes(cluster):
         b.stop()
     # Recovery: a one-shot sync of everything (what the next cycle does once the lease ends) is exact.
     env = dict(os.environ, DATABASE_URL=cluster["database"], **bridge_env(cluster["sandbox"], 0))
-    out = subprocess.run([harness.binary(), "sync"], env=env, capture_output=True, text=True, timeout=300)
+    out = harness.run_cli("sync", env=env, timeout=300)
     assert out.returncode == 0, out.stderr
     assert_exact_rows(cluster)

@@ -5,8 +5,6 @@ unique and plain indexes, foreign keys with their ON DELETE) and must be equal; 
 the field is required, and every other column must be one of the bridge's internal columns listed here."""
 
 import sqlite3
-import subprocess
-import xmlrpc.client
 
 import pytest
 
@@ -82,9 +80,7 @@ def sqlite_schema(path):
 
 
 def psql(url, query):
-    out = subprocess.run(["psql", url, "-At", "-F", "|", "-v", "ON_ERROR_STOP=1", "-c", query],
-                         check=True, capture_output=True, text=True)
-    return [line.split("|") for line in out.stdout.splitlines() if line]
+    return [line.split("|") for line in harness.psql(url, query).splitlines() if line]
 
 
 ON_DELETE = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
@@ -115,21 +111,17 @@ def postgres_schema(url):
     return schema
 
 
-def migrate(database_url, workdir):
-    server = harness.Bridge(database_url, workdir)
-    server.cli("migrate")
-    return server
+def migrate(database_url):
+    harness.run_cli("--database", database_url, "migrate", check=True)
 
 
 @pytest.fixture(scope="module")
 def schemas(tmp_path_factory):
-    if not harness.postgres_admin_url():
-        pytest.skip("no PostgreSQL server: set BANKBRIDGE_TEST_POSTGRES_URL or use tests/run.sh")
     workdir = tmp_path_factory.mktemp("schema")
     sqlite_url = harness.new_database_url("sqlite", workdir)
     postgres_url = harness.new_database_url("postgres", workdir)
-    migrate(sqlite_url, workdir)
-    migrate(postgres_url, workdir)
+    migrate(sqlite_url)
+    migrate(postgres_url)
     return sqlite_url, sqlite_schema(sqlite_url), postgres_schema(postgres_url)
 
 
@@ -144,42 +136,30 @@ def test_postgres_and_sqlite_migrations_give_the_same_schema(schemas):
     assert set(MODEL_TABLES.values()) | INTERNAL_TABLES == set(lite["columns"])
 
 
-def test_the_schema_of_both_backends_matches_the_model_registry(schemas, tmp_path):
+def test_the_schema_of_both_backends_matches_the_model_registry(schemas, servers):
     sqlite_url, lite, _ = schemas
-    bridge = harness.Bridge(sqlite_url, tmp_path)
-    bridge.add_user("schema", company="Schema Co")
-    bridge.start()
-    try:
-        key = bridge.keys["schema"]
-        uid = xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/common").authenticate(bridge.db, "schema", key, {})
-        models = xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/object")
-
-        def call(model, method, *args, **kwargs):
-            return models.execute_kw(bridge.db, uid, key, model, method, list(args), kwargs)
-
-        assert sorted(r["model"] for r in call("ir.model", "search_read", [], fields=["model"])) == sorted(MODEL_TABLES)
-        for model, table in MODEL_TABLES.items():
-            fields = call(model, "fields_get", attributes=["type", "required", "store", "relation"])
-            columns = dict(lite["columns"][table])
-            assert columns.pop("id") == ("integer", True), table
-            for name, field in fields.items():
-                if name in ("id", "display_name") or not field["store"] or field["type"] == "one2many":
-                    continue
-                assert name in columns, f"{model}.{name} has no column in {table}"
-                ctype, not_null = columns.pop(name)
-                assert ctype == STORED_AS[field["type"]], (model, name, ctype, field["type"])
-                if field["required"]:
-                    assert not_null, f"{model}.{name} is required but {table}.{name} is nullable"
-                elif not_null:
-                    assert field["type"] == "boolean" or (table, name) in NOT_NULL_BUT_OPTIONAL, (model, name)
-                if field["type"] == "many2one":
-                    target = MODEL_TABLES[field["relation"]]
-                    assert any(fk[:4] == (table, name, target, "id") for fk in lite["foreign_keys"]), (model, name)
-            assert set(columns) == INTERNAL_COLUMNS.get(table, set()), (model, sorted(columns))
-            for name, field in fields.items():
-                if field["type"] == "one2many":
-                    comodel = call(model, "fields_get", [name], attributes=["relation", "relation_field"])[name]
-                    target = MODEL_TABLES[comodel["relation"]]
-                    assert comodel["relation_field"] in lite["columns"][target], (model, name)
-    finally:
-        bridge.stop()
+    call = harness.Api(servers.bridge(database=sqlite_url, users={"schema": "Schema Co"}), "schema")
+    assert sorted(r["model"] for r in call("ir.model", "search_read", [], fields=["model"])) == sorted(MODEL_TABLES)
+    for model, table in MODEL_TABLES.items():
+        fields = call(model, "fields_get", attributes=["type", "required", "store", "relation"])
+        columns = dict(lite["columns"][table])
+        assert columns.pop("id") == ("integer", True), table
+        for name, field in fields.items():
+            if name in ("id", "display_name") or not field["store"] or field["type"] == "one2many":
+                continue
+            assert name in columns, f"{model}.{name} has no column in {table}"
+            ctype, not_null = columns.pop(name)
+            assert ctype == STORED_AS[field["type"]], (model, name, ctype, field["type"])
+            if field["required"]:
+                assert not_null, f"{model}.{name} is required but {table}.{name} is nullable"
+            elif not_null:
+                assert field["type"] == "boolean" or (table, name) in NOT_NULL_BUT_OPTIONAL, (model, name)
+            if field["type"] == "many2one":
+                target = MODEL_TABLES[field["relation"]]
+                assert any(fk[:4] == (table, name, target, "id") for fk in lite["foreign_keys"]), (model, name)
+        assert set(columns) == INTERNAL_COLUMNS.get(table, set()), (model, sorted(columns))
+        for name, field in fields.items():
+            if field["type"] == "one2many":
+                comodel = call(model, "fields_get", [name], attributes=["relation", "relation_field"])[name]
+                target = MODEL_TABLES[comodel["relation"]]
+                assert comodel["relation_field"] in lite["columns"][target], (model, name)

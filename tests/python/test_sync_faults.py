@@ -2,27 +2,20 @@
 `bankbridge sync` killed mid-import: the stored transactions end up exactly the expected set, with no
 duplicate and no gap."""
 
-import os
-import signal
-import subprocess
 import time
 import xmlrpc.client
 
 import pytest
 
-import harness
-from sandbox_flow import Api, admin, settled, submit_connect
+from harness import Api, sandbox_admin, settled, submit_connect
 
 PER_ACCOUNT = 2500
 PENDING = 2
 
 
 @pytest.fixture(scope="module")
-def flow(backend, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp(f"faults-{backend}")
-    server = harness.started_bridge(backend, workdir, {"alice": "Acme"}, extra_env={"BANKBRIDGE_SANDBOX_TRANSACTIONS": str(PER_ACCOUNT), "BANKBRIDGE_SYNC_INTERVAL": "0"})
-    yield server
-    server.stop()
+def flow(backend_servers):
+    return backend_servers.bridge(users={"alice": "Acme"}, env={"BANKBRIDGE_SANDBOX_TRANSACTIONS": str(PER_ACCOUNT), "BANKBRIDGE_SYNC_INTERVAL": "0"})
 
 
 def assert_exact(api, link):
@@ -43,13 +36,13 @@ def connect_under(api, email, fault):
     """Starts a connection, turns the sandbox fault on, consents: the bridge's first import (without
     any click) runs under the fault. Returns (link, connect URL, the settled link record)."""
     action = api("account.online.link", "action_new_synchronization", [], institution_code="fakebank_simple_xf", email=email)
-    admin(action["url"], "faults", fault)
+    sandbox_admin(action["url"], "faults", fault)
     try:
         status, _, body = submit_connect(action["url"], login=email.split("@")[0])
         assert status == 200, body
         record = settled(api, action["res_id"], timeout=120)
     finally:
-        admin(action["url"], "faults", {"mode": "none"})
+        sandbox_admin(action["url"], "faults", {"mode": "none"})
     return action["res_id"], action["url"], record
 
 
@@ -82,12 +75,12 @@ def fetch_under(api, email, fault):
     link, connect_url, record = connect_under(api, email, {"mode": "none"})
     assert record["state"] == "connected"
     connection = api.link(link, "connection_identifier")["connection_identifier"]
-    admin(connect_url, f"connections/{connection}/accounts", {"name": "Opened later", "currency_code": "EUR", "transactions": PER_ACCOUNT, "pending": PENDING})
-    admin(connect_url, "faults", fault)
+    sandbox_admin(connect_url, f"connections/{connection}/accounts", {"name": "Opened later", "currency_code": "EUR", "transactions": PER_ACCOUNT, "pending": PENDING})
+    sandbox_admin(connect_url, "faults", fault)
     try:
         return link, fetch_again(api, link)
     finally:
-        admin(connect_url, "faults", {"mode": "none"})
+        sandbox_admin(connect_url, "faults", {"mode": "none"})
 
 
 def test_malformed_json_is_a_clear_error_and_a_rerun_completes(flow):
@@ -111,15 +104,15 @@ def test_rate_limit_storm_reports_retry_later_then_rerun_completes(flow):
     assert_exact(api, link)
 
 
-def test_sync_killed_with_sigkill_then_rerun_is_exact(flow):
+def test_sync_killed_with_sigkill_then_rerun_is_exact(flow, servers):
     api = Api(flow, "alice")
     link, connect_url, record = connect_under(api, "kill9@acme.test", {"mode": "none"})
     assert record["state"] == "connected"
     # An account opened at the bank: `bankbridge sync` imports it, slowly, and is killed half-way.
     connection = api.link(link, "connection_identifier")["connection_identifier"]
-    admin(connect_url, f"connections/{connection}/accounts", {"name": "Opened later", "currency_code": "EUR", "transactions": PER_ACCOUNT, "pending": PENDING})
-    admin(connect_url, "faults", {"mode": "slow", "every_nth": 1, "delay_ms": 150})
-    proc = subprocess.Popen([harness.binary(), "sync", "--link", str(link)], env=flow.env, cwd=flow.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sandbox_admin(connect_url, f"connections/{connection}/accounts", {"name": "Opened later", "currency_code": "EUR", "transactions": PER_ACCOUNT, "pending": PENDING})
+    sandbox_admin(connect_url, "faults", {"mode": "slow", "every_nth": 1, "delay_ms": 150})
+    sync = servers.process("sync", [flow.binary, "sync", "--link", str(link)], env=flow.env, cwd=flow.workdir)
     new_account = []
     deadline = time.time() + 60
     stored = 0
@@ -129,11 +122,10 @@ def test_sync_killed_with_sigkill_then_rerun_is_exact(flow):
         if stored >= 1000:
             break
         time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    admin(connect_url, "faults", {"mode": "none"})
+    sync.kill()
+    sandbox_admin(connect_url, "faults", {"mode": "none"})
     assert 0 < stored < PER_ACCOUNT, stored
-    rerun = subprocess.run([harness.binary(), "sync", "--link", str(link)], env=flow.env, cwd=flow.workdir, capture_output=True, text=True, timeout=120)
+    rerun = flow.run_cli("sync", "--link", str(link), timeout=120)
     assert rerun.returncode == 0, rerun.stderr
     assert "synced 1 link(s)" in rerun.stdout
     assert_exact(api, link)

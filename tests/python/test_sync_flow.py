@@ -9,19 +9,15 @@ import xmlrpc.client
 
 import pytest
 
-import harness
-from sandbox_flow import Api, admin, assert_same_as_salt_edge, bridge_transaction_ids, connect, counts, get, now_iso, post_callback, settled, sign_callback, submit_connect, submit_connect_location
+from harness import Api, assert_same_as_salt_edge, bridge_transaction_ids, connect, counts, get, now_iso, post_callback, sandbox_admin, settled, sign_callback, submit_connect, submit_connect_location
 
 TRANSACTIONS_PER_ACCOUNT = 1234  # more than one 1,000-row page
 PENDING_PER_ACCOUNT = 2
 
 
 @pytest.fixture(scope="module")
-def flow(backend, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp(f"flow-{backend}")
-    server = harness.started_bridge(backend, workdir, {"alice": "Acme", "mallory": "Evil Corp"}, extra_env={"BANKBRIDGE_SANDBOX_TRANSACTIONS": str(TRANSACTIONS_PER_ACCOUNT), "BANKBRIDGE_SYNC_INTERVAL": "0"})
-    yield server
-    server.stop()
+def flow(backend_servers):
+    return backend_servers.bridge(users={"alice": "Acme", "mallory": "Evil Corp"}, env={"BANKBRIDGE_SANDBOX_TRANSACTIONS": str(TRANSACTIONS_PER_ACCOUNT), "BANKBRIDGE_SYNC_INTERVAL": "0"})
 
 
 @pytest.fixture
@@ -70,8 +66,8 @@ def test_link_fetch_accounts_and_transactions(api):
     connection = record["connection_identifier"]
     account_online_id = api("account.online.account", "read", [accounts[0]], ["online_identifier"])[0]["online_identifier"]
     pending_before = bridge_transaction_ids(api, accounts[0], "pending")
-    admin(connect_url, f"connections/{connection}/post_pending", {"account_id": account_online_id, "count": 1})
-    admin(connect_url, f"connections/{connection}/next_refresh", {"in_secs": 0})
+    sandbox_admin(connect_url, f"connections/{connection}/post_pending", {"account_id": account_online_id, "count": 1})
+    sandbox_admin(connect_url, f"connections/{connection}/next_refresh", {"in_secs": 0})
     started = api("account.online.link", "action_fetch_transactions", [link])
     assert started["params"]["title"] == "Synchronization running" and started["params"]["type"] == "info"
     assert settled(api, link)["state"] == "connected"
@@ -83,7 +79,7 @@ def test_link_fetch_accounts_and_transactions(api):
     assert_same_as_salt_edge(api, link, connect_url)
 
     # Fetch Accounts: an account opened at the bank appears exactly once.
-    admin(connect_url, f"connections/{connection}/accounts", {"name": "New savings", "currency_code": "EUR", "transactions": 5})
+    sandbox_admin(connect_url, f"connections/{connection}/accounts", {"name": "New savings", "currency_code": "EUR", "transactions": 5})
     added = api("account.online.link", "action_fetch_accounts", [link])
     assert added["params"]["counts"]["accounts_added"] == 1
     # No new account, and Salt Edge allows no refresh page before next_refresh_possible_at.
@@ -146,8 +142,8 @@ def test_expired_consent_puts_the_link_in_error_with_a_clear_message(api):
     link, connect_url, *_ = connect(api, "expired@acme.test")
     settled(api, link)
     connection = api.link(link, "connection_identifier")["connection_identifier"]
-    admin(connect_url, f"connections/{connection}/expire_consent")
-    admin(connect_url, f"connections/{connection}/next_refresh", {"in_secs": 0})
+    sandbox_admin(connect_url, f"connections/{connection}/expire_consent")
+    sandbox_admin(connect_url, f"connections/{connection}/next_refresh", {"in_secs": 0})
     with pytest.raises(xmlrpc.client.Fault) as err:
         api("account.online.link", "action_fetch_transactions", [link])
     assert err.value.faultCode == 2 and "Update Credentials" in err.value.faultString
@@ -328,14 +324,12 @@ def test_unknown_callback_kinds_are_acknowledged(flow):
 def test_cli_sync_waits_for_the_attempt(flow, api):
     """`bankbridge sync` starts a background refresh and waits for it: what the attempt brings is there
     when the command returns (no callback reaches the CLI: it polls)."""
-    import subprocess
-
     link, connect_url, *_ = connect(api, "cli@acme.test")
     settled(api, link)
     before = counts(api, link)
     connection = api.link(link, "connection_identifier")["connection_identifier"]
-    admin(connect_url, f"connections/{connection}/next_refresh", {"in_secs": 0})
-    out = subprocess.run([harness.binary(), "sync", "--link", str(link)], env=flow.env, cwd=flow.workdir, capture_output=True, text=True, timeout=120)
+    sandbox_admin(connect_url, f"connections/{connection}/next_refresh", {"in_secs": 0})
+    out = flow.run_cli("sync", "--link", str(link), timeout=120)
     assert out.returncode == 0, out.stderr
     assert "synced 1 link(s)" in out.stdout
     assert counts(api, link)[1] > before[1]

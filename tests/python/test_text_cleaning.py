@@ -3,27 +3,18 @@ other than tab, LF and CR, NUL, U+FFFE, U+FFFF) never reaches storage, whichever
 can carry such characters; if one were stored, every later XML-RPC answer carrying it would be unreadable for
 Python clients (expat refuses the whole answer) and PostgreSQL would refuse the NUL."""
 
-import json
-import urllib.request
-import xmlrpc.client
+import harness
 
 DIRTY = "a\u0000b\u0001c\u001fd\ufffee\uffff f\tg\nh\ri"
 CLEAN = "abcde f\tg\nh\ri"
 
 
 def jsonrpc_execute(bridge, login, *args):
-    body = json.dumps({"jsonrpc": "2.0", "method": "call", "id": 1, "params": {
-        "service": "object", "method": "execute_kw",
-        "args": [bridge.db, bridge_uid(bridge, login), bridge.keys[login], *args]}}).encode()
-    request = urllib.request.Request(f"{bridge.url}/jsonrpc", data=body, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as r:
-        answer = json.loads(r.read())
+    api = harness.Api(bridge, login)
+    answer = harness.jsonrpc(f"{bridge.url}/jsonrpc", {
+        "service": "object", "method": "execute_kw", "args": [bridge.db, api.uid, api.key, *args]})
     assert "error" not in answer, answer
     return answer["result"]
-
-
-def bridge_uid(bridge, login):
-    return xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/common").authenticate(bridge.db, login, bridge.keys[login], {})
 
 
 def test_text_from_json_clients_is_cleaned_before_it_is_stored(bridge):
@@ -31,11 +22,10 @@ def test_text_from_json_clients_is_cleaned_before_it_is_stored(bridge):
     account = jsonrpc_execute(bridge, "alice", "account.online.account", "create",
                               [{"name": "acc", "account_online_link_id": link}], {})
     jsonrpc_execute(bridge, "alice", "account.online.account", "write", [[account], {"account_number": DIRTY}], {})
-    models = xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/object")
-    uid, key = bridge_uid(bridge, "alice"), bridge.keys["alice"]
+    alice = harness.Api(bridge, "alice")
     # Readable by Python's XML-RPC client, cleaned, and the same through JSON.
-    [row] = models.execute_kw(bridge.db, uid, key, "account.online.link", "search_read", [[["id", "=", link]]], {"fields": ["name"]})
+    [row] = alice("account.online.link", "search_read", [["id", "=", link]], fields=["name"])
     assert row["name"] == CLEAN
-    [acc] = models.execute_kw(bridge.db, uid, key, "account.online.account", "read", [[account], ["account_number"]])
+    [acc] = alice("account.online.account", "read", [account], ["account_number"])
     assert acc["account_number"] == CLEAN
     assert jsonrpc_execute(bridge, "alice", "account.online.link", "read", [[link], ["name"]], {}) == [{"id": link, "name": CLEAN}]

@@ -6,7 +6,7 @@ import xmlrpc.client
 
 import pytest
 
-from sandbox_flow import Api
+from harness import Api
 
 
 @pytest.fixture(scope="module")

@@ -15,11 +15,13 @@
           the same search_read of 80 records of a model with the same fields
           (scripts/bench_odoo/), at 1 and 16 connections side by side with the bridge.
   encode  xmlrpc::encode_response vs Python's xmlrpc.client.dumps on the same 10,000 records.
-  sync    bankbridge sync of 100,000 and 1,000,000 sandbox transactions over HTTP into SQLite and
-          PostgreSQL (rows/s, peak RSS) vs storing the same rows with the same code and no HTTP.
+  sync    bankbridge sync of 100,000 and 1,000,000 transactions from a standalone Salt Edge sandbox over
+          HTTP into SQLite and PostgreSQL (rows/s, peak RSS) vs storing the same rows with the same code
+          and no HTTP.
 
-Every figure is reported as a ratio against its baseline measured in the same run. Needs only the
-Python standard library, plus `wrk` (load) and GNU time at /usr/bin/time (sync)."""
+Every figure is reported as a ratio against its baseline measured in the same run. Servers are started
+and stopped through the test harness (tests/python/harness). Needs only the Python standard library,
+plus `wrk` (load) and GNU time at /usr/bin/time (sync)."""
 
 import argparse
 import json
@@ -27,19 +29,18 @@ import os
 import platform
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.parse
-import urllib.request
 import xmlrpc.client
 from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "python"))
+import harness  # noqa: E402
 LUA = """
 local f = assert(io.open(os.getenv("BENCH_BODY"), "rb"))
 wrk.method = "POST"
@@ -68,64 +69,11 @@ def machine():
     return f"{os.cpu_count()} CPU ({model}), {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
-class Proc:
-    """A background server that prints `listening on http://ADDR` on its first lines."""
-
-    def __init__(self, args, env=None, log=None):
-        self.log = open(log, "w") if log else subprocess.DEVNULL
-        self.p = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=self.log, text=True)
-        self.lines = []
-        deadline = time.time() + 60
-        self.url = None
-        while time.time() < deadline:
-            line = self.p.stdout.readline()
-            if not line:
-                raise RuntimeError(f"{args[0]} exited early; see {log}")
-            self.lines.append(line.rstrip("\n"))
-            m = re.search(r"listening on (http://\S+)", line)
-            if m:
-                self.url = m.group(1)
-                break
-        if not self.url:
-            raise RuntimeError(f"{args[0]} did not start")
-
-    def read_line(self, pattern, timeout=10):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            for line in self.lines:
-                m = re.search(pattern, line)
-                if m:
-                    return m
-            line = self.p.stdout.readline()
-            if not line:
-                break
-            self.lines.append(line.rstrip("\n"))
-        return None
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-            try:
-                self.p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-
-
-def start_bridge(binary, database, workdir, extra_env=None, log_name="bridge.log"):
-    env = dict(os.environ, DATABASE_URL=database, RUST_LOG="warn", **(extra_env or {}))
-    proc = Proc([binary, "serve", "--port", "0", "--sync-interval", "0"], env=env, log=Path(workdir) / log_name)
-    key = proc.read_line(r"API key \(shown once\): (\S+)")
-    if not key:
-        proc.stop()
-        raise RuntimeError("the bridge did not print the first API key (database not empty?)")
-    return proc, key.group(1)
-
-
-def post(url, body, timeout=60, headers=XML_HEADERS):
-    req = urllib.request.Request(url, data=body, headers=headers)
-    with urllib.request.urlopen(req, timeout=timeout) as r:
-        return r.read()
+def start_bridge(servers, binary, database, name="bridge"):
+    """A bridge of `binary` on `database` with the user the benchmark calls as (admin); returns (bridge, key)."""
+    bridge = servers.bridge(database=database, users={"admin": "My Company"}, env={"RUST_LOG": "warn"},
+                            args=["--sync-interval", "0"], binary_path=binary, name=name)
+    return bridge, bridge.keys["admin"]
 
 
 def wrk(url, body_file, seconds, connections, threads, headers=XML_HEADERS):
@@ -161,128 +109,52 @@ ODOO_DB = "bench_odoo"
 BENCH_MODULE = "bench_online_account"
 
 
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def dotted_name_shim(python, work):
-    """gevent (Odoo's prefork mode) resolves its requirements through pkg_resources, which looks for
-    `zope.interface` and `zope.event` under those dotted names, while pip's recent dist-info folders are
-    named `zope_interface`/`zope_event` (/work/shared/odoo17/README.md). A metadata-only dist-info with
-    the dotted name, on PYTHONPATH, makes the installed packages visible; nothing is installed."""
-    shim = work / "odoo-dist-shim"
-    for dist in ("zope.interface", "zope.event"):
-        version = subprocess.run([python, "-c", f"import importlib.metadata as m; print(m.version({dist!r}))"],
-                                 capture_output=True, text=True, check=True).stdout.strip()
-        info = shim / f"{dist}-{version}.dist-info"
-        info.mkdir(parents=True, exist_ok=True)
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
-    return shim
-
-
 class OdooPeer:
-    """Real Odoo 17 (tests/odoo/env.sh) on a throwaway PostgreSQL (tests/postgres.sh, or
-    BANKBRIDGE_BENCH_POSTGRES_URL), with scripts/bench_odoo/bench_online_account installed and 80 records."""
+    """Real Odoo 17 (harness.Odoo) on the run's PostgreSQL server, with scripts/bench_odoo/bench_online_account
+    installed and 80 records."""
 
-    def __init__(self, work):
-        self.work = work
-        self.procs = []
-        self.pg_dir = None
-        odoo_dir = Path(subprocess.run([str(REPO / "tests" / "odoo" / "env.sh"), "setup"], capture_output=True,
-                                       text=True, check=True).stdout.strip())
-        self.python, self.odoo_bin = str(odoo_dir / "venv" / "bin" / "python"), str(odoo_dir / "src" / "odoo-bin")
-        self.addons = f"{odoo_dir / 'src' / 'addons'},{REPO / 'scripts' / 'bench_odoo'}"
-        admin = os.environ.get("BANKBRIDGE_BENCH_POSTGRES_URL")
-        if not admin:
-            self.pg_dir = Path(tempfile.mkdtemp(prefix="bankbridge-bench-odoo-pg-"))
-            os.chmod(self.pg_dir, 0o755)
-            env = dict(os.environ, BANKBRIDGE_TEST_PGPORT=os.environ.get("BANKBRIDGE_TEST_PGPORT", str(free_port())))
-            admin = subprocess.run([str(REPO / "tests" / "postgres.sh"), "start", str(self.pg_dir / "data")], env=env,
-                                   capture_output=True, text=True, check=True).stdout.strip()
-        self.admin = admin
-        subprocess.run([str(REPO / "tests" / "odoo" / "env.sh"), "role", admin], check=True, capture_output=True)
-        url = urllib.parse.urlparse(admin)
-        self.db = f"{ODOO_DB}_{os.getpid()}"
-        self.db_args = ["--db_host", url.hostname, "--db_port", str(url.port or 5432), "--db_user", "odoo",
-                        "-d", self.db, "--addons-path", self.addons]
-        self.env = dict(os.environ, PYTHONPATH=str(dotted_name_shim(self.python, work)))
+    SERVE_ARGS = ["--no-database-list", "--log-level=warn",
+                  # Prefork's defaults recycle a worker after 8,192 requests and kill long ones; the load is
+                  # bounded in time by wrk anyway.
+                  "--limit-request", "1000000", "--limit-time-real", "600", "--limit-time-cpu", "600"]
+
+    def __init__(self, work, postgres):
+        self.odoo = harness.Odoo(postgres.admin_url, work, addons=[REPO / "scripts" / "bench_odoo"],
+                                 db=f"{ODOO_DB}_{os.getpid()}")
         print("== installing the benchmark module into a fresh Odoo database (a minute or two)", flush=True)
-        out = subprocess.run([self.python, self.odoo_bin, *self.db_args, "-i", BENCH_MODULE, "--without-demo=all",
-                              "--stop-after-init", "--log-level=warn"], env=self.env, capture_output=True, text=True)
-        if out.returncode != 0:
-            raise RuntimeError(f"Odoo could not install {BENCH_MODULE}:\n{out.stderr[-3000:]}")
+        try:
+            self.odoo.install(BENCH_MODULE)
+        except BaseException:
+            self.odoo.stop()
+            raise
 
     def start(self, workers):
         """Starts Odoo (`workers` 0: threaded; > 0: prefork) on free ports; returns its base URL."""
-        port = free_port()
-        log = self.work / f"odoo-workers-{workers}.log"
-        proc = subprocess.Popen(
-            [self.python, self.odoo_bin, *self.db_args, "--http-interface", "127.0.0.1", "--http-port", str(port),
-             "--gevent-port", str(free_port()), "--workers", str(workers), "--max-cron-threads", "0",
-             "--db-filter", f"^{self.db}$", "--no-database-list", "--log-level=warn",
-             # Prefork's defaults recycle a worker after 8,192 requests and kill long ones; the load is
-             # bounded in time by wrk anyway.
-             "--limit-request", "1000000", "--limit-time-real", "600", "--limit-time-cpu", "600"],
-            # Its own process group: stopping it stops the prefork master's workers and gevent process too.
-            env=self.env, stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
-        self.procs.append(proc)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"Odoo exited early; see {log}:\n{log.read_text()[-2000:]}")
-            try:
-                if xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/common").version()["server_serie"] == "17.0":
-                    return url
-            except OSError:
-                time.sleep(0.5)
-        raise RuntimeError(f"Odoo did not answer; see {log}")
+        return self.odoo.serve(workers, args=self.SERVE_ARGS, timeout=120).url
 
     def seed(self, url, fields, count=80):
         """80 records like the bridge's; returns the search_read body and the records it answers."""
-        uid = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/common").authenticate(self.db, "admin", "admin", {})
-        obj = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/object")
-        call = lambda model, method, *a, **kw: obj.execute_kw(self.db, uid, "admin", model, method, list(a), kw)
+        call = harness.Api(self.odoo, "admin")
         if call("account.online.account", "search_count", []) == 0:
             link = call("account.online.link", "create", {"name": "Benchmark bank"})
             for i in range(1, count + 1):
                 call("account.online.account", "create", {
                     "name": f"Account {i:02d}", "account_number": f"XF{i:020d}", "currency_code": "EUR",
                     "account_online_link_id": link, "journal_id": i})
-        body = xmlrpc.client.dumps((self.db, uid, "admin", "account.online.account", "search_read", [[]],
+        body = xmlrpc.client.dumps((self.odoo.db, call.uid, "admin", "account.online.account", "search_read", [[]],
                                     {"fields": fields, "limit": count}), "execute_kw")
-        (records,), _ = xmlrpc.client.loads(post(f"{url}/xmlrpc/2/object", body.encode()))
+        (records,), _ = xmlrpc.client.loads(harness.post(f"{url}/xmlrpc/2/object", body.encode()).ok())
         assert len(records) == count, len(records)
         return body, records
 
     def stop(self):
-        for proc in reversed(self.procs):
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                pass
-            except ProcessLookupError:
-                continue
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait()
-        if self.pg_dir:
-            subprocess.run([str(REPO / "tests" / "postgres.sh"), "stop", str(self.pg_dir / "data")], capture_output=True)
-            shutil.rmtree(self.pg_dir, ignore_errors=True)
-        else:
-            subprocess.run(["psql", self.admin, "-q", "-c", f"DROP DATABASE IF EXISTS {self.db}"], capture_output=True)
+        self.odoo.stop()
 
 
-def odoo_peer(args, work, sr_url, sr_file, records):
+def odoo_peer(args, work, postgres, sr_url, sr_file, records):
     """search_read of 80 records: the bridge vs real Odoo 17 (threaded, --workers 2) at 1 and 16
     connections, one after the other in this run. Returns the figures and ratios."""
-    peer = OdooPeer(work)
+    peer = OdooPeer(work, postgres)
     try:
         fields = [f for f in records[0] if f not in ("id",)]
         urls = {"threaded": peer.start(0), "--workers 2": peer.start(2)}
@@ -290,15 +162,15 @@ def odoo_peer(args, work, sr_url, sr_file, records):
         assert set(odoo_records[0]) == set(records[0]), (sorted(odoo_records[0]), sorted(records[0]))
         odoo_file = work / "odoo-search_read.xml"
         odoo_file.write_text(odoo_body)
-        odoo_bytes = len(post(urls["threaded"] + "/xmlrpc/2/object", odoo_body.encode()))
+        odoo_bytes = len(harness.post(urls["threaded"] + "/xmlrpc/2/object", odoo_body.encode()).ok())
         loadavg = open("/proc/loadavg").read().split()[:3]
         targets = {"bridge": (sr_url, sr_file)}
         targets.update({f"odoo {mode}": (url + "/xmlrpc/2/object", odoo_file) for mode, url in urls.items()})
         # Each Odoo process loads its registry and checks the password (pbkdf2) on its first call: warm
         # every worker up with concurrent calls before measuring.
         for url in urls.values():
-            warm = [threading.Thread(target=post, args=(url + "/xmlrpc/2/object", odoo_body.encode(), 300))
-                    for _ in range(4)]
+            warm = [threading.Thread(target=harness.post, args=(url + "/xmlrpc/2/object", odoo_body.encode()),
+                                     kwargs={"timeout": 300}) for _ in range(4)]
             for t in warm:
                 t.start()
             for t in warm:
@@ -353,18 +225,17 @@ SEEDING_TIME_FIELDS = ("create_date", "write_date")
 ODOO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 
 
-def seed_bridge(url, key, count=80):
+def seed_bridge(bridge, count=80):
     """Creates the link and the 80 accounts every bridge target serves, through XML-RPC as a client would;
     returns (uid, link id)."""
-    uid = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/common").authenticate("bankbridge", "admin", key, {})
-    obj = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/object")
-    link = obj.execute_kw("bankbridge", uid, key, "account.online.link", "create", [{"name": "Benchmark bank"}])
-    obj.execute_kw("bankbridge", uid, key, "account.online.account", "create", [[
+    call = harness.Api(bridge, "admin")
+    link = call("account.online.link", "create", {"name": "Benchmark bank"})
+    call("account.online.account", "create", [
         {"name": f"Account {i:02d}", "account_number": f"XF{i:020d}", "currency_code": "EUR",
          "account_online_link_id": link, "journal_id": i}
         for i in range(1, count + 1)
-    ]])
-    return uid, link
+    ])
+    return call.uid, link
 
 
 def search_read_body(uid, key):
@@ -409,39 +280,35 @@ class SecondBridge:
     """Another bridge serving the same search_read on its own fresh database: seeded like the first one,
     its answer checked against the first one's records (same_records)."""
 
-    def __init__(self, binary, database, work, tag, expected_link, expected_records):
-        self.proc, key = start_bridge(binary, database, work, log_name=f"bridge-{tag}.log")
-        try:
-            uid, link = seed_bridge(self.proc.url, key)
-            if link != expected_link:
-                raise RuntimeError(f"the {tag} bridge created link {link}, the first bridge {expected_link}")
-            self.url = self.proc.url + "/xmlrpc/2/object"
-            self.body = search_read_body(uid, key)
-            self.file = work / f"search_read-{tag}.xml"
-            self.file.write_text(self.body)
-            self.response = post(self.url, self.body.encode())
-            (self.records,), _ = xmlrpc.client.loads(self.response)
-            diff = same_records(expected_records, self.records)
-            if diff:
-                raise RuntimeError(f"the {tag} bridge's search_read differs from the bridge's: {diff}")
-            self.json2_url = self.proc.url + JSON2_SEARCH_READ
-            self.json2_headers = json2_headers(key)
-            self.json2_file = work / f"json2-{tag}.json"
-            self.json2_file.write_text(JSON2_SEARCH_READ_BODY)
-            self.json2_records = json.loads(post(self.json2_url, JSON2_SEARCH_READ_BODY.encode(),
-                                                 headers=self.json2_headers))
-            diff = same_json2_records(self.records, self.json2_records)
-            if diff:
-                raise RuntimeError(f"the {tag} bridge's JSON-2 search_read differs from its XML-RPC one: {diff}")
-        except BaseException:
-            self.proc.stop()
-            raise
+    def __init__(self, servers, binary, database, work, tag, expected_link, expected_records):
+        bridge, key = start_bridge(servers, binary, database, name=f"bridge-{tag}")
+        uid, link = seed_bridge(bridge)
+        if link != expected_link:
+            raise RuntimeError(f"the {tag} bridge created link {link}, the first bridge {expected_link}")
+        self.url = bridge.url + "/xmlrpc/2/object"
+        self.body = search_read_body(uid, key)
+        self.file = work / f"search_read-{tag}.xml"
+        self.file.write_text(self.body)
+        self.response = harness.post(self.url, self.body.encode()).ok()
+        (self.records,), _ = xmlrpc.client.loads(self.response)
+        diff = same_records(expected_records, self.records)
+        if diff:
+            raise RuntimeError(f"the {tag} bridge's search_read differs from the bridge's: {diff}")
+        self.json2_url = bridge.url + JSON2_SEARCH_READ
+        self.json2_headers = json2_headers(key)
+        self.json2_file = work / f"json2-{tag}.json"
+        self.json2_file.write_text(JSON2_SEARCH_READ_BODY)
+        self.json2_records = json.loads(harness.post(self.json2_url, JSON2_SEARCH_READ_BODY.encode(),
+                                                     headers=self.json2_headers).ok())
+        diff = same_json2_records(self.records, self.json2_records)
+        if diff:
+            raise RuntimeError(f"the {tag} bridge's JSON-2 search_read differs from its XML-RPC one: {diff}")
 
     def check_unchanged(self):
-        (after,), _ = xmlrpc.client.loads(post(self.url, self.body.encode()))
+        (after,), _ = xmlrpc.client.loads(harness.post(self.url, self.body.encode()).ok())
         assert after == self.records
-        assert json.loads(post(self.json2_url, JSON2_SEARCH_READ_BODY.encode(), headers=self.json2_headers)) \
-            == self.json2_records
+        assert json.loads(harness.post(self.json2_url, JSON2_SEARCH_READ_BODY.encode(),
+                                       headers=self.json2_headers).ok()) == self.json2_records
 
 
 def load(args):
@@ -449,13 +316,15 @@ def load(args):
         sys.exit("wrk not found: install it (Debian: apt-get install wrk)")
     work = Path(tempfile.mkdtemp(prefix="bankbridge-bench-load-"))
     db_file = work / "bench.db"
-    procs = []
-    pg_dir = pg_admin = pg_database = None
+    servers = harness.Servers(work)
+    postgres = None
     pg_databases = []
     try:
-        bridge, key = start_bridge(args.bridge, str(db_file), work)
-        procs.append(bridge)
-        uid, link = seed_bridge(bridge.url, key)
+        bridge, key = start_bridge(servers, args.bridge, str(db_file))
+        uid, link = seed_bridge(bridge)
+        if not (args.no_postgres and args.no_odoo):
+            # The second bridge's database and Odoo's: a throwaway cluster, or BANKBRIDGE_BENCH_POSTGRES_URL.
+            postgres = harness.Postgres(os.environ.get("BANKBRIDGE_BENCH_POSTGRES_URL"))
 
         bodies = {
             "version": ("/xmlrpc/2/common", xmlrpc.client.dumps((), "version")),
@@ -470,11 +339,11 @@ def load(args):
 
         # The ceiling serves the bridge's own search_read response, byte for byte.
         sr_url = bridge.url + bodies["search_read"][0]
-        response = post(sr_url, bodies["search_read"][1].encode())
+        response = harness.post(sr_url, bodies["search_read"][1].encode()).ok()
         (records,), _ = xmlrpc.client.loads(response)
         assert len(records) == 80, len(records)
         if args.only_odoo:
-            odoo = odoo_peer(args, work, sr_url, files["search_read"], records)
+            odoo = odoo_peer(args, work, postgres, sr_url, files["search_read"], records)
             print_odoo_peer(odoo, args, len(response))
             if args.json:
                 Path(args.json).write_text(json.dumps({"machine": machine(), "command": " ".join(sys.argv),
@@ -483,32 +352,30 @@ def load(args):
             return
         ceiling_body = work / "ceiling-response.xml"
         ceiling_body.write_bytes(response)
-        ceiling = Proc([args.aid, "ceiling-server", "--body", str(ceiling_body), "--workers", str(os.cpu_count())],
-                       log=work / "ceiling.log")
-        procs.append(ceiling)
-        assert post(ceiling.url + "/xmlrpc/2/object", bodies["search_read"][1].encode()) == response
+        ceiling = servers.listener("ceiling", [args.aid, "ceiling-server", "--body", str(ceiling_body),
+                                               "--workers", str(os.cpu_count())])
+        assert harness.post(ceiling.url + "/xmlrpc/2/object", bodies["search_read"][1].encode()).ok() == response
         # JSON-2's search_read (Odoo 19's API) of the same records, and its own ceiling: the same static
         # server answering the bridge's JSON-2 bytes as application/json.
         json2_url, json2_head = bridge.url + JSON2_SEARCH_READ, json2_headers(key)
         files["json2"] = work / "json2-search_read.json"
         files["json2"].write_text(JSON2_SEARCH_READ_BODY)
-        json2_response = post(json2_url, JSON2_SEARCH_READ_BODY.encode(), headers=json2_head)
+        json2_response = harness.post(json2_url, JSON2_SEARCH_READ_BODY.encode(), headers=json2_head).ok()
         diff = same_json2_records(records, json.loads(json2_response))
         if diff:
             raise RuntimeError(f"JSON-2's search_read differs from XML-RPC's: {diff}")
         json2_ceiling_body = work / "ceiling-response.json"
         json2_ceiling_body.write_bytes(json2_response)
-        json2_ceiling = Proc([args.aid, "ceiling-server", "--body", str(json2_ceiling_body), "--workers",
-                              str(os.cpu_count()), "--content-type", "application/json; charset=utf-8"],
-                             log=work / "ceiling-json2.log")
-        procs.append(json2_ceiling)
-        assert post(json2_ceiling.url + JSON2_SEARCH_READ, JSON2_SEARCH_READ_BODY.encode(),
-                    headers=json2_head) == json2_response
+        json2_ceiling = servers.listener("ceiling-json2", [args.aid, "ceiling-server", "--body",
+                                                           str(json2_ceiling_body), "--workers", str(os.cpu_count()),
+                                                           "--content-type", "application/json; charset=utf-8"])
+        assert harness.post(json2_ceiling.url + JSON2_SEARCH_READ, JSON2_SEARCH_READ_BODY.encode(),
+                            headers=json2_head).ok() == json2_response
 
-        python = Proc([sys.executable, str(REPO / "scripts" / "bench_python_baseline.py"), str(db_file), key],
-                      log=work / "python.log")
-        procs.append(python)
-        (py_records,), _ = xmlrpc.client.loads(post(python.url + "/xmlrpc/2/object", bodies["search_read"][1].encode()))
+        python = servers.listener("python-baseline", [sys.executable, str(REPO / "scripts" / "bench_python_baseline.py"),
+                                                      str(db_file), key])
+        (py_records,), _ = xmlrpc.client.loads(
+            harness.post(python.url + "/xmlrpc/2/object", bodies["search_read"][1].encode()).ok())
         if py_records != records:
             diff = [(a, b) for a, b in zip(records, py_records) if a != b][:1]
             raise RuntimeError(f"the Python baseline does not return the bridge's records: {diff}")
@@ -517,28 +384,18 @@ def load(args):
         # answers must be the bridge's records (ids included: every database is fresh).
         second = {}
         if not args.no_postgres:
-            pg_admin = os.environ.get("BANKBRIDGE_BENCH_POSTGRES_URL")
-            if not pg_admin:
-                pg_dir = Path(tempfile.mkdtemp(prefix="bankbridge-bench-load-pg-"))
-                os.chmod(pg_dir, 0o755)
-                env = dict(os.environ, BANKBRIDGE_TEST_PGPORT=os.environ.get("BANKBRIDGE_TEST_PGPORT", str(free_port())))
-                pg_admin = subprocess.run([str(REPO / "tests" / "postgres.sh"), "start", str(pg_dir / "data")],
-                                          env=env, capture_output=True, text=True, check=True).stdout.strip()
-            pg_database = new_database("postgres", work, pg_admin, "load")
+            pg_database = postgres.create_database("bb_bench_load")
             pg_databases.append(pg_database)
-            second[SEARCH_READ_PG] = SecondBridge(args.bridge, pg_database, work, "postgres", link, records)
-            procs.append(second[SEARCH_READ_PG].proc)
+            second[SEARCH_READ_PG] = SecondBridge(servers, args.bridge, pg_database, work, "postgres", link, records)
         if args.baseline_bridge:
-            second[SEARCH_READ_BASELINE] = SecondBridge(args.baseline_bridge, str(work / "baseline.db"), work,
+            second[SEARCH_READ_BASELINE] = SecondBridge(servers, args.baseline_bridge, str(work / "baseline.db"), work,
                                                         "baseline", link, records)
-            procs.append(second[SEARCH_READ_BASELINE].proc)
-            if pg_database:
+            if not args.no_postgres:
                 # The baseline build on PostgreSQL too: the before/after of the PostgreSQL read path.
-                pg_baseline_database = new_database("postgres", work, pg_admin, "load_baseline")
+                pg_baseline_database = postgres.create_database("bb_bench_load_baseline")
                 pg_databases.append(pg_baseline_database)
-                second[SEARCH_READ_BASELINE_PG] = SecondBridge(args.baseline_bridge, pg_baseline_database, work,
-                                                               "baseline-postgres", link, records)
-                procs.append(second[SEARCH_READ_BASELINE_PG].proc)
+                second[SEARCH_READ_BASELINE_PG] = SecondBridge(servers, args.baseline_bridge, pg_baseline_database,
+                                                               work, "baseline-postgres", link, records)
 
         targets = {
             "common.version": (bridge.url + bodies["version"][0], files["version"]),
@@ -569,12 +426,12 @@ def load(args):
             print(f"1 connection {name:40s} {single[name]['rps']:10.0f} req/s  p50 {single[name]['p50_ms']:.2f} ms",
                   flush=True)
         # Responses still correct after the load.
-        (after,), _ = xmlrpc.client.loads(post(sr_url, bodies["search_read"][1].encode()))
+        (after,), _ = xmlrpc.client.loads(harness.post(sr_url, bodies["search_read"][1].encode()).ok())
         assert after == records
-        assert post(json2_url, JSON2_SEARCH_READ_BODY.encode(), headers=json2_head) == json2_response
+        assert harness.post(json2_url, JSON2_SEARCH_READ_BODY.encode(), headers=json2_head).ok() == json2_response
         for b in second.values():
             b.check_unchanged()
-        odoo = None if args.no_odoo else odoo_peer(args, work, sr_url, files["search_read"], records)
+        odoo = None if args.no_odoo else odoo_peer(args, work, postgres, sr_url, files["search_read"], records)
 
         best = {name: max(rs, key=lambda r: r["rps"]) for name, rs in results.items()}
         sr, ceil, py = best[SEARCH_READ], best["ceiling (static search_read)"], best[
@@ -641,16 +498,11 @@ def load(args):
         if args.json:
             Path(args.json).write_text(json.dumps(summary, indent=2))
     finally:
-        for p in reversed(procs):
-            p.stop()
-        if pg_dir:
-            subprocess.run([str(REPO / "tests" / "postgres.sh"), "stop", str(pg_dir / "data")], capture_output=True)
-            shutil.rmtree(pg_dir, ignore_errors=True)
-        else:
-            for database in pg_databases:
-                name = database.rsplit("/", 1)[1]
-                subprocess.run(["psql", pg_admin, "-q", "-c", f"DROP DATABASE IF EXISTS {name}"],
-                               capture_output=True)
+        servers.close()
+        for database in pg_databases:
+            postgres.drop_database(database)
+        if postgres:
+            postgres.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -706,24 +558,32 @@ def encode(args):
         shutil.rmtree(work, ignore_errors=True)
 
 
-def connect_link(bridge_url, key):
-    """Links the sandbox's fakebank_simple_xf through its connect page; returns the link id."""
-    common = xmlrpc.client.ServerProxy(f"{bridge_url}/xmlrpc/2/common")
-    uid = common.authenticate("bankbridge", "admin", key, {})
-    obj = xmlrpc.client.ServerProxy(f"{bridge_url}/xmlrpc/2/object", allow_none=True)
-    action = obj.execute_kw("bankbridge", uid, key, "account.online.link", "action_new_synchronization", [],
-                            {"institution_code": "fakebank_simple_xf", "email": "bench@example.com"})
-    page = urllib.request.urlopen(action["url"], timeout=30).read().decode()
-    form = {"login": "username", "password": "secret", "consent": "yes"}
-    provider = re.search(r'name="provider_code" value="([^"]+)"', page)
-    if provider:
-        form["provider_code"] = provider.group(1)
-    urllib.request.urlopen(urllib.request.Request(action["url"], data=urllib.parse.urlencode(form).encode()),
-                           timeout=60).read()
-    link = obj.execute_kw("bankbridge", uid, key, "account.online.link", "read", [[action["res_id"]]],
-                          {"fields": ["state"]})[0]
-    assert link["state"] == "connected", link
-    return action["res_id"]
+def linked_bank(servers, binary, database, rows):
+    """What `bankbridge sync` imports: a bridge on `database`, its Salt Edge a standalone sandbox (it sends no
+    callbacks, as for a bridge Salt Edge cannot reach; attempts are instant: this measures the import, not
+    Salt Edge's fetch time), one link to fakebank_simple_xf connected through the consent page and then
+    waited for as a client does (the attempt after consent is asynchronous: the link is polled until it is
+    connected), then two accounts opened at the bank holding `rows` transactions between them and the next
+    refresh allowed now. The bridge is stopped before the measure, so that `sync` runs alone. Returns (link id,
+    the environment to run `sync` in)."""
+    sandbox = servers.sandbox(env={"BANKBRIDGE_SANDBOX_TRANSACTIONS": "10", "BANKBRIDGE_SANDBOX_PENDING": "0",
+                                   "BANKBRIDGE_SANDBOX_ATTEMPT_DELAY_MS": "0"})
+    bridge = servers.bridge(database=database, users={"bench": "Bench Co"}, binary_path=binary,
+                            env={**sandbox.bridge_env(), "BANKBRIDGE_SALTEDGE_INCLUDE_SANDBOXES": "true",
+                                 "RUST_LOG": "warn"})
+    api = harness.Api(bridge, "bench")
+    harness.wait_for(lambda: api("account.online.institution", "search_count", [["code", "=", "fakebank_simple_xf"]]),
+                     60, "the sandbox's institutions")
+    link, *_ = harness.connect(api, "bench@example.com")
+    harness.wait_connected(api, link, timeout=300)
+    connection = api.link(link, "connection_identifier")["connection_identifier"]
+    for part in range(2):
+        transactions = rows // 2 + (rows % 2 if part == 0 else 0)
+        sandbox.admin(f"connections/{connection}/accounts",
+                      {"name": f"Benchmark {part + 1}", "transactions": transactions, "pending": 0})
+    sandbox.admin(f"connections/{connection}/next_refresh", {"in_secs": 0})
+    bridge.stop()
+    return link, bridge.env
 
 
 def timed(cmd, env):
@@ -735,12 +595,18 @@ def timed(cmd, env):
     return out.stdout, rss
 
 
-def new_database(backend, work, admin_url, tag):
+def new_database(backend, work, postgres, tag):
     if backend == "sqlite":
         return str(work / f"{tag}.db")
-    name = f"bb_bench_{tag}_{os.getpid()}"
-    subprocess.run(["psql", admin_url, "-q", "-c", f"CREATE DATABASE {name}"], check=True, capture_output=True)
-    return admin_url.rsplit("/", 1)[0] + "/" + name
+    return postgres.create_database(f"bb_bench_{tag}")
+
+
+def drop_database(backend, postgres, database):
+    if backend == "sqlite":
+        for suffix in ("", "-wal", "-shm"):
+            Path(database + suffix).unlink(missing_ok=True)
+    else:
+        postgres.drop_database(database)
 
 
 def sync(args):
@@ -748,51 +614,42 @@ def sync(args):
         sys.exit("GNU time not found at /usr/bin/time (Debian: apt-get install time)")
     work = Path(tempfile.mkdtemp(prefix="bankbridge-bench-sync-"))
     results = []
-    pg_dir = None
+    postgres = None
     try:
         backends = ["sqlite"]
-        admin = os.environ.get("BANKBRIDGE_BENCH_POSTGRES_URL")
         if not args.no_postgres:
-            if not admin:
-                pg_dir = Path(tempfile.mkdtemp(prefix="bankbridge-bench-pg-"))
-                os.chmod(pg_dir, 0o755)
-                env = dict(os.environ, BANKBRIDGE_TEST_PGPORT=os.environ.get("BANKBRIDGE_TEST_PGPORT", "55491"))
-                admin = subprocess.run([str(REPO / "tests" / "postgres.sh"), "start", str(pg_dir / "data")], env=env,
-                                       capture_output=True, text=True, check=True).stdout.strip()
+            # A throwaway cluster, or databases created on BANKBRIDGE_BENCH_POSTGRES_URL.
+            postgres = harness.Postgres(os.environ.get("BANKBRIDGE_BENCH_POSTGRES_URL"))
             backends.append("postgres")
         for backend in backends:
             for rows in args.rows:
                 tag = f"{backend}_{rows}"
-                db = new_database(backend, work, admin, tag)
-                # Instant sandbox attempts: this measures the import, not Salt Edge's fetch time.
-                bridge, key = start_bridge(args.bridge, db, work,
-                                           {"BANKBRIDGE_SANDBOX_TRANSACTIONS": str(rows // 2),
-                                            "BANKBRIDGE_SANDBOX_ATTEMPT_DELAY_MS": "0"})
-                try:
-                    link = connect_link(bridge.url, key)
-                    env = dict(os.environ, DATABASE_URL=db, RUST_LOG="warn")
+                db = new_database(backend, work, postgres, tag)
+                with harness.Servers(work) as servers:
+                    link, env = linked_bank(servers, args.bridge, db, rows)
                     out, rss = timed([args.bridge, "sync", "--link", str(link)], env)
-                finally:
-                    bridge.stop()
                 m = re.search(r"([\d,]+) new transactions.* in ([\d.]+) s \(([\d,]+) rows/s\)", out)
+                if not m:
+                    raise RuntimeError(f"unexpected output of bankbridge sync: {out!r}")
                 added, secs = int(m.group(1).replace(",", "")), float(m.group(2))
                 rps = float(m.group(3).replace(",", ""))
-                cdb = new_database(backend, work, admin, tag + "_ceiling")
+                # The bank's refresh also brings a few new rows to the link's first two accounts.
+                if added < rows:
+                    raise RuntimeError(f"bankbridge sync imported {added} rows, expected at least {rows}: {out!r}")
+                drop_database(backend, postgres, db)
+                cdb = new_database(backend, work, postgres, tag + "_ceiling")
                 cout, crss = timed([args.aid, "store-ceiling", "--database", cdb, "--rows", str(rows)],
                                    dict(os.environ, RUST_LOG="warn"))
+                drop_database(backend, postgres, cdb)
                 cm = re.search(r"rows=(\d+) storage_s=([\d.]+) rows_per_s=(\d+)", cout)
                 r = {"backend": backend, "rows": rows, "added": added, "sync_s": secs, "sync_rows_per_s": rps,
                      "sync_peak_rss_mib": rss / 1024, "ceiling_rows_per_s": float(cm.group(3)),
                      "ceiling_peak_rss_mib": crss / 1024}
                 r["ratio"] = r["sync_rows_per_s"] / r["ceiling_rows_per_s"]
                 results.append(r)
-                print(f"{backend:8s} {rows:>8d} rows: sync {rps:8.0f} rows/s ({secs:.1f} s, peak RSS "
+                print(f"{backend:8s} {rows:>8d} rows: sync {added} rows, {rps:8.0f} rows/s ({secs:.1f} s, peak RSS "
                       f"{r['sync_peak_rss_mib']:.1f} MiB) | ceiling {r['ceiling_rows_per_s']:8.0f} rows/s | "
                       f"ratio {r['ratio']:.2f}", flush=True)
-                if backend == "sqlite":
-                    for suffix in ("", "-wal", "-shm"):
-                        for path in (db, cdb):
-                            Path(path + suffix).unlink(missing_ok=True)
         print()
         print(f"machine: {machine()}")
         print("| backend | rows | sync rows/s | peak RSS MiB | storage ceiling rows/s | sync / ceiling |")
@@ -803,9 +660,8 @@ def sync(args):
         if args.json:
             Path(args.json).write_text(json.dumps({"machine": machine(), "results": results}, indent=2))
     finally:
-        if pg_dir:
-            subprocess.run([str(REPO / "tests" / "postgres.sh"), "stop", str(pg_dir / "data")], capture_output=True)
-            shutil.rmtree(pg_dir, ignore_errors=True)
+        if postgres:
+            postgres.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 

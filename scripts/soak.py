@@ -12,7 +12,6 @@ Uses target/debug/bankbridge unless BANKBRIDGE_BIN is set. See RELIABILITY.md fo
 
 import argparse
 import http.client
-import os
 import random
 import sys
 import tempfile
@@ -35,13 +34,6 @@ class KeepAlive(xmlrpc.client.Transport):
         return super().make_connection(host)
 
 
-def rss_kib(pid):
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=600, help="seconds of load (default 600)")
@@ -53,19 +45,20 @@ def main():
         parser.error("--duration is capped at one hour")
 
     workdir = Path(tempfile.mkdtemp(prefix="bankbridge-soak-"))
-    database = args.database or str(workdir / "soak.db")
     env = {"RUST_LOG": "warn", "BANKBRIDGE_SYNC_INTERVAL": "0", "BANKBRIDGE_POOL_SIZE": "8"}
     if args.workers:
         env["BANKBRIDGE_WORKERS"] = str(args.workers)
-    bridge = harness.Bridge(database, workdir, extra_env=env)
-    bridge.add_user("soak", company="Soak Inc")
-    bridge.start()
-    key = bridge.keys["soak"]
-    uid = xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/common").authenticate(bridge.db, "soak", key, {})
-    setup = xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/object")
-    links = setup.execute_kw(bridge.db, uid, key, "account.online.link", "create", [[{"name": f"Soak bank {i:03d}", "auto_sync": i % 2 == 0} for i in range(200)]])
+    with harness.Servers(workdir) as servers:
+        bridge = servers.bridge(database=args.database or str(workdir / "soak.db"), users={"soak": "Soak Inc"}, env=env)
+        return soak(args, bridge)
+
+
+def soak(args, bridge):
+    setup = harness.Api(bridge, "soak")
+    uid, key = setup.uid, setup.key
+    links = setup("account.online.link", "create", [{"name": f"Soak bank {i:03d}", "auto_sync": i % 2 == 0} for i in range(200)])
     for link in links[:50]:
-        setup.execute_kw(bridge.db, uid, key, "account.online.account", "create", [[{"name": f"Account {link}-{j}", "account_online_link_id": link, "currency_code": "EUR"} for j in range(3)]])
+        setup("account.online.account", "create", [{"name": f"Account {link}-{j}", "account_online_link_id": link, "currency_code": "EUR"} for j in range(3)])
 
     stop_at = time.time() + args.duration
     lock = threading.Lock()
@@ -119,7 +112,10 @@ def main():
                         first_errors.append(f"{kind}: {type(e).__name__}: {str(e)[:200]}")
                 models = xmlrpc.client.ServerProxy(f"{bridge.url}/xmlrpc/2/object", transport=KeepAlive())
 
-    samples = [(0.0, rss_kib(bridge.proc.pid))]
+    def rss():  # 0 once the bridge is gone (the summary says so)
+        return harness.rss_kib(bridge.pid) if bridge.alive else 0
+
+    samples = [(0.0, rss())]
     started = time.time()
     threads = [threading.Thread(target=worker, args=(n,), daemon=True) for n in range(args.connections)]
     for t in threads:
@@ -129,14 +125,14 @@ def main():
         time.sleep(min(10, max(0.1, stop_at - time.time())))
         with lock:
             calls, errors = counts["calls"], counts["errors"]
-        samples.append((time.time() - started, rss_kib(bridge.proc.pid)))
+        samples.append((time.time() - started, rss()))
         print(f"t={samples[-1][0]:6.0f}s calls={calls} (+{calls - last_calls}) errors={errors} rss={samples[-1][1] / 1024:.1f} MiB", flush=True)
         last_calls = calls
     for t in threads:
         t.join(timeout=60)
     elapsed = time.time() - started
-    alive = bridge.proc.poll() is None and bridge.healthy()
-    samples.append((elapsed, rss_kib(bridge.proc.pid)))
+    alive = bridge.alive and bridge.healthy()
+    samples.append((elapsed, rss()))
     bridge.stop()
 
     warm = [kib for t, kib in samples if t >= 60] or [samples[-1][1]]

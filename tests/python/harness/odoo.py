@@ -14,8 +14,9 @@ from .processes import REPO, Process, ProcessError, free_port, psql
 
 def odoo_dir(serie=17):
     """Real Odoo `serie` unpacked with its venv: DIR/src/odoo-bin, DIR/venv/bin/python."""
-    out = subprocess.run([str(REPO / "tests" / "odoo" / "env.sh"), "setup", str(serie)], check=True,
-                         capture_output=True, text=True)
+    out = subprocess.run([str(REPO / "tests" / "odoo" / "env.sh"), "setup", str(serie)], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise ProcessError(f"tests/odoo/env.sh setup {serie} failed: {out.stderr.strip()}")
     return Path(out.stdout.strip().splitlines()[-1])
 
 

@@ -235,7 +235,7 @@ class Bridge(Process):
         if database_url is not None:
             full_env["DATABASE_URL"] = str(database_url)
         full_env.update(env or {})
-        self.binary = binary_path or binary()
+        self.binary = str(Path(binary_path).resolve()) if binary_path else binary()  # it runs in `workdir`
         address = ["--bind", bind] if bind else []
         super().__init__(name, [self.binary, "serve", *address, "--port", "0", *args], workdir, env=full_env,
                          read_stdout=True)

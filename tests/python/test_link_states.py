@@ -5,16 +5,12 @@ import json
 
 import pytest
 
-import harness
-from sandbox_flow import Api, connect, now_iso, post_callback, settled, sign_callback, submit_connect
+from harness import Api, connect, now_iso, post_callback, settled, sign_callback, submit_connect
 
 
 @pytest.fixture(scope="module")
-def flow(backend, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp(f"link-states-{backend}")
-    server = harness.started_bridge(backend, workdir, {"alice": "Acme"}, extra_env={"BANKBRIDGE_SYNC_INTERVAL": "0"})
-    yield server
-    server.stop()
+def flow(backend_servers):
+    return backend_servers.bridge(users={"alice": "Acme"}, env={"BANKBRIDGE_SYNC_INTERVAL": "0"})
 
 
 @pytest.fixture

@@ -116,15 +116,13 @@ def test_unknown_database_name_is_refused_on_every_route(logged_bridge):
     # Nothing was created in the database the caller did not name.
     assert models.execute_kw(b.db, uid, key, "account.online.link", "search_count", [[("name", "=", "lost")]]) == 0
 
-    def post(path, params):
-        return harness.jsonrpc(b.url + path, params, request_id=7)
-
-    answer = post("/jsonrpc", {"service": "object", "method": "execute_kw",
-                               "args": ["odoo", uid, key, "account.online.link", "search", [[]]]})
+    answer = harness.jsonrpc(b.url + "/jsonrpc", {"service": "object", "method": "execute_kw",
+                                                  "args": ["odoo", uid, key, "account.online.link", "search", [[]]]})
     assert expected in answer["error"]["data"]["message"]
-    answer = post("/jsonrpc", {"service": "common", "method": "authenticate", "args": ["odoo", "hana", key, {}]})
+    answer = harness.jsonrpc(b.url + "/jsonrpc", {"service": "common", "method": "authenticate",
+                                                  "args": ["odoo", "hana", key, {}]})
     assert expected in answer["error"]["data"]["message"]
-    answer = post("/web/session/authenticate", {"db": "odoo", "login": "hana", "password": key})
+    answer = harness.jsonrpc(b.url + "/web/session/authenticate", {"db": "odoo", "login": "hana", "password": key})
     assert answer["error"]["data"]["name"] == "odoo.exceptions.AccessError"
     assert answer["error"]["data"]["message"] == 'Database not found: "odoo" (this bridge serves the database "bankbridge").'
 

@@ -192,6 +192,23 @@ class Normalizer:
         return ("ok", value)
 
 
+def seed_reference(admin, institutions):
+    """Seeds the corpus's records into Odoo as its administrator (`admin`, an Endpoint; the fields the bridge
+    manages itself written as any field) and reads Odoo's fields of every model, the reference types; returns
+    (ids, fields)."""
+    import corpus
+
+    ids = IdMap()
+    corpus.seed(admin, ids, lambda model, rid, values: admin.raw(model, "write", [[rid], values]),
+                institutions=institutions)
+    fields = {
+        model: admin.raw(model, "fields_get", [], {"attributes": ["type", "relation", "selection"]})
+        for model in (corpus.TX, corpus.ACC, corpus.LINK, corpus.INST)
+    }
+    fields[corpus.COMPANY] = {"name": {"type": "char"}}
+    return ids, fields
+
+
 def run_corpus(endpoint, cases, ids, fields, threads=4):
     """Runs every case on one endpoint; returns {case id: normalized outcome}. The read-only cases (those
     before the first write case) run on `threads` connections at once; their answers are normalized in corpus

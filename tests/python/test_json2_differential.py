@@ -20,7 +20,7 @@ import corpus  # noqa: E402
 import differential  # noqa: E402
 import json2  # noqa: E402
 import two_companies  # noqa: E402
-from test_odoo_differential import _bridge_endpoint, managed_setter  # noqa: E402
+from test_odoo_differential import OdooReference, _bridge_endpoint, seed_bridge  # noqa: E402
 
 REPORT_DIR = harness.REPO / "target" / "test-output"
 
@@ -44,33 +44,20 @@ def expressible(cases):
     return kept, len(cases) - len(kept)
 
 
-class Odoo19:
-    """Odoo 19 started once; each corpus answered on first use."""
+class Odoo19(OdooReference):
+    """Odoo 19 started once; each corpus answered on first use (over JSON-2)."""
 
     def __init__(self, server):
-        self.server = server
+        super().__init__(server)
         self.admin = None
-        self.institutions = None
-        self.fields = None
-        self.cases = None
         self.left_out = 0
-        self.results = None
         self.protocol = None
-        self.two = None
         self.xmlrpc = None
 
     def answers(self, institutions):
         if self.results is None:
-            admin = self.server.endpoint()
-            ids = differential.IdMap()
-            corpus.seed(admin, ids, lambda model, rid, values: admin.raw(model, "write", [[rid], values]),
-                        institutions=institutions)
+            ids, self.fields = differential.seed_reference(self.server.endpoint(), institutions)
             self.institutions = institutions
-            self.fields = {
-                model: admin.raw(model, "fields_get", [], {"attributes": ["type", "relation", "selection"]})
-                for model in (corpus.TX, corpus.ACC, corpus.LINK, corpus.INST)
-            }
-            self.fields[corpus.COMPANY] = {"name": {"type": "char"}}
             self.cases, self.left_out = expressible(corpus.corpus(self.fields))
             _, key = api_key(self.server, "admin", "admin")
             self.admin = json2.Endpoint(self.server.url, self.server.db, key, "odoo")
@@ -176,8 +163,7 @@ def bridge_xmlrpc_answers(odoo19, servers):
         bridge = servers.bridge("sqlite", users={"alice": "Acme"})
         try:
             endpoint = _bridge_endpoint(bridge)
-            ids = differential.IdMap()
-            corpus.seed(endpoint, ids, managed_setter(bridge))
+            ids = seed_bridge(bridge, endpoint)
             odoo19.xmlrpc = differential.run_corpus(endpoint, odoo19.cases, ids, odoo19.fields)
         finally:
             bridge.stop()
@@ -190,10 +176,8 @@ def test_same_answers_as_odoo_19_over_json2(backend, odoo19, servers):
     bridge = servers.bridge(backend, users={"alice": "Acme"})
     try:
         xmlrpc_endpoint = _bridge_endpoint(bridge)
-        institutions = corpus.institution_values(xmlrpc_endpoint)
-        odoo = odoo19.answers(institutions)
-        ids = differential.IdMap()
-        corpus.seed(xmlrpc_endpoint, ids, managed_setter(bridge))
+        odoo = odoo19.answers(corpus.institution_values(xmlrpc_endpoint))
+        ids = seed_bridge(bridge, xmlrpc_endpoint)
         endpoint = json2.Endpoint(bridge.url, bridge.db, bridge.keys["alice"], "bridge")
         started = time.time()
         answers = differential.run_corpus(endpoint, odoo19.cases, ids, odoo19.fields)

@@ -37,15 +37,8 @@ class OdooReference:
     def answers(self, institutions):
         if self.results is None:
             odoo = self.server.endpoint()
-            ids = differential.IdMap()
-            corpus.seed(odoo, ids, lambda model, rid, values: odoo.raw(model, "write", [[rid], values]),
-                        institutions=institutions)
+            ids, self.fields = differential.seed_reference(odoo, institutions)
             self.institutions = institutions
-            self.fields = {
-                model: odoo.raw(model, "fields_get", [], {"attributes": ["type", "relation", "selection"]})
-                for model in (corpus.TX, corpus.ACC, corpus.LINK, corpus.INST)
-            }
-            self.fields[corpus.COMPANY] = {"name": {"type": "char"}}
             self.cases = corpus.corpus(self.fields)
             started = time.time()
             self.results = differential.run_corpus(odoo, self.cases, ids, self.fields)
@@ -96,6 +89,14 @@ def managed_setter(bridge):
     return set_managed
 
 
+def seed_bridge(bridge, endpoint):
+    """The corpus's records seeded into the bridge through `endpoint` (the fields it manages itself written
+    straight into its database); returns their ids."""
+    ids = differential.IdMap()
+    corpus.seed(endpoint, ids, managed_setter(bridge))
+    return ids
+
+
 def _bridge_endpoint(bridge):
     endpoint = differential.Endpoint(bridge, "alice", "bridge")
     harness.wait_for(lambda: endpoint.raw(corpus.INST, "search_count", [[]]) > 0, what="institutions")
@@ -131,10 +132,8 @@ def test_same_answers_as_odoo(backend, odoo_reference, servers):
     bridge = servers.bridge(backend, users={"alice": "Acme"})
     try:
         endpoint = _bridge_endpoint(bridge)
-        institutions = corpus.institution_values(endpoint)
-        odoo = odoo_reference.answers(institutions)
-        ids = differential.IdMap()
-        corpus.seed(endpoint, ids, managed_setter(bridge))
+        odoo = odoo_reference.answers(corpus.institution_values(endpoint))
+        ids = seed_bridge(bridge, endpoint)
         started = time.time()
         answers = differential.run_corpus(endpoint, odoo_reference.cases, ids, odoo_reference.fields)
         elapsed = time.time() - started

@@ -36,7 +36,8 @@ timeout, what), free_port(), rss_kib(pid).
 
 Calling (harness/calls.py)
 --------------------------
-    api = Api(bridge, "alice")                # xmlrpc.client execute_kw as that user (key=, allow_none=)
+    api = Api(bridge, "alice")                # xmlrpc.client execute_kw as that user (key=, allow_none=, uid=);
+                                               # tests/odoo_diff's Endpoint extends it
     api("account.online.link", "search_read", [], fields=["name"]);  api.uid  api.key  api.models  api.common
     api.link(link_id, "state")                 # one account.online.link record
     fault_of(lambda: api(...))                 # the xmlrpc.client.Fault a call raises
@@ -61,7 +62,8 @@ The sync flow (harness/flows.py)
 
 Real Odoo (harness/odoo.py)
 ---------------------------
-    odoo = Odoo(postgres_url, workdir, addons=[dir], serie=17); odoo.install("module")
+    odoo = Odoo(postgres_url, workdir, addons=[dir], serie=17)   # 17, 18 or 19 (tests/odoo/env.sh)
+    odoo.install("module")                     # in a process of its own, stopped after
     process = odoo.serve(workers=0, install=("module",)); process.url; Api(odoo, "admin"); odoo.stop()
 """
 

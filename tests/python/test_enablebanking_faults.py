@@ -6,17 +6,13 @@ import datetime
 
 import pytest
 
-import harness
-from enablebanking_flow import admin, link_bank
-from sandbox_flow import Api, counts, settled
+from harness import Api, counts, sandbox_admin, settled
+from harness.enablebanking import link_bank
 
 
 @pytest.fixture(scope="module")
-def bridge(backend, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp(f"eb-faults-{backend}")
-    server = harness.started_bridge(backend, workdir, {"alice": "Acme"}, extra_env={"BANKBRIDGE_SYNC_INTERVAL": "0"})
-    yield server
-    server.stop()
+def bridge(backend_servers):
+    return backend_servers.bridge(users={"alice": "Acme"}, env={"BANKBRIDGE_SYNC_INTERVAL": "0"})
 
 
 @pytest.fixture
@@ -30,7 +26,7 @@ def linked(api, request):
     link, bank_url, _, _ = link_bank(api, username=f"faults-{request.node.name}"[:90])
     assert settled(api, link)["state"] == "connected"
     yield link, bank_url
-    admin(bank_url, "faults", {"mode": "none"})
+    sandbox_admin(bank_url, "faults", {"mode": "none"})
 
 
 FIELDS = ("state", "error_message", "next_refresh", "connection_identifier")
@@ -44,7 +40,7 @@ def fetch(api, link):
 def test_an_expired_session_asks_the_user_to_renew_the_consent(api, linked):
     link, bank_url = linked
     session = api.link(link, "connection_identifier")["connection_identifier"]
-    admin(bank_url, f"sessions/{session}/expire")
+    sandbox_admin(bank_url, f"sessions/{session}/expire")
     _, record = fetch(api, link)
     assert record["state"] == "error", record
     assert "EXPIRED_SESSION" in record["error_message"] and "Update Credentials" in record["error_message"], record
@@ -53,7 +49,7 @@ def test_an_expired_session_asks_the_user_to_renew_the_consent(api, linked):
 def test_enable_bankings_own_429_is_waited_out(api, linked):
     link, bank_url = linked
     before = counts(api, link)
-    admin(bank_url, "faults", {"mode": "throttle", "times": 2, "retry_after_secs": 1, "path_contains": "transactions"})
+    sandbox_admin(bank_url, "faults", {"mode": "throttle", "times": 2, "retry_after_secs": 1, "path_contains": "transactions"})
     _, record = fetch(api, link)
     assert record["state"] == "connected" and record["error_message"] is False, record
     assert counts(api, link) == before
@@ -61,7 +57,7 @@ def test_enable_bankings_own_429_is_waited_out(api, linked):
 
 def test_the_banks_daily_limit_is_respected_until_the_next_day(api, linked):
     link, bank_url = linked
-    admin(bank_url, "faults", {"mode": "aspsp_rate_limit", "times": 1, "path_contains": "transactions"})
+    sandbox_admin(bank_url, "faults", {"mode": "aspsp_rate_limit", "times": 1, "path_contains": "transactions"})
     _, record = fetch(api, link)
     assert record["state"] == "connected", record
     assert "refuses more reads" in record["error_message"] and "ASPSP_RATE_LIMIT_EXCEEDED" in record["error_message"]
@@ -76,11 +72,11 @@ def test_the_banks_daily_limit_is_respected_until_the_next_day(api, linked):
 def test_server_errors_are_retried_then_reported(api, linked):
     link, bank_url = linked
     before = counts(api, link)
-    admin(bank_url, "faults", {"mode": "server_error", "status": 503, "times": 3, "path_contains": "transactions"})
+    sandbox_admin(bank_url, "faults", {"mode": "server_error", "status": 503, "times": 3, "path_contains": "transactions"})
     _, record = fetch(api, link)
     assert record["state"] == "connected" and record["error_message"] is False, record
     assert counts(api, link) == before
-    admin(bank_url, "faults", {"mode": "server_error", "status": 502, "path_contains": "transactions"})
+    sandbox_admin(bank_url, "faults", {"mode": "server_error", "status": 502, "path_contains": "transactions"})
     _, record = fetch(api, link)
     assert record["state"] == "connected", record
     assert "cannot serve" in record["error_message"] and "HTTP 502" not in record["error_message"], record
@@ -89,11 +85,11 @@ def test_server_errors_are_retried_then_reported(api, linked):
 def test_a_paging_that_never_ends_and_a_body_that_never_ends_are_cut(bridge, api, linked):
     link, bank_url = linked
     before = counts(api, link)
-    admin(bank_url, "faults", {"mode": "repeat_page", "path_contains": "transactions"})
+    sandbox_admin(bank_url, "faults", {"mode": "repeat_page", "path_contains": "transactions"})
     _, record = fetch(api, link)
     assert record["state"] == "connected" and "did not advance" in record["error_message"], record
     assert counts(api, link) == before, "rows of a paging that does not advance are stored once"
-    admin(bank_url, "faults", {"mode": "endless_body", "path_contains": "transactions", "times": 1})
+    sandbox_admin(bank_url, "faults", {"mode": "endless_body", "path_contains": "transactions", "times": 1})
     _, record = fetch(api, link)
     assert record["state"] == "connected" and "MiB" in record["error_message"], record
     # The bridge still answers.

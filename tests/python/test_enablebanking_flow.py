@@ -8,15 +8,14 @@ import os
 import re
 import shutil
 import subprocess
-import urllib.request
 import xmlrpc.client
 from pathlib import Path
 
 import pytest
 
 import harness
-from enablebanking_flow import MOCK_BANK, admin, at_bank, get, human_time_in, link_bank, query_param, sandbox_state, start
-from sandbox_flow import Api, counts, settled
+from harness import Api, counts, get, human_time_in, sandbox_admin, settled
+from harness.enablebanking import MOCK_BANK, at_bank, link_bank, query_param, sandbox_state, start
 
 # The sandbox generates 300 booked rows per account, three a day; the bridge's first read asks for the
 # last 89 days (90 days of rows), 50 rows a page.
@@ -25,13 +24,8 @@ PENDING_PER_ACCOUNT = 2
 
 
 @pytest.fixture(scope="module")
-def bridge(backend, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp(f"eb-{backend}")
-    server = harness.started_bridge(
-        backend, workdir, {"alice": "Acme", "bob": "Globex"}, extra_env={"BANKBRIDGE_SYNC_INTERVAL": "0"}
-    )
-    yield server
-    server.stop()
+def bridge(backend_servers):
+    return backend_servers.bridge(users={"alice": "Acme", "bob": "Globex"}, env={"BANKBRIDGE_SYNC_INTERVAL": "0"})
 
 
 def test_both_aggregators_banks_are_institutions_with_their_provider(bridge):
@@ -83,7 +77,7 @@ def test_link_read_again_without_duplicates_then_revoke_and_remove(bridge):
 
     # Fetch again: nothing duplicated; pending rows the bank has booked since come back posted and leave
     # the pending set.
-    admin(bank_url, "accounts/settle_pending", {"account": details[0]["online_identifier"], "new_pending": 1})
+    sandbox_admin(bank_url, "accounts/settle_pending", {"account": details[0]["online_identifier"], "new_pending": 1})
     started = api("account.online.link", "action_fetch_transactions", [link])
     assert started["params"]["title"] == "Synchronization running", started
     assert "Enable Banking" in started["params"]["message"]
@@ -135,31 +129,17 @@ def test_update_credentials_renews_the_session_and_keeps_the_accounts(bridge):
     assert sandbox_state(bank_url)["sessions_by_status"].get("CLOSED", 0) >= 1, "the replaced session is ended"
 
 
-def sql(bridge, statement):
-    """Runs one statement on the bridge's database (SQLite file or PostgreSQL); returns the rows."""
-    if bridge.backend == "sqlite":
-        import sqlite3
-
-        with sqlite3.connect(bridge.database_url) as conn:
-            return conn.execute(statement).fetchall()
-    out = subprocess.run(["psql", bridge.database_url, "-At", "-c", statement], check=True, capture_output=True, text=True)
-    return [tuple(line.split("|")) for line in out.stdout.splitlines() if line]
-
-
 def test_one_aggregator_failing_to_list_its_banks_does_not_hide_the_others(bridge):
     api = Api(bridge, "alice")
-    sql(bridge, "DELETE FROM online_institutions WHERE code = 'enablebanking:DE:Mock Business Bank'")
-    salt_edge = sql(bridge, "SELECT value FROM bridge_settings WHERE key = 'sandbox.base_url'")[0][0]
-    root = salt_edge.split("/api/")[0]
-    request = urllib.request.Request(f"{root}/sandbox/admin/faults", data=json.dumps({"mode": "server_error", "every_nth": 1}).encode(), headers={"Content-Type": "application/json"})
-    urllib.request.urlopen(request, timeout=15).read()
+    bridge.execute_sql("DELETE FROM online_institutions WHERE code = 'enablebanking:DE:Mock Business Bank'")
+    salt_edge = bridge.query_sql("SELECT value FROM bridge_settings WHERE key = 'sandbox.base_url'")[0][0]
+    sandbox_admin(salt_edge, "faults", {"mode": "server_error", "every_nth": 1})
     try:
         link, bank_url = start(api, institution="enablebanking:DE:Mock Business Bank", email="refresh@acme.test")
         assert "/sandbox-bank/authorize/" in bank_url
         assert api.link(link, "provider")["provider"] == "enablebanking"
     finally:
-        off = urllib.request.Request(f"{root}/sandbox/admin/faults", data=b'{"mode": "none"}', headers={"Content-Type": "application/json"})
-        urllib.request.urlopen(off, timeout=15).read()
+        sandbox_admin(salt_edge, "faults", {"mode": "none"})
 
 
 def test_bankbridge_sync_reads_an_enable_banking_link_beside_the_running_bridge(bridge):
@@ -167,7 +147,7 @@ def test_bankbridge_sync_reads_an_enable_banking_link_beside_the_running_bridge(
     link, bank_url, _, _ = link_bank(api, username="operator")
     assert settled(api, link)["state"] == "connected"
     before = counts(api, link)
-    admin(bank_url, "accounts/add_booked", {"account": api("account.online.account", "read", before[0][:1], ["online_identifier"])[0]["online_identifier"], "count": 3})
+    sandbox_admin(bank_url, "accounts/add_booked", {"account": api("account.online.account", "read", before[0][:1], ["online_identifier"])[0]["online_identifier"], "count": 3})
     out = bridge.cli("sync", "--link", str(link))
     assert "synced 1 link(s): 3 new transactions" in out, out
     assert counts(api, link) == (before[0], before[1] + 3, before[2])

@@ -79,20 +79,16 @@ def sqlite_schema(path):
         conn.close()
 
 
-def psql_rows(url, query):
-    return [line.split("|") for line in harness.psql(url, query).splitlines() if line]
-
-
 ON_DELETE = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 
 
 def postgres_schema(url):
     schema = {"columns": {}, "indexes": set(), "foreign_keys": set()}
-    for table, column, ctype, nullable in psql_rows(url, (
+    for table, column, ctype, nullable in harness.query_sql(url, (
             "SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns "
             "WHERE table_schema = 'public' AND table_name NOT LIKE '\\_\\_diesel%'")):
         schema["columns"].setdefault(table, {})[column] = (portable_type(ctype), nullable == "NO")
-    for table, unique, columns in psql_rows(url, (
+    for table, unique, columns in harness.query_sql(url, (
             "SELECT t.relname, ix.indisunique, string_agg(a.attname, ',' ORDER BY k.n) "
             "FROM pg_index ix JOIN pg_class t ON t.oid = ix.indrelid "
             "JOIN pg_namespace ns ON ns.oid = t.relnamespace "
@@ -101,7 +97,7 @@ def postgres_schema(url):
             "WHERE ns.nspname = 'public' AND NOT ix.indisprimary AND t.relname NOT LIKE '\\_\\_diesel%' "
             "GROUP BY t.relname, ix.indexrelid, ix.indisunique")):
         schema["indexes"].add((table, tuple(columns.split(",")), unique == "t"))
-    for table, column, target, target_column, action in psql_rows(url, (
+    for table, column, target, target_column, action in harness.query_sql(url, (
             "SELECT c.conrelid::regclass::text, a.attname, c.confrelid::regclass::text, fa.attname, c.confdeltype "
             "FROM pg_constraint c "
             "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "

@@ -9,7 +9,7 @@ import xmlrpc.client
 
 import pytest
 
-from harness import Api, assert_same_as_salt_edge, bridge_transaction_ids, connect, counts, get, now_iso, post_callback, sandbox_admin, settled, sign_callback, submit_connect, submit_connect_location
+from harness import Api, assert_same_as_salt_edge, bridge_transaction_ids, connect, counts, get, human_time_in, now_iso, post_callback, sandbox_admin, settled, sign_callback, submit_connect, submit_connect_location
 
 TRANSACTIONS_PER_ACCOUNT = 1234  # more than one 1,000-row page
 PENDING_PER_ACCOUNT = 2
@@ -56,7 +56,7 @@ def test_link_fetch_accounts_and_transactions(api):
     early = api("account.online.link", "action_fetch_transactions", [link])
     assert early["tag"] == "display_notification" and early["params"]["type"] == "warning"
     message = early["params"]["message"]
-    assert "allows the next refresh" in message and re.search(r" on \d{1,2} [A-Z][a-z]{2} \d{4} at \d\d:\d\d UTC", message), message
+    assert "allows the next refresh" in message and human_time_in(message), message
     assert not re.search(r"\d\dT\d\d:", message), message
     settled(api, link)
     assert counts(api, link) == (accounts, posted, pending)

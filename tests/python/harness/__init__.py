@@ -19,7 +19,8 @@ A bridge with special flags, a standalone sandbox, any other process:
     b.cli("user", "revoke", "alice")          # a CLI command that must succeed: its stdout
     b.run_cli("sync", "--link", "3")           # any CLI command on its database: a CompletedProcess
     b.add_user(login, company, password)  b.stop()  b.start()  b.log_text()  b.assert_alive()
-    b.execute_sql("DELETE FROM api_keys")      # straight into its database (either backend)
+    b.execute_sql("DELETE FROM api_keys")      # straight into its database (either backend): rows changed
+    b.query_sql("SELECT id FROM users")        # rows read straight from its database
     servers.bridge(database=b.database_url, keys=b.keys)   # a second process on the same database
     servers.bridge(users=..., start=False)     # created, users added, started later with .start()
     sb = servers.sandbox(env={"BANKBRIDGE_SANDBOX_TRANSACTIONS": "60"})  # Salt Edge stand-in, no callbacks
@@ -31,7 +32,7 @@ Every process logs to a file in its work directory (under pytest's --basetemp); 
 end of the log of every process that ran during it. Also: Process, Bridge, Sandbox, ProcessError,
 Postgres (a PostgreSQL server: the given one or a throwaway cluster; create_database / drop_database / stop),
 new_database_url(backend, dir), postgres_admin_url(), require_postgres(), psql(url, sql),
-execute_sql(database_url, sql), run_cli(*args, env=, cwd=, check=), binary(), REPO, wait_for(predicate,
+execute_sql(database_url, sql), query_sql(database_url, sql), run_cli(*args, env=, cwd=, check=), binary(), REPO, wait_for(predicate,
 timeout, what), free_port(), rss_kib(pid).
 
 Calling (harness/calls.py)
@@ -54,11 +55,18 @@ The sync flow (harness/flows.py)
     settled(api, link)                         # waits until the attempt is over; the record
     wait_connected(api, link, timeout)         # waits until connected, failing fast on another end state
     counts(api, link)                          # (account ids, posted rows, pending rows)
-    submit_connect(url, login=, consent=, sms_code=)  submit_connect_location(url)  get(url, follow=)
+    submit_connect(url, login=, consent=, sms_code=)  submit_connect_location(url)  get(url or Request, follow=)
     sandbox_admin(any_url_on_the_sandbox, "connections/ID/accounts", {...})   # sandbox test hooks
     sandbox_transaction_ids(url, connection, account, pending)  bridge_transaction_ids(api, account, status)
     assert_same_as_salt_edge(api, link, connect_url)
     post_callback(bridge, kind, body, signature)  sign(message, key_path)  sign_callback(url, body)  now_iso()
+    human_time_in(message)                     # ` on 5 Mar 2026 at 14:00 UTC` in a message
+
+Enable Banking's sandbox bank (harness/enablebanking.py: `from harness import enablebanking`)
+------------------------------------------------------------------------------------------
+    link, bank_url = enablebanking.start(api)  # Add a Bank Account at MOCK_BANK
+    enablebanking.at_bank(bank_url, username=, action="approve"|"cancel", follow=)   # the bank's page
+    enablebanking.link_bank(api, username=)    # both, end to end;  sandbox_state(bank_url)
 
 Real Odoo (harness/odoo.py)
 ---------------------------
@@ -75,6 +83,7 @@ from .flows import (
     connect,
     counts,
     get,
+    human_time_in,
     now_iso,
     post_callback,
     sandbox_admin,
@@ -102,6 +111,7 @@ from .processes import (
     new_database_url,
     postgres_admin_url,
     psql,
+    query_sql,
     require_postgres,
     rss_kib,
     run_cli,

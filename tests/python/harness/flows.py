@@ -77,10 +77,11 @@ def submit_connect_location(connect_url, login="username", password="secret"):
 
 
 def get(url, follow=True):
-    """GET without cookies; returns (status, final URL or Location, body)."""
+    """GET `url` (or send a urllib Request: a form's POST) as a browser without cookies would; returns (status,
+    final URL, or the Location when `follow` is False, body)."""
     opener = urllib.request.build_opener() if follow else urllib.request.build_opener(_NoRedirect)
     try:
-        with opener.open(url, timeout=15) as r:
+        with opener.open(url, timeout=30) as r:
             return r.status, r.geturl(), r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.headers.get("Location", ""), e.read().decode()
@@ -151,6 +152,11 @@ def post_callback(bridge, kind, body, signature=None):
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
     headers = {} if signature is None else {"Signature": signature}
     return post(f"{bridge.url}/saltedge/callbacks/{kind}", data, "application/json", headers, timeout=10).status
+
+
+def human_time_in(message):
+    """The moment a message names in plain words (` on 5 Mar 2026 at 14:00 UTC`), or None."""
+    return re.search(r" on \d{1,2} [A-Z][a-z]{2} \d{4} at \d\d:\d\d UTC", message)
 
 
 def now_iso(offset_secs=0):

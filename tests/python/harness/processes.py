@@ -290,6 +290,10 @@ class Bridge(Process):
         """Runs one statement on the bridge's database directly, as another tool would; returns the row count."""
         return execute_sql(self.database_url, statement)
 
+    def query_sql(self, query):
+        """The rows of a query on the bridge's database, read directly."""
+        return query_sql(self.database_url, query)
+
 
 class Sandbox(Process):
     """`bankbridge sandbox`: a Salt Edge stand-in that sends no callbacks (a bridge reaches it only as a
@@ -341,6 +345,15 @@ def execute_sql(database_url, statement):
         return int(m.group(1)) if m else 0
     with sqlite3.connect(database_url) as conn:
         return conn.execute(statement).rowcount
+
+
+def query_sql(database_url, query):
+    """The rows of a query on a bridge database of either backend, outside the bridge (tuples; PostgreSQL's
+    values as text)."""
+    if database_url.startswith("postgres"):
+        return [tuple(line.split("|")) for line in psql(database_url, query).splitlines() if line]
+    with sqlite3.connect(database_url) as conn:
+        return conn.execute(query).fetchall()
 
 
 def postgres_admin_url():

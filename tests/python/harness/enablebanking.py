@@ -1,41 +1,26 @@
-"""Helpers to drive the bridge's Enable Banking flow the way a person would: click a button over XML-RPC,
-open the bank's page the bridge answers with (the built-in Enable Banking sandbox's), log in and approve
-(or cancel), and let the browser follow the redirect back to the bridge."""
+"""Enable Banking's flow driven the way a person drives it: click a button over XML-RPC, open the bank's page
+the bridge answers with (the built-in Enable Banking sandbox's), log in and approve (or cancel), and let the
+browser follow the redirect back to the bridge. The sandbox's test hooks: harness.sandbox_admin."""
 
 import json
-import re
-import urllib.error
 import urllib.parse
 import urllib.request
-from urllib.parse import urlparse
+
+from .flows import get, sandbox_root
 
 MOCK_BANK = "enablebanking:FI:Mock Bank"
 UNAVAILABLE_BANK = "enablebanking:FI:Mock Unavailable Bank"
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-def _open(request, follow):
-    opener = urllib.request.build_opener() if follow else urllib.request.build_opener(_NoRedirect)
-    try:
-        with opener.open(request, timeout=30) as r:
-            return r.status, r.geturl(), r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers.get("Location", ""), e.read().decode()
-
-
 def at_bank(bank_url, username="user", password="secret", action="approve", follow=True):
     """Opens the bank's page, fills in and submits the form; returns (status, final URL or Location,
     body). With `follow`, the browser goes on to the bridge's return URL."""
-    status, _, page = _open(bank_url, True)
+    status, _, page = get(bank_url)
     if status != 200:
         return status, "", page
     assert 'name="username"' in page, page
     form = urllib.parse.urlencode({"username": username, "password": password, "action": action}).encode()
-    return _open(urllib.request.Request(bank_url, data=form), follow)
+    return get(urllib.request.Request(bank_url, data=form), follow)
 
 
 def start(api, institution=MOCK_BANK, email="accounting@acme.test", link_ids=(), return_to=None):
@@ -57,35 +42,11 @@ def link_bank(api, institution=MOCK_BANK, username="acme", email="accounting@acm
     return link, bank_url, final_url, body
 
 
-def sandbox_root(bank_url):
-    parsed = urlparse(bank_url)
-    return f"{parsed.scheme}://{parsed.netloc}"
-
-
-def admin(bank_url, path, body=None):
-    """A test hook of the Enable Banking sandbox (not Enable Banking surface)."""
-    request = urllib.request.Request(
-        f"{sandbox_root(bank_url)}/sandbox/admin/{path}",
-        data=json.dumps(body or {}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=15) as response:
-        return json.loads(response.read() or b"{}")
-
-
 def sandbox_state(bank_url):
     with urllib.request.urlopen(f"{sandbox_root(bank_url)}/sandbox/admin/state", timeout=15) as response:
         return json.loads(response.read())
 
 
-def get(url, follow=True):
-    return _open(url, follow)
-
-
 def query_param(url, key):
-    values = urllib.parse.parse_qs(urlparse(url).query).get(key)
+    values = urllib.parse.parse_qs(urllib.parse.urlparse(url).query).get(key)
     return values[0] if values else None
-
-
-def human_time_in(message):
-    return re.search(r" on \d{1,2} [A-Z][a-z]{2} \d{4} at \d\d:\d\d UTC", message)

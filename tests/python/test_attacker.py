@@ -147,56 +147,48 @@ def test_web_session_ends_when_its_password_changes(two_backend_bridge):
     assert_usable(fresh)
 
 
-def raw_post(bridge, path, body, headers):
-    reply = harness.post(bridge.url + path, body, headers=headers, timeout=30)
-    return reply.status, reply.headers, reply.json()
-
-
 def authenticate_body(bridge, login):
     return harness.jsonrpc_body({"db": bridge.db, "login": login, "password": bridge.keys[login]}, request_id=5)
 
 
 def test_json_session_routes_refuse_cross_site_requests(sqlite_bridge):
     b = sqlite_bridge
+    authenticate, call_kw = b.url + "/web/session/authenticate", b.url + "/web/dataset/call_kw"
     body = authenticate_body(b, "ivan")
     # A cross-site HTML form can only send these content types.
     for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"):
-        status, headers, answer = raw_post(b, "/web/session/authenticate", body, {"Content-Type": content_type})
-        assert status == 415 and "Set-Cookie" not in headers, (content_type, status, answer)
+        reply = harness.post(authenticate, body, content_type, timeout=30)
+        assert reply.status == 415 and "Set-Cookie" not in reply.headers, (content_type, reply)
+        answer = reply.json()
         assert "application/json" in answer["error"]["data"]["message"] and answer["id"] == 5
-    status, headers, answer = raw_post(b, "/web/session/authenticate", body,
-                                       {"Content-Type": "application/json", "Origin": "https://evil.example"})
-    assert status == 403 and "Set-Cookie" not in headers, answer
-    assert "Cross-origin request refused" in answer["error"]["data"]["message"]
+    reply = harness.post(authenticate, body, "application/json", {"Origin": "https://evil.example"}, timeout=30)
+    assert reply.status == 403 and "Set-Cookie" not in reply.headers, reply
+    assert "Cross-origin request refused" in reply.json()["error"]["data"]["message"]
     # The bridge's own origin, and clients that send no Origin (scripts, Odoo), are accepted.
     for extra in ({"Origin": b.url}, {}):
-        status, headers, answer = raw_post(b, "/web/session/authenticate", body,
-                                           {"Content-Type": "application/json; charset=utf-8", **extra})
-        assert status == 200 and answer["result"]["uid"], answer
-        cookie = headers["Set-Cookie"]
+        reply = harness.post(authenticate, body, "application/json; charset=utf-8", extra, timeout=30)
+        assert reply.status == 200 and reply.json()["result"]["uid"], reply
+        cookie = reply.headers["Set-Cookie"]
         assert "SameSite=Lax" in cookie and "HttpOnly" in cookie and "Secure" not in cookie, cookie
     sid = cookie.split(";")[0]
     call = harness.jsonrpc_body({"model": "account.online.link", "method": "create", "args": [{"name": "csrf"}],
                                  "kwargs": {}}, request_id=6)
-    status, _, answer = raw_post(b, "/web/dataset/call_kw", call, {"Content-Type": "text/plain", "Cookie": sid})
-    assert status == 415 and "result" not in answer
-    status, _, answer = raw_post(b, "/web/dataset/call_kw", call,
-                                 {"Content-Type": "application/json", "Cookie": sid, "Origin": "null"})
-    assert status == 403 and "result" not in answer
-    status, _, answer = raw_post(b, "/web/dataset/call_kw", call, {"Content-Type": "application/json", "Cookie": sid})
-    assert status == 200 and isinstance(answer["result"], int)
+    reply = harness.post(call_kw, call, "text/plain", {"Cookie": sid}, timeout=30)
+    assert reply.status == 415 and "result" not in reply.json()
+    reply = harness.post(call_kw, call, "application/json", {"Cookie": sid, "Origin": "null"}, timeout=30)
+    assert reply.status == 403 and "result" not in reply.json()
+    reply = harness.post(call_kw, call, "application/json", {"Cookie": sid}, timeout=30)
+    assert reply.status == 200 and isinstance(reply.json()["result"], int)
 
 
 def test_session_cookie_is_secure_behind_an_https_public_url(servers):
     server = servers.bridge(users={"nora": "Acme"}, args=["--public-url", "https://bridge.example.com"])
-    body = authenticate_body(server, "nora")
-    status, headers, answer = raw_post(server, "/web/session/authenticate", body,
-                                       {"Content-Type": "application/json", "Origin": "https://bridge.example.com"})
-    assert status == 200 and answer["result"]["uid"], answer
-    assert "Secure" in headers["Set-Cookie"] and "SameSite=Lax" in headers["Set-Cookie"]
-    status, _, _ = raw_post(server, "/web/session/authenticate", body,
-                            {"Content-Type": "application/json", "Origin": "http://bridge.example.com"})
-    assert status == 403
+    authenticate, body = server.url + "/web/session/authenticate", authenticate_body(server, "nora")
+    reply = harness.post(authenticate, body, "application/json", {"Origin": "https://bridge.example.com"}, timeout=30)
+    assert reply.status == 200 and reply.json()["result"]["uid"], reply
+    assert "Secure" in reply.headers["Set-Cookie"] and "SameSite=Lax" in reply.headers["Set-Cookie"]
+    reply = harness.post(authenticate, body, "application/json", {"Origin": "http://bridge.example.com"}, timeout=30)
+    assert reply.status == 403
 
 
 def test_drip_feeding_connections_from_one_peer_do_not_starve_others(servers):

@@ -3,18 +3,13 @@ Salt Edge one), driven over XML-RPC and plain HTTP as Odoo's buttons and a perso
 fake bank, see its accounts and transactions with pending ones apart, fetch again without duplicates,
 meet the bank's daily read limit, revoke, remove; and another company that can neither see nor attach."""
 
-import json
-import os
 import re
-import shutil
-import subprocess
 import xmlrpc.client
-from pathlib import Path
 
 import pytest
 
 import harness
-from harness import Api, counts, get, human_time_in, sandbox_admin, settled
+from harness import Api, browser, counts, get, human_time_in, sandbox_admin, settled
 from harness.enablebanking import MOCK_BANK, at_bank, link_bank, query_param, sandbox_state, start
 
 # The sandbox generates 300 booked rows per account, three a day; the bridge's first read asks for the
@@ -211,27 +206,13 @@ def test_the_readme_lists_every_enable_banking_sandbox_bank():
 def test_the_bank_page_in_headless_chromium(bridge):
     """A real browser at the (sandbox) bank: a wrong password is refused on the page, the right one and
     Approve land on the bridge's return page, which lists the connected accounts."""
-    chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-    browser_dir = harness.REPO / "tests" / "browser"
-    missing = [what for what, ok in [
-        ("chromium", Path(chromium).exists()),
-        ("node", shutil.which("node")),
-        ("playwright-core", (browser_dir / "node_modules" / "playwright-core").exists()),
-    ] if not ok]
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"browser test prerequisites missing in CI: {missing}")
-        pytest.skip(f"missing {missing}: apt-get install chromium; cd tests/browser && npm ci")
     api = Api(bridge, "alice")
     link, bank_url = start(api, email=f"browser-{bridge.backend}@acme.test")
     out = harness.REPO / "target" / "test-output" / "browser-enablebanking" / bridge.backend
-    run = subprocess.run(["node", str(browser_dir / "enablebanking_flow.mjs"), bank_url, str(out)], capture_output=True, text=True, timeout=120, env=dict(os.environ, CHROMIUM=chromium))
-    assert run.returncode == 0, run.stderr
-    summary = json.loads(run.stdout.strip().splitlines()[-1])
+    summary = browser.run_journey("enablebanking_flow.mjs", bank_url, out)
     assert summary["title"] == "Mock Bank" and "bankbridge asks to read your accounts" in summary["asks"], summary
     assert "Wrong user name or password." in summary["refusedText"]
     assert "/enablebanking/return" in summary["finalUrl"] and summary["result"] == "Bank account connected", summary
     assert len(summary["accounts"]) == 2, summary
-    for shot in ["01-bank-page.png", "02-wrong-password.png", "03-filled-in.png", "04-returned.png"]:
-        assert (out / shot).stat().st_size > 1000
+    browser.assert_screenshots(out, "01-bank-page.png", "02-wrong-password.png", "03-filled-in.png", "04-returned.png")
     assert settled(api, link)["state"] == "connected"

@@ -65,9 +65,7 @@ class Odoo19(OdooReference):
             self.results = differential.run_corpus(self.admin, self.cases, ids, self.fields)
             self.protocol = run_protocol(self.admin)
             print(f"Odoo 19 answered the JSON-2 corpus in {time.time() - started:.1f} s")
-        assert (differential.without_sandbox_origin(institutions)
-                == differential.without_sandbox_origin(self.institutions)), \
-            "both bridges must start from the same institution list"
+        self.assert_same_institutions(institutions)
         return self.results
 
     def two_company_answers(self):

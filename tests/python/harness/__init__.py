@@ -68,6 +68,12 @@ Enable Banking's sandbox bank (harness/enablebanking.py: `from harness import en
     enablebanking.at_bank(bank_url, username=, action="approve"|"cancel", follow=)   # the bank's page
     enablebanking.link_bank(api, username=)    # both, end to end;  sandbox_state(bank_url)
 
+A real browser (harness/browser.py: `from harness import browser`)
+------------------------------------------------------------------
+    summary = browser.run_journey("connect_flow.mjs", url, out_dir)   # a tests/browser script in headless
+                                               # Chromium: its JSON summary (skipped without chromium/node)
+    browser.assert_screenshots(out_dir, "01-connect-page.png", ...)
+
 Real Odoo (harness/odoo.py)
 ---------------------------
     odoo = Odoo(postgres_url, workdir, addons=[dir], serie=17)   # 17, 18 or 19 (tests/odoo/env.sh)

@@ -84,13 +84,9 @@ class Endpoint:
 
     def request(self, path, body=None, *, method="POST", headers=None, raw=None, key=True):
         """(status, content type, body text) of one HTTP request."""
-        sent = {"Content-Type": "application/json", "X-Odoo-Database": self.db}
-        if key:
-            sent["Authorization"] = f"{'bearer' if key is True else key} {self.key}"
-        sent.update(headers or {})
-        sent = {k: v for k, v in sent.items() if v is not None}
-        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-        reply = harness.request(self.url + path, data, method, sent, timeout=120)
+        reply = harness.json_request(self.url + path, body, self.key if key else None,
+                                     "bearer" if key is True else key, raw,
+                                     {"X-Odoo-Database": self.db, **(headers or {})}, method, timeout=120)
         return reply.status, reply.headers.get("Content-Type", ""), reply.data.decode()
 
     def raw(self, model, method, args, kwargs=None):

@@ -22,10 +22,8 @@ LINK = "account.online.link"
 
 def post(bridge, path, body=None, key=None, raw=None, headers=None):
     """(status, parsed JSON or text) of a JSON POST to the bridge, with `key` as the bearer token."""
-    sent = {"Authorization": f"bearer {key}"} if key else {}
-    sent.update(headers or {})
-    data = raw if raw is not None else json.dumps(body if body is not None else {}).encode()
-    reply = harness.post(bridge.url + path, data, "application/json", sent, timeout=30)
+    reply = harness.json_request(bridge.url + path, body if body is not None else {}, key, raw=raw, headers=headers,
+                                 timeout=30)
     try:
         return reply.status, reply.json()
     except ValueError:

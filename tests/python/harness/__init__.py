@@ -45,6 +45,7 @@ Calling (harness/calls.py)
     reply = post(url, body, content_type=, headers=)   # raw HTTP POST: Reply(status, headers, data), any status;
                                                # reply.json(); reply.ok(): the body, asserting a 200
     request(url, data=None, method=None, headers=)     # any other HTTP request, the same Reply
+    json_request(url, body, key=, scheme="bearer", raw=, headers=, method=)  # JSON-2 style: JSON body, bearer key
     response_fault(reply.data)                 # the Fault an XML-RPC response carries
     jsonrpc(url, params, headers=)             # a JSON-RPC call: the decoded answer (HTTP 200 checked)
     jsonrpc_body(params, request_id)           # its body, for raw posts
@@ -81,7 +82,7 @@ Real Odoo (harness/odoo.py)
     process = odoo.serve(workers=0, install=("module",)); process.url; Api(odoo, "admin"); odoo.stop()
 """
 
-from .calls import Api, Reply, fault_of, jsonrpc, jsonrpc_body, post, request, response_fault
+from .calls import Api, Reply, fault_of, json_request, jsonrpc, jsonrpc_body, post, request, response_fault
 from .flows import (
     SANDBOX_PRIVATE_KEY,
     assert_same_as_salt_edge,

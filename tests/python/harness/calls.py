@@ -1,5 +1,5 @@
 """Calling a running server as its clients do: raw HTTP posts (status, headers and body kept, whatever the
-status), JSON-RPC, XML-RPC `execute_kw` for one user, and reading the fault a call or a response carries."""
+status), JSON-2 style JSON requests, JSON-RPC, XML-RPC `execute_kw` for one user, and reading the fault a call or a response carries."""
 
 import json
 import urllib.error
@@ -38,6 +38,18 @@ def request(url, data=None, method=None, headers=None, timeout=60, opener=None):
 def post(url, body, content_type="text/xml", headers=None, timeout=60, opener=None):
     """POSTs `body` (bytes) to `url`; returns the Reply, a 4xx or 5xx included (never raised)."""
     return request(url, body, "POST", {"Content-Type": content_type, **(headers or {})}, timeout, opener)
+
+
+def json_request(url, body=None, key=None, scheme="bearer", raw=None, headers=None, method="POST", timeout=60):
+    """A JSON request as JSON-2 clients send it: `body` encoded (or the bytes `raw` as they are), `key` as the
+    `Authorization: SCHEME KEY` token; a header given as None is left out. Returns the Reply, any status."""
+    sent = {"Content-Type": "application/json"}
+    if key:
+        sent["Authorization"] = f"{scheme} {key}"
+    sent.update(headers or {})
+    sent = {name: value for name, value in sent.items() if value is not None}
+    data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+    return request(url, data, method, sent, timeout)
 
 
 def jsonrpc_body(params, request_id=1):

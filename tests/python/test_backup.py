@@ -5,15 +5,14 @@ PostgreSQL gets the pg_dump call instead. Before: there was no backup command at
 import os
 import sqlite3
 import stat
-import subprocess
 import threading
 import xmlrpc.client
 
 import harness
 
 
-def test_online_backup_of_sqlite_is_consistent_and_usable(tmp_path):
-    server = harness.started_bridge("sqlite", tmp_path, {"quinn": "Acme"})
+def test_online_backup_of_sqlite_is_consistent_and_usable(tmp_path, servers):
+    server = servers.bridge(users={"quinn": "Acme"})
     key = server.keys["quinn"]
     uid = xmlrpc.client.ServerProxy(f"{server.url}/xmlrpc/2/common").authenticate(server.db, "quinn", key, {})
     stop = threading.Event()
@@ -52,28 +51,23 @@ def test_online_backup_of_sqlite_is_consistent_and_usable(tmp_path):
         assert links >= 20 and links == accounts, (copy, links, accounts)
     server.stop()
     # A bridge on the last copy serves what it holds, with the same key.
-    restored = harness.Bridge(str(copies[-1]), tmp_path)
-    restored.start()
-    try:
-        common = xmlrpc.client.ServerProxy(f"{restored.url}/xmlrpc/2/common")
-        models = xmlrpc.client.ServerProxy(f"{restored.url}/xmlrpc/2/object")
-        assert common.authenticate(restored.db, "quinn", key, {}) == uid
-        assert models.execute_kw(restored.db, uid, key, "account.online.link", "search_count", [[["name", "like", "backup-"]]]) == links
-    finally:
-        restored.stop()
+    restored = servers.bridge(database=str(copies[-1]), keys={"quinn": key})
+    quinn = harness.Api(restored, "quinn")
+    assert quinn.uid == uid
+    assert quinn("account.online.link", "search_count", [["name", "like", "backup-"]]) == links
 
 
 def test_backup_never_overwrites_and_points_postgres_to_pg_dump(tmp_path):
     database = tmp_path / "bridge.db"
     env = dict(os.environ, DATABASE_URL=str(database))
-    subprocess.run([harness.binary(), "migrate"], env=env, check=True, capture_output=True)
+    harness.run_cli("migrate", env=env, check=True)
     existing = tmp_path / "existing.db"
     existing.write_text("precious")
-    out = subprocess.run([harness.binary(), "backup", str(existing)], env=env, capture_output=True, text=True)
+    out = harness.run_cli("backup", str(existing), env=env)
     assert out.returncode == 1 and "already exists" in out.stderr
     assert existing.read_text() == "precious"
     pg = dict(os.environ, DATABASE_URL="postgres://bridge:secret-pw@127.0.0.1:5/bankbridge")
-    out = subprocess.run([harness.binary(), "backup", str(tmp_path / "pg.dump")], env=pg, capture_output=True, text=True)
+    out = harness.run_cli("backup", str(tmp_path / "pg.dump"), env=pg)
     assert out.returncode == 1 and "pg_dump --format=custom" in out.stderr, out.stderr
     assert "secret-pw" not in out.stderr
     assert not (tmp_path / "pg.dump").exists()

@@ -14,7 +14,7 @@ import xmlrpc.client
 import pytest
 
 import harness
-from sandbox_flow import Api, connect, settled
+from harness import Api, connect, settled
 
 
 def get(url):
@@ -39,11 +39,8 @@ def sample(text, name, **labels):
 
 
 @pytest.fixture(scope="module")
-def monitored(backend, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp(f"metrics-{backend}")
-    server = harness.started_bridge(backend, workdir, {"rita": "Acme"})
-    yield server
-    server.stop()
+def monitored(backend_servers):
+    return backend_servers.bridge(users={"rita": "Acme"})
 
 
 def test_metrics_count_what_the_bridge_did(monitored):

@@ -15,7 +15,6 @@ import xmlrpc.client
 
 import pytest
 
-import harness
 
 HELD = 4600
 PER_CLIENT = 256  # server/mod.rs MAX_CONNECTIONS_PER_CLIENT
@@ -94,19 +93,19 @@ class IdleFlood:
         self.thread.join()
 
 
-def test_idle_connections_from_one_address_do_not_delay_another_client(tmp_path):
+def test_idle_connections_from_one_address_do_not_delay_another_client(servers):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard < HELD + 500:
         pytest.skip(f"hard open-file limit {hard} too low for {HELD} connections")
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    server = harness.started_bridge("sqlite", tmp_path, {"pat": "Acme"})
+    server = servers.bridge(users={"pat": "Acme"})
     flood = None
     try:
         port = int(server.url.rsplit(":", 1)[1])
         flood = IdleFlood(port, HELD)
         # Past the former 10 s head timeout: the flood has had time to fill every slot it could.
         time.sleep(12)
-        held = held_sockets(server.proc.pid)
+        held = held_sockets(server.pid)
         print(f"bridge holds {held} sockets; the flood re-opened {flood.closed_by_server} closed connections")
         # The cap, plus connections refused a moment ago that the server is closing: far from its 4,096 slots.
         assert held < 4 * PER_CLIENT, held
@@ -117,7 +116,7 @@ def test_idle_connections_from_one_address_do_not_delay_another_client(tmp_path)
             uid = common.authenticate(server.db, "pat", server.keys["pat"], {})
             models = xmlrpc.client.ServerProxy(f"{server.url}/xmlrpc/2/object", transport=transport)
             assert models.execute_kw(server.db, uid, server.keys["pat"], "account.online.link", "search_count", [[]]) == 0
-        assert held_sockets(server.proc.pid) < 4 * PER_CLIENT
+        assert held_sockets(server.pid) < 4 * PER_CLIENT
     finally:
         if flood:
             flood.close()

@@ -10,7 +10,7 @@ import xmlrpc.client
 
 import pytest
 
-from sandbox_flow import Api, connect, settled
+from harness import Api, connect, settled
 
 
 def database_tasks(bridge):
@@ -20,13 +20,9 @@ def database_tasks(bridge):
 
 
 @pytest.fixture(scope="module")
-def linked(backend, tmp_path_factory):
-    import harness
-
-    workdir = tmp_path_factory.mktemp(f"unlink-{backend}")
-    server = harness.started_bridge(backend, workdir, {"vera": "Acme"})
-    yield server, Api(server, "vera")
-    server.stop()
+def linked(backend_servers):
+    server = backend_servers.bridge(users={"vera": "Acme"})
+    return server, Api(server, "vera")
 
 
 def test_unlink_of_many_links_reads_them_at_once(linked):

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 import harness
-from enablebanking_flow import MOCK_BANK, at_bank, query_param, start
+from harness.enablebanking import MOCK_BANK, at_bank, query_param, start
 
 REPO = harness.REPO
 SITE = REPO / "deploy" / "nginx" / "bankbridge.conf"

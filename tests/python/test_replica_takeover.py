@@ -8,115 +8,74 @@ Salt Edge's transactions: nothing lost, nothing imported twice.
 Before: nothing took them over. The links stayed `fetching` (the scheduled ones until a scheduler saw them
 stale, on its next cycle an interval later; the connect until someone clicked again)."""
 
-import json
-import os
 import re
-import signal
-import subprocess
 import time
-import urllib.request
-from pathlib import Path
-
-import pytest
 
 import harness
-from sandbox_flow import Api, StandaloneSandbox, settled, submit_connect
+from harness import Api, psql, sandbox_transaction_ids, settled, submit_connect
 
 PROVIDER = "musterbank_de"
 PER_ACCOUNT = 40
 PENDING = 2
 
 
-def psql(url, sql):
-    return subprocess.run(["psql", url, "-At", "-c", sql], check=True, capture_output=True, text=True).stdout.strip()
-
-
-def sandbox_ids(sandbox, connection, account, pending):
-    ids, from_id = [], None
-    while True:
-        query = f"connection_id={connection}&account_id={account}&per_page=1000" + ("&pending=true" if pending else "") + (f"&from_id={from_id}" if from_id else "")
-        request = urllib.request.Request(f"{sandbox.url}/api/v6/transactions?{query}", headers={"App-id": "sandbox-app-id", "Secret": "sandbox-secret", "Accept": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as r:
-            page = json.loads(r.read())
-        ids += [t["id"] for t in page["data"]]
-        from_id = page["meta"]["next_id"]
-        if not from_id:
-            return ids
-
-
-def test_a_killed_replicas_synchronizations_are_finished_by_the_other(tmp_path):
-    if not harness.postgres_admin_url():
-        if os.environ.get("CI"):
-            pytest.fail("CI must provide BANKBRIDGE_TEST_POSTGRES_URL")
-        pytest.skip("no PostgreSQL server")
-    sandbox = StandaloneSandbox(tmp_path, env={
+def test_a_killed_replicas_synchronizations_are_finished_by_the_other(servers):
+    harness.require_postgres()
+    sandbox = servers.sandbox(env={
         "BANKBRIDGE_SANDBOX_ATTEMPT_DELAY_MS": "8000",
         "BANKBRIDGE_SANDBOX_REFRESH_INTERVAL": "0",
         "BANKBRIDGE_SANDBOX_TRANSACTIONS": str(PER_ACCOUNT),
         "BANKBRIDGE_SANDBOX_PENDING": str(PENDING),
     })
-    database = harness.new_database_url("postgres", tmp_path)
-    replicas = []
-    try:
-        # Three connected auto_sync links, set up by a first process that is then stopped.
-        setup = harness.Bridge(database, tmp_path, extra_env=sandbox.bridge_env())
-        setup.add_user("wes", company="Acme")
-        setup.start()
-        api = Api(setup, "wes")
-        harness.wait_for(lambda: api("account.online.institution", "search_count", [["code", "=", PROVIDER]]), 30, "the institutions")
-        scheduled = []
-        for i in range(3):
-            action = api("account.online.link", "action_new_synchronization", [], institution_code=PROVIDER, email=f"take{i}@acme.test")
-            assert submit_connect(action["url"], login=f"taker{i}")[0] == 200
-            scheduled.append(action["res_id"])
-        for link in scheduled:
-            assert settled(api, link, timeout=60)["state"] == "connected"
-        keys = dict(setup.keys)
-        setup.stop()
-        psql(database, "UPDATE online_links SET last_refresh = NULL, sync_claimed_by = NULL, sync_claimed_until = NULL")
+    # Three connected auto_sync links, set up by a first process that is then stopped.
+    setup = servers.bridge("postgres", users={"wes": "Acme"}, env=sandbox.bridge_env())
+    database = setup.database_url
+    api = Api(setup, "wes")
+    harness.wait_for(lambda: api("account.online.institution", "search_count", [["code", "=", PROVIDER]]), 30, "the institutions")
+    scheduled = []
+    for i in range(3):
+        action = api("account.online.link", "action_new_synchronization", [], institution_code=PROVIDER, email=f"take{i}@acme.test")
+        assert submit_connect(action["url"], login=f"taker{i}")[0] == 200
+        scheduled.append(action["res_id"])
+    for link in scheduled:
+        assert settled(api, link, timeout=60)["state"] == "connected"
+    keys = dict(setup.keys)
+    setup.stop()
+    psql(database, "UPDATE online_links SET last_refresh = NULL, sync_claimed_by = NULL, sync_claimed_until = NULL")
 
-        # Replica A runs the scheduler (its first cycle starts a fetch of each link); B runs none.
-        a = harness.Bridge(database, tmp_path, extra_env={**sandbox.bridge_env(), "BANKBRIDGE_SYNC_INTERVAL": "3600"})
-        b = harness.Bridge(database, tmp_path, extra_env=sandbox.bridge_env())
-        for bridge in (a, b):
-            bridge.keys = dict(keys)
-            bridge.start()
-            replicas.append(bridge)
-        # A fourth link's first connect, followed by A (the browser comes back to A).
-        api_a, api_b = Api(a, "wes"), Api(b, "wes")
-        action = api_a("account.online.link", "action_new_synchronization", [], institution_code=PROVIDER, email="fresh@acme.test")
-        assert submit_connect(action["url"], login="fresh")[0] == 200
-        links = scheduled + [action["res_id"]]
-        ids = ",".join(map(str, links))
-        a_worker = f"{a.proc.pid}-"
-        harness.wait_for(
-            lambda: psql(database, f"SELECT count(*) FROM online_links WHERE id IN ({ids}) AND state = 'fetching' AND followed_by LIKE '{a_worker}%'") == "4",
-            30, "A to follow the four attempts")
-        a.proc.send_signal(signal.SIGKILL)
-        a.proc.wait()
-        killed_at = time.monotonic()
+    # Replica A runs the scheduler (its first cycle starts a fetch of each link); B runs none.
+    a = servers.bridge(database=database, keys=keys, env=sandbox.bridge_env(sync_interval=3600))
+    b = servers.bridge(database=database, keys=keys, env=sandbox.bridge_env())
+    # A fourth link's first connect, followed by A (the browser comes back to A).
+    api_a, api_b = Api(a, "wes"), Api(b, "wes")
+    action = api_a("account.online.link", "action_new_synchronization", [], institution_code=PROVIDER, email="fresh@acme.test")
+    assert submit_connect(action["url"], login="fresh")[0] == 200
+    links = scheduled + [action["res_id"]]
+    ids = ",".join(map(str, links))
+    a_worker = f"{a.pid}-"
+    harness.wait_for(
+        lambda: psql(database, f"SELECT count(*) FROM online_links WHERE id IN ({ids}) AND state = 'fetching' AND followed_by LIKE '{a_worker}%'") == "4",
+        30, "A to follow the four attempts")
+    a.kill()
+    killed_at = time.monotonic()
 
-        for link in links:
-            record = harness.wait_for(lambda: (lambda r: r if r["state"] != "fetching" else None)(api_b.link(link, "state", "error_message", "last_refresh")), 90, f"B to finish link {link}")
-            assert record["state"] == "connected" and record["last_refresh"], record
-        print(f"B finished A's four synchronizations {time.monotonic() - killed_at:.0f} s after A was killed")
-        taken = {int(m) for m in re.findall(r"taking over a synchronization[^\n]*?link=(\d+)", b.log_text())}
-        assert taken == set(links), (taken, links)
-        assert psql(database, f"SELECT count(*) FROM online_links WHERE id IN ({ids}) AND followed_by IS NOT NULL") == "0"
+    for link in links:
+        record = harness.wait_for(lambda: (lambda r: r if r["state"] != "fetching" else None)(api_b.link(link, "state", "error_message", "last_refresh")), 90, f"B to finish link {link}")
+        assert record["state"] == "connected" and record["last_refresh"], record
+    print(f"B finished A's four synchronizations {time.monotonic() - killed_at:.0f} s after A was killed")
+    taken = {int(m) for m in re.findall(r"taking over a synchronization[^\n]*?link=(\d+)", b.log_text())}
+    assert taken == set(links), (taken, links)
+    assert psql(database, f"SELECT count(*) FROM online_links WHERE id IN ({ids}) AND followed_by IS NOT NULL") == "0"
 
-        # Exactly Salt Edge's rows, each once.
-        assert psql(database, "SELECT count(*) FROM (SELECT online_account_id, online_transaction_identifier FROM online_transactions GROUP BY 1, 2 HAVING count(*) > 1) d") == "0"
-        rows = psql(database, f"SELECT a.id || ' ' || l.connection_identifier || ' ' || a.online_identifier FROM online_accounts a JOIN online_links l ON l.id = a.account_online_link_id WHERE l.id IN ({ids})")
-        checked = 0
-        for line in rows.splitlines():
-            account, connection, online_id = line.split()
-            for status, pending in (("posted", False), ("pending", True)):
-                stored = psql(database, f"SELECT online_transaction_identifier FROM online_transactions WHERE online_account_id = {account} AND status = '{status}'").split()
-                expected = sandbox_ids(sandbox, connection, online_id, pending)
-                assert sorted(stored) == sorted(expected), (account, status, len(stored), len(expected))
-                checked += len(expected)
-        assert checked >= len(links) * PER_ACCOUNT
-    finally:
-        for bridge in replicas:
-            bridge.stop()
-        sandbox.stop()
+    # Exactly Salt Edge's rows, each once.
+    assert psql(database, "SELECT count(*) FROM (SELECT online_account_id, online_transaction_identifier FROM online_transactions GROUP BY 1, 2 HAVING count(*) > 1) d") == "0"
+    rows = psql(database, f"SELECT a.id || ' ' || l.connection_identifier || ' ' || a.online_identifier FROM online_accounts a JOIN online_links l ON l.id = a.account_online_link_id WHERE l.id IN ({ids})")
+    checked = 0
+    for line in rows.splitlines():
+        account, connection, online_id = line.split()
+        for status, pending in (("posted", False), ("pending", True)):
+            stored = psql(database, f"SELECT online_transaction_identifier FROM online_transactions WHERE online_account_id = {account} AND status = '{status}'").split()
+            expected = sandbox_transaction_ids(sandbox.url, connection, online_id, pending)
+            assert sorted(stored) == sorted(expected), (account, status, len(stored), len(expected))
+            checked += len(expected)
+    assert checked >= len(links) * PER_ACCOUNT

@@ -14,8 +14,8 @@ import threading
 import harness
 
 
-def test_the_startup_refresh_succeeds_while_another_process_writes(tmp_path):
-    server = harness.started_bridge("sqlite", tmp_path, {"uma": "Acme"})
+def test_the_startup_refresh_succeeds_while_another_process_writes(servers):
+    server = servers.bridge(users={"uma": "Acme"})
     server.stop()
     with sqlite3.connect(server.database_url) as db:
         db.executemany("INSERT INTO online_links (name, state, company_id, auto_sync, has_unlinked_accounts) VALUES (?, 'disconnected', 1, 1, 0)",
@@ -48,14 +48,11 @@ def test_the_startup_refresh_succeeds_while_another_process_writes(tmp_path):
     assert all(outcomes), f"refresh failed in {outcomes.count(False)} of {len(outcomes)} starts:\n{server.log_text()}"
 
 
-def test_replicas_starting_together_on_an_empty_postgres_database_all_start(tmp_path):
-    import pytest
-
-    if not harness.postgres_admin_url():
-        pytest.skip("no PostgreSQL server")
+def test_replicas_starting_together_on_an_empty_postgres_database_all_start(servers):
+    harness.require_postgres()
     for _ in range(3):
-        database = harness.new_database_url("postgres", tmp_path)
-        replicas = [harness.Bridge(database, tmp_path) for _ in range(2)]
+        database = harness.new_database_url("postgres", servers.workdir)
+        replicas = [servers.bridge(database=database, start=False) for _ in range(2)]
         errors = []
 
         def start(bridge):

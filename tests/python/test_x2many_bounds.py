@@ -11,19 +11,15 @@ import xmlrpc.client
 
 import pytest
 
-from sandbox_flow import Api
+from harness import Api
 
 MAX_CREATES = 10_000  # orm/write.rs MAX_X2MANY_CREATES
 
 
 @pytest.fixture(scope="module")
-def companies(backend, tmp_path_factory):
-    import harness
-
-    workdir = tmp_path_factory.mktemp(f"x2many-bounds-{backend}")
-    server = harness.started_bridge(backend, workdir, {"sara": "Acme", "tom": "Globex"})
-    yield server, Api(server, "sara"), Api(server, "tom")
-    server.stop()
+def companies(backend_servers):
+    server = backend_servers.bridge(users={"sara": "Acme", "tom": "Globex"})
+    return server, Api(server, "sara"), Api(server, "tom")
 
 
 def create_links(api, n, prefix):

@@ -53,12 +53,10 @@ def test_records_keep_odoos_member_order(bridge):
     key = bridge.keys["alice"]
     status, _ = post(bridge, f"/json/2/{LINK}/create", {"vals_list": [{"name": "Ordered Bank"}]}, key=key)
     assert status == 200
-    req = urllib.request.Request(bridge.url + f"/json/2/{LINK}/search_read",
-                                 data=json.dumps({"domain": [["name", "=", "Ordered Bank"]],
-                                                  "fields": ["state", "name", "company_id"]}).encode(),
-                                 headers={"Content-Type": "application/json", "Authorization": f"bearer {key}"})
-    with urllib.request.urlopen(req, timeout=30) as response:
-        [record] = json.loads(response.read(), object_pairs_hook=list)
+    reply = harness.json_request(bridge.url + f"/json/2/{LINK}/search_read",
+                                 {"domain": [["name", "=", "Ordered Bank"]], "fields": ["state", "name", "company_id"]},
+                                 key=key)
+    [record] = json.loads(reply.ok(), object_pairs_hook=list)
     assert [name for name, _ in record] == ["id", "state", "name", "company_id"]
 
 

@@ -13,7 +13,7 @@ use bankbridge::orm::domain::Domain;
 use bankbridge::orm::fields_get::fields_get;
 use bankbridge::orm::sql::Sql;
 use bankbridge::orm::Registry;
-use bankbridge::orm::{Call, Env, Orm, Search};
+use bankbridge::orm::{Call, Env, OdooSerie, Orm, Search};
 use bankbridge::rpc::{services, xmlrpc};
 use bankbridge::types::Value;
 
@@ -25,7 +25,7 @@ fn registry() -> &'static Registry {
 }
 
 fn env() -> Env {
-    Env { uid: 2, company_id: 1, context: Default::default() }
+    Env { uid: 2, company_id: 1, context: Default::default(), serie: OdooSerie::V17 }
 }
 
 /// An XML-RPC body: decode, re-encode what was decoded, split an `object` call, compile its query.

@@ -38,6 +38,9 @@ impl ErrorKind {
 
 pub struct Error {
     kind: ErrorKind,
+    /// The Python exception class Odoo raises in its place, when it is not the kind's own (an application
+    /// error that Odoo raises as `ValueError` or `TypeError`).
+    exception: Option<&'static str>,
     message: String,
     cause: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
@@ -46,7 +49,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), cause: None }
+        Error { kind, exception: None, message: message.into(), cause: None }
     }
     pub fn application(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Application, message)
@@ -73,6 +76,7 @@ impl Error {
     pub fn internal(what: &str, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
         Error {
             kind: ErrorKind::Application,
+            exception: None,
             message: format!("Internal server error while {what}; see the bridge log."),
             cause: Some(Box::new(cause)),
         }
@@ -85,8 +89,17 @@ impl Error {
         self
     }
 
+    /// An application error that Odoo raises as the Python exception `class` (`builtins.ValueError`).
+    pub fn python(class: &'static str, message: impl Into<String>) -> Self {
+        Error { exception: Some(class), ..Self::application(message) }
+    }
+
     pub fn kind(&self) -> ErrorKind {
         self.kind
+    }
+    /// The Python class name Odoo reports for this error.
+    pub fn odoo_exception(&self) -> &'static str {
+        self.exception.unwrap_or(self.kind.odoo_exception())
     }
     pub fn message(&self) -> &str {
         &self.message

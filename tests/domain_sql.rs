@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use bankbridge::db::{self, DatabaseUrl};
 use bankbridge::orm::domain::{Domain, MAX_DOMAIN_DEPTH, MAX_RELATIONAL_DEPTH};
 use bankbridge::orm::methods::call_generic;
-use bankbridge::orm::{Call, Env};
+use bankbridge::orm::{Call, Env, OdooSerie};
 use bankbridge::types::Value;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -69,7 +69,7 @@ fn call(method: &str, args: Vec<Value>, kwargs: Vec<(&str, Value)>) -> Call {
         method: method.to_string(),
         args,
         kwargs: kwargs.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-        env: Env { uid: 1, company_id: 1, context: BTreeMap::new() },
+        env: Env { uid: 1, company_id: 1, context: BTreeMap::new(), serie: OdooSerie::V17 },
     }
 }
 

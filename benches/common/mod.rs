@@ -147,7 +147,7 @@ pub fn search_read_80_fixture(
     company_name: &str,
 ) -> (bankbridge::orm::Registry, bankbridge::orm::Call) {
     use bankbridge::orm::methods::call_generic;
-    use bankbridge::orm::{Call, Env};
+    use bankbridge::orm::{Call, Env, OdooSerie};
     let company = bankbridge::auth::ensure_company(conn, company_name).expect("company");
     let registry = bankbridge::models::registry();
     let call = |model: &'static str, method: &str, args: Vec<Value>, kwargs: Vec<(&str, Value)>| Call {
@@ -155,7 +155,7 @@ pub fn search_read_80_fixture(
         method: method.to_string(),
         args,
         kwargs: kwargs.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-        env: Env { uid: 1, company_id: company, context: Default::default() },
+        env: Env { uid: 1, company_id: company, context: Default::default(), serie: OdooSerie::V17 },
     };
     let new_link = call("account.online.link", "create", vec![Value::map([("name", Value::str("Bench"))])], vec![]);
     let link = call_generic(&registry, conn, &new_link).expect("link");

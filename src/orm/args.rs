@@ -6,14 +6,17 @@ use std::collections::BTreeMap;
 use crate::error::{Error, Result};
 use crate::orm::convert::id_list;
 use crate::orm::model::{Field, Model};
+use crate::orm::serie::OdooSerie;
 use crate::types::Value;
 
-/// Who is calling: the authenticated user and its company (every query is scoped to it).
+/// Who is calling: the authenticated user and its company (every query is scoped to it), and the Odoo
+/// series whose ORM semantics the entry point speaks.
 #[derive(Clone, Debug)]
 pub struct Env {
     pub uid: i64,
     pub company_id: i64,
     pub context: BTreeMap<String, Value>,
+    pub serie: OdooSerie,
 }
 
 /// One `execute_kw` call, after authentication.

@@ -12,6 +12,7 @@ use crate::orm::convert::read_cell;
 use crate::orm::domain::Domain;
 use crate::orm::model::{CompanyScope, Field, FieldType, Model};
 use crate::orm::registry::Registry;
+use crate::orm::serie::OdooSerie;
 use crate::orm::sql::{select_columns, Sql, SqlValue};
 use crate::types::{Member, Records, Value};
 
@@ -57,6 +58,7 @@ impl Orm<'_> {
     fn where_clause(&self, model: &Model, domain: &Value, sql: &mut Sql) -> Result<()> {
         let domain = Domain::parse(domain)?;
         domain.validate(self.registry, model)?;
+        let domain = domain.for_serie(self.env.serie, self.registry, model)?;
         sql.push(" WHERE ");
         domain.to_sql(self.registry, model, "t", sql)?;
         self.push_scope(model, "t", sql);
@@ -105,6 +107,13 @@ impl Orm<'_> {
                 )));
             }
             if !field.is_stored() || field.name == "display_name" {
+                // Odoo 17 leaves the term out; Odoo 19 refuses it.
+                if self.env.serie == OdooSerie::V19 {
+                    return Err(Error::python(
+                        "builtins.ValueError",
+                        format!("Cannot convert {}.{} to SQL because it is not stored", model.name, field.name),
+                    ));
+                }
                 continue;
             }
             let desc = term.desc != reverse;

@@ -36,8 +36,8 @@ pub fn json_error(error: &Error) -> serde_json::Value {
         "code": 200,
         "message": "Odoo Server Error",
         "data": {
-            "name": error.kind().odoo_exception(),
-            "debug": format!("{}: {}\n", error.kind().odoo_exception(), error.message()),
+            "name": error.odoo_exception(),
+            "debug": format!("{}: {}\n", error.odoo_exception(), error.message()),
             "message": error.message(),
             "arguments": [error.message()],
             "context": {},
@@ -70,7 +70,7 @@ pub fn json2_body(name: &str, message: &str, arguments: serde_json::Value) -> se
 
 /// A bridge error as `/json/2` sends it: its status and body.
 pub fn json2_error(error: &Error) -> (u16, serde_json::Value) {
-    let name = error.kind().odoo_exception();
+    let name = error.odoo_exception();
     (http_status(error.kind()), json2_body(name, error.message(), serde_json::json!([error.message()])))
 }
 

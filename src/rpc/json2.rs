@@ -15,6 +15,7 @@ use crate::auth::Identity;
 use crate::error::Error;
 use crate::models;
 use crate::orm::model::Model;
+use crate::orm::serie::OdooSerie;
 use crate::orm::signature::{self, Signature};
 use crate::rpc::access::{Access, Client};
 use crate::rpc::answer::Fault;
@@ -234,7 +235,9 @@ async fn call(
         .map_err(|_| Fault::from(HttpError::new(404, format!("the model '{model_name}' does not exist"))))?;
     let signature = method_signature(model, &method)?;
     let (args, kwargs) = bind(model, signature, named)?;
-    match services::call_model(&app, identity, model.name, &method, args, kwargs).await.map_err(Fault::json2)? {
+    // JSON-2 is Odoo 19's API: its calls get Odoo 19's ORM semantics (everything else answers as Odoo 17).
+    let answer = services::call_model(&app, identity, model.name, &method, args, kwargs, OdooSerie::V19).await;
+    match answer.map_err(Fault::json2)? {
         // A method returning records answers their ids (`create` of one dict included).
         Value::Int(id) if signature.returns_records() => Ok(json_response(&serde_json::json!([id]))),
         value => value_response(&value),

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::models::{self, Button};
 use crate::orm::access::{check_access, generic_operation, Operation};
 use crate::orm::methods::{self, call_generic};
-use crate::orm::{Call, Env};
+use crate::orm::{Call, Env, OdooSerie};
 use crate::types::Value;
 
 pub const SERVER_VERSION: &str = concat!("17.0+bankbridge-", env!("CARGO_PKG_VERSION"));
@@ -369,7 +369,8 @@ fn on_worker(app: &App, request: ObjectRequest, request_bytes: usize) -> OnWorke
 
 /// Plans a checked caller's call and runs it when `place` may: the one path of every `object` call.
 fn settle(conn: &mut AnyConnection, app: &App, place: Place, identity: Identity, call: Result<ObjectCall>) -> Step {
-    let planned = call.and_then(|call| plan_call(app, identity, &call.model, &call.method, call.args, call.kwargs));
+    let planned = call
+        .and_then(|call| plan_call(app, identity, &call.model, &call.method, call.args, call.kwargs, OdooSerie::V17));
     let (call, operation) = match planned {
         Err(e) => return Step::Answered(Err(e)),
         Ok(Planned::Generic { call, operation }) if runs_here(place, &call, operation) => (call, operation),
@@ -407,6 +408,7 @@ fn plan_call(
     method: &str,
     args: Vec<Value>,
     mut kwargs: BTreeMap<String, Value>,
+    serie: OdooSerie,
 ) -> Result<Planned> {
     if method.starts_with('_') || method == "init" {
         return Err(Error::access(format!("Private methods (such as {method}) cannot be called remotely.")));
@@ -421,7 +423,7 @@ fn plan_call(
         method: method.to_string(),
         args,
         kwargs,
-        env: Env { uid: identity.uid, company_id: identity.company_id, context },
+        env: Env { uid: identity.uid, company_id: identity.company_id, context, serie },
     };
     if let Some(operation) = generic_operation(method) {
         check_access(model, operation)?;
@@ -492,7 +494,8 @@ async fn check_rules_first(app: &Arc<App>, call: &Call, operation: Operation) ->
     .await
 }
 
-/// Runs one model method for an authenticated user (`/web/dataset/call_kw`).
+/// Runs one model method for an authenticated user (`/web/dataset/call_kw`, `/json/2`) with the ORM
+/// semantics of `serie`.
 pub async fn call_model(
     app: &Arc<App>,
     identity: Identity,
@@ -500,8 +503,9 @@ pub async fn call_model(
     method: &str,
     args: Vec<Value>,
     kwargs: BTreeMap<String, Value>,
+    serie: OdooSerie,
 ) -> Result<Value> {
-    run_planned(app, plan_call(app, identity, model_name, method, args, kwargs)?).await
+    run_planned(app, plan_call(app, identity, model_name, method, args, kwargs, serie)?).await
 }
 
 #[cfg(test)]

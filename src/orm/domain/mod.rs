@@ -3,6 +3,7 @@
 //! memory is `eval.rs` (the reference semantics the SQL compiler is tested against).
 
 mod eval;
+mod odoo19;
 pub(crate) mod operand;
 mod sql;
 

@@ -19,7 +19,7 @@ fn bridge_on(url: &DatabaseUrl, accounts: usize) -> (Arc<App>, i64, String) {
     let identity = app.auth.check(&mut conn, uid, &key, LOCAL).expect("credentials");
     let mut create = |model: &str, values: Value| -> Value {
         let Ok(Planned::Generic { call, operation }) =
-            plan_call(&app, identity, model, "create", vec![values], BTreeMap::new())
+            plan_call(&app, identity, model, "create", vec![values], BTreeMap::new(), OdooSerie::V17)
         else {
             panic!("create is generic");
         };
@@ -75,7 +75,7 @@ fn a_small_read_is_answered_on_the_worker_within_a_fraction_of_the_budget() {
     let identity = app.auth.check_remembered(&mut conn, uid, &key, LOCAL).expect("check").expect("remembered");
     let call = parse_object_call("execute_kw", search_read(uid, &key)).expect("call");
     let Ok(Planned::Generic { call, operation }) =
-        plan_call(&app, identity, &call.model, &call.method, call.args, call.kwargs)
+        plan_call(&app, identity, &call.model, &call.method, call.args, call.kwargs, OdooSerie::V17)
     else {
         panic!("search_read is generic");
     };

@@ -134,6 +134,29 @@ fn check_backend(url: DatabaseUrl) {
         found.retain(|id| rows.iter().any(|(r, _)| r == id));
         assert_eq!(found, expected, "round {round}: domain {domain:?} on {url:?}");
 
+        // Read with Odoo 19's semantics (JSON-2), the compiler still selects what the evaluator selects.
+        let odoo19 = parsed.clone().for_serie(OdooSerie::V19, &registry, model);
+        let mut odoo19_call = env_call(call("search", vec![domain.clone()], vec![("order", Value::str("id"))]));
+        odoo19_call.env.serie = OdooSerie::V19;
+        let found19 = call_generic(&registry, &mut conn, &odoo19_call);
+        match odoo19 {
+            Ok(odoo19) => {
+                let mut expected19: Vec<i64> = rows
+                    .iter()
+                    .filter(|(_, vals)| {
+                        odoo19.matches(model, &|f| Some(vals.get(f).cloned().unwrap_or(Value::Bool(false)))).unwrap()
+                    })
+                    .map(|(id, _)| *id)
+                    .collect();
+                expected19.sort_unstable();
+                let found19 = found19.unwrap();
+                let mut found19: Vec<i64> = found19.as_list().unwrap().iter().filter_map(Value::as_i64).collect();
+                found19.retain(|id| rows.iter().any(|(r, _)| r == id));
+                assert_eq!(found19, expected19, "round {round}: domain {domain:?} for Odoo 19 on {url:?}");
+            }
+            Err(e) => assert_eq!(found19.unwrap_err().message(), e.message(), "round {round}: {domain:?}"),
+        }
+
         // search_read runs as one query; it must answer exactly what read(search(...)) answers.
         let order = ["id", "name desc", "currency_code, journal_id desc", "last_sync desc, name"][round % 4];
         let paging = vec![

@@ -268,7 +268,7 @@ fn run_deepest(url: DatabaseUrl) {
     let mut conn = pool.get().expect("connection");
     let registry = bankbridge::models::registry();
     let company = bankbridge::auth::ensure_company(&mut conn, "Depth Co").unwrap();
-    let env = Env { uid: 1, company_id: company, context: BTreeMap::new() };
+    let env = Env { uid: 1, company_id: company, context: BTreeMap::new(), serie: OdooSerie::V17 };
     let call = |method: &str, args: Vec<Value>| Call {
         model: "account.online.link",
         method: method.to_string(),

@@ -24,8 +24,8 @@ impl Domain {
         }
     }
 
-    /// This domain with Odoo 19's meaning, restated for the Odoo 17 compiler. Paths of several fields and
-    /// `any` conditions are left as they are (the two series agree on them for the bridge's models).
+    /// This domain with Odoo 19's meaning, restated for the Odoo 17 compiler. A client's own `any`
+    /// conditions are left as they are.
     fn odoo19(self, registry: &Registry, model: &Model) -> Result<Domain> {
         Ok(match self {
             Domain::And(items) => {
@@ -36,6 +36,16 @@ impl Domain {
             }
             Domain::Not(inner) => Domain::Not(Box::new(inner.odoo19(registry, model)?)),
             Domain::Leaf { path, op, value } if path.len() == 1 => condition(registry, model, &path[0], op, value)?,
+            // `a.b op v` is `a any (b op v)`, the condition read on the comodel with Odoo 19's meaning.
+            Domain::Leaf { mut path, op, value } => {
+                let Some(comodel) = model.field(&path[0]).and_then(|f| f.ftype.comodel()) else {
+                    return Ok(Domain::Leaf { path, op, value });
+                };
+                let comodel = registry.model(comodel)?;
+                let rest = path.split_off(1);
+                let inner = Domain::Leaf { path: rest, op, value }.odoo19(registry, comodel)?;
+                any(&path[0], false, inner)
+            }
             other => other,
         })
     }

@@ -252,3 +252,21 @@ fn what_odoo_19_refuses_is_refused_with_its_python_error() {
         assert_eq!(read(OdooSerie::V17, &d).unwrap(), Domain::parse(&d).unwrap());
     }
 }
+
+#[test]
+fn a_path_is_read_on_the_comodel_with_19s_meaning() {
+    let d = leaf_value("partner_id.name", "=", s(""));
+    assert_eq!(read(OdooSerie::V17, &d).unwrap(), Domain::parse(&d).unwrap());
+    assert_eq!(
+        read(OdooSerie::V19, &d).unwrap(),
+        parsed(leaf_value("partner_id", "any", leaf_value("name", "in", Value::List(vec![s(""), null()]))))
+    );
+    let registry = registry();
+    let partner = registry.model("x.partner").unwrap();
+    let deep = Domain::parse(&leaf_value("line_ids.partner_id.name", "ilike", s("a"))).unwrap();
+    let inner = Value::List(vec![Value::List(vec![s("partner_id"), s("any"), leaf_value("name", "ilike", s("a"))])]);
+    assert_eq!(
+        deep.for_serie(OdooSerie::V19, &registry, partner).unwrap(),
+        parsed(Value::List(vec![Value::List(vec![s("line_ids"), s("any"), inner])]))
+    );
+}

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::db::{self, test_db, DatabaseUrl};
 use crate::orm::methods::call_generic;
-use crate::orm::{Call, Env};
+use crate::orm::{Call, Env, OdooSerie};
 use crate::types::Value;
 
 fn call(model: &'static str, method: &str, args: Vec<Value>, kwargs: Vec<(&str, Value)>) -> Call {
@@ -14,7 +14,7 @@ fn call(model: &'static str, method: &str, args: Vec<Value>, kwargs: Vec<(&str, 
         method: method.to_string(),
         args,
         kwargs: kwargs.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-        env: Env { uid: 1, company_id: 1, context: BTreeMap::new() },
+        env: Env { uid: 1, company_id: 1, context: BTreeMap::new(), serie: OdooSerie::V17 },
     }
 }
 
@@ -113,7 +113,7 @@ fn display_names_of_several_models_come_back_to_their_own_part() {
     )
     .expect("link");
     assert_eq!(link, Value::Int(1));
-    let env = Env { uid: 1, company_id: 1, context: BTreeMap::new() };
+    let env = Env { uid: 1, company_id: 1, context: BTreeMap::new(), serie: OdooSerie::V17 };
     let orm = Orm { registry: &registry, backend: conn.backend(), env: &env };
     let (links, companies) = (registry.model("account.online.link").unwrap(), registry.model("res.company").unwrap());
     for listed in [1, 6_000] {

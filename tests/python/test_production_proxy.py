@@ -15,7 +15,7 @@ import json
 import os
 import re
 import shutil
-import signal
+import socket
 import ssl
 import subprocess
 import threading
@@ -61,31 +61,10 @@ def edited(text, replacements):
     return text
 
 
-class Process:
-    """A long-running process with its output in a log file."""
-
-    def __init__(self, name, args, env, workdir):
-        self.name, self.args, self.env, self.workdir = name, args, env, workdir
-        self.log_path = workdir / f"{name}.log"
-        self.proc = None
-
-    def start(self):
-        self.log = open(self.log_path, "a")
-        self.proc = subprocess.Popen(self.args, env=self.env, cwd=self.workdir, stdout=self.log, stderr=self.log)
-        return self
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-
-    def log_text(self):
-        return self.log_path.read_text()
+def listening(port):
+    """Whether something accepts connections on the loopback port (a readiness probe for harness.Process)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
 
 
 def https_context(cluster):
@@ -125,27 +104,24 @@ def xmlrpc_proxy(cluster, service, source="127.0.0.1", headers=()):
     return xmlrpc.client.ServerProxy(f"{cluster['url']}/xmlrpc/2/{service}", transport=transport)
 
 
-class Replica(Process):
+class Replica(harness.Process):
+    """One `bankbridge serve` of the cluster on its own port, ready when its /health answers 200; a restart
+    appends to the same log, so a test reads what the replica logged before and after."""
+
     def __init__(self, cluster, port):
         env = dict(os.environ, **cluster["bridge_env"], RUST_LOG="info")
         args = [harness.binary(), "serve", "--bind", "127.0.0.1", "--port", str(port)]
-        super().__init__(f"replica-{port}", args, env, cluster["workdir"])
+        super().__init__(f"replica-{port}", args, cluster["workdir"], env=env)
         self.port = port
 
     def start(self):
-        super().start()
         url = f"http://127.0.0.1:{self.port}/health"
 
         def healthy():
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited:\n{self.log_text()}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as r:
-                    return r.status == 200
-            except OSError:
-                return False
+            with urllib.request.urlopen(url, timeout=2) as r:
+                return r.status == 200
 
-        harness.wait_for(healthy, 60, f"{self.name} to answer")
+        super().start(ready=healthy, timeout=60, what="answering /health")
         return self
 
 
@@ -215,8 +191,9 @@ def cluster(tmp_path_factory):
     replica_ports = [harness.free_port(), harness.free_port()]
     public_url = f"https://localhost:{https_port}"
     database = harness.new_database_url("postgres", workdir)
-    sandbox = Process("sandbox", [harness.binary(), "sandbox", "--port", str(sandbox_port), "--enablebanking-port", str(eb_port),
-                                  "--enablebanking-app-key", str(eb_public), "--enablebanking-app-id", EB_APP_ID], dict(
+    sandbox = harness.Process("sandbox", [harness.binary(), "sandbox", "--port", str(sandbox_port), "--enablebanking-port",
+                                          str(eb_port), "--enablebanking-app-key", str(eb_public), "--enablebanking-app-id",
+                                          EB_APP_ID], workdir, env=dict(
         os.environ,
         BANKBRIDGE_SANDBOX_CALLBACK_URL=public_url,
         BANKBRIDGE_SANDBOX_SIGNING_KEY=str(signing),
@@ -224,7 +201,8 @@ def cluster(tmp_path_factory):
         BANKBRIDGE_SANDBOX_TRANSACTIONS="50",
         # The sandbox (like Salt Edge) posts callbacks over https and verifies the certificate.
         SSL_CERT_FILE=str(cert),
-    ), workdir).start()
+    ))
+    sandbox.start(ready=lambda: listening(sandbox_port) and listening(eb_port), what="listening on both ports")
     bridge_env = {
         "DATABASE_URL": database,
         "BANKBRIDGE_PUBLIC_URL": public_url,
@@ -252,18 +230,16 @@ def cluster(tmp_path_factory):
     config = nginx_config(workdir, https_port, http_port, replica_ports, cert, key)
     check = subprocess.run([nginx, "-t", "-c", str(config), "-p", str(workdir)], capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
-    proxy = Process("nginx", [nginx, "-c", str(config), "-p", str(workdir)], dict(os.environ), workdir).start()
+    proxy = harness.Process("nginx", [nginx, "-c", str(config), "-p", str(workdir)], workdir)
 
     def proxy_up():
-        try:
-            return urllib.request.urlopen(f"{public_url}/health", timeout=2, context=https_context(cluster)).status == 200
-        except OSError:
-            return False
+        with urllib.request.urlopen(f"{public_url}/health", timeout=2, context=https_context(cluster)) as r:
+            return r.status == 200
 
-    harness.wait_for(proxy_up, 30, "nginx to answer over https")
+    proxy.start(ready=proxy_up, timeout=30, what="answering over https")
     cluster.update(replicas=replicas, nginx=proxy)
     yield cluster
-    proxy.stop(signal.SIGQUIT)
+    proxy.stop()
     for replica in cluster["replicas"]:
         replica.stop()
     sandbox.stop()
@@ -298,7 +274,8 @@ def wait_connected(call, link):
 def restart_both(cluster):
     for replica in cluster["replicas"]:
         replica.stop()
-    cluster["replicas"] = [Replica(cluster, r.port).start() for r in cluster["replicas"]]
+    for replica in cluster["replicas"]:
+        replica.start()
 
 
 def test_odoorpc_and_odooly_sessions_work_across_replicas_and_restarts(cluster):

@@ -2,59 +2,19 @@
 //! returns at once with an Odoo action (a page to open, or a notification); the aggregator's own part is
 //! behind `sync::aggregator`, the work that follows runs in the background (`sync::fetch`).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::app::App;
 use crate::error::{Error, Result};
 use crate::sync::aggregator::Aggregator;
-use crate::sync::fetch::{self, FetchBy, FetchStart};
+use crate::sync::answer::{Answer, Level};
+use crate::sync::fetch::{self, FetchBy};
+use crate::sync::fetch_start::FetchStart;
 use crate::sync::follow::log_outcome;
-use crate::sync::link_events::record;
+use crate::sync::link_events::{connected, record};
 use crate::sync::return_url::allowed_return_to;
 use crate::sync::store::{self, links::Change, AttemptKind, LinkRow, LinkUpdate};
 use crate::types::{LinkEvent, LinkState};
-
-/// What a button answers, for `models` to turn into Odoo's action: a page for the browser to open (the
-/// aggregator's connect page), or a notice.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Answer {
-    OpenPage { url: String, link_id: i64 },
-    Notice(Notice),
-}
-
-/// A notice for the user, with counts for programs (`accounts_added`, …).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Notice {
-    pub title: String,
-    pub message: String,
-    pub level: Level,
-    pub counts: BTreeMap<String, i64>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Level {
-    Info,
-    Success,
-    Warning,
-}
-
-impl Answer {
-    pub fn notice(title: &str, message: impl Into<String>, level: Level) -> Answer {
-        Answer::Notice(Notice { title: title.to_string(), message: message.into(), level, counts: BTreeMap::new() })
-    }
-
-    pub fn open_page(url: &str, link_id: i64) -> Answer {
-        Answer::OpenPage { url: url.to_string(), link_id }
-    }
-
-    pub fn with_counts(mut self, counts: &[(&str, usize)]) -> Answer {
-        if let Answer::Notice(notice) = &mut self {
-            notice.counts.extend(counts.iter().map(|(k, v)| (k.to_string(), *v as i64)));
-        }
-        self
-    }
-}
 
 /// Fills `account.online.institution` from every configured aggregator's list; returns how many were
 /// new. What one aggregator lists is stored even when another fails; the first failure is then returned.
@@ -214,19 +174,6 @@ pub async fn update_credentials(
         };
     }
     Aggregator::of_link(app, &link)?.connect_page(app, &link, AttemptKind::Reconnect, return_to).await
-}
-
-/// The link's connection at its aggregator, or the user's error of a link that has none.
-pub fn connected(link: &LinkRow) -> Result<String> {
-    link.connection_identifier.clone().ok_or_else(|| {
-        Error::user(match &link.error_message {
-            Some(message) if !message.is_empty() && link.state() == LinkState::Error => message.clone(),
-            _ => format!(
-                "\"{}\" is not connected to a bank yet: click Connect (Add a Bank Account) first.",
-                link.label()
-            ),
-        })
-    })
 }
 
 /// "Fetch Accounts": adds the accounts the aggregator knows that the link lacks (never twice).

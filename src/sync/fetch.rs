@@ -8,31 +8,17 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::app::App;
-use crate::bank::FollowGuard;
-use crate::enablebanking::plan::{Asker, PlannedReads};
+use crate::enablebanking::plan::Asker;
 use crate::error::{Error, Result};
 use crate::sync::aggregator::enablebanking::read as eb_read;
 use crate::sync::failures::{fail_attempt, fail_link, fail_link_internal};
+use crate::sync::fetch_start::FetchStart;
 use crate::sync::follow::{follow_attempt, mark_fetching, start_following, AttemptMarker, Resume};
 use crate::sync::import::{import, ImportError, Progress, SyncSummary};
 use crate::sync::link_events::{load, record, superseded};
 use crate::sync::store::{self, links::Change, LinkUpdate};
 use crate::types::time::{datetime_string, human_time, parse_stored_datetime};
 use crate::types::{LinkEvent, LinkState, Origin, Provider};
-
-/// How a request to fetch transactions started.
-pub enum FetchStart {
-    /// A background refresh runs at Salt Edge: follow it.
-    Refreshing { guard: FollowGuard, connection: String, marker: AttemptMarker },
-    /// Salt Edge does not allow a refresh before `until`: import what it already holds.
-    TooEarly { guard: FollowGuard, connection: String, until: Option<DateTime<Utc>> },
-    /// Enable Banking: read the accounts as planned (the reads are counted on the link already).
-    Reading { guard: FollowGuard, reads: PlannedReads },
-    /// Enable Banking: the bank's limit allows no read before `until`; nothing to do now.
-    NotBefore { until: DateTime<Utc> },
-    /// This link's synchronization already runs.
-    AlreadyRunning,
-}
 
 /// Who asks for a fetch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,7 +69,7 @@ pub async fn start_fetch(app: &Arc<App>, company: Option<i64>, link_id: i64, by:
             link.label()
         )));
     }
-    let connection_id = crate::sync::actions::connected(&link)?;
+    let connection_id = crate::sync::link_events::connected(&link)?;
     if link.provider() == Provider::EnableBanking {
         let eb = Arc::clone(app.enablebanking()?);
         // Revoking ended its session: nothing can be read with it any more, not even when the user asks.

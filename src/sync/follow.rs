@@ -38,10 +38,6 @@ pub enum AttemptMarker {
     After(Option<String>),
 }
 
-/// How long a follower's lease lasts unless renewed: it renews it on every poll (at least every
-/// `MAX_POLL_INTERVAL`) and every page; a lease this old belongs to a process that died.
-pub const FOLLOW_LEASE: chrono::Duration = chrono::Duration::seconds(30);
-
 /// Where a process taking over a link's synchronization picks it up (`follow_marker`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Resume {
@@ -95,7 +91,11 @@ pub async fn start_following(app: &Arc<App>, link_id: i64, force: bool) -> Resul
     let bank = app.bank()?;
     let Some(guard) = bank.start_following(link_id) else { return Ok(None) };
     let worker = crate::bank::worker();
-    let taken = app.db(move |conn, _| store::claims::take_follow(conn, link_id, worker, FOLLOW_LEASE, force)).await?;
+    let taken = app
+        .db(move |conn, _| {
+            store::claims::take_follow(conn, link_id, worker, crate::sync::link_events::FOLLOW_LEASE, force)
+        })
+        .await?;
     Ok(taken.then_some(guard))
 }
 

@@ -9,6 +9,10 @@ use crate::error::{Error, Result};
 use crate::sync::store::{self, links::Change, LinkRow, LinkUpdate};
 use crate::types::{LinkEvent, LinkState};
 
+/// How long a follower's lease lasts unless renewed: it renews it on every poll (at least every
+/// `MAX_POLL_INTERVAL`) and every page; a lease this old belongs to a process that died.
+pub const FOLLOW_LEASE: chrono::Duration = chrono::Duration::seconds(30);
+
 pub async fn load(app: &Arc<App>, link_id: i64) -> Result<LinkRow> {
     app.db(move |conn, _| store::links::load(conn, link_id, None)).await
 }
@@ -39,7 +43,7 @@ pub async fn progress(app: &Arc<App>, link_id: i64, text: String) -> Result<()> 
 /// another took the attempt over): the follower then stops, recording nothing ([`superseded`]).
 pub async fn heartbeat(app: &Arc<App>, link_id: i64, text: String) -> Result<bool> {
     progress(app, link_id, text).await?;
-    let lease = crate::sync::follow::FOLLOW_LEASE;
+    let lease = FOLLOW_LEASE;
     app.db(move |conn, _| store::claims::renew_follow(conn, link_id, crate::bank::worker(), lease)).await
 }
 
@@ -52,4 +56,17 @@ pub async fn superseded(app: &Arc<App>, link_id: i64) -> Error {
         }
         Err(e) => e,
     }
+}
+
+/// The link's connection at its aggregator, or the user's error of a link that has none.
+pub fn connected(link: &LinkRow) -> Result<String> {
+    link.connection_identifier.clone().ok_or_else(|| {
+        Error::user(match &link.error_message {
+            Some(message) if !message.is_empty() && link.state() == LinkState::Error => message.clone(),
+            _ => format!(
+                "\"{}\" is not connected to a bank yet: click Connect (Add a Bank Account) first.",
+                link.label()
+            ),
+        })
+    })
 }

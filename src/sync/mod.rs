@@ -21,9 +21,11 @@
 
 pub mod actions;
 pub mod aggregator;
+pub mod answer;
 pub mod customers;
 pub mod failures;
 pub mod fetch;
+pub mod fetch_start;
 pub mod follow;
 pub mod import;
 pub mod link_events;
@@ -37,8 +39,9 @@ pub mod web;
 
 pub use actions::{
     before_unlink, fetch_accounts, fetch_transactions, new_synchronization, refresh_institutions, remove_connection,
-    revoke_consent, update_credentials, Answer, Level, NewSynchronization, Notice,
+    revoke_consent, update_credentials, NewSynchronization,
 };
+pub use answer::{Answer, Level, Notice};
 pub use failures::user_error;
 pub use fetch::{fetch_and_wait, FetchBy};
 pub use import::{Progress, SyncSummary, PAGE_SIZE};

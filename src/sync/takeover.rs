@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use crate::app::App;
 use crate::error::Result;
-use crate::sync::fetch::{run_fetch, FetchStart, STALE_FETCHING_SECS};
-use crate::sync::follow::{log_outcome, Resume, FOLLOW_LEASE};
+use crate::sync::fetch::{run_fetch, STALE_FETCHING_SECS};
+use crate::sync::fetch_start::FetchStart;
+use crate::sync::follow::{log_outcome, Resume};
+use crate::sync::link_events::FOLLOW_LEASE;
 use crate::sync::store;
 
 /// How often a process looks for orphaned synchronizations.

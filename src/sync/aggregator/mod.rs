@@ -25,7 +25,7 @@ use std::sync::Arc;
 use crate::app::App;
 use crate::bank::{Bank, EnableBanking};
 use crate::error::Result;
-use crate::sync::actions::Answer;
+use crate::sync::answer::Answer;
 use crate::sync::store::institutions::InstitutionRecord;
 use crate::sync::store::{AttemptKind, LinkRow};
 use crate::types::Provider;

@@ -8,7 +8,7 @@ use crate::app::App;
 use crate::bank::Bank;
 use crate::error::Result;
 use crate::saltedge::{ConnectOptions, ErrorKind as SeKind};
-use crate::sync::actions::{Answer, Level};
+use crate::sync::answer::{Answer, Level};
 use crate::sync::customers::company_customer;
 use crate::sync::failures::{fail_link, user_error};
 use crate::sync::import::{self, ImportError};
@@ -71,7 +71,7 @@ pub async fn connect_page(
 /// Adds the accounts Salt Edge knows that the link lacks (never twice); when there are none, opens Salt
 /// Edge's refresh page so the bank can report newly opened accounts.
 pub async fn fetch_accounts(app: &Arc<App>, bank: &Bank, link: &LinkRow) -> Result<Answer> {
-    let connection = super::super::actions::connected(link)?;
+    let connection = crate::sync::link_events::connected(link)?;
     let (added, updated, _) = match import::sync_accounts(app, link, &connection).await {
         Ok(counts) => counts,
         Err(ImportError::SaltEdge(e)) => return Err(fail_link(app, link, &e).await),
@@ -98,7 +98,7 @@ pub async fn fetch_accounts(app: &Arc<App>, bank: &Bank, link: &LinkRow) -> Resu
 
 /// The bank stops sharing data; the connection stays at Salt Edge until removed.
 pub async fn revoke(bank: &Bank, link: &LinkRow) -> Result<String> {
-    let connection = super::super::actions::connected(link)?;
+    let connection = crate::sync::link_events::connected(link)?;
     let consents = match bank.client.list_consents(&connection).await {
         Ok(c) => c,
         // The connection is gone at Salt Edge: no consent left to revoke.

@@ -8,8 +8,11 @@
 //! authorization did not complete); the session the code opens is checked against the link's bank and
 //! its accounts go to that link alone, of the company that started it.
 
+pub mod failures;
 pub mod read;
 pub mod records;
+
+pub use failures::{fail_link, user_error};
 
 use std::sync::Arc;
 
@@ -18,14 +21,14 @@ use chrono::{Duration as ChronoDuration, Utc};
 use crate::app::App;
 use crate::bank::EnableBanking;
 use crate::enablebanking::plan::Asker;
-use crate::enablebanking::{
-    Access, AspspId, EnableBankingError, ErrorKind as EbKind, SessionStatus, StartAuthorization,
-};
+use crate::enablebanking::{Access, AspspId, EnableBankingError, SessionStatus, StartAuthorization};
 use crate::error::{Error, Result};
-use crate::sync::actions::{connected, Answer, Level};
+use crate::sync::answer::{Answer, Level};
 use crate::sync::failures::record_failure;
-use crate::sync::fetch::{run_fetch, FetchStart};
+use crate::sync::fetch::run_fetch;
+use crate::sync::fetch_start::FetchStart;
 use crate::sync::follow::log_outcome;
+use crate::sync::link_events::connected;
 use crate::sync::link_events::record;
 use crate::sync::return_url::{bind_return_state, issue_return_state};
 use crate::sync::store::institutions::InstitutionRecord;
@@ -39,45 +42,6 @@ const DEFAULT_CONSENT_DAYS: i64 = 90;
 const MAX_CONSENT_DAYS: i64 = 180;
 /// Taken off the bank's maximum so that clocks that differ do not make the request too long.
 const CONSENT_MARGIN: ChronoDuration = ChronoDuration::minutes(10);
-
-/// Turns an Enable Banking failure into the accountant's words (the error is kept as the cause).
-pub fn user_error(link: Option<&LinkRow>, e: &EnableBankingError) -> Error {
-    let what = link.map_or_else(|| "the bank".to_string(), |l| format!("\"{}\"", l.label()));
-    let code = e.code().map(|c| format!(" ({c})")).unwrap_or_default();
-    let message = e.message().trim().trim_end_matches('.');
-    let error = match e.kind() {
-        EbKind::ConsentExpired => Error::user(format!(
-            "The consent for {what} has ended at the bank{code}: {message}. Click Update Credentials to renew it."
-        )),
-        EbKind::RateLimited => Error::user(format!(
-            "The bank refuses more reads of {what} for today{code}: it allows about four a day without you. The bridge reads again tomorrow."
-        )),
-        EbKind::BankUnavailable => {
-            Error::user(format!("The bank of {what} is not answering{code}: {message}. Please try again later."))
-        }
-        EbKind::WrongState => Error::user(format!(
-            "The authorization of {what} cannot be used{code}: {message}. Click Update Credentials to connect it again."
-        )),
-        EbKind::NotFound => Error::user(format!(
-            "Enable Banking no longer knows this connection{code}: {message}. Click Update Credentials to connect it again."
-        )),
-        EbKind::RetryLater => Error::user(format!(
-            "Enable Banking cannot serve {what} right now{code}: {message}. Please try again later."
-        )),
-        EbKind::Config => Error::application(format!(
-            "Enable Banking refused the bridge's request{code}: {message}. Check the bridge's Enable Banking configuration (application id, key, redirect URL)."
-        )),
-        EbKind::Protocol => Error::application(format!("Unexpected answer from Enable Banking{code}: {message}.")),
-        EbKind::Rejected => Error::user(format!("Enable Banking refused the request{code}: {message}.")),
-    };
-    error.with_cause(e.clone())
-}
-
-/// Records a failed request to Enable Banking about the link; returns the user's error.
-pub async fn fail_link(app: &Arc<App>, link: &LinkRow, e: &EnableBankingError) -> Error {
-    let error = user_error(Some(link), e);
-    record_failure(app, link.id, e.link_failure(), error.message().to_string(), error).await
-}
 
 pub async fn institutions(eb: &EnableBanking) -> Result<Vec<InstitutionRecord>> {
     let aspsps = eb.client.aspsps(None, None).await.map_err(|e| user_error(None, &e))?;

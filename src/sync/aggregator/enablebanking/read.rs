@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, Utc};
 
-use super::fail_link;
+use super::failures::fail_link;
 use super::records::ReadSplitter;
 use crate::app::App;
 use crate::bank::{EnableBanking, FollowGuard};
@@ -14,7 +14,7 @@ use crate::enablebanking::plan::{self, Asker, PlannedReads};
 use crate::enablebanking::{EnableBankingError, ErrorKind as EbKind, TransactionQuery};
 use crate::error::{Error, Result};
 use crate::sync::failures::fail_link_internal;
-use crate::sync::fetch::FetchStart;
+use crate::sync::fetch_start::FetchStart;
 use crate::sync::import::{Progress, SyncSummary};
 use crate::sync::link_events::{load, progress, record};
 use crate::sync::store::{self, links::Change, LinkRow, LinkUpdate};

@@ -46,7 +46,7 @@ def test_a_connected_link_among_them_is_revoked_and_kept_with_the_others(linked)
     others = api("account.online.link", "create", [{"name": f"plain {i}"} for i in range(500)])
     with pytest.raises(xmlrpc.client.Fault) as err:
         api("account.online.link", "unlink", others + [link])
-    assert "still exists at Salt Edge" in err.value.faultString
+    assert "still exists at the bank" in err.value.faultString
     label = api.link(link, "name")["name"]
     assert f'"{label}"' in err.value.faultString
     # The call changed nothing but the consent: every record is still there, the link's consent revoked.

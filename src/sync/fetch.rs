@@ -82,7 +82,7 @@ pub async fn start_fetch(app: &Arc<App>, company: Option<i64>, link_id: i64, by:
         if link.state() == LinkState::Fetching && by != FetchBy::Operator && written_recently(&link) {
             return Ok(FetchStart::AlreadyRunning);
         }
-        return eb_read::start(app, &eb, &link, by.asker(), origin).await;
+        return eb_read::start(app, &eb, &link, by.asker(), origin, by == FetchBy::Operator).await;
     }
     let shared = Arc::clone(app.bank()?);
     // One follower per link, over every replica: the follower's lease says who (an operator's `bankbridge
@@ -150,8 +150,9 @@ pub async fn start_fetch(app: &Arc<App>, company: Option<i64>, link_id: i64, by:
 /// (from before leases) not written for longer was left so by a process that died.
 pub const STALE_FETCHING_SECS: i64 = 120;
 
-/// An Enable Banking link's read was written less than [`STALE_FETCHING_SECS`] ago (a read holds no
-/// follower's lease: it is short, and the scheduler's next cycle reads a link a dead process left).
+/// An Enable Banking link's read was written less than [`STALE_FETCHING_SECS`] ago (a read still running
+/// here or in another replica: it holds the reader's lease, and `sync::takeover` finishes one whose
+/// process died).
 fn written_recently(link: &store::LinkRow) -> bool {
     let stale_before = Utc::now() - chrono::Duration::seconds(STALE_FETCHING_SECS);
     link.write_date.as_deref().and_then(parse_stored_datetime).is_some_and(|at| at > stale_before)

@@ -127,11 +127,13 @@ pub fn release_follow(conn: &mut AnyConnection, link_id: i64) -> Result<()> {
     Ok(())
 }
 
-/// A Salt Edge link left `fetching` by a follower that stopped renewing its lease (or, from before leases,
-/// that has not been written since `unleased_stale_before`), claimed for `worker`: its id, connection and
-/// follow marker. PostgreSQL skips rows another replica is claiming.
+/// A link of `provider` left `fetching` by a follower (Salt Edge) or reader (Enable Banking) that stopped
+/// renewing its lease (or, from before leases, that has not been written since `unleased_stale_before`),
+/// claimed for `worker`: its id, connection and follow marker. PostgreSQL skips rows another replica is
+/// claiming.
 pub fn claim_orphan(
     conn: &mut AnyConnection,
+    provider: Provider,
     worker: &str,
     lease: Duration,
     unleased_stale_before: DateTime<Utc>,
@@ -142,7 +144,9 @@ pub fn claim_orphan(
     sql.bind(SqlValue::Text(worker.to_string()));
     sql.push(", followed_until = ");
     sql.bind(SqlValue::Text(datetime_string(now + lease)));
-    sql.push(" WHERE id = (SELECT id FROM online_links WHERE state = 'fetching' AND provider = 'saltedge' AND connection_identifier IS NOT NULL AND ((followed_until IS NOT NULL AND followed_until < ");
+    sql.push(" WHERE id = (SELECT id FROM online_links WHERE state = 'fetching' AND provider = ");
+    sql.bind(SqlValue::Text(provider.as_str().to_string()));
+    sql.push(" AND connection_identifier IS NOT NULL AND ((followed_until IS NOT NULL AND followed_until < ");
     sql.bind(SqlValue::Text(datetime_string(now)));
     sql.push(") OR (followed_until IS NULL AND write_date < ");
     sql.bind(SqlValue::Text(datetime_string(unleased_stale_before)));

@@ -193,7 +193,7 @@ pub async fn finish_return(app: &Arc<App>, claim: &ReturnState, returned: Return
     }
     let link = app.db(move |conn, _| store::links::load(conn, link_id, Some(company))).await?;
     let app = Arc::clone(app);
-    match read::start(&app, &eb, &link, Asker::User, Origin::User).await? {
+    match read::start(&app, &eb, &link, Asker::User, Origin::User, false).await? {
         start @ FetchStart::Reading { .. } => {
             tokio::spawn(async move { log_outcome(link_id, run_fetch(&app, link_id, start, &()).await) });
         }

@@ -3,7 +3,7 @@
 // and lands on the bridge's return page. Writes a screenshot of each step to OUTDIR and prints a JSON
 // summary on stdout.
 //   node connect_flow.mjs CONNECT_URL OUTDIR
-import { chromium } from "playwright-core";
+import { launchChromium, printSummaryAndExit } from "./chromium.mjs";
 import { mkdirSync } from "node:fs";
 
 const [connectUrl, outDir] = process.argv.slice(2);
@@ -13,13 +13,7 @@ if (!connectUrl || !outDir) {
 }
 mkdirSync(outDir, { recursive: true });
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
+const browser = await launchChromium();
 const summary = {};
 try {
   const page = await browser.newPage();
@@ -44,4 +38,4 @@ try {
 } finally {
   await browser.close();
 }
-console.log(JSON.stringify(summary));
+printSummaryAndExit(summary, 0);

@@ -3,7 +3,7 @@
 // visibly), then logs in and approves, and lands on the bridge's return page. Writes a screenshot of each
 // step to OUTDIR and prints a JSON summary on stdout.
 //   node enablebanking_flow.mjs BANK_URL OUTDIR
-import { chromium } from "playwright-core";
+import { launchChromium, printSummaryAndExit } from "./chromium.mjs";
 import { mkdirSync } from "node:fs";
 
 const [bankUrl, outDir] = process.argv.slice(2);
@@ -13,13 +13,7 @@ if (!bankUrl || !outDir) {
 }
 mkdirSync(outDir, { recursive: true });
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
+const browser = await launchChromium();
 const summary = {};
 try {
   const page = await browser.newPage();
@@ -45,4 +39,4 @@ try {
 } finally {
   await browser.close();
 }
-console.log(JSON.stringify(summary));
+printSummaryAndExit(summary, 0);

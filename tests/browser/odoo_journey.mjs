@@ -10,7 +10,7 @@
 // One screenshot per step in OUTDIR; prints a JSON summary (texts seen, checks, the time each step took).
 //   node odoo_journey.mjs ODOO_URL BRIDGE_URL BRIDGE_LOGIN BRIDGE_KEY OUTDIR
 // BANKBRIDGE_ODOO_TEST_COOKIES ("name=value;..."): cookies the browser sends to Odoo (19.0's test cookie).
-import { chromium } from "playwright-core";
+import { launchChromium, printSummaryAndExit } from "./chromium.mjs";
 import { mkdirSync } from "node:fs";
 
 const [odooUrl, bridgeUrl, bridgeLogin, bridgeKey, outDir] = process.argv.slice(2);
@@ -22,13 +22,7 @@ mkdirSync(outDir, { recursive: true });
 const STEP_TIMEOUT = 60000;
 const IMPORT_TIMEOUT = 240000;
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
+const browser = await launchChromium();
 const summary = { steps: [], timings: {}, notifications: {}, texts: {}, urls: [], checks: {} };
 let shot = 0;
 let page;
@@ -512,6 +506,4 @@ try {
 } finally {
   await browser.close();
 }
-// A pipe takes stdout asynchronously: exiting before the write is flushed cut the summary at 64 KiB (Odoo 17's
-// journey, which takes the most frames, ended as unparseable JSON), so the exit waits for the write.
-process.stdout.write(JSON.stringify(summary) + "\n", () => process.exit(summary.error ? 1 : 0));
+printSummaryAndExit(summary, summary.error ? 1 : 0);

@@ -6,7 +6,8 @@
 // again (refused: lead to the existing connection, delete the duplicate), create a journal for the second
 // account, Fetch Accounts, Update Credentials, Fetch Transactions and wait for the import, then the journal
 // cards, the transactions, Revoke Consent and Remove Connection; then once through Enable Banking (a bank of
-// Finland: connect, Connected, a journal created and fed, Remove, Delete).
+// Finland: connect, Connected, a journal created and fed, Fetch Accounts, Fetch Transactions, Update
+// Credentials, Revoke Consent, Remove, Delete).
 // One screenshot per step in OUTDIR; prints a JSON summary (texts seen, checks, the time each step took).
 //   node odoo_journey.mjs ODOO_URL BRIDGE_URL BRIDGE_LOGIN BRIDGE_KEY OUTDIR
 // BANKBRIDGE_ODOO_TEST_COOKIES ("name=value;..."): cookies the browser sends to Odoo (19.0's test cookie).
@@ -165,6 +166,15 @@ async function readConnection(url, fields) {
     });
     return (await response.json()).result[0];
   }, [id, fields]);
+}
+
+// Waits until the connection's "Last synchronization" is no longer `before`: the bank has been read again.
+async function waitForRefreshAfter(url, before, label) {
+  const start = Date.now();
+  while ((await readConnection(url, ["last_refresh"])).last_refresh === before) {
+    if (Date.now() - start > IMPORT_TIMEOUT) throw new Error(`${label}: the bank was not read again within ${IMPORT_TIMEOUT} ms`);
+    await page.waitForTimeout(500);
+  }
 }
 
 async function connectionRows() {
@@ -394,7 +404,8 @@ async function journey() {
 
   // 11. Once through Enable Banking: Add a Bank Account lists its banks with the aggregator named; the
   //     bank's page (user name and password, Approve) sends the browser back through the bridge to the
-  //     connection, Connected without a click; Remove Connection, then Delete it (the bridge deletes it too).
+  //     connection, Connected without a click; every button of the connection once; Remove Connection, then
+  //     Delete it (the bridge deletes it too).
   await menu("account_online_bridge.menu_bank_bridge_root", "account_online_bridge.menu_bank_bridge_add_account_bank", "Add a Bank Account");
   await page.waitForSelector(".modal .o_data_row");
   await page.locator('.modal .o_field_widget[name="country_code"] input').fill("FI");
@@ -443,11 +454,45 @@ async function journey() {
   await page.waitForFunction(() => [...document.querySelectorAll('.o_field_widget[name="account_ids"] .o_data_row td[name="statement_line_count"]')]
     .some((td) => Number(td.innerText.replace(/[^0-9]/g, "")) > 0), null, { timeout: IMPORT_TIMEOUT });
   await settled();
-  summary.enableBanking.fedAccounts = await page.evaluate(() => [...document.querySelectorAll('.o_field_widget[name="account_ids"] .o_data_row')]
-    .map((row) => Object.fromEntries(["name", "journal_id", "balance", "journal_balance", "statement_line_count"]
-      .map((name) => [name, (row.querySelector(`td[name="${name}"]`) || { innerText: "" }).innerText.trim()])))
-    .filter((row) => row.journal_id));
+  summary.enableBanking.fedAccounts = await fedAccountRows();
   await snap("enablebanking-journal-created-and-imported");
+  // Fetch Accounts, then Fetch Transactions: a second read of the bank imports nothing twice (the journal's
+  // line count stays; the bank has booked nothing new).
+  await timed("Enable Banking: Fetch Accounts", () => headerButton("action_fetch_accounts").click(), () => notification());
+  summary.notifications.enableBankingFetchAccounts = await notification();
+  await settled();
+  await closeNotifications();
+  const refreshBeforeFetch = (await readConnection(summary.enableBanking.connectionUrl, ["last_refresh"])).last_refresh;
+  await timed("Enable Banking: Fetch Transactions (click)", () => headerButton("action_fetch_transactions").click(), () => notification());
+  summary.notifications.enableBankingFetchTransactions = await notification();
+  await closeNotifications();
+  // The bank has read again once "Last synchronization" moves; then the form waits out the import.
+  await waitForRefreshAfter(summary.enableBanking.connectionUrl, refreshBeforeFetch, "Enable Banking: Fetch Transactions");
+  summary.enableBanking.liveAfterFetch = await waitOnForm("Enable Banking: Fetch Transactions -> imported", "Connected");
+  await settled();
+  summary.enableBanking.fedAfterFetch = await fedAccountRows();
+  await snap("enablebanking-transactions-fetched-again");
+  // Update Credentials: the bank's page again, approve, back on the connection, Connected.
+  await timed("Enable Banking: Update Credentials -> bank's page", () => headerButton("action_update_credentials").click(),
+    () => page.waitForSelector('input[name="username"]', { timeout: STEP_TIMEOUT }));
+  await page.fill('input[name="username"]', "odoo-journey");
+  await page.fill('input[name="password"]', "secret");
+  await page.click('button[name="action"][value="approve"]');
+  await backOnConnection("enablebanking-update-credentials");
+  summary.enableBanking.urlAfterUpdate = page.url();
+  await waitOnForm("Enable Banking: Update Credentials -> connected", "Connected");
+  await settled();
+  summary.enableBanking.afterUpdate = await formState();
+  summary.enableBanking.fedAfterUpdate = await fedAccountRows();
+  await snap("enablebanking-after-update-credentials");
+  // Revoke Consent: the session ends at the bank; the banners and buttons follow.
+  await timed("Enable Banking: Revoke Consent", async () => { await headerButton("action_revoke_consent").click(); await confirmDialog(); }, () => notification());
+  summary.notifications.enableBankingRevoke = await notification();
+  await settled();
+  await closeNotifications();
+  await page.waitForSelector('div[name="banner_revoked"]', { state: "visible", timeout: STEP_TIMEOUT }).catch(() => {});
+  summary.enableBanking.revoked = await formState();
+  await snap("enablebanking-consent-revoked");
   await timed("Enable Banking: Remove Connection", async () => { await headerButton("action_remove_connection").click(); await confirmDialog(); }, () => notification());
   summary.notifications.enableBankingRemove = await notification();
   await settled();
@@ -458,8 +503,18 @@ async function journey() {
   await timed("Enable Banking: Delete Connection", async () => { await headerButton("action_delete_connection").click(); await confirmDialog(); },
     () => page.waitForFunction(() => !document.querySelector(".o_form_view") && document.querySelector(".o_list_view"), null, { timeout: STEP_TIMEOUT }));
   await settled();
+  // The list loads its rows after it shows (a slow machine): wait for them, or for its empty page.
+  await page.waitForSelector(".o_list_view .o_data_row, .o_view_nocontent", { timeout: STEP_TIMEOUT }).catch(() => {});
   summary.enableBanking.listAfterDelete = (await page.locator(".o_list_view .o_data_row").allInnerTexts()).map((t) => t.trim());
   await snap("enablebanking-connections-after-delete");
+}
+
+// The connection's accounts that feed a journal, cell by cell as the list shows them.
+async function fedAccountRows() {
+  return page.evaluate(() => [...document.querySelectorAll('.o_field_widget[name="account_ids"] .o_data_row')]
+    .map((row) => Object.fromEntries(["name", "journal_id", "balance", "journal_balance", "statement_line_count"]
+      .map((name) => [name, (row.querySelector(`td[name="${name}"]`) || { innerText: "" }).innerText.trim()])))
+    .filter((row) => row.journal_id));
 }
 
 async function formState() {

@@ -249,12 +249,35 @@ class TestJourney(HttpCase):
         # The same amount (Odoo's column carries the currency symbol, the bank's not).
         self.assertEqual(_amount(fed["journal_balance"]), _amount(fed["balance"]), fed)
         self.assertTrue(_amount(fed["balance"]), fed)
+        # Fetch Accounts names the bank's accounts; Fetch Transactions reads the bank again and imports
+        # nothing twice (the bank booked nothing new: the same lines, the same balance).
+        self.assertIn("2 bank account(s): ", summary["notifications"]["enableBankingFetchAccounts"])
+        self.assertIn("The bank is sending its new transactions.", summary["notifications"]["enableBankingFetchTransactions"])
+        self.assertEqual(eb["fedAfterFetch"], eb["fedAccounts"])
+        # Update Credentials: the bank's page, back on the same connection, Connected, the same accounts
+        # and lines (a new session at the bank, nothing imported twice).
+        self.assertEqual(eb["urlAfterUpdate"].split("#")[0], eb["connectionUrl"].split("#")[0])
+        self.assertEqual(eb["afterUpdate"]["state"], "Connected", eb["afterUpdate"]["text"])
+        self.assertEqual(eb["afterUpdate"]["banners"]["error"], 0, eb["afterUpdate"]["text"])
+        self.assertEqual(eb["fedAfterUpdate"], eb["fedAccounts"])
+        # Revoke Consent: the revoked banner, no Revoke or Fetch button left.
+        self.assertEqual(eb["revoked"]["banners"], {"removed": 0, "revoked": 1, "error": 0, "live": 0, "unfed": 0})
+        self.assertEqual((eb["revoked"]["buttons"]["revoke"], eb["revoked"]["buttons"]["fetch"]), (0, 0))
+        self.assertIn("Consent revoked", summary["notifications"]["enableBankingRevoke"])
         self.assertEqual(eb["removed"]["banners"]["removed"], 1, eb["removed"]["text"])
         self.assertEqual((eb["removed"]["buttons"]["remove"], eb["removed"]["buttons"]["delete"]), (0, 1))
         # Back on the list of connections: the Salt Edge one, not the deleted one.
         names = [row.split("\t")[0] for row in eb["listAfterDelete"]]
         self.assertEqual(names, ["Fake Bank Simple"], eb["listAfterDelete"])
         self.assertFalse(self.env["bank.bridge.link"].search([("institution_code", "like", "enablebanking:")]))
+        # The journal keeps its lines, each of the bank's transactions once.
+        journal = self.env["account.journal"].search([]).filtered(lambda j: j.display_name == fed["journal_id"])
+        self.assertEqual(len(journal), 1, fed["journal_id"])
+        lines = self.env["account.bank.statement.line"].search([("journal_id", "=", journal.id)])
+        self.assertEqual(len(lines), int(re.sub(r"\D", "", fed["statement_line_count"])))
+        identifiers = lines.filtered("bank_bridge_transaction_identifier").mapped("bank_bridge_transaction_identifier")
+        self.assertEqual(len(identifiers), len(set(identifiers)), "a transaction imported twice")
+        self.assertLessEqual(len(lines) - len(identifiers), 1, "lines other than the opening balance")
         # Deleted on the bridge too: it has no Enable Banking link left.
         client = BridgeClient(ENV["BRIDGE_URL"], "bankbridge", ENV["BRIDGE_LOGIN"], ENV["BRIDGE_KEY"])
         on_bridge = [link for link in client.search_links([]) if "enablebanking" in (link["provider_code"] or "")]

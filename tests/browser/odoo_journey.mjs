@@ -89,6 +89,20 @@ async function confirmDialog() {
   await ok.click();
 }
 
+// A header button that asks for confirmation and ends on a banner (Revoke Consent, Remove Connection):
+// press, confirm, keep its notification as summary.notifications[note], and read the form once it has
+// reloaded its record with `banner` shown (a slow machine reloads late).
+async function confirmedPress(label, button, note, banner, shotName) {
+  await timed(label, async () => { await headerButton(button).click(); await confirmDialog(); }, () => notification());
+  summary.notifications[note] = await notification();
+  await settled();
+  await closeNotifications();
+  await page.waitForSelector(`div[name="${banner}"]`, { state: "visible", timeout: STEP_TIMEOUT }).catch(() => {});
+  const state = await formState();
+  await snap(shotName);
+  return state;
+}
+
 // The status bar as a person reads it: the states left to right, and the highlighted one.
 async function statusBar() {
   const buttons = page.locator(".o_form_statusbar .o_field_statusbar .o_statusbar_status button.o_arrow_button:visible");
@@ -386,21 +400,8 @@ async function journey() {
   await page.locator(".o_list_view .o_data_row", { hasText: "Fake Bank Simple" }).first().locator("td.o_data_cell").first().click();
   await page.waitForSelector(".o_form_view .o_form_statusbar");
   await settled();
-  await timed("Revoke Consent", async () => { await headerButton("action_revoke_consent").click(); await confirmDialog(); }, () => notification());
-  summary.notifications.revoke = await notification();
-  await settled();
-  await closeNotifications();
-  // The form reloads its record once the button's action closes: wait for it (a slow machine), then read.
-  await page.waitForSelector('div[name="banner_revoked"]', { state: "visible", timeout: STEP_TIMEOUT }).catch(() => {});
-  summary.afterRevoke = await formState();
-  await snap("connection-consent-revoked");
-  await timed("Remove Connection", async () => { await headerButton("action_remove_connection").click(); await confirmDialog(); }, () => notification());
-  summary.notifications.remove = await notification();
-  await settled();
-  await closeNotifications();
-  await page.waitForSelector('div[name="banner_removed"]', { state: "visible", timeout: STEP_TIMEOUT }).catch(() => {});
-  summary.afterRemove = await formState();
-  await snap("connection-removed");
+  summary.afterRevoke = await confirmedPress("Revoke Consent", "action_revoke_consent", "revoke", "banner_revoked", "connection-consent-revoked");
+  summary.afterRemove = await confirmedPress("Remove Connection", "action_remove_connection", "remove", "banner_removed", "connection-removed");
 
   // 11. Once through Enable Banking: Add a Bank Account lists its banks with the aggregator named; the
   //     bank's page (user name and password, Approve) sends the browser back through the bridge to the
@@ -486,20 +487,10 @@ async function journey() {
   summary.enableBanking.fedAfterUpdate = await fedAccountRows();
   await snap("enablebanking-after-update-credentials");
   // Revoke Consent: the session ends at the bank; the banners and buttons follow.
-  await timed("Enable Banking: Revoke Consent", async () => { await headerButton("action_revoke_consent").click(); await confirmDialog(); }, () => notification());
-  summary.notifications.enableBankingRevoke = await notification();
-  await settled();
-  await closeNotifications();
-  await page.waitForSelector('div[name="banner_revoked"]', { state: "visible", timeout: STEP_TIMEOUT }).catch(() => {});
-  summary.enableBanking.revoked = await formState();
-  await snap("enablebanking-consent-revoked");
-  await timed("Enable Banking: Remove Connection", async () => { await headerButton("action_remove_connection").click(); await confirmDialog(); }, () => notification());
-  summary.notifications.enableBankingRemove = await notification();
-  await settled();
-  await closeNotifications();
-  await page.waitForSelector('div[name="banner_removed"]', { state: "visible", timeout: STEP_TIMEOUT }).catch(() => {});
-  summary.enableBanking.removed = await formState();
-  await snap("enablebanking-connection-removed");
+  summary.enableBanking.revoked = await confirmedPress("Enable Banking: Revoke Consent", "action_revoke_consent", "enableBankingRevoke",
+    "banner_revoked", "enablebanking-consent-revoked");
+  summary.enableBanking.removed = await confirmedPress("Enable Banking: Remove Connection", "action_remove_connection", "enableBankingRemove",
+    "banner_removed", "enablebanking-connection-removed");
   await timed("Enable Banking: Delete Connection", async () => { await headerButton("action_delete_connection").click(); await confirmDialog(); },
     () => page.waitForFunction(() => !document.querySelector(".o_form_view") && document.querySelector(".o_list_view"), null, { timeout: STEP_TIMEOUT }));
   await settled();

@@ -191,6 +191,28 @@ impl Authenticator {
     ///
     /// Wrong keys are counted per client address and uid (`throttle`), as for `check`.
     pub fn check_bearer(&self, conn: &mut AnyConnection, key: &str, client: IpAddr) -> Result<Option<Identity>> {
+        self.bearer_checked(conn, key, client, Verification::Full)
+    }
+
+    /// `check_bearer` for a caller that must not spend a hash's time (an HTTP worker): the identity when
+    /// the key was verified at its user's current credential generation, `None` for anything else (not
+    /// verified yet, refused, throttled), which `check_bearer` then decides. It counts no failure itself.
+    pub fn check_bearer_remembered(
+        &self,
+        conn: &mut AnyConnection,
+        key: &str,
+        client: IpAddr,
+    ) -> Result<Option<Identity>> {
+        self.bearer_checked(conn, key, client, Verification::RememberedOnly)
+    }
+
+    fn bearer_checked(
+        &self,
+        conn: &mut AnyConnection,
+        key: &str,
+        client: IpAddr,
+        mode: Verification,
+    ) -> Result<Option<Identity>> {
         if key.len() < KEY_PREFIX_LEN || key.len() > MAX_SECRET_BYTES || !key.is_char_boundary(KEY_PREFIX_LEN) {
             return Ok(None);
         }
@@ -207,6 +229,10 @@ impl Authenticator {
             let throttle_key = ThrottleKey::new(client, &format!("uid:{uid}"));
             if self.failed_here_lately(&throttle_key) && throttle::throttled(conn, &throttle_key, throttle::now_secs())?
             {
+                // Only the full check may pass a throttled uid over for the next owner of the prefix.
+                if mode == Verification::RememberedOnly {
+                    return Ok(None);
+                }
                 continue;
             }
             let mine = owners.iter().filter(|(owner, ..)| *owner == uid);
@@ -214,6 +240,10 @@ impl Authenticator {
             let remembered = cache_key(&format!("bearer:{uid}"), key);
             if self.verified_at(&remembered, generation) {
                 return Ok(Some(Identity { uid, company_id }));
+            }
+            // Not remembered for this owner: the full check hashes, in the same order of owners.
+            if mode == Verification::RememberedOnly {
+                return Ok(None);
             }
             let hashes: Vec<String> = mine.map(|(.., hash)| hash.clone()).collect();
             if self.matching_among(conn, uid, &hashes, key, &throttle_key)?.is_some() {

@@ -15,11 +15,10 @@ use crate::auth::Identity;
 use crate::error::Error;
 use crate::models;
 use crate::orm::model::Model;
-use crate::orm::serie::OdooSerie;
 use crate::orm::signature::{self, Signature};
 use crate::rpc::access::{Access, Client};
 use crate::rpc::answer::Fault;
-use crate::rpc::services::{self, Caller};
+use crate::rpc::services::{self, Caller, ObjectCall};
 use crate::rpc::{doc, fault};
 use crate::types::Value;
 
@@ -125,13 +124,16 @@ fn bearer_token(req: &HttpRequest) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
+/// Odoo's 401 for a request without a bearer key; the access log learns it was refused.
+fn no_key(access: &Access) -> Fault {
+    access.caller(Caller { denied: true, ..Caller::default() });
+    HttpError::new(401, "User not authenticated, use an API Key with a Bearer Authorization header.").into()
+}
+
 /// The user of the request's bearer key, or the 401 Odoo answers; the access log learns who called.
 async fn authenticate(app: &Arc<App>, req: &HttpRequest, access: &Access) -> Result<Identity, Fault> {
     let Some(key) = bearer_token(req).map(str::to_string) else {
-        access.caller(Caller { denied: true, ..Caller::default() });
-        return Err(
-            HttpError::new(401, "User not authenticated, use an API Key with a Bearer Authorization header.").into()
-        );
+        return Err(no_key(access));
     };
     let client = Client::of(req).limit_key();
     match app.db(move |conn, app| app.auth.check_bearer(conn, &key, client)).await {
@@ -217,6 +219,23 @@ fn bind(
     Ok((args, named))
 }
 
+/// The model call a request names, or Odoo's refusal of it (told only once the key passed).
+fn named_call(
+    app: &App,
+    model_name: &str,
+    method: &str,
+    body: &[u8],
+) -> Result<(&'static Signature, ObjectCall), Fault> {
+    let named = named_arguments(body)?;
+    let model = app
+        .registry
+        .model(model_name)
+        .map_err(|_| Fault::from(HttpError::new(404, format!("the model '{model_name}' does not exist"))))?;
+    let signature = method_signature(model, method)?;
+    let (args, kwargs) = bind(model, signature, named)?;
+    Ok((signature, ObjectCall { model: model.name.to_string(), method: method.to_string(), args, kwargs }))
+}
+
 async fn call(
     app: web::Data<Arc<App>>,
     path: web::Path<(String, String)>,
@@ -227,20 +246,28 @@ async fn call(
     let (model_name, method) = path.into_inner();
     access.describe("json2", format!("json2 {model_name}.{method}"));
     check_request(&app, &req, &body)?;
-    let identity = authenticate(&app, &req, &access).await?;
-    let named = named_arguments(&body)?;
-    let model = app
-        .registry
-        .model(&model_name)
-        .map_err(|_| Fault::from(HttpError::new(404, format!("the model '{model_name}' does not exist"))))?;
-    let signature = method_signature(model, &method)?;
-    let (args, kwargs) = bind(model, signature, named)?;
-    // JSON-2 is Odoo 19's API: its calls get Odoo 19's ORM semantics (everything else answers as Odoo 17).
-    let answer = services::call_model(&app, identity, model.name, &method, args, kwargs, OdooSerie::V19).await;
-    match answer.map_err(Fault::json2)? {
+    let (signature, call) = match named_call(&app, &model_name, &method, &body) {
+        Ok(named) => named,
+        // A call Odoo refuses: the key's answer first, then the refusal.
+        Err(refusal) => {
+            authenticate(&app, &req, &access).await?;
+            return Err(refusal);
+        }
+    };
+    let key = bearer_token(&req).ok_or_else(|| no_key(&access))?.to_string();
+    // The key's check and the call in one trip (on the HTTP worker when it can answer), with Odoo 19's ORM
+    // semantics: JSON-2 is Odoo 19's API (everything else answers as Odoo 17).
+    let mut caller = Caller::default();
+    let client = Client::of(&req).limit_key();
+    let answer = services::call_with_bearer(&app, key, client, call, body.len(), &mut caller).await;
+    let denied = caller.denied;
+    access.caller(caller);
+    match answer {
+        Err(_) if denied => Err(HttpError::new(401, "Invalid apikey").into()),
+        Err(e) => Err(Fault::json2(e)),
         // A method returning records answers their ids (`create` of one dict included).
-        Value::Int(id) if signature.returns_records() => Ok(json_response(&serde_json::json!([id]))),
-        value => value_response(&value),
+        Ok(Value::Int(id)) if signature.returns_records() => Ok(json_response(&serde_json::json!([id]))),
+        Ok(value) => value_response(&value),
     }
 }
 

@@ -250,14 +250,42 @@ pub fn parse_object_call(method: &str, params: Vec<Value>) -> Result<ObjectCall>
     ObjectMethod::parse(method)?.call(params)
 }
 
-/// An `object` call whose database and credentials are named: the user to check, and the call (or what
-/// is wrong with its shape, told only once the credentials pass: a caller without them learns nothing
-/// about the call's shape, as in Odoo).
+/// What a model call's caller presents.
+enum Credential {
+    /// `object`'s uid and password (or API key).
+    Password { uid: i64, password: String },
+    /// JSON-2's bearer API key.
+    Bearer(String),
+}
+
+impl Credential {
+    /// The caller's identity when its secret was verified before, without hashing (`None`: not known yet,
+    /// or refused; the full check decides).
+    fn check_remembered(&self, app: &App, conn: &mut AnyConnection, client: IpAddr) -> Result<Option<Identity>> {
+        match self {
+            Credential::Password { uid, password } => app.auth.check_remembered(conn, *uid, password, client),
+            Credential::Bearer(key) => app.auth.check_bearer_remembered(conn, key, client),
+        }
+    }
+
+    /// The caller's identity, or Access Denied.
+    fn check(&self, app: &App, conn: &mut AnyConnection, client: IpAddr) -> Result<Identity> {
+        match self {
+            Credential::Password { uid, password } => app.auth.check(conn, *uid, password, client),
+            Credential::Bearer(key) => app.auth.check_bearer(conn, key, client)?.ok_or_else(Error::access_denied),
+        }
+    }
+}
+
+/// A model call whose database and credentials are named: the caller to check, and the call (or what is
+/// wrong with its shape, told only once the credentials pass: a caller without them learns nothing about
+/// the call's shape, as in Odoo).
 struct ObjectRequest {
-    uid: i64,
-    password: String,
+    credential: Credential,
     /// Where it comes from (the credential throttle's key).
     client: IpAddr,
+    /// Whose ORM semantics the call gets.
+    serie: OdooSerie,
     call: Result<ObjectCall>,
 }
 
@@ -279,16 +307,42 @@ async fn object(
         caller.denied = true;
         return Err(Error::access_denied());
     };
-    let request = ObjectRequest { uid, password: password.to_string(), client, call: method.call(params) };
-    // Tried on the HTTP worker first; what it declines goes to the blocking pool in one trip (the
-    // credential check and a generic method run on the same connection, one after the other).
+    let credential = Credential::Password { uid, password: password.to_string() };
+    let request = ObjectRequest { credential, client, serie: OdooSerie::V17, call: method.call(params) };
+    checked_call(app, request, request_bytes, caller).await
+}
+
+/// A JSON-2 call (`/json/2`) from `client` with a bearer `key`: checked and run as an `object` call is, in
+/// one trip (on the HTTP worker or the blocking pool), with Odoo 19's ORM semantics. A refused key is an
+/// Access Denied error with `caller.denied` set.
+pub async fn call_with_bearer(
+    app: &Arc<App>,
+    key: String,
+    client: IpAddr,
+    call: ObjectCall,
+    request_bytes: usize,
+    caller: &mut Caller,
+) -> Result<Value> {
+    let request = ObjectRequest { credential: Credential::Bearer(key), client, serie: OdooSerie::V19, call: Ok(call) };
+    checked_call(app, request, request_bytes, caller).await
+}
+
+/// Checks a model call's caller and runs the call: tried on the HTTP worker first; what it declines goes to
+/// the blocking pool in one trip (the credential check and a generic method run on the same connection,
+/// one after the other).
+async fn checked_call(
+    app: &Arc<App>,
+    request: ObjectRequest,
+    request_bytes: usize,
+    caller: &mut Caller,
+) -> Result<Value> {
     let (identity, step) = match on_worker(app, request, request_bytes) {
         OnWorker::Settled(identity, step) => (identity, step),
         OnWorker::Declined(request) => {
             let checked = app
                 .db(move |conn, app| {
-                    let identity = app.auth.check(conn, request.uid, &request.password, request.client)?;
-                    Ok((identity, settle(conn, app, Place::Pool, identity, request.call)))
+                    let identity = request.credential.check(app, conn, request.client)?;
+                    Ok((identity, settle(conn, app, Place::Pool, identity, request.serie, request.call)))
                 })
                 .await;
             match checked {
@@ -359,18 +413,24 @@ fn on_worker(app: &App, request: ObjectRequest, request_bytes: usize) -> OnWorke
     // One budget for the whole call, the credential check included.
     step_budget::run_within(WORKER_STEPS_MAX, || {
         // Only a secret verified before (no argon2 on the worker).
-        let Ok(Some(identity)) = app.auth.check_remembered(&mut conn, request.uid, &request.password, request.client)
-        else {
+        let Ok(Some(identity)) = request.credential.check_remembered(app, &mut conn, request.client) else {
             return OnWorker::Declined(request);
         };
-        OnWorker::Settled(identity, settle(&mut conn, app, Place::Worker, identity, request.call))
+        OnWorker::Settled(identity, settle(&mut conn, app, Place::Worker, identity, request.serie, request.call))
     })
 }
 
 /// Plans a checked caller's call and runs it when `place` may: the one path of every `object` call.
-fn settle(conn: &mut AnyConnection, app: &App, place: Place, identity: Identity, call: Result<ObjectCall>) -> Step {
-    let planned = call
-        .and_then(|call| plan_call(app, identity, &call.model, &call.method, call.args, call.kwargs, OdooSerie::V17));
+fn settle(
+    conn: &mut AnyConnection,
+    app: &App,
+    place: Place,
+    identity: Identity,
+    serie: OdooSerie,
+    call: Result<ObjectCall>,
+) -> Step {
+    let planned =
+        call.and_then(|call| plan_call(app, identity, &call.model, &call.method, call.args, call.kwargs, serie));
     let (call, operation) = match planned {
         Err(e) => return Step::Answered(Err(e)),
         Ok(Planned::Generic { call, operation }) if runs_here(place, &call, operation) => (call, operation),

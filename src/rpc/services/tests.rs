@@ -50,8 +50,9 @@ fn search_read(uid: i64, key: &str) -> Vec<Value> {
 
 /// `on_worker` for an `execute_kw` call of `uid` with `key`.
 fn on_worker_call(app: &App, uid: i64, key: &str, params: Vec<Value>, request_bytes: usize) -> OnWorker {
-    let request =
-        ObjectRequest { uid, password: key.to_string(), client: LOCAL, call: ObjectMethod::ExecuteKw.call(params) };
+    let credential = Credential::Password { uid, password: key.to_string() };
+    let call = ObjectMethod::ExecuteKw.call(params);
+    let request = ObjectRequest { credential, client: LOCAL, serie: OdooSerie::V17, call };
     on_worker(app, request, request_bytes)
 }
 
@@ -145,5 +146,50 @@ fn a_reader_cannot_write_and_never_waits_for_a_lock() {
     let mut writer = app.pool.get().expect("writer");
     assert_eq!((timeout(&mut reader), timeout(&mut writer)), (0, 30_000));
     drop((reader, writer));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `on_worker` for a JSON-2 `search_read` with bearer `key`.
+fn on_worker_bearer(app: &App, key: &str) -> OnWorker {
+    let call = ObjectCall {
+        model: "account.online.account".into(),
+        method: "search_read".into(),
+        args: Vec::new(),
+        kwargs: BTreeMap::from([("fields".to_string(), Value::List(vec![Value::str("name")]))]),
+    };
+    let request = ObjectRequest {
+        credential: Credential::Bearer(key.to_string()),
+        client: LOCAL,
+        serie: OdooSerie::V19,
+        call: Ok(call),
+    };
+    on_worker(app, request, 100)
+}
+
+#[test]
+fn a_json2_read_takes_the_worker_once_its_key_is_verified_and_stops_when_it_is_revoked() {
+    let dir = std::env::temp_dir().join(format!("bankbridge-on-worker-bearer-{}", std::process::id()));
+    let (app, uid, key) = bridge(&dir, 80);
+    // Not verified as a bearer key yet: the worker does not hash, the full check runs on the pool.
+    assert!(matches!(on_worker_bearer(&app, &key), OnWorker::Declined(request) if request.call.is_ok()));
+    let mut conn = app.pool.get().expect("connection");
+    let identity = app.auth.check_bearer(&mut conn, &key, LOCAL).expect("check").expect("a valid key");
+    assert_eq!(identity.uid, uid);
+    // Verified: the key's check and the read in one go on the worker.
+    match on_worker_bearer(&app, &key) {
+        OnWorker::Settled(identity, Step::Answered(Ok(value))) => {
+            assert_eq!(identity.uid, uid);
+            assert_eq!(records(&value), 80);
+        }
+        _ => panic!("a JSON-2 search_read of 80 records with a verified key is answered on the worker"),
+    }
+    // Revoked: the next call is declined on the worker and refused by the full check.
+    assert_eq!(crate::auth::revoke_keys(&mut conn, "admin").expect("revoke"), 1);
+    let OnWorker::Declined(request) = on_worker_bearer(&app, &key) else {
+        panic!("a revoked key is not answered on the worker");
+    };
+    let refused = request.credential.check(&app, &mut conn, LOCAL).map(|_| ()).expect_err("revoked");
+    assert_eq!(refused.kind(), crate::error::ErrorKind::AccessDenied);
+    drop(conn);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -246,6 +246,8 @@ async fn call(
     let (model_name, method) = path.into_inner();
     access.describe("json2", format!("json2 {model_name}.{method}"));
     check_request(&app, &req, &body)?;
+    // Without a key, nothing of the body is read.
+    let key = bearer_token(&req).ok_or_else(|| no_key(&access))?.to_string();
     let (signature, call) = match named_call(&app, &model_name, &method, &body) {
         Ok(named) => named,
         // A call Odoo refuses: the key's answer first, then the refusal.
@@ -254,7 +256,6 @@ async fn call(
             return Err(refusal);
         }
     };
-    let key = bearer_token(&req).ok_or_else(|| no_key(&access))?.to_string();
     // The key's check and the call in one trip (on the HTTP worker when it can answer), with Odoo 19's ORM
     // semantics: JSON-2 is Odoo 19's API (everything else answers as Odoo 17).
     let mut caller = Caller::default();

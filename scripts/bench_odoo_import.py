@@ -85,6 +85,7 @@ def main():
     p.add_argument("--profile", metavar="DIR",
                    help="run each measure under cProfile and write DIR/{ours,floor}-N.pstats (slower: to find where "
                         "the time goes, not for figures)")
+    p.add_argument("--no-floor", action="store_true", help="measure ours only (with --profile: where ours spends)")
     args = p.parse_args()
     if len(set(args.rows)) != len(args.rows):
         p.error("--rows: each N once")
@@ -110,7 +111,8 @@ def main():
                       "bridge_key": bridge.keys["odoo"], "link_id": link,
                       "accounts": [{"name": account_name(rows), "nominal": rows, "rows": stored[rows]}
                                    for rows in args.rows],
-                      "profile_dir": str(Path(args.profile).resolve()) if args.profile else None}
+                      "profile_dir": str(Path(args.profile).resolve()) if args.profile else None,
+                      "no_floor": args.no_floor}
             if args.profile:
                 Path(args.profile).mkdir(parents=True, exist_ok=True)
             shell = [odoo.base_args[0], odoo.base_args[1], "shell", *odoo.base_args[2:], "--log-level=warn"]
@@ -126,9 +128,13 @@ def main():
                         continue
                     r = json.loads(line.split(" ", 1)[1])
                     r["ours_lines_per_s"] = r["rows"] / r["ours_s"]
+                    results.append(r)
+                    if r["floor_s"] is None:
+                        print(f"N={r['nominal']:>6,} ({r['rows']:,} lines): ours {r['ours_lines_per_s']:7.1f} lines/s "
+                              f"({r['ours_s']:.1f} s)", flush=True)
+                        continue
                     r["floor_lines_per_s"] = r["rows"] / r["floor_s"]
                     r["ratio"] = r["ours_lines_per_s"] / r["floor_lines_per_s"]
-                    results.append(r)
                     print(f"N={r['nominal']:>6,} ({r['rows']:,} lines): ours {r['ours_lines_per_s']:7.1f} lines/s "
                           f"({r['ours_s']:.1f} s) | floor {r['floor_lines_per_s']:7.1f} lines/s ({r['floor_s']:.1f} s) | "
                           f"ours/floor {r['ratio']:.2f}", flush=True)
@@ -136,6 +142,8 @@ def main():
             if proc.returncode != 0 or len(results) != len(args.rows):
                 raise RuntimeError(f"the Odoo side failed (exit {proc.returncode}):\n{''.join(stdout)[-3000:]}\n"
                                    f"{log.read_text()[-5000:]}")
+        if args.no_floor:
+            return
         print()
         print(f"machine: {machine()}")
         print(f"Odoo {args.serie}, one bank account, `scripts/bench.sh odoo-import --serie {args.serie}`")

@@ -27,6 +27,7 @@ IMPORT_STATES = [
     ("failed", "Failed"),
     ("cancelled", "Cancelled"),
 ]
+ENDED_STATES = ("done", "failed", "cancelled")
 
 
 class BankBridgeImport(models.Model):
@@ -109,6 +110,17 @@ class BankBridgeImport(models.Model):
         for vals in vals_list:
             vals.setdefault("last_bridge_id", vals.get("start_after_id") or 0)
         return super().create(vals_list)
+
+    def write(self, vals):
+        # However an import ends (done, failed, cancelled by its job or by a
+        # button), the lines it brought get their statement.
+        ending = self.browse()
+        if vals.get("state") in ENDED_STATES:
+            ending = self.filtered(lambda run: run.state in ("queued", "running"))
+        result = super().write(vals)
+        for run in ending:
+            run._bank_bridge_make_statement()
+        return result
 
     @api.model
     def _bank_bridge_run_forever(self, cron_ids):
@@ -216,35 +228,50 @@ class BankBridgeImport(models.Model):
         return last["id"]
 
     def _bank_bridge_create_lines(self, vals_list):
-        """Create statement lines and place them in statements by date."""
-        if not vals_list:
-            return self.env["account.bank.statement.line"]
+        """Create statement lines: the ones of days the journal's statements
+        already cover join the statement of their day at once; the others
+        wait outside any statement for this import's own, made when it ends
+        (``_bank_bridge_make_statement``). Adding them to a statement batch
+        by batch had Odoo recompute the whole statement (all its lines) at
+        every batch: an import's time grew with the square of its size."""
         Line = self.env["account.bank.statement.line"].sudo().with_context(tracking_disable=True)
+        if not vals_list:
+            return Line.browse()
         late = [vals for vals in vals_list if self.stated_until and vals["date"] <= self.stated_until]
         new = [vals for vals in vals_list if not (self.stated_until and vals["date"] <= self.stated_until)]
         lines = Line.browse()
         if late:
             lines |= self._bank_bridge_place_late(Line, late)
         if new:
-            if self.statement_id:
-                for vals in new:
-                    vals["statement_id"] = self.statement_id.id
-                created = Line.create(new)
-            else:
-                created = Line.create(new)
-                self.statement_id = self.env["account.bank.statement"].sudo().create(
-                    {
-                        "name": self._bank_bridge_statement_name(created),
-                        "reference": "bankbridge-import-%d" % self.id,
-                        "journal_id": self.journal_id.id,
-                        "line_ids": [Command.set(created.ids)],
-                    }
-                )
-            lines |= created
-            statement = self.statement_id
-            statement.flush_recordset()
-            statement.balance_end_real = statement.balance_end
+            lines |= Line.create(new)
         return lines
+
+    def _bank_bridge_make_statement(self):
+        """Put this import's lines that are in no statement yet (the days it
+        is the first to bring) in its statement, named after their days and
+        ending at their balance: one statement per import, made when it
+        ends (see ``write``)."""
+        self.ensure_one()
+        waiting = self.line_ids.filtered(lambda line: not line.statement_id)
+        if not waiting:
+            return
+        if self.statement_id:
+            # Started by a version that added the lines batch by batch.
+            statement = self.statement_id.sudo()
+            waiting.sudo().statement_id = statement
+            statement.name = self._bank_bridge_statement_name(statement.line_ids)
+        else:
+            statement = self.env["account.bank.statement"].sudo().create(
+                {
+                    "name": self._bank_bridge_statement_name(waiting),
+                    "reference": "bankbridge-import-%d" % self.id,
+                    "journal_id": self.journal_id.id,
+                    "line_ids": [Command.set(waiting.ids)],
+                }
+            )
+            self.statement_id = statement
+        statement.flush_recordset()
+        statement.balance_end_real = statement.balance_end
 
     def _bank_bridge_place_late(self, Line, vals_list):
         """Lines dated on or before the journal's last stated day join the
@@ -282,16 +309,13 @@ class BankBridgeImport(models.Model):
         )
 
     def _bank_bridge_finish(self, bank_balance):
-        """End this import: name its statement after its days, give the
-        journal its opening balance on the account's first import, and
-        record the bank's and the journal's balances."""
+        """End this import: give the journal its opening balance on the
+        account's first import, make its statement (``write``), and record
+        the bank's and the journal's balances."""
         self.ensure_one()
         if not self._bank_bridge_lock() or self.state != "running":
             return False
         journal = self.journal_id
-        statement = self.statement_id
-        if statement:
-            statement.name = self._bank_bridge_statement_name(statement.line_ids)
         self.env.flush_all()
         currency = self.currency_id
         previous = self.search(
@@ -311,20 +335,11 @@ class BankBridgeImport(models.Model):
                 "bank_bridge_account_id": self.account_id.id,
                 "bank_bridge_import_id": self.id,
             }
-            opening_line = self._bank_bridge_create_lines([vals])
-            self.opening_line_id = opening_line
-            self.env.flush_all()
-            journal.invalidate_recordset(["current_statement_balance"])
-            journal_balance = journal.current_statement_balance
-        self.write(
-            {
-                "state": "done",
-                "date_done": fields.Datetime.now(),
-                "bank_balance": bank_balance,
-                "journal_balance": journal_balance,
-                "error": False,
-            }
-        )
+            self.opening_line_id = self._bank_bridge_create_lines([vals])
+        self.write({"state": "done", "date_done": fields.Datetime.now(), "bank_balance": bank_balance, "error": False})
+        self.env.flush_all()
+        journal.invalidate_recordset(["current_statement_balance"])
+        self.journal_balance = journal.current_statement_balance
         return True
 
     def _bank_bridge_note(self, message):

@@ -4,6 +4,7 @@
 the opening balance, and an import that resumes after a stop."""
 from unittest.mock import patch
 
+from odoo import SUPERUSER_ID
 from odoo.tests import tagged
 
 from .. import jobs
@@ -72,6 +73,55 @@ class TestBankBridgeImport(BankBridgeCase):
         self.assertEqual(bank.fetches[:4], [0, 102, 105, 106])
         self.assertEqual(sizes, [3, 3, 1])  # one create per batch, no opening line (balances match)
 
+    def test_the_statement_is_made_once_when_the_import_ends(self):
+        """Lines joined the import's statement batch by batch, and Odoo
+        recomputed the whole statement (every line of it) at each batch: an
+        import's time grew with the square of its size. The lines now wait
+        outside any statement and the statement is made once, at the end."""
+        bank = FakeBank([transaction(100 + n, "m-%d" % n, 1.0, date="2024-05-01") for n in range(7)], balance=7.0)
+        Statement = type(self.env["account.bank.statement"])
+        Import = type(self.env["bank.bridge.import"])
+        recomputed, finishing = [], []
+        compute_balance_end, finish = Statement._compute_balance_end, Import._bank_bridge_finish
+
+        def counting_compute(statements):
+            recomputed.append(bool(finishing))
+            return compute_balance_end(statements)
+
+        def marking_finish(run, bank_balance):
+            finishing.append(True)
+            return finish(run, bank_balance)
+
+        with patch.object(jobs, "IMPORT_BATCH", 3), patch.object(
+            Statement, "_compute_balance_end", counting_compute
+        ), patch.object(Import, "_bank_bridge_finish", marking_finish):
+            run = self._import(bank)
+        self.assertEqual((run.state, run.done), ("done", 7))
+        self.assertEqual(recomputed.count(False), 0, "a batch recomputed the statement")
+        self.assertTrue(recomputed)
+        lines = self._lines()
+        self.assertEqual(len(lines), 7)
+        self.assertEqual(lines.statement_id, run.statement_id)
+        self.assertEqual(run.statement_id.line_ids, lines)
+        self.assertAlmostEqual(run.statement_id.balance_end_real, 7.0)
+
+    def test_a_cancelled_import_puts_its_lines_in_its_statement(self):
+        bank = FakeBank([transaction(100 + n, "c-%d" % n, 1.0, date="2024-05-01") for n in range(4)], balance=4.0)
+        with patch.object(jobs, "IMPORT_BATCH", 2), self.bridge(**bank.methods()):
+            run = self.account._bank_bridge_queue_import()
+            self.env.flush_all()
+            step = jobs.Steps(self.registry, SUPERUSER_ID, {})  # as the job runs
+            step(lambda env: env["bank.bridge.import"].browse(run.id)._bank_bridge_start())
+            step(lambda env: env["bank.bridge.import"].browse(run.id)._bank_bridge_import_batch(bank.fetch(101, 0, 2)))
+        self.env.invalidate_all()
+        self.assertEqual((run.state, run.done), ("running", 2))
+        self.assertFalse(self._lines().statement_id, "lines wait outside statements while the import runs")
+        self.link._bank_bridge_stop_imports()
+        self.assertEqual(run.state, "cancelled")
+        self.assertEqual(len(self._lines()), 2)
+        self.assertEqual(self._lines().statement_id, run.statement_id)
+        self.assertTrue(run.statement_id)
+
     def test_reset_cursor_does_not_duplicate(self):
         bank = FakeBank([transaction(11, "tx-1", 5.0)], balance=5.0)
         self._import(bank)
@@ -127,10 +177,14 @@ class TestBankBridgeImport(BankBridgeCase):
         self.assertEqual((cron.interval_number, cron.interval_type), (1, "minutes"))
         if "numbercall" in cron._fields:  # until 17.0: how many runs before the cron stops
             self.assertEqual(cron.numbercall, -1)
+        self.assertEqual(len(self._lines()), 2)
+        self.assertFalse(self._lines().statement_id, "lines wait outside statements while the import runs")
         with patch.object(jobs, "IMPORT_BATCH", 2), self.bridge(**bank.methods()):
             self.run_job()
         self.assertEqual((run.state, run.done), ("done", 5))
         self.assertEqual(len(self._lines()), 5)
+        self.assertEqual(self._lines().statement_id, run.statement_id, "one statement, made at the end")
+        self.assertEqual(len(run.statement_id), 1)
 
     def test_bridge_down_keeps_the_import_for_the_next_run(self):
         bank = FakeBank([transaction(11, "tx-1", 5.0)], balance=5.0)

@@ -301,9 +301,10 @@ class Sandbox(Process):
 
     app_id, secret = "sandbox-app-id", "sandbox-secret"
 
-    def __init__(self, workdir, env=None, name="sandbox"):
+    def __init__(self, workdir, env=None, name="sandbox", binary_path=None):
         self.port = free_port()
-        super().__init__(name, [binary(), "sandbox", "--port", str(self.port)], workdir,
+        program = str(Path(binary_path).resolve()) if binary_path else binary()  # it runs in `workdir`
+        super().__init__(name, [program, "sandbox", "--port", str(self.port)], workdir,
                          env=dict(os.environ, **(env or {})))
         self.url = f"http://127.0.0.1:{self.port}"
 
@@ -442,9 +443,10 @@ class Servers:
             server.add_user(login, company=company, password=(passwords or {}).get(login))
         return server.start() if start else server
 
-    def sandbox(self, env=None, start=True):
-        """A standalone Salt Edge sandbox; `env`: its BANKBRIDGE_SANDBOX_* settings."""
-        server = Sandbox(self.workdir, env=env)
+    def sandbox(self, env=None, start=True, binary_path=None):
+        """A standalone Salt Edge sandbox; `env`: its BANKBRIDGE_SANDBOX_* settings; `binary_path`: another
+        bankbridge binary than the one under test (the benchmarks' release build)."""
+        server = Sandbox(self.workdir, env=env, binary_path=binary_path)
         self.processes.append(server)
         return server.start() if start else server
 

@@ -11,6 +11,7 @@
 //! `… + PENDING_ID_OFFSET + n` for pending rows.
 
 use chrono::{Duration as ChronoDuration, NaiveDate};
+use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -526,8 +527,50 @@ fn date_string(date: NaiveDate) -> String {
     date.format("%Y-%m-%d").to_string()
 }
 
+/// One transaction, exactly as `GET /transactions` writes it (fields in alphabetical order, as the
+/// sandbox has always written them; a typed row is written without building a JSON tree first).
+#[derive(Debug, Serialize)]
+pub struct TransactionRow<'a> {
+    account_id: &'a str,
+    amount: f64,
+    category: &'static str,
+    created_at: &'a str,
+    currency_code: &'a str,
+    description: String,
+    duplicated: bool,
+    extra: TransactionExtra,
+    id: String,
+    made_on: String,
+    mode: &'static str,
+    status: &'static str,
+    updated_at: &'a str,
+}
+
+/// A transaction's `extra`: the payer's fields on income, the payee's on spending.
+#[derive(Debug, Serialize)]
+struct TransactionExtra {
+    account_number: String,
+    additional: String,
+    id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payee: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payee_information: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payer: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payer_information: Option<String>,
+    posting_date: String,
+    time: String,
+}
+
 /// The JSON of one transaction, exactly as `GET /transactions` returns it.
 pub fn transaction_json(account: &AccountShape, row: Row, created_at: &str) -> Value {
+    serde_json::to_value(transaction_row(account, row, created_at)).unwrap_or(Value::Null)
+}
+
+/// One transaction as `GET /transactions` writes it.
+pub fn transaction_row<'a>(account: &'a AccountShape, row: Row, created_at: &'a str) -> TransactionRow<'a> {
     // Posted rows that were pending keep the pending row's content (same amount, payee, date)
     // under a new id, like a bank settling a card payment.
     let (kind, n, status, fresh_date, duplicated) = match row {
@@ -556,43 +599,43 @@ pub fn transaction_json(account: &AccountShape, row: Row, created_at: &str) -> V
     };
     let id = account.row_id(row);
     let counterparty_account = iban_like("XF", c);
-    let mut extra = json!({
-        "id": format!("BNK{}{}", account.seq, match kind {
-            "posted" => n,
-            "pending" => 9_000_000_000 + n,
-            _ => 8_000_000_000 + n,
-        }),
-        "account_number": counterparty_account,
-        "posting_date": date_string(
-            made_on
-                .checked_add_signed(ChronoDuration::days(i64::from(status == "posted")))
-                .unwrap_or(made_on),
+    let (payee, payer) = if party.income { (None, Some(party.name)) } else { (Some(party.name), None) };
+    let extra = TransactionExtra {
+        id: format!(
+            "BNK{}{}",
+            account.seq,
+            match kind {
+                "posted" => n,
+                "pending" => 9_000_000_000 + n,
+                _ => 8_000_000_000 + n,
+            }
         ),
-        "time": format!("{:02}:{:02}:{:02}", d % 24, (d >> 8) % 60, (d >> 16) % 60),
-        "additional": format!("Reference {:08}", d % 100_000_000),
-    });
-    if party.income {
-        extra["payer"] = json!(party.name);
-        extra["payer_information"] = json!(counterparty_account);
-    } else {
-        extra["payee"] = json!(party.name);
-        extra["payee_information"] = json!(counterparty_account);
+        payee_information: payee.map(|_| counterparty_account.clone()),
+        payer_information: payer.map(|_| counterparty_account.clone()),
+        payee,
+        payer,
+        account_number: counterparty_account,
+        posting_date: date_string(
+            made_on.checked_add_signed(ChronoDuration::days(i64::from(status == "posted"))).unwrap_or(made_on),
+        ),
+        time: format!("{:02}:{:02}:{:02}", d % 24, (d >> 8) % 60, (d >> 16) % 60),
+        additional: format!("Reference {:08}", d % 100_000_000),
+    };
+    TransactionRow {
+        id: id.to_string(),
+        account_id: &account.id,
+        duplicated,
+        mode: "normal",
+        status,
+        made_on: date_string(made_on),
+        amount,
+        currency_code: &account.currency_code,
+        description: format!("{} {}", party.name, d % 10_000),
+        category: party.category,
+        extra,
+        created_at,
+        updated_at: created_at,
     }
-    json!({
-        "id": id.to_string(),
-        "account_id": account.id,
-        "duplicated": duplicated,
-        "mode": "normal",
-        "status": status,
-        "made_on": date_string(made_on),
-        "amount": amount,
-        "currency_code": account.currency_code,
-        "description": format!("{} {}", party.name, d % 10_000),
-        "category": party.category,
-        "extra": extra,
-        "created_at": created_at,
-        "updated_at": created_at,
-    })
 }
 
 /// The amount of a row, in cents: income from some counterparties, spending to the others.
@@ -662,6 +705,31 @@ mod tests {
         assert_eq!(last_id - first_id, 999_999);
         assert!(first["made_on"].as_str() < last["made_on"].as_str());
         assert_eq!(last["made_on"], "2026-01-31");
+    }
+
+    #[test]
+    fn a_written_row_reads_as_the_json_tree_of_the_same_row() {
+        // Rows are written straight from `TransactionRow`; its fields must come out in the order a JSON
+        // object's keys always had here (sorted), with the payee's fields on spending, the payer's on income.
+        let account = shape(40, 0);
+        let (mut income, mut spending) = (0, 0);
+        for n in 0..40 {
+            let row = transaction_row(&account, Row::Posted(n), "2026-01-31T10:00:00Z");
+            let written = serde_json::to_string(&row).unwrap();
+            let tree = serde_json::to_value(&row).unwrap();
+            assert_eq!(written, serde_json::to_string(&tree).unwrap());
+            let extra = tree["extra"].as_object().unwrap();
+            assert_ne!(extra.contains_key("payee"), extra.contains_key("payer"), "{written}");
+            assert_eq!(extra.contains_key("payee"), extra.contains_key("payee_information"), "{written}");
+            if tree["amount"].as_f64().unwrap() > 0.0 {
+                income += 1;
+                assert!(extra.contains_key("payer"), "{written}");
+            } else {
+                spending += 1;
+                assert!(extra.contains_key("payee"), "{written}");
+            }
+        }
+        assert!(income > 0 && spending > 0);
     }
 
     #[test]

@@ -11,7 +11,7 @@ pub(super) fn list_transactions(call: &Call) -> ApiResult {
         (false, false) => RowFilter::Posted,
         (true, false) => RowFilter::Pending,
         (false, true) => RowFilter::Duplicated,
-        (true, true) => return Ok(Reply::page(Vec::new(), None)),
+        (true, true) => return Ok(Reply::page(Vec::<Value>::new(), None)),
     };
     // Copy the (small) account shapes out, then generate rows without holding the lock.
     let shapes: Vec<(AccountShape, String)> = {
@@ -31,11 +31,11 @@ pub(super) fn list_transactions(call: &Call) -> ApiResult {
     };
     let refs: Vec<&AccountShape> = shapes.iter().map(|(shape, _)| shape).collect();
     let (rows, next_id) = data::page_rows(&refs, from_id, filter, per_page);
-    let items: Vec<Value> = rows
+    let items: Vec<data::TransactionRow> = rows
         .into_iter()
         .map(|(position, row)| {
             let (shape, created_at) = &shapes[position];
-            data::transaction_json(shape, row, created_at)
+            data::transaction_row(shape, row, created_at)
         })
         .collect();
     Ok(Reply::page(items, next_id.map(|id| call.next_page(id))))

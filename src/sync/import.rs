@@ -4,17 +4,21 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::app::App;
 use crate::error::{Error, Result};
-use crate::saltedge::SaltEdgeError;
+use crate::saltedge::{self, SaltEdgeError};
 use crate::sync::link_events::heartbeat;
 use crate::sync::saltedge_records;
+use crate::sync::store::transactions::TransactionRecord;
 use crate::sync::store::{self, LinkRow};
 use crate::types::TransactionStatus;
 
 /// Transactions asked per page (Salt Edge's maximum).
 pub const PAGE_SIZE: u32 = 1000;
+/// How often a running import renews its lease and progress text.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
 
 /// What one synchronization imported.
 #[derive(Clone, Debug, Default)]
@@ -106,36 +110,30 @@ pub async fn import(
         progress_of.expect(expected);
     }
     let mut summary = SyncSummary { accounts: accounts.len(), ..Default::default() };
+    // The lease and the progress text are renewed at most every `HEARTBEAT_EVERY`, not after every page
+    // (two more database tasks per page); the lease lasts 30 s (`link_events::FOLLOW_LEASE`).
+    let mut last_beat = Instant::now();
     for account in accounts {
         let Some(online_id) = account.online_identifier.clone() else { continue };
         let account_id = account.id;
         app.db(move |conn, _| store::accounts::set_fetching_status(conn, account_id, "processing")).await?;
-        let mut cursor = account.last_transaction_identifier.clone();
-        let fetch = |from: Option<String>| {
-            let (client, connection, online_id) = (&bank.client, connection.to_string(), online_id.clone());
-            async move { client.transactions_page(&connection, &online_id, from.as_deref(), false, PAGE_SIZE).await }
-        };
-        let mut fetched = Some(fetch(cursor.clone()).await);
+        let fetch = |from| posted_page(&bank.client, connection, &online_id, from);
+        let mut fetched = Some(fetch(account.last_transaction_identifier.clone()).await);
         while let Some(result) = fetched.take() {
             let page = match result {
                 Ok(page) => page,
                 Err(e) => {
                     app.db(move |conn, _| store::accounts::set_fetching_status(conn, account_id, "planned")).await?;
-                    return Err(e.into());
+                    return Err(e);
                 }
             };
-            // The next page starts at `next_id`; at the end, resume from the last row seen (the
-            // unique key absorbs that one repeated row).
-            let next = page.next_id.clone().filter(|n| Some(n) != cursor.as_ref());
-            let resume = page.next_id.clone().or_else(|| page.data.last().map(|t| t.id.clone())).or(cursor.clone());
-            let count = page.data.len();
-            let rows = saltedge_records::transactions(&page.data, TransactionStatus::Posted)?;
+            let PostedPage { rows, count, next, resume } = page;
             let (acc, company_id) = (account.clone(), link.company_id);
             let stored = app.db(move |conn, _| {
                 store::transactions::store_posted_page(conn, &acc, company_id, &rows, resume.as_deref())
             });
-            // Fetch the next page while this one is being stored: at most two pages in memory.
-            let inserted = match next.clone() {
+            // Fetch and map the next page while this one is being stored: at most two pages in memory.
+            let inserted = match next {
                 Some(from) => {
                     let (stored, next_page) = tokio::join!(stored, fetch(Some(from)));
                     fetched = Some(next_page);
@@ -147,12 +145,12 @@ pub async fn import(
             summary.pages += 1;
             crate::metrics::imported(inserted);
             progress_of.page(account_id, count);
-            let text = format!("Importing transactions: {} new so far.", summary.posted_added);
-            if !heartbeat(app, link.id, text).await? {
-                return Err(ImportError::Superseded);
-            }
-            if next.is_some() {
-                cursor = next;
+            if last_beat.elapsed() >= HEARTBEAT_EVERY {
+                last_beat = Instant::now();
+                let text = format!("Importing transactions: {} new so far.", summary.posted_added);
+                if !heartbeat(app, link.id, text).await? {
+                    return Err(ImportError::Superseded);
+                }
             }
         }
         let page = bank.client.transactions_page(connection, &online_id, None, true, PAGE_SIZE).await?;
@@ -165,4 +163,32 @@ pub async fn import(
         app.db(move |conn, _| store::accounts::set_fetching_status(conn, account_id, "done")).await?;
     }
     Ok(summary)
+}
+
+/// One page of an account's posted transactions, fetched and mapped for storage.
+struct PostedPage {
+    rows: Vec<TransactionRecord>,
+    /// Rows Salt Edge sent (stored or skipped).
+    count: usize,
+    /// Where the next page starts; `None` after the last one.
+    next: Option<String>,
+    /// The account's cursor once this page is stored: the next page's first id; at the end, the last row
+    /// seen (the unique key absorbs that one repeated row next time).
+    resume: Option<String>,
+}
+
+/// The account's posted page from `from`, mapped: the import runs this beside the storage of the previous
+/// page, so that the HTTP round trip, the decoding and the mapping all overlap the storage.
+async fn posted_page(
+    client: &saltedge::Client,
+    connection: &str,
+    online_id: &str,
+    from: Option<String>,
+) -> std::result::Result<PostedPage, ImportError> {
+    let page = client.transactions_page(connection, online_id, from.as_deref(), false, PAGE_SIZE).await?;
+    // A `next_id` equal to the page's own start would loop forever: treat it as the end.
+    let next = page.next_id.clone().filter(|n| Some(n) != from.as_ref());
+    let resume = page.next_id.clone().or_else(|| page.data.last().map(|t| t.id.clone())).or(from);
+    let rows = saltedge_records::transactions(&page.data, TransactionStatus::Posted)?;
+    Ok(PostedPage { rows, count: page.data.len(), next, resume })
 }

@@ -7,7 +7,7 @@
 #     and PostgreSQL for a same-run before/after ratio; --no-postgres: skip the bridges on PostgreSQL;
 #     search_read is also loaded through JSON-2 against its own static ceiling)
 #   scripts/bench.sh encode [--iterations 15]
-#   scripts/bench.sh sync [--rows 100000 1000000] [--no-postgres]
+#   scripts/bench.sh sync [--rows 100000 1000000 (any counts, e.g. 10000000)] [--no-postgres]
 #   scripts/bench.sh odoo-import [--serie 17|18|19] [--rows 1000 10000] [--json FILE]
 #     (scripts/bench_odoo_import.py: the addon's import of one bank account of N transactions into real Odoo
 #     19 by default, through the background job's code and the bridge's built-in sandbox, against Odoo's floor

@@ -252,7 +252,8 @@ class TestJourney(HttpCase):
         # Fetch Accounts names the bank's accounts; Fetch Transactions reads the bank again and imports
         # nothing twice (the bank booked nothing new: the same lines, the same balance).
         self.assertIn("2 bank account(s): ", summary["notifications"]["enableBankingFetchAccounts"])
-        self.assertIn("The bank is sending its new transactions.", summary["notifications"]["enableBankingFetchTransactions"])
+        self.assertIn("The bank is sending its new transactions.",
+                      summary["notifications"]["enableBankingFetchTransactions"])
         self.assertEqual(eb["fedAfterFetch"], eb["fedAccounts"])
         # Update Credentials: the bank's page, back on the same connection, Connected, the same accounts
         # and lines (a new session at the bank, nothing imported twice).

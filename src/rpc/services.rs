@@ -554,18 +554,17 @@ async fn check_rules_first(app: &Arc<App>, call: &Call, operation: Operation) ->
     .await
 }
 
-/// Runs one model method for an authenticated user (`/web/dataset/call_kw`, `/json/2`) with the ORM
-/// semantics of `serie`.
-pub async fn call_model(
+/// Runs one model method for a web session's user (`/web/dataset/call_kw`) with Odoo 17's ORM semantics,
+/// as every entry point but JSON-2 (which checks its key and calls through `call_with_bearer`).
+pub async fn call_session_model(
     app: &Arc<App>,
     identity: Identity,
     model_name: &str,
     method: &str,
     args: Vec<Value>,
     kwargs: BTreeMap<String, Value>,
-    serie: OdooSerie,
 ) -> Result<Value> {
-    run_planned(app, plan_call(app, identity, model_name, method, args, kwargs, serie)?).await
+    run_planned(app, plan_call(app, identity, model_name, method, args, kwargs, OdooSerie::V17)?).await
 }
 
 #[cfg(test)]

@@ -14,7 +14,6 @@ use futures_core::future::LocalBoxFuture;
 use crate::app::App;
 use crate::auth::sessions::{self, Session};
 use crate::error::Error;
-use crate::orm::OdooSerie;
 use crate::rpc::access::{peer_of, Access, Client};
 use crate::rpc::answer::{json, Fault};
 use crate::rpc::fault::escaped;
@@ -265,7 +264,7 @@ async fn model_call(
         _ => Vec::new(),
     };
     let kwargs = if with_kwargs { jsonrpc::kwargs_of(param("kwargs")) } else { Default::default() };
-    match services::call_model(app, identity, &model, &method, args, kwargs, OdooSerie::V17).await {
+    match services::call_session_model(app, identity, &model, &method, args, kwargs).await {
         Ok(value) => Ok(json(jsonrpc::result(request.id, value.into_json()))),
         Err(e) => Err(Fault::jsonrpc(request.id, e)),
     }

@@ -25,7 +25,7 @@ fn registry() -> &'static Registry {
 }
 
 fn env() -> Env {
-    Env { uid: 2, company_id: 1, context: Default::default(), serie: OdooSerie::V17 }
+    Env::new(2, 1, Default::default(), OdooSerie::V17)
 }
 
 /// An XML-RPC body: decode, re-encode what was decoded, split an `object` call, compile its query.

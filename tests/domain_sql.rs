@@ -69,7 +69,7 @@ fn call(method: &str, args: Vec<Value>, kwargs: Vec<(&str, Value)>) -> Call {
         method: method.to_string(),
         args,
         kwargs: kwargs.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-        env: Env { uid: 1, company_id: 1, context: BTreeMap::new(), serie: OdooSerie::V17 },
+        env: Env::new(1, 1, BTreeMap::new(), OdooSerie::V17),
     }
 }
 
@@ -268,7 +268,7 @@ fn run_deepest(url: DatabaseUrl) {
     let mut conn = pool.get().expect("connection");
     let registry = bankbridge::models::registry();
     let company = bankbridge::auth::ensure_company(&mut conn, "Depth Co").unwrap();
-    let env = Env { uid: 1, company_id: company, context: BTreeMap::new(), serie: OdooSerie::V17 };
+    let env = Env::new(1, company, BTreeMap::new(), OdooSerie::V17);
     let call = |method: &str, args: Vec<Value>| Call {
         model: "account.online.link",
         method: method.to_string(),

@@ -155,7 +155,7 @@ pub fn search_read_80_fixture(
         method: method.to_string(),
         args,
         kwargs: kwargs.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-        env: Env { uid: 1, company_id: company, context: Default::default(), serie: OdooSerie::V17 },
+        env: Env::new(1, company, Default::default(), OdooSerie::V17),
     };
     let new_link = call("account.online.link", "create", vec![Value::map([("name", Value::str("Bench"))])], vec![]);
     let link = call_generic(&registry, conn, &new_link).expect("link");

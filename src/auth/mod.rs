@@ -26,6 +26,7 @@ use sha2::{Digest, Sha256};
 use crate::db::schema::{api_keys, companies, users};
 use crate::db::AnyConnection;
 use crate::error::{Error, ErrorKind, Result};
+use crate::types::RowGuard;
 
 use throttle::ThrottleKey;
 
@@ -49,6 +50,37 @@ pub struct Identity {
     pub company_id: i64,
 }
 
+/// A secret verified here, while its user's credential generation was `generation` and its company
+/// `company_id`; `at`: when last used.
+struct Verified {
+    generation: i64,
+    company_id: i64,
+    at: Instant,
+}
+
+/// A caller as its secret was last verified here (`Authenticator::remembered_caller`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RememberedCaller {
+    pub identity: Identity,
+    generation: i64,
+}
+
+impl RememberedCaller {
+    /// The user row that must still be there, active, with the same company and credential generation,
+    /// for this caller to be who it was.
+    pub fn user_row(&self) -> RowGuard {
+        RowGuard {
+            table: "users",
+            equal: vec![
+                ("id", self.identity.uid),
+                ("company_id", self.identity.company_id),
+                ("credential_generation", self.generation),
+            ],
+            true_columns: vec!["active"],
+        }
+    }
+}
+
 /// How far `Authenticator::checked` may go to verify a secret.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Verification {
@@ -63,7 +95,7 @@ pub struct Authenticator {
     /// SHA-256 of (uid, secret) → the stored hash it matched, and when it was last used.
     verified: Mutex<HashMap<[u8; 32], (String, Instant)>>,
     /// The same key → the user's credential generation when the secret was last verified.
-    current: Mutex<HashMap<[u8; 32], (i64, Instant)>>,
+    current: Mutex<HashMap<[u8; 32], Verified>>,
     /// Throttle keys that failed in this process within the window, and when last: a call whose secret
     /// is already verified reads the shared counter (`throttle`) only for these, so the common call costs
     /// no extra statement. Bounded by `MAX_THROTTLE_ENTRIES`.
@@ -238,7 +270,7 @@ impl Authenticator {
             let mine = owners.iter().filter(|(owner, ..)| *owner == uid);
             let (company_id, generation) = mine.clone().map(|(_, c, g, _)| (*c, *g)).next().unwrap_or_default();
             let remembered = cache_key(&format!("bearer:{uid}"), key);
-            if self.verified_at(&remembered, generation) {
+            if self.verified_at(&remembered, generation, company_id) {
                 return Ok(Some(Identity { uid, company_id }));
             }
             // Not remembered for this owner: the full check hashes, in the same order of owners.
@@ -247,7 +279,7 @@ impl Authenticator {
             }
             let hashes: Vec<String> = mine.map(|(.., hash)| hash.clone()).collect();
             if self.matching_among(conn, uid, &hashes, key, &throttle_key)?.is_some() {
-                self.remember_generation(remembered, generation);
+                self.remember_generation(remembered, generation, company_id);
                 return Ok(Some(Identity { uid, company_id }));
             }
             self.note_failure(throttle_key);
@@ -305,7 +337,7 @@ impl Authenticator {
             return Err(Error::access_denied());
         };
         let key = cache_key(&uid.to_string(), secret);
-        if !secret.is_empty() && self.verified_at(&key, generation) {
+        if !secret.is_empty() && self.verified_at(&key, generation, company_id) {
             return Ok(Some(Identity { uid, company_id }));
         }
         if mode == Verification::RememberedOnly {
@@ -313,7 +345,7 @@ impl Authenticator {
         }
         let password_hash = stored_password_hash(conn, uid)?;
         if self.matching_hash(conn, uid, password_hash.as_deref(), secret, &throttle_key)?.is_some() {
-            self.remember_generation(key, generation);
+            self.remember_generation(key, generation, company_id);
             Ok(Some(Identity { uid, company_id }))
         } else {
             self.note_failure(throttle_key);
@@ -321,12 +353,14 @@ impl Authenticator {
         }
     }
 
-    /// Whether the secret under `key` was verified while the user's credential generation was `generation`.
-    fn verified_at(&self, key: &[u8; 32], generation: i64) -> bool {
+    /// Whether the secret under `key` was verified while the user's credential generation was `generation`
+    /// (the user's `company_id` as read now is remembered with it).
+    fn verified_at(&self, key: &[u8; 32], generation: i64, company_id: i64) -> bool {
         let mut map = self.current.lock().unwrap_or_else(|p| p.into_inner());
         match map.get_mut(key) {
-            Some((seen, at)) if *seen == generation && at.elapsed() < CACHE_TTL => {
-                *at = Instant::now();
+            Some(seen) if seen.generation == generation && seen.at.elapsed() < CACHE_TTL => {
+                seen.at = Instant::now();
+                seen.company_id = company_id;
                 true
             }
             Some(_) => {
@@ -337,12 +371,30 @@ impl Authenticator {
         }
     }
 
-    fn remember_generation(&self, key: [u8; 32], generation: i64) {
+    fn remember_generation(&self, key: [u8; 32], generation: i64, company_id: i64) {
         let mut map = self.current.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() > 10_000 {
-            map.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
+            map.retain(|_, seen| seen.at.elapsed() < CACHE_TTL);
         }
-        map.insert(key, (generation, Instant::now()));
+        map.insert(key, Verified { generation, company_id, at: Instant::now() });
+    }
+
+    /// The caller `uid` with `secret` as it was last verified here, from memory alone (no statement):
+    /// `None` when it was not verified lately, or its key failed here lately (then the full check counts).
+    /// A read may take it on trust only while checking, in its own statement, that the user row still
+    /// says so (`RememberedCaller::user_row`); otherwise `check` decides.
+    pub fn remembered_caller(&self, uid: i64, secret: &str, client: IpAddr) -> Option<RememberedCaller> {
+        if secret.is_empty() || secret.len() > MAX_SECRET_BYTES {
+            return None;
+        }
+        if self.failed_here_lately(&ThrottleKey::new(client, &format!("uid:{uid}"))) {
+            return None;
+        }
+        let key = cache_key(&uid.to_string(), secret);
+        let mut map = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        let seen = map.get_mut(&key).filter(|seen| seen.at.elapsed() < CACHE_TTL)?;
+        seen.at = Instant::now();
+        Some(RememberedCaller { identity: Identity { uid, company_id: seen.company_id }, generation: seen.generation })
     }
 
     /// The stored hash of the user's API key or password that `secret` matches, if any. It is

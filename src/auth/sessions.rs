@@ -101,7 +101,7 @@ impl Authenticator {
         };
         let identity = Identity { uid, company_id };
         let key = super::cache_key(&format!("session:{uid}"), &credential_hash);
-        if self.verified_at(&key, generation) {
+        if self.verified_at(&key, generation, company_id) {
             return Ok(Some(Session { identity, login }));
         }
         let still_stored = stored_password_hash(conn, uid)?.as_deref() == Some(credential_hash.as_str())
@@ -112,7 +112,7 @@ impl Authenticator {
                 .get_result::<i64>(conn)?
                 > 0;
         if still_stored {
-            self.remember_generation(key, generation);
+            self.remember_generation(key, generation, company_id);
             Ok(Some(Session { identity, login }))
         } else {
             diesel::delete(web_sessions::table.filter(web_sessions::sid_hash.eq(&hash))).execute(conn)?;

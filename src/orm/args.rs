@@ -1,13 +1,14 @@
 //! A generic method's arguments: who calls (`Env`), the call itself (`Call`), and the parsing of Odoo's
 //! positional-or-keyword arguments (paging, field lists, string lists).
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::orm::convert::id_list;
 use crate::orm::model::{Field, Model};
 use crate::orm::serie::OdooSerie;
-use crate::types::Value;
+use crate::types::{GuardSeen, RowGuard, Value};
 
 /// Who is calling: the authenticated user and its company (every query is scoped to it), and the Odoo
 /// series whose ORM semantics the entry point speaks.
@@ -17,6 +18,16 @@ pub struct Env {
     pub company_id: i64,
     pub context: BTreeMap<String, Value>,
     pub serie: OdooSerie,
+    /// A row `search_read` checks in its own statement on PostgreSQL (the caller's user row as last
+    /// verified), and what it found (`guard_seen`).
+    pub guard: Option<RowGuard>,
+    pub guard_seen: Cell<GuardSeen>,
+}
+
+impl Env {
+    pub fn new(uid: i64, company_id: i64, context: BTreeMap<String, Value>, serie: OdooSerie) -> Env {
+        Env { uid, company_id, context, serie, guard: None, guard_seen: Cell::new(GuardSeen::NotChecked) }
+    }
 }
 
 /// One `execute_kw` call, after authentication.

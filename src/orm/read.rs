@@ -11,7 +11,7 @@ use crate::orm::model::{CompanyScope, Field, FieldType, Model};
 use crate::orm::registry::Registry;
 use crate::orm::serie::OdooSerie;
 use crate::orm::sql::{select_columns, Sql, SqlValue};
-use crate::types::{Records, Value};
+use crate::types::{GuardSeen, Records, RowGuard, Value};
 
 /// What `search` and `search_read` select: a domain and Odoo's paging (`offset`, `limit`, `order`).
 #[derive(Clone, Copy)]
@@ -151,15 +151,23 @@ impl Orm<'_> {
 
     /// The query of `search`, compiled but not run (no database needed: the fuzz targets use it too).
     pub fn search_sql(&self, model: &Model, search: &Search) -> Result<Sql> {
-        self.select_sql("t.id AS id", model, search)
+        self.select_sql("t.id AS id", None, model, search)
     }
 
     /// `SELECT <select> FROM <model> t WHERE <domain and company scope> ORDER BY … LIMIT … OFFSET …`.
-    fn select_sql(&self, select: &str, model: &Model, search: &Search) -> Result<Sql> {
+    /// With a `guard`, each row ends with one more cell: 1 when the guard's row exists, else NULL.
+    fn select_sql(&self, select: &str, guard: Option<&RowGuard>, model: &Model, search: &Search) -> Result<Sql> {
         let Search { domain, offset, limit, order } = *search;
         let (joins, order) = self.order_clause(model, order)?;
         let mut sql = Sql::new(self.backend);
-        sql.push(&format!("SELECT {select} FROM {} t{joins}", model.table));
+        sql.push("SELECT ");
+        sql.push(select);
+        if let Some(guard) = guard {
+            sql.push(", (");
+            sql.push_row_guard(guard);
+            sql.push(") AS guard_held");
+        }
+        sql.push(&format!(" FROM {} t{joins}", model.table));
         self.where_clause(model, domain, &mut sql)?;
         if !order.is_empty() {
             sql.push(&format!(" ORDER BY {order}"));
@@ -248,7 +256,21 @@ impl Orm<'_> {
     ) -> Result<Records> {
         let select = select_columns("t", &column_names(model));
         let expected = search.limit.and_then(|limit| usize::try_from(limit).ok()).unwrap_or(0);
-        let rows = self.select_sql(&select, model, search)?.load_rows_expecting(conn, expected)?;
+        // On PostgreSQL each statement is a round trip: the caller's guard row, when the caller gives one,
+        // is checked by this statement (a last cell per row), not by one of its own.
+        let guard = self.env.guard.as_ref().filter(|_| self.backend == Backend::Postgres);
+        let mut rows = self.select_sql(&select, guard, model, search)?.load_rows_expecting(conn, expected)?;
+        if guard.is_some() {
+            let held = rows.first().map(|row| matches!(row.last(), Some(Value::Int(1))));
+            for row in &mut rows {
+                row.pop();
+            }
+            self.env.guard_seen.set(match held {
+                None => GuardSeen::NotChecked,
+                Some(true) => GuardSeen::Held,
+                Some(false) => GuardSeen::Failed,
+            });
+        }
         self.records(conn, model, rows, fields, classic)
     }
 }

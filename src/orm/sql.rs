@@ -17,7 +17,7 @@ use diesel::sqlite::{SqliteType, SqliteValue};
 
 use crate::db::{AnyConnection, Backend, MultiBackend, MultiRawValue};
 use crate::error::Result;
-use crate::types::Value;
+use crate::types::{RowGuard, Value};
 
 /// A bound parameter. `Null` carries its SQL type: PostgreSQL rejects untyped NULLs in some positions.
 #[derive(Clone, Debug, PartialEq, PartialOrd)]
@@ -83,6 +83,19 @@ impl Sql {
             }
         }
         self.placeholders.push(start..self.text.len());
+    }
+
+    /// `SELECT 1 FROM <table> WHERE …` finding the guard's row, its values bound.
+    pub fn push_row_guard(&mut self, guard: &RowGuard) {
+        self.push(&format!("SELECT 1 FROM {} WHERE TRUE", guard.table));
+        for (column, value) in &guard.equal {
+            self.push(&format!(" AND {column} = "));
+            self.bind(SqlValue::Int(*value));
+        }
+        for column in &guard.true_columns {
+            self.push(&format!(" AND {column} = "));
+            self.bind(SqlValue::Bool(true));
+        }
     }
 
     /// A fresh table alias for a subquery.

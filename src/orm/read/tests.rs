@@ -14,7 +14,7 @@ fn call(model: &'static str, method: &str, args: Vec<Value>, kwargs: Vec<(&str, 
         method: method.to_string(),
         args,
         kwargs: kwargs.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-        env: Env { uid: 1, company_id: 1, context: BTreeMap::new(), serie: OdooSerie::V17 },
+        env: Env::new(1, 1, BTreeMap::new(), OdooSerie::V17),
     }
 }
 
@@ -113,7 +113,7 @@ fn display_names_of_several_models_come_back_to_their_own_part() {
     )
     .expect("link");
     assert_eq!(link, Value::Int(1));
-    let env = Env { uid: 1, company_id: 1, context: BTreeMap::new(), serie: OdooSerie::V17 };
+    let env = Env::new(1, 1, BTreeMap::new(), OdooSerie::V17);
     let orm = Orm { registry: &registry, backend: conn.backend(), env: &env };
     let (links, companies) = (registry.model("account.online.link").unwrap(), registry.model("res.company").unwrap());
     for listed in [1, 6_000] {

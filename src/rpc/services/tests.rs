@@ -193,3 +193,70 @@ fn a_json2_read_takes_the_worker_once_its_key_is_verified_and_stops_when_it_is_r
     drop(conn);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `on_pool` for an `execute_kw` call of `uid` with `key` on `conn`, counting its statements.
+fn on_pool_counted(app: &App, conn: &mut AnyConnection, uid: i64, key: &str) -> (Result<(Identity, Step)>, usize) {
+    use diesel::connection::{Connection as _, InstrumentationEvent};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let statements = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&statements);
+    conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+        if matches!(event, InstrumentationEvent::StartQuery { .. }) {
+            counted.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+    let credential = Credential::Password { uid, password: key.to_string() };
+    let call = ObjectMethod::ExecuteKw.call(search_read(uid, key));
+    let request = ObjectRequest { credential, client: LOCAL, serie: OdooSerie::V17, call };
+    let outcome = on_pool(conn, app, request);
+    conn.set_instrumentation(|_: InstrumentationEvent<'_>| {});
+    (outcome, statements.load(Ordering::Relaxed))
+}
+
+fn answered_records(outcome: Result<(Identity, Step)>) -> (Identity, usize) {
+    match outcome {
+        Ok((identity, Step::Answered(Ok(value)))) => (identity, records(&value)),
+        Ok((_, Step::Answered(Err(e)))) => panic!("the read failed: {e}"),
+        Ok((_, Step::Continue(_))) => panic!("a read runs on the pool"),
+        Err(e) => panic!("refused: {e}"),
+    }
+}
+
+/// On PostgreSQL, where each statement is a round trip, a `search_read` by a caller verified before takes
+/// no statement for the credential check: the caller's user row is checked by the read itself. When that row changed since (moved
+/// to another company, disabled), the read's answer is not used and the usual check decides.
+#[test]
+fn a_remembered_caller_is_checked_by_its_read_itself_on_postgres() {
+    use diesel::RunQueryDsl;
+    let Some(url) = crate::db::test_db::postgres("remembered_read") else { return };
+    let (app, uid, key) = bridge_on(&url, 3);
+    let mut conn = app.pool.get().expect("connection");
+    let (identity, found) = answered_records(on_pool_counted(&app, &mut conn, uid, &key).0);
+    assert_eq!((identity.uid, found), (uid, 3));
+    let (outcome, statements) = on_pool_counted(&app, &mut conn, uid, &key);
+    assert_eq!(answered_records(outcome), (identity, 3));
+    // The read, with the caller's row in it, and the many2one's names: no statement of the check's own.
+    assert_eq!(statements, 2, "statements of a remembered caller's search_read");
+
+    // Moved to another company (straight in the database, no credential change): that company's records.
+    crate::auth::add_user(&mut conn, "olga", "Globex", None).expect("user");
+    let moved = diesel::sql_query(
+        "UPDATE users SET company_id = (SELECT company_id FROM users WHERE login = 'olga') WHERE login = 'admin'",
+    )
+    .execute(&mut conn)
+    .expect("move");
+    assert_eq!(moved, 1);
+    let (moved_identity, found) = answered_records(on_pool_counted(&app, &mut conn, uid, &key).0);
+    assert_ne!(moved_identity.company_id, identity.company_id);
+    assert_eq!(found, 0, "Globex has no accounts");
+    let (outcome, statements) = on_pool_counted(&app, &mut conn, uid, &key);
+    assert_eq!(answered_records(outcome), (moved_identity, 0));
+    assert_eq!(statements, 2, "no row to carry the guard: the usual check follows the read");
+
+    // Back, then disabled: refused at once.
+    diesel::sql_query("UPDATE users SET company_id = 1 WHERE login = 'admin'").execute(&mut conn).expect("back");
+    assert_eq!(answered_records(on_pool_counted(&app, &mut conn, uid, &key).0), (identity, 3));
+    diesel::sql_query("UPDATE users SET active = FALSE WHERE login = 'admin'").execute(&mut conn).expect("disable");
+    let (outcome, _) = on_pool_counted(&app, &mut conn, uid, &key);
+    assert!(outcome.is_err_and(|e| e.kind() == crate::error::ErrorKind::AccessDenied));
+}

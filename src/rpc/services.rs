@@ -13,7 +13,7 @@ use crate::models::{self, Button};
 use crate::orm::access::{check_access, generic_operation, Operation};
 use crate::orm::methods::{self, call_generic};
 use crate::orm::{Call, Env, OdooSerie};
-use crate::types::{GuardSeen, Value};
+use crate::types::Value;
 
 pub const SERVER_VERSION: &str = concat!("17.0+bankbridge-", env!("CARGO_PKG_VERSION"));
 
@@ -339,7 +339,7 @@ async fn checked_call(
     let (identity, step) = match on_worker(app, request, request_bytes) {
         OnWorker::Settled(identity, step) => (identity, step),
         OnWorker::Declined(request) => {
-            let checked = app.db(move |conn, app| on_pool(conn, app, request)).await;
+            let checked = app.db(move |conn, app| pool::on_pool(conn, app, request)).await;
             match checked {
                 Ok(checked) => checked,
                 Err(e) => {
@@ -354,60 +354,6 @@ async fn checked_call(
         Step::Answered(outcome) => outcome,
         // Buttons, unlink hooks and what the worker could not finish continue here, off the pool.
         Step::Continue(planned) => run_planned(app, planned).await,
-    }
-}
-
-/// On the blocking pool: the caller checked, and its call planned and run (`settle`), or first, on
-/// PostgreSQL, read as the caller was last verified (`read_as_remembered`).
-fn on_pool(conn: &mut AnyConnection, app: &App, request: ObjectRequest) -> Result<(Identity, Step)> {
-    let identity = match read_as_remembered(conn, app, &request) {
-        Remembered::Answered(identity, step) => return Ok((identity, step)),
-        Remembered::Checked(identity) => identity?,
-        Remembered::NotTaken => request.credential.check(app, conn, request.client)?,
-    };
-    Ok((identity, settle(conn, app, Place::Pool, identity, request.serie, request.call)))
-}
-
-/// What `read_as_remembered` did.
-enum Remembered {
-    /// Answered, the caller confirmed by the read's own statement or by the check after it.
-    Answered(Identity, Step),
-    /// The read's answer was not used; the check after it gave this (the call runs again as it says).
-    Checked(Result<Identity>),
-    /// Not tried: the usual check comes first.
-    NotTaken,
-}
-
-/// A reading call on PostgreSQL by a caller whose secret was verified here before, run as that caller
-/// with its user row checked by the read's own statement (`Env::guard`): each statement is a round trip,
-/// and `search_read` then takes one instead of two. A read that could not check it (another method, no
-/// row to carry it) is followed by the usual check, and its answer stands only if that check finds the
-/// same caller; a failed guard (the user disabled, its password, keys or company changed) leaves the
-/// answer unused and the usual check decides.
-fn read_as_remembered(conn: &mut AnyConnection, app: &App, request: &ObjectRequest) -> Remembered {
-    let Credential::Password { uid, password } = &request.credential else {
-        return Remembered::NotTaken;
-    };
-    let (Backend::Postgres, Ok(call)) = (conn.backend(), &request.call) else {
-        return Remembered::NotTaken;
-    };
-    let Some(remembered) = app.auth.remembered_caller(*uid, password, request.client) else {
-        return Remembered::NotTaken;
-    };
-    let call = call.clone();
-    let planned = plan_call(app, remembered.identity, &call.model, &call.method, call.args, call.kwargs, request.serie);
-    let Ok(Planned::Generic { mut call, operation: operation @ (Operation::Read | Operation::None) }) = planned else {
-        return Remembered::NotTaken;
-    };
-    call.env.guard = Some(remembered.user_row());
-    let outcome = run_generic(conn, app, &call, operation);
-    match call.env.guard_seen.get() {
-        GuardSeen::Held => Remembered::Answered(remembered.identity, Step::Answered(outcome)),
-        GuardSeen::Failed => Remembered::NotTaken,
-        GuardSeen::NotChecked => match request.credential.check(app, conn, request.client) {
-            Ok(identity) if identity == remembered.identity => Remembered::Answered(identity, Step::Answered(outcome)),
-            checked => Remembered::Checked(checked),
-        },
     }
 }
 
@@ -616,5 +562,6 @@ pub async fn call_session_model(
     run_planned(app, plan_call(app, identity, model_name, method, args, kwargs, OdooSerie::V17)?).await
 }
 
+mod pool;
 #[cfg(test)]
 mod tests;

@@ -208,7 +208,7 @@ fn on_pool_counted(app: &App, conn: &mut AnyConnection, uid: i64, key: &str) -> 
     let credential = Credential::Password { uid, password: key.to_string() };
     let call = ObjectMethod::ExecuteKw.call(search_read(uid, key));
     let request = ObjectRequest { credential, client: LOCAL, serie: OdooSerie::V17, call };
-    let outcome = on_pool(conn, app, request);
+    let outcome = pool::on_pool(conn, app, request);
     conn.set_instrumentation(|_: InstrumentationEvent<'_>| {});
     (outcome, statements.load(Ordering::Relaxed))
 }

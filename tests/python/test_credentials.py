@@ -89,3 +89,34 @@ def test_credential_changes_take_effect_on_the_next_call_in_every_process(pair):
     assert all(call() == 0 and call() == 0 for call in hank)
     first.cli("user", "disable", "hank")
     assert all(denied(call) for call in hank)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def companies_pair(request, servers):
+    """Two bridge processes on one database, with users in two companies."""
+    first = servers.bridge(request.param, users={"jack": "Acme", "kate": "Globex"})
+    return first, servers.bridge(database=first.database_url, keys=first.keys)
+
+
+def test_a_read_that_returns_records_still_sees_every_change_of_its_caller(companies_pair):
+    """On PostgreSQL a search_read by a caller verified before checks that caller (active, same company, same
+    credentials) inside the read's own statement. Changes made behind the bridge's back, in the database,
+    must still hold on the very next call of both processes: records of the company the user is in now, and
+    nothing at all once the user is disabled."""
+    first, second = companies_pair
+    jack = harness.Api(first, "jack")
+    jack("account.online.link", "create", {"name": "Acme bank"})
+    harness.Api(first, "kate")("account.online.link", "create", {"name": "Globex bank"})
+    reads = [harness.Api(bridge, "jack", uid=jack.uid) for bridge in companies_pair]
+
+    def names(api):
+        return [r["name"] for r in api("account.online.link", "search_read", [], fields=["name"])]
+
+    # Warm: the key verified (and remembered) by both processes, each read carrying records.
+    assert all(names(api) == ["Acme bank"] and names(api) == ["Acme bank"] for api in reads)
+    moved = first.execute_sql("UPDATE users SET company_id = (SELECT company_id FROM users WHERE login = 'kate') "
+                              "WHERE login = 'jack'")
+    assert moved == 1
+    assert all(names(api) == ["Globex bank"] for api in reads)
+    assert first.execute_sql("UPDATE users SET active = FALSE WHERE login = 'jack'") == 1
+    assert all(denied(lambda: names(api)) for api in reads)

@@ -48,6 +48,8 @@ pub const MAX_SECRET_BYTES: usize = 4096;
 /// Most "failed here lately" hints kept at once (each a 64-byte key and a time): past it, expired ones go
 /// first, then the oldest tenth. A spray of distinct logins costs a fixed few hundred KiB.
 const MAX_THROTTLE_ENTRIES: usize = 10_000;
+/// Most bearer keys whose owner is remembered at once (each 40 bytes).
+const MAX_REMEMBERED_BEARERS: usize = 10_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Identity {
@@ -101,6 +103,8 @@ pub struct Authenticator {
     verified: Mutex<HashMap<[u8; 32], (String, Instant)>>,
     /// The same key → the user's credential generation when the secret was last verified.
     current: Mutex<HashMap<[u8; 32], Verified>>,
+    /// SHA-256 of a bearer key verified here → its owner's uid (`remembered_bearer`).
+    bearer_owners: Mutex<HashMap<[u8; 32], i64>>,
     /// Throttle keys that failed in this process within the window, and when last: a call whose secret
     /// is already verified reads the shared counter (`throttle`) only for these, so the common call costs
     /// no extra statement. Bounded by `MAX_THROTTLE_ENTRIES`.
@@ -276,6 +280,7 @@ impl Authenticator {
             let (company_id, generation) = mine.clone().map(|(_, c, g, _)| (*c, *g)).next().unwrap_or_default();
             let remembered = cache_key(&format!("bearer:{uid}"), key);
             if self.verified_at(&remembered, generation, company_id) {
+                self.remember_bearer_owner(key, uid);
                 return Ok(Some(Identity { uid, company_id }));
             }
             // Not remembered for this owner: the full check hashes, in the same order of owners.
@@ -285,6 +290,7 @@ impl Authenticator {
             let hashes: Vec<String> = mine.map(|(.., hash)| hash.clone()).collect();
             if self.matching_among(conn, uid, &hashes, key, &throttle_key)?.is_some() {
                 self.remember_generation(remembered, generation, company_id);
+                self.remember_bearer_owner(key, uid);
                 return Ok(Some(Identity { uid, company_id }));
             }
             self.note_failure(throttle_key);
@@ -384,6 +390,15 @@ impl Authenticator {
         map.insert(key, Verified { generation, company_id, at: Instant::now() });
     }
 
+    fn remember_bearer_owner(&self, key: &str, uid: i64) {
+        let mut owners = self.bearer_owners.lock().unwrap_or_else(|p| p.into_inner());
+        if owners.len() >= MAX_REMEMBERED_BEARERS {
+            // Only a hint: a key not found here is checked in full (and remembered again).
+            owners.clear();
+        }
+        owners.insert(cache_key("bearer", key), uid);
+    }
+
     /// The caller `uid` with `secret` as it was last verified here, from memory alone (no statement):
     /// `None` when it was not verified lately, or its key failed here lately (then the full check counts).
     /// A read may take it on trust only while checking, in its own statement, that the user row still
@@ -392,10 +407,24 @@ impl Authenticator {
         if secret.is_empty() || secret.len() > MAX_SECRET_BYTES {
             return None;
         }
+        self.remembered_at(uid, cache_key(&uid.to_string(), secret), client)
+    }
+
+    /// `remembered_caller` for JSON-2's bearer key: its owner as the key was last verified here.
+    pub fn remembered_bearer(&self, key: &str, client: IpAddr) -> Option<RememberedCaller> {
+        if key.is_empty() || key.len() > MAX_SECRET_BYTES {
+            return None;
+        }
+        let owners = self.bearer_owners.lock().unwrap_or_else(|p| p.into_inner());
+        let uid = *owners.get(&cache_key("bearer", key))?;
+        drop(owners);
+        self.remembered_at(uid, cache_key(&format!("bearer:{uid}"), key), client)
+    }
+
+    fn remembered_at(&self, uid: i64, key: [u8; 32], client: IpAddr) -> Option<RememberedCaller> {
         if self.failed_here_lately(&ThrottleKey::new(client, &format!("uid:{uid}"))) {
             return None;
         }
-        let key = cache_key(&uid.to_string(), secret);
         let mut map = self.current.lock().unwrap_or_else(|p| p.into_inner());
         let seen = map.get_mut(&key).filter(|seen| seen.at.elapsed() < CACHE_TTL)?;
         seen.at = Instant::now();

@@ -38,13 +38,14 @@ enum Remembered {
 /// same caller; a failed guard (the user disabled, its password, keys or company changed) leaves the
 /// answer unused and the usual check decides.
 fn read_as_remembered(conn: &mut AnyConnection, app: &App, request: &ObjectRequest) -> Remembered {
-    let Credential::Password { uid, password } = &request.credential else {
-        return Remembered::NotTaken;
-    };
     let (Backend::Postgres, Ok(call)) = (conn.backend(), &request.call) else {
         return Remembered::NotTaken;
     };
-    let Some(remembered) = app.auth.remembered_caller(*uid, password, request.client) else {
+    let remembered = match &request.credential {
+        Credential::Password { uid, password } => app.auth.remembered_caller(*uid, password, request.client),
+        Credential::Bearer(key) => app.auth.remembered_bearer(key, request.client),
+    };
+    let Some(remembered) = remembered else {
         return Remembered::NotTaken;
     };
     let call = call.clone();

@@ -194,8 +194,41 @@ fn a_json2_read_takes_the_worker_once_its_key_is_verified_and_stops_when_it_is_r
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// `on_pool` for an `execute_kw` call of `uid` with `key` on `conn`, counting its statements.
-fn on_pool_counted(app: &App, conn: &mut AnyConnection, uid: i64, key: &str) -> (Result<(Identity, Step)>, usize) {
+/// How a test caller calls: XML-RPC's uid and key, or JSON-2's bearer key.
+#[derive(Clone, Copy, Debug)]
+enum Through {
+    XmlRpc,
+    Json2,
+}
+
+/// A `search_read` of the accounts' name and link, as `through` sends it.
+fn search_read_request(through: Through, uid: i64, key: &str) -> ObjectRequest {
+    match through {
+        Through::XmlRpc => ObjectRequest {
+            credential: Credential::Password { uid, password: key.to_string() },
+            client: LOCAL,
+            serie: OdooSerie::V17,
+            call: ObjectMethod::ExecuteKw.call(search_read(uid, key)),
+        },
+        Through::Json2 => ObjectRequest {
+            credential: Credential::Bearer(key.to_string()),
+            client: LOCAL,
+            serie: OdooSerie::V19,
+            call: Ok(ObjectCall {
+                model: "account.online.account".into(),
+                method: "search_read".into(),
+                args: Vec::new(),
+                kwargs: BTreeMap::from([(
+                    "fields".to_string(),
+                    Value::List(vec![Value::str("name"), Value::str("account_online_link_id")]),
+                )]),
+            }),
+        },
+    }
+}
+
+/// `on_pool` for `request` on `conn`, counting its statements.
+fn on_pool_counted(app: &App, conn: &mut AnyConnection, request: ObjectRequest) -> (Result<(Identity, Step)>, usize) {
     use diesel::connection::{Connection as _, InstrumentationEvent};
     use std::sync::atomic::{AtomicUsize, Ordering};
     let statements = Arc::new(AtomicUsize::new(0));
@@ -205,9 +238,6 @@ fn on_pool_counted(app: &App, conn: &mut AnyConnection, uid: i64, key: &str) -> 
             counted.fetch_add(1, Ordering::Relaxed);
         }
     });
-    let credential = Credential::Password { uid, password: key.to_string() };
-    let call = ObjectMethod::ExecuteKw.call(search_read(uid, key));
-    let request = ObjectRequest { credential, client: LOCAL, serie: OdooSerie::V17, call };
     let outcome = pool::on_pool(conn, app, request);
     conn.set_instrumentation(|_: InstrumentationEvent<'_>| {});
     (outcome, statements.load(Ordering::Relaxed))
@@ -222,21 +252,31 @@ fn answered_records(outcome: Result<(Identity, Step)>) -> (Identity, usize) {
     }
 }
 
-/// On PostgreSQL, where each statement is a round trip, a `search_read` by a caller verified before takes
-/// no statement for the credential check: the caller's user row is checked by the read itself. When that row changed since (moved
-/// to another company, disabled), the read's answer is not used and the usual check decides.
+/// On PostgreSQL, where each statement is a round trip, a `search_read` by a caller verified before (an
+/// XML-RPC uid and key, or a JSON-2 bearer key) takes no statement for the credential check: the caller's
+/// user row is checked by the read itself. When that row changed since (moved to another company,
+/// disabled), the read's answer is not used and the usual check decides.
 #[test]
 fn a_remembered_caller_is_checked_by_its_read_itself_on_postgres() {
+    for through in [Through::XmlRpc, Through::Json2] {
+        let Some(url) = crate::db::test_db::postgres(&format!("remembered_read_{through:?}").to_lowercase()) else {
+            return;
+        };
+        remembered_caller_checked_by_its_read(&url, through);
+    }
+}
+
+fn remembered_caller_checked_by_its_read(url: &DatabaseUrl, through: Through) {
     use diesel::RunQueryDsl;
-    let Some(url) = crate::db::test_db::postgres("remembered_read") else { return };
-    let (app, uid, key) = bridge_on(&url, 3);
+    let (app, uid, key) = bridge_on(url, 3);
     let mut conn = app.pool.get().expect("connection");
-    let (identity, found) = answered_records(on_pool_counted(&app, &mut conn, uid, &key).0);
-    assert_eq!((identity.uid, found), (uid, 3));
-    let (outcome, statements) = on_pool_counted(&app, &mut conn, uid, &key);
-    assert_eq!(answered_records(outcome), (identity, 3));
+    let read = |conn: &mut AnyConnection| on_pool_counted(&app, conn, search_read_request(through, uid, &key));
+    let (identity, found) = answered_records(read(&mut conn).0);
+    assert_eq!((identity.uid, found), (uid, 3), "{through:?}");
+    let (outcome, statements) = read(&mut conn);
+    assert_eq!(answered_records(outcome), (identity, 3), "{through:?}");
     // The read, with the caller's row in it, and the many2one's names: no statement of the check's own.
-    assert_eq!(statements, 2, "statements of a remembered caller's search_read");
+    assert_eq!(statements, 2, "statements of a remembered caller's search_read through {through:?}");
 
     // Moved to another company (straight in the database, no credential change): that company's records.
     crate::auth::add_user(&mut conn, "olga", "Globex", None).expect("user");
@@ -246,17 +286,18 @@ fn a_remembered_caller_is_checked_by_its_read_itself_on_postgres() {
     .execute(&mut conn)
     .expect("move");
     assert_eq!(moved, 1);
-    let (moved_identity, found) = answered_records(on_pool_counted(&app, &mut conn, uid, &key).0);
-    assert_ne!(moved_identity.company_id, identity.company_id);
-    assert_eq!(found, 0, "Globex has no accounts");
-    let (outcome, statements) = on_pool_counted(&app, &mut conn, uid, &key);
-    assert_eq!(answered_records(outcome), (moved_identity, 0));
-    assert_eq!(statements, 2, "no row to carry the guard: the usual check follows the read");
+    let (moved_identity, found) = answered_records(read(&mut conn).0);
+    assert_ne!(moved_identity.company_id, identity.company_id, "{through:?}");
+    assert_eq!(found, 0, "Globex has no accounts ({through:?})");
+    let (outcome, statements) = read(&mut conn);
+    assert_eq!(answered_records(outcome), (moved_identity, 0), "{through:?}");
+    // The read, then the usual check (the user row, or the bearer key's owners): one statement each.
+    assert_eq!(statements, 2, "no row to carry the guard: the usual check follows ({through:?})");
 
     // Back, then disabled: refused at once.
     diesel::sql_query("UPDATE users SET company_id = 1 WHERE login = 'admin'").execute(&mut conn).expect("back");
-    assert_eq!(answered_records(on_pool_counted(&app, &mut conn, uid, &key).0), (identity, 3));
+    assert_eq!(answered_records(read(&mut conn).0), (identity, 3), "{through:?}");
     diesel::sql_query("UPDATE users SET active = FALSE WHERE login = 'admin'").execute(&mut conn).expect("disable");
-    let (outcome, _) = on_pool_counted(&app, &mut conn, uid, &key);
-    assert!(outcome.is_err_and(|e| e.kind() == crate::error::ErrorKind::AccessDenied));
+    let (outcome, _) = read(&mut conn);
+    assert!(outcome.is_err_and(|e| e.kind() == crate::error::ErrorKind::AccessDenied), "{through:?}");
 }

@@ -162,11 +162,7 @@ impl Orm<'_> {
         let mut sql = Sql::new(self.backend);
         sql.push("SELECT ");
         sql.push(select);
-        if let Some(guard) = guard {
-            sql.push(", (");
-            sql.push_row_guard(guard);
-            sql.push(") AS guard_held");
-        }
+        push_guard_column(&mut sql, guard);
         sql.push(&format!(" FROM {} t{joins}", model.table));
         self.where_clause(model, domain, &mut sql)?;
         if !order.is_empty() {
@@ -227,11 +223,20 @@ impl Orm<'_> {
         unique.sort_unstable();
         unique.dedup();
         let ids_to_fetch = unique;
-        for chunk in ids_to_fetch.chunks(IDS_PER_STATEMENT) {
+        for (n, chunk) in ids_to_fetch.chunks(IDS_PER_STATEMENT).enumerate() {
+            // The caller's guard row, if any, rides on the first statement.
+            let guard = self.guard().filter(|_| n == 0);
             let mut sql = Sql::new(self.backend);
-            sql.push(&format!("SELECT {select} FROM {} t WHERE t.id IN ({})", model.table, join_ids(chunk)));
+            sql.push("SELECT ");
+            sql.push(&select);
+            push_guard_column(&mut sql, guard);
+            sql.push(&format!(" FROM {} t WHERE t.id IN ({})", model.table, join_ids(chunk)));
             self.push_scope(model, "t", &mut sql);
-            for row in sql.load_rows(conn)? {
+            let mut rows = sql.load_rows(conn)?;
+            if guard.is_some() {
+                self.take_guard_cells(&mut rows);
+            }
+            for row in rows {
                 if let Some(id) = row.first().and_then(Value::as_i64) {
                     by_id.insert(id, row);
                 }
@@ -258,20 +263,40 @@ impl Orm<'_> {
         let expected = search.limit.and_then(|limit| usize::try_from(limit).ok()).unwrap_or(0);
         // On PostgreSQL each statement is a round trip: the caller's guard row, when the caller gives one,
         // is checked by this statement (a last cell per row), not by one of its own.
-        let guard = self.env.guard.as_ref().filter(|_| self.backend == Backend::Postgres);
+        let guard = self.guard();
         let mut rows = self.select_sql(&select, guard, model, search)?.load_rows_expecting(conn, expected)?;
         if guard.is_some() {
-            let held = rows.first().map(|row| matches!(row.last(), Some(Value::Int(1))));
-            for row in &mut rows {
-                row.pop();
-            }
-            self.env.guard_seen.set(match held {
-                None => GuardSeen::NotChecked,
-                Some(true) => GuardSeen::Held,
-                Some(false) => GuardSeen::Failed,
-            });
+            self.take_guard_cells(&mut rows);
         }
         self.records(conn, model, rows, fields, classic)
+    }
+
+    /// The caller's guard row (`Env::guard`) where a read checks it in its own statement: on PostgreSQL,
+    /// where each statement is a round trip.
+    fn guard(&self) -> Option<&RowGuard> {
+        self.env.guard.as_ref().filter(|_| self.backend == Backend::Postgres)
+    }
+
+    /// Takes the guard's cell (`push_guard_column`) off the end of each row, and notes what it said.
+    fn take_guard_cells(&self, rows: &mut [Vec<Value>]) {
+        let held = rows.first().map(|row| matches!(row.last(), Some(Value::Int(1))));
+        for row in rows.iter_mut() {
+            row.pop();
+        }
+        self.env.guard_seen.set(match held {
+            None => GuardSeen::NotChecked,
+            Some(true) => GuardSeen::Held,
+            Some(false) => GuardSeen::Failed,
+        });
+    }
+}
+
+/// With a `guard`, one more selected column: 1 when the guard's row exists, else NULL.
+fn push_guard_column(sql: &mut Sql, guard: Option<&RowGuard>) {
+    if let Some(guard) = guard {
+        sql.push(", (");
+        sql.push_row_guard(guard);
+        sql.push(") AS guard_held");
     }
 }
 

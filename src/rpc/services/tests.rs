@@ -278,6 +278,22 @@ fn remembered_caller_checked_by_its_read(url: &DatabaseUrl, through: Through) {
     // The read, with the caller's row in it, and the many2one's names: no statement of the check's own.
     assert_eq!(statements, 2, "statements of a remembered caller's search_read through {through:?}");
 
+    // `read` by ids too: one statement, the caller's row in it.
+    let read_link = ObjectRequest {
+        credential: Credential::Password { uid, password: key.clone() },
+        client: LOCAL,
+        serie: OdooSerie::V17,
+        call: Ok(ObjectCall {
+            model: "account.online.link".into(),
+            method: "read".into(),
+            args: vec![Value::List(vec![Value::Int(1)])],
+            kwargs: BTreeMap::from([("fields".to_string(), Value::List(vec![Value::str("name")]))]),
+        }),
+    };
+    let (outcome, statements) = on_pool_counted(&app, &mut conn, read_link);
+    assert_eq!(answered_records(outcome), (identity, 1), "{through:?}");
+    assert_eq!(statements, 1, "statements of a remembered caller's read");
+
     // Moved to another company (straight in the database, no credential change): that company's records.
     crate::auth::add_user(&mut conn, "olga", "Globex", None).expect("user");
     let moved = diesel::sql_query(

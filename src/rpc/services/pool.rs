@@ -5,7 +5,7 @@ use crate::app::App;
 use crate::auth::Identity;
 use crate::db::{AnyConnection, Backend};
 use crate::error::Result;
-use crate::orm::access::Operation;
+use crate::orm::access::{generic_operation, Operation};
 use crate::types::GuardSeen;
 
 use super::{plan_call, run_generic, settle, Credential, ObjectRequest, Place, Planned, Step};
@@ -33,7 +33,7 @@ enum Remembered {
 
 /// A reading call on PostgreSQL by a caller whose secret was verified here before, run as that caller
 /// with its user row checked by the read's own statement (`Env::guard`): each statement is a round trip,
-/// and `search_read` then takes one instead of two. A read that could not check it (another method, no
+/// and `search_read` and `read` then spend none on the credential check. A read that could not check it (another method, no
 /// row to carry it) is followed by the usual check, and its answer stands only if that check finds the
 /// same caller; a failed guard (the user disabled, its password, keys or company changed) leaves the
 /// answer unused and the usual check decides.
@@ -41,6 +41,11 @@ fn read_as_remembered(conn: &mut AnyConnection, app: &App, request: &ObjectReque
     let (Backend::Postgres, Ok(call)) = (conn.backend(), &request.call) else {
         return Remembered::NotTaken;
     };
+    // Only a reading method is worth the copy and the plan below (a write checks first, and is planned once,
+    // by `settle`); the planned operation is matched again where it runs.
+    if !matches!(generic_operation(&call.method), Some(Operation::Read | Operation::None)) {
+        return Remembered::NotTaken;
+    }
     let remembered = match &request.credential {
         Credential::Password { uid, password } => app.auth.remembered_caller(*uid, password, request.client),
         Credential::Bearer(key) => app.auth.remembered_bearer(key, request.client),

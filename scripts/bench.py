@@ -563,8 +563,8 @@ def linked_bank(servers, binary, database, rows):
     """What `bankbridge sync` imports: a bridge on `database`, its Salt Edge a standalone sandbox (it sends no
     callbacks, as for a bridge Salt Edge cannot reach; attempts are instant: this measures the import, not
     Salt Edge's fetch time; both run `binary`, the release build: the test harness's default debug build
-    generated pages three times slower, and the sandbox, not the bridge, set the pace), one link to fakebank_simple_xf connected through the consent page and then
-    waited for as a client does (the attempt after consent is asynchronous: the link is polled until it is
+    generated pages three times slower, and the sandbox, not the bridge, set the pace), one link to
+    fakebank_simple_xf connected through the consent page and then waited for as a client does (the attempt after consent is asynchronous: the link is polled until it is
     connected), then two accounts opened at the bank holding `rows` transactions between them and the next
     refresh allowed now. The bridge is stopped before the measure, so that `sync` runs alone. Returns (link id,
     the environment to run `sync` in)."""

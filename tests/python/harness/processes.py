@@ -30,8 +30,11 @@ class ProcessError(RuntimeError):
     """A server exited early or did not become ready; the message carries the end of its log."""
 
 
-def binary():
-    """The bankbridge binary under test: $BANKBRIDGE_BIN, or target/debug/bankbridge."""
+def binary(path=None):
+    """The bankbridge binary: `path` made absolute (servers run in their own work directory), or the one
+    under test: $BANKBRIDGE_BIN, or target/debug/bankbridge."""
+    if path:
+        return str(Path(path).resolve())
     path = Path(os.environ.get("BANKBRIDGE_BIN", REPO / "target" / "debug" / "bankbridge"))
     if not path.is_absolute():
         path = REPO / path
@@ -70,7 +73,7 @@ def rss_kib(pid):
 def run_cli(*args, env=None, cwd=None, stdin=None, timeout=60, check=False, binary_path=None):
     """`bankbridge ARGS` run to its end with its output captured as text (a CompletedProcess). With `check`,
     a non-zero exit raises with its standard error."""
-    out = subprocess.run([binary_path or binary(), *map(str, args)], env=env, cwd=cwd, input=stdin,
+    out = subprocess.run([binary(binary_path), *map(str, args)], env=env, cwd=cwd, input=stdin,
                          capture_output=True, text=True, timeout=timeout)
     if check and out.returncode != 0:
         raise RuntimeError(f"bankbridge {' '.join(map(str, args))} failed: {out.stderr.strip()}")
@@ -235,7 +238,7 @@ class Bridge(Process):
         if database_url is not None:
             full_env["DATABASE_URL"] = str(database_url)
         full_env.update(env or {})
-        self.binary = str(Path(binary_path).resolve()) if binary_path else binary()  # it runs in `workdir`
+        self.binary = binary(binary_path)
         address = ["--bind", bind] if bind else []
         super().__init__(name, [self.binary, "serve", *address, "--port", "0", *args], workdir, env=full_env,
                          read_stdout=True)
@@ -303,8 +306,7 @@ class Sandbox(Process):
 
     def __init__(self, workdir, env=None, name="sandbox", binary_path=None):
         self.port = free_port()
-        program = str(Path(binary_path).resolve()) if binary_path else binary()  # it runs in `workdir`
-        super().__init__(name, [program, "sandbox", "--port", str(self.port)], workdir,
+        super().__init__(name, [binary(binary_path), "sandbox", "--port", str(self.port)], workdir,
                          env=dict(os.environ, **(env or {})))
         self.url = f"http://127.0.0.1:{self.port}"
 

@@ -46,7 +46,7 @@ pub fn call_generic(registry: &Registry, conn: &mut AnyConnection, call: &Call) 
             let fields = field_list(model, call.arg(1, "fields"))?;
             let classic = load_classic(call.arg(2, "load"));
             // As in Odoo, ids that are gone are left out of the answer; so are another company's.
-            Ok(Value::Records(orm.read(conn, model, &ids, &fields, classic)?))
+            Ok(Value::records(orm.read(conn, model, &ids, &fields, classic)?))
         }
         "search_read" => {
             call.check_arity(6)?;
@@ -56,7 +56,7 @@ pub fn call_generic(registry: &Registry, conn: &mut AnyConnection, call: &Call) 
             let (offset, limit, order) = paging(call, 2)?;
             let classic = load_classic(call.kwargs.get("load"));
             let search = Search { domain: &domain, offset, limit, order: order.as_deref() };
-            Ok(Value::Records(orm.search_read(conn, model, &search, &fields, classic)?))
+            Ok(Value::records(orm.search_read(conn, model, &search, &fields, classic)?))
         }
         "name_search" => {
             call.check_arity(4)?;

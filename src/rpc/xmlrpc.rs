@@ -331,7 +331,7 @@ mod tests {
     fn records_are_lists_of_structs_on_the_wire() {
         let records = crate::types::Records::new(vec!["id", "name"], vec![vec![Value::Int(3), Value::str("x")]]);
         let maps = Value::List(vec![Value::map([("id", Value::Int(3)), ("name", Value::str("x"))])]);
-        assert_eq!(Value::Records(records).into_xmlrpc(), maps.into_xmlrpc());
+        assert_eq!(Value::records(records).into_xmlrpc(), maps.into_xmlrpc());
     }
 
     #[test]
@@ -481,16 +481,16 @@ mod tests {
         let records = crate::types::Records::new(names.clone(), vec![row.clone(), other.clone()]);
         let as_maps =
             Value::List(vec![Value::map(names.clone().into_iter().zip(row)), Value::map(names.into_iter().zip(other))]);
-        assert_eq!(encode_response(Value::Records(records.clone())), dxr_response(as_maps.clone()));
+        assert_eq!(encode_response(Value::records(records.clone())), dxr_response(as_maps.clone()));
         assert_eq!(
-            encode_response(Value::List(vec![Value::Records(records.clone()), Value::Records(records)])),
+            encode_response(Value::List(vec![Value::records(records.clone()), Value::records(records)])),
             dxr_response(Value::List(vec![as_maps.clone(), as_maps]))
         );
         let empty = crate::types::Records::new(vec!["id"], vec![]);
-        assert_eq!(encode_response(Value::Records(empty)), dxr_response(Value::List(vec![])));
+        assert_eq!(encode_response(Value::records(empty)), dxr_response(Value::List(vec![])));
         let memberless = crate::types::Records::new(vec![], vec![vec![], vec![]]);
         let two_empty_structs = Value::List(vec![Value::map::<String>([]), Value::map::<String>([])]);
-        assert_eq!(encode_response(Value::Records(memberless)), dxr_response(two_empty_structs));
+        assert_eq!(encode_response(Value::records(memberless)), dxr_response(two_empty_structs));
     }
 
     #[test]

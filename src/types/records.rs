@@ -173,6 +173,6 @@ mod tests {
         );
         assert_eq!(records, plain);
         assert_eq!(records.clone().into_maps(), plain.clone().into_maps());
-        assert_eq!(Value::Records(records).into_json(), Value::Records(plain).into_json());
+        assert_eq!(Value::records(records).into_json(), Value::records(plain).into_json());
     }
 }

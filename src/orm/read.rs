@@ -261,8 +261,8 @@ impl Orm<'_> {
     ) -> Result<Records> {
         let select = select_columns("t", &column_names(model));
         let expected = search.limit.and_then(|limit| usize::try_from(limit).ok()).unwrap_or(0);
-        // On PostgreSQL each statement is a round trip: the caller's guard row, when the caller gives one,
-        // is checked by this statement (a last cell per row), not by one of its own.
+        // The caller's guard row, when the caller gives one, is checked by this statement (a last cell per
+        // row), not by one of its own.
         let guard = self.guard();
         let mut rows = self.select_sql(&select, guard, model, search)?.load_rows_expecting(conn, expected)?;
         if guard.is_some() {
@@ -271,10 +271,9 @@ impl Orm<'_> {
         self.records(conn, model, rows, fields, classic)
     }
 
-    /// The caller's guard row (`Env::guard`) where a read checks it in its own statement: on PostgreSQL,
-    /// where each statement is a round trip.
+    /// The caller's guard row (`Env::guard`), which a read checks in its own statement.
     fn guard(&self) -> Option<&RowGuard> {
-        self.env.guard.as_ref().filter(|_| self.backend == Backend::Postgres)
+        self.env.guard.as_ref()
     }
 
     /// Takes the guard's cell (`push_guard_column`) off the end of each row, and notes what it said.

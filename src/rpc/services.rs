@@ -15,6 +15,8 @@ use crate::orm::methods::{self, call_generic};
 use crate::orm::{Call, Env, OdooSerie};
 use crate::types::Value;
 
+use remembered::Remembered;
+
 pub const SERVER_VERSION: &str = concat!("17.0+bankbridge-", env!("CARGO_PKG_VERSION"));
 
 /// The Odoo version whose External JSON-2 API `/json/2` speaks (`GET /web/version`): XML-RPC and JSON-RPC
@@ -407,6 +409,13 @@ fn on_worker(app: &App, request: ObjectRequest, request_bytes: usize) -> OnWorke
     };
     // One budget for the whole call, the credential check included.
     step_budget::run_within(WORKER_STEPS_MAX, || {
+        match remembered::read_as_remembered(&mut conn, app, &request, Place::Worker) {
+            Remembered::Answered(identity, step) => return OnWorker::Settled(identity, step),
+            // The guard failed, the check after the read found another caller or none, or the read did not
+            // finish here: the pool decides.
+            Remembered::Checked(_) | Remembered::Unfinished => return OnWorker::Declined(request),
+            Remembered::NotTaken => {}
+        }
         // Only a secret verified before (no argon2 on the worker).
         let Ok(Some(identity)) = request.credential.check_remembered(app, &mut conn, request.client) else {
             return OnWorker::Declined(request);
@@ -563,5 +572,6 @@ pub async fn call_session_model(
 }
 
 mod pool;
+mod remembered;
 #[cfg(test)]
 mod tests;

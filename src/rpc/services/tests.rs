@@ -93,19 +93,13 @@ fn what_the_worker_may_not_answer_goes_to_the_pool_untouched_or_planned() {
     let dir = std::env::temp_dir().join(format!("bankbridge-on-worker-large-{}", std::process::id()));
     let (app, uid, key) = bridge(&dir, 3000);
     // Over the step budget: interrupted on the worker, then answered in full on the blocking pool.
-    let OnWorker::Settled(identity, Step::Continue(planned)) =
-        on_worker_call(&app, uid, &key, search_read(uid, &key), 600)
-    else {
+    let OnWorker::Declined(request) = on_worker_call(&app, uid, &key, search_read(uid, &key), 600) else {
         panic!("a search_read of 3,000 records goes on to the pool");
     };
-    assert_eq!(identity.uid, uid);
-    let answer = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(run_planned(&app, planned))
-        .expect("answer");
-    assert_eq!(records(&answer), 3000);
+    let mut conn = app.pool.get().expect("connection");
+    let (identity, found) = answered_records(pool::on_pool(&mut conn, &app, request));
+    assert_eq!((identity.uid, found), (uid, 3000));
+    drop(conn);
     // The interrupted read left its reader usable: a small read is answered on the worker again.
     let mut small = search_read(uid, &key);
     small[6] = Value::map([("limit", Value::Int(5))]);
@@ -230,17 +224,10 @@ fn search_read_request(through: Through, uid: i64, key: &str) -> ObjectRequest {
 /// `on_pool` for `request` on `conn`, counting its statements.
 fn on_pool_counted(app: &App, conn: &mut AnyConnection, request: ObjectRequest) -> (Result<(Identity, Step)>, usize) {
     use diesel::connection::{Connection as _, InstrumentationEvent};
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let statements = Arc::new(AtomicUsize::new(0));
-    let counted = Arc::clone(&statements);
-    conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
-        if matches!(event, InstrumentationEvent::StartQuery { .. }) {
-            counted.fetch_add(1, Ordering::Relaxed);
-        }
-    });
+    let statements = counting(conn);
     let outcome = pool::on_pool(conn, app, request);
     conn.set_instrumentation(|_: InstrumentationEvent<'_>| {});
-    (outcome, statements.load(Ordering::Relaxed))
+    (outcome, statements.load(std::sync::atomic::Ordering::Relaxed))
 }
 
 fn answered_records(outcome: Result<(Identity, Step)>) -> (Identity, usize) {
@@ -252,18 +239,97 @@ fn answered_records(outcome: Result<(Identity, Step)>) -> (Identity, usize) {
     }
 }
 
-/// On PostgreSQL, where each statement is a round trip, a `search_read` by a caller verified before (an
-/// XML-RPC uid and key, or a JSON-2 bearer key) takes no statement for the credential check: the caller's
+/// On the blocking pool, a `search_read` by a caller verified before (an XML-RPC uid and key, or a JSON-2
+/// bearer key) takes no statement for the credential check (on PostgreSQL a round trip): the caller's
 /// user row is checked by the read itself. When that row changed since (moved to another company,
 /// disabled), the read's answer is not used and the usual check decides.
 #[test]
-fn a_remembered_caller_is_checked_by_its_read_itself_on_postgres() {
+fn a_remembered_caller_is_checked_by_its_read_itself_on_the_pool() {
+    let dir = std::env::temp_dir().join(format!("bankbridge-remembered-pool-{}", std::process::id()));
     for through in [Through::XmlRpc, Through::Json2] {
-        let Some(url) = crate::db::test_db::postgres(&format!("remembered_read_{through:?}").to_lowercase()) else {
-            return;
-        };
-        remembered_caller_checked_by_its_read(&url, through);
+        let file = dir.join(format!("{through:?}.db")).to_string_lossy().into_owned();
+        std::fs::create_dir_all(&dir).expect("dir");
+        remembered_caller_checked_by_its_read(&DatabaseUrl::Sqlite(file), through);
+        if let Some(url) = crate::db::test_db::postgres(&format!("remembered_read_{through:?}").to_lowercase()) {
+            remembered_caller_checked_by_its_read(&url, through);
+        }
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// On the HTTP worker (SQLite) too: a remembered caller's `search_read` is its two statements (the read
+/// with the caller's row in it, and the link's name), not a third for the check; a caller moved to another
+/// company never gets the first company's records there, and a disabled one is not answered there.
+#[test]
+fn a_remembered_caller_is_checked_by_its_read_itself_on_the_worker() {
+    use diesel::RunQueryDsl;
+    for through in [Through::XmlRpc, Through::Json2] {
+        let dir = std::env::temp_dir().join(format!("bankbridge-remembered-worker-{through:?}-{}", std::process::id()));
+        let (app, uid, key) = bridge(&dir, 3);
+        let mut conn = app.pool.get().expect("connection");
+        app.auth.check_bearer(&mut conn, &key, LOCAL).expect("check").expect("a valid key");
+        let read = || on_worker_counted(&app, search_read_request(through, uid, &key));
+        let (settled, statements) = read();
+        let (identity, found) = worker_records(settled).expect("answered on the worker");
+        assert_eq!((identity.uid, found), (uid, 3), "{through:?}");
+        assert_eq!(statements, 2, "statements of a remembered caller's search_read on the worker through {through:?}");
+
+        crate::auth::add_user(&mut conn, "olga", "Globex", None).expect("user");
+        diesel::sql_query(
+            "UPDATE users SET company_id = (SELECT company_id FROM users WHERE login = 'olga') WHERE login = 'admin'",
+        )
+        .execute(&mut conn)
+        .expect("move");
+        if let Some((moved, found)) = worker_records(read().0) {
+            assert_ne!(moved.company_id, identity.company_id, "{through:?}");
+            assert_eq!(found, 0, "Globex has no accounts ({through:?})");
+        }
+        // Back, and verified again (as the pool does when the worker declines): answered on the worker again.
+        diesel::sql_query("UPDATE users SET company_id = 1 WHERE login = 'admin'").execute(&mut conn).expect("back");
+        search_read_request(through, uid, &key).credential.check(&app, &mut conn, LOCAL).expect("verified again");
+        assert_eq!(worker_records(read().0), Some((identity, 3)), "{through:?}");
+        diesel::sql_query("UPDATE users SET active = FALSE WHERE login = 'admin'").execute(&mut conn).expect("disable");
+        assert_eq!(worker_records(read().0), None, "a disabled caller is not answered on the worker ({through:?})");
+        drop(conn);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// `on_worker` for `request`, counting the statements of the worker's reader.
+fn on_worker_counted(app: &App, request: ObjectRequest) -> (OnWorker, usize) {
+    let readers = app.readers.as_ref().expect("readers");
+    let statements = counting(&mut readers.get().expect("reader"));
+    let outcome = on_worker(app, request, 100);
+    diesel::Connection::set_instrumentation(
+        &mut *readers.get().expect("reader"),
+        |_: diesel::connection::InstrumentationEvent<'_>| {},
+    );
+    (outcome, statements.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+/// The caller and the number of records, when the worker answered a read.
+fn worker_records(outcome: OnWorker) -> Option<(Identity, usize)> {
+    match outcome {
+        OnWorker::Settled(identity, Step::Answered(Ok(value))) => Some((identity, records(&value))),
+        OnWorker::Settled(_, Step::Answered(Err(e))) => panic!("the read failed on the worker: {e}"),
+        OnWorker::Settled(_, Step::Continue(_)) | OnWorker::Declined(_) => None,
+    }
+}
+
+/// Counts the statements `conn` starts from now on, but for the transaction's own (SQLite runs a read's
+/// statements in one transaction, PostgreSQL a read's each on its own).
+fn counting(conn: &mut AnyConnection) -> Arc<std::sync::atomic::AtomicUsize> {
+    use diesel::connection::{Connection as _, InstrumentationEvent};
+    let statements = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = Arc::clone(&statements);
+    conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+        if let InstrumentationEvent::StartQuery { query, .. } = event {
+            if !matches!(query.to_string().as_str(), "BEGIN" | "COMMIT" | "ROLLBACK") {
+                counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    });
+    statements
 }
 
 fn remembered_caller_checked_by_its_read(url: &DatabaseUrl, through: Through) {

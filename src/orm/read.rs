@@ -200,7 +200,8 @@ impl Orm<'_> {
         let mut found = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(IDS_PER_STATEMENT) {
             let mut sql = Sql::new(self.backend);
-            sql.push(&format!("SELECT t.id AS id FROM {} t WHERE t.id IN ({})", model.table, join_ids(chunk)));
+            sql.push(&format!("SELECT t.id AS id FROM {} t WHERE ", model.table));
+            sql.push_id_in("t.id", chunk);
             self.push_scope(model, "t", &mut sql);
             found.extend(sql.load_ids(conn)?);
         }
@@ -230,7 +231,8 @@ impl Orm<'_> {
             sql.push("SELECT ");
             sql.push(&select);
             push_guard_column(&mut sql, guard);
-            sql.push(&format!(" FROM {} t WHERE t.id IN ({})", model.table, join_ids(chunk)));
+            sql.push(&format!(" FROM {} t WHERE ", model.table));
+            sql.push_id_in("t.id", chunk);
             self.push_scope(model, "t", &mut sql);
             let mut rows = sql.load_rows(conn)?;
             if guard.is_some() {
@@ -305,20 +307,6 @@ const IDS_PER_STATEMENT: usize = 10_000;
 /// The stored columns as rows are selected: `id` first.
 fn column_names(model: &Model) -> Vec<&'static str> {
     model.columns().map(|f| f.name).collect()
-}
-
-pub fn join_ids(ids: &[i64]) -> String {
-    if ids.is_empty() {
-        return "NULL".to_string();
-    }
-    let mut s = String::with_capacity(ids.len() * 6);
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            s.push(',');
-        }
-        s.push_str(&id.to_string());
-    }
-    s
 }
 
 /// One term of an `order` specification.

@@ -6,7 +6,7 @@ use crate::db::AnyConnection;
 use crate::error::{Error, Result};
 use crate::orm::access::Operation;
 use crate::orm::model::{CompanyScope, Model};
-use crate::orm::read::{join_ids, Orm};
+use crate::orm::read::Orm;
 use crate::orm::sql::{Sql, SqlValue};
 
 /// Odoo's missing error for records that are gone (`(Record: model(1, 2), User: 7)` as Python prints them).
@@ -43,11 +43,8 @@ impl Orm<'_> {
         let mut foreign = false;
         for chunk in unique.chunks(10_000) {
             let mut sql = Sql::new(self.backend);
-            sql.push(&format!(
-                "SELECT t.id AS id, CAST(t.{column} AS TEXT) AS label FROM {} t WHERE t.id IN ({})",
-                model.table,
-                join_ids(chunk)
-            ));
+            sql.push(&format!("SELECT t.id AS id, CAST(t.{column} AS TEXT) AS label FROM {} t WHERE ", model.table));
+            sql.push_id_in("t.id", chunk);
             for (id, owner) in sql.load_id_texts(conn)? {
                 found.push(id);
                 foreign |= owner.and_then(|o| o.parse::<i64>().ok()) != Some(self.env.company_id);

@@ -10,7 +10,7 @@ use crate::orm::args::{invalid_field, Env};
 use crate::orm::convert::{coerce_for_write, id_list};
 use crate::orm::domain::operand::like_text;
 use crate::orm::model::{CompanyScope, Default, Field, FieldType, Model};
-use crate::orm::read::{join_ids, Orm};
+use crate::orm::read::Orm;
 use crate::orm::sql::{Sql, SqlValue};
 use crate::types::time::now_string;
 use crate::types::Value;
@@ -209,11 +209,9 @@ impl Orm<'_> {
                 sql.bind(v.clone());
                 sql.push(", ");
             }
-            sql.push(&format!(
-                "p.id FROM {} p WHERE p.id IN ({}) ORDER BY p.id RETURNING id",
-                model.table,
-                join_ids(chunk)
-            ));
+            sql.push(&format!("p.id FROM {} p WHERE ", model.table));
+            sql.push_id_in("p.id", chunk);
+            sql.push(" ORDER BY p.id RETURNING id");
             created.extend(sql.load_ids(conn)?);
         }
         for (field, value) in commands {
@@ -255,7 +253,8 @@ impl Orm<'_> {
                 sql.push(&format!("{name} = "));
                 sql.bind(v);
             }
-            sql.push(&format!(" WHERE id IN ({})", join_ids(ids)));
+            sql.push(" WHERE ");
+            sql.push_id_in("id", ids);
             sql.execute(conn)?;
         }
         let mut budget = MAX_X2MANY_CREATES;
@@ -273,7 +272,8 @@ impl Orm<'_> {
         let visible = self.visible_ids(conn, model, ids)?;
         for chunk in visible.chunks(10_000) {
             let mut sql = Sql::new(self.backend);
-            sql.push(&format!("DELETE FROM {} WHERE id IN ({})", model.table, join_ids(chunk)));
+            sql.push(&format!("DELETE FROM {} WHERE ", model.table));
+            sql.push_id_in("id", chunk);
             sql.execute(conn)?;
         }
         Ok(())
@@ -363,9 +363,11 @@ impl Orm<'_> {
         check_access(comodel, Operation::Unlink)?;
         for chunk in parents.chunks(10_000) {
             let mut sql = Sql::new(self.backend);
-            sql.push(&format!("DELETE FROM {} WHERE {inverse} IN ({})", comodel.table, join_ids(chunk)));
+            sql.push(&format!("DELETE FROM {} WHERE ", comodel.table));
+            sql.push_id_in(inverse, chunk);
             if !keep.is_empty() {
-                sql.push(&format!(" AND id NOT IN ({})", join_ids(keep)));
+                sql.push(" AND ");
+                sql.push_id_not_in("id", keep);
             }
             self.push_scope(comodel, comodel.table, &mut sql);
             sql.execute(conn)?;
@@ -408,7 +410,8 @@ impl Orm<'_> {
             sql.push(&format!("{} = ", field.name));
             sql.bind(v);
         }
-        sql.push(&format!(" WHERE id IN ({})", join_ids(ids)));
+        sql.push(" WHERE ");
+        sql.push_id_in("id", ids);
         self.push_scope(model, model.table, &mut sql);
         sql.execute(conn)?;
         Ok(())

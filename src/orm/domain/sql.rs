@@ -147,15 +147,15 @@ fn leaf_sql(
                 }
                 Value::List(items) => {
                     let ids = record_ids(items)?;
-                    sql.push(&if ids.is_empty() {
-                        "1=0".to_string()
+                    if ids.is_empty() {
+                        sql.push("1=0");
                     } else {
-                        format!("{sub}.id IN ({})", join_ids(&ids))
-                    });
+                        sql.push_id_in(&format!("{sub}.id"), &ids);
+                    }
                 }
                 single => {
                     let ids = record_ids(std::slice::from_ref(single))?;
-                    sql.push(&format!("{sub}.id IN ({})", join_ids(&ids)));
+                    sql.push_id_in(&format!("{sub}.id"), &ids);
                 }
             }
             sql.push(")");
@@ -198,13 +198,6 @@ fn record_ids(items: &[Value]) -> Result<Vec<i64>> {
             })
         })
         .collect()
-}
-
-fn join_ids(ids: &[i64]) -> String {
-    if ids.is_empty() {
-        return "NULL".to_string();
-    }
-    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
 }
 
 /// The column as PostgreSQL's `::text` renders it, the same on both backends: what like operators compare.
@@ -258,19 +251,24 @@ fn column_sql(
             }
             let (params, check_null) = in_params(ftype, items)?;
             sql.push("(");
+            let ints: Option<Vec<i64>> =
+                params.iter().map(|p| if let SqlValue::Int(n) = p { Some(*n) } else { None }).collect();
             if params.is_empty() {
                 sql.push(if negate { "1=1" } else { "1=0" });
+            } else if let Some(ints) = ints {
+                // Ids and numbers bound as one list: the same statement text whatever the client lists.
+                if negate {
+                    sql.push_id_not_in(&col, &ints);
+                } else {
+                    sql.push_id_in(&col, &ints);
+                }
             } else {
                 sql.push(&format!("{col} {}IN (", if negate { "NOT " } else { "" }));
                 for (i, param) in params.into_iter().enumerate() {
                     if i > 0 {
                         sql.push(",");
                     }
-                    match param {
-                        // Integers are rendered from parsed i64s, never from client text.
-                        SqlValue::Int(n) => sql.push(&n.to_string()),
-                        other => sql.bind(other),
-                    }
+                    sql.bind(param);
                 }
                 sql.push(")");
             }

@@ -13,7 +13,7 @@ use crate::orm::model::{Field, FieldType, Model};
 use crate::orm::sql::Sql;
 use crate::types::{Member, Records, Value};
 
-use super::{column_names, join_ids, Orm, IDS_PER_STATEMENT};
+use super::{column_names, Orm, IDS_PER_STATEMENT};
 
 impl Orm<'_> {
     /// Builds the records of stored rows (cells in `column_names` order, id first), each in its row's own
@@ -151,11 +151,11 @@ impl Orm<'_> {
             let mut sql = Sql::new(self.backend);
             let (joins, order) = self.order_clause(comodel, None)?;
             sql.push(&format!(
-                "SELECT t.{inverse} AS id, CAST(t.id AS TEXT) AS label FROM {} t{joins} WHERE t.{inverse} IN ({}) \
-                 ORDER BY {order}",
-                comodel.table,
-                join_ids(chunk),
+                "SELECT t.{inverse} AS id, CAST(t.id AS TEXT) AS label FROM {} t{joins} WHERE ",
+                comodel.table
             ));
+            sql.push_id_in(&format!("t.{inverse}"), chunk);
+            sql.push(&format!(" ORDER BY {order}"));
             for (parent, child) in sql.load_id_texts(conn)? {
                 if let Some(child) = child {
                     let child = child.parse().map_err(|e| Error::internal("reading one2many ids", e))?;
@@ -197,12 +197,10 @@ impl Orm<'_> {
                     sql.push(" UNION ALL ");
                 }
                 sql.push(&format!(
-                    "SELECT CAST({part} AS BIGINT) AS part, t.id AS id, CAST(t.{} AS TEXT) AS label FROM {} t \
-                     WHERE t.id IN ({})",
-                    model.rec_name,
-                    model.table,
-                    join_ids(chunk)
+                    "SELECT CAST({part} AS BIGINT) AS part, t.id AS id, CAST(t.{} AS TEXT) AS label FROM {} t WHERE ",
+                    model.rec_name, model.table,
                 ));
+                sql.push_id_in("t.id", chunk);
                 listed += chunk.len();
             }
             for (part, id, label) in sql.load_part_id_texts(conn)? {

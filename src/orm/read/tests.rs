@@ -128,3 +128,111 @@ fn display_names_of_several_models_come_back_to_their_own_part() {
         );
     }
 }
+
+/// The ids a statement looks up are bound, not written into its text: reading other records (their
+/// fields, related names and one2many ids, or a domain naming ids) runs the very same statement texts,
+/// each prepared once per connection. With the ids in the text, every id list was one more statement to
+/// prepare, and once the cache's texts were taken every new one was prepared again at each run.
+#[test]
+fn reads_of_other_ids_run_the_same_statement_texts_on_sqlite() {
+    reads_of_other_ids_run_the_same_statement_texts(&test_db::sqlite("read-bound-ids"));
+}
+
+#[test]
+fn reads_of_other_ids_run_the_same_statement_texts_on_postgres() {
+    if let Some(url) = test_db::postgres("read_bound_ids") {
+        reads_of_other_ids_run_the_same_statement_texts(&url);
+    }
+}
+
+fn reads_of_other_ids_run_the_same_statement_texts(url: &DatabaseUrl) {
+    use diesel::connection::{Connection as _, InstrumentationEvent};
+    use std::sync::{Arc, Mutex};
+    let pool = db::connect(url, 1).expect("db");
+    let mut conn = pool.get().expect("connection");
+    crate::auth::add_user(&mut conn, "admin", "My Company", None).expect("user");
+    let registry = crate::models::registry();
+    let mut links = Vec::new();
+    for name in ["First bank", "Second bank", "Third bank"] {
+        let link = Value::map([("name", Value::str(name))]);
+        let link = call_generic(&registry, &mut conn, &call("account.online.link", "create", vec![link], vec![]));
+        let Ok(Value::Int(link)) = link else { panic!("link id: {link:?}") };
+        let account =
+            Value::map([("name", Value::str(format!("{name} account"))), ("account_online_link_id", Value::Int(link))]);
+        call_generic(&registry, &mut conn, &call("account.online.account", "create", vec![account], vec![]))
+            .expect("account");
+        links.push(link);
+    }
+    let texts = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&texts);
+    conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+        if let InstrumentationEvent::StartQuery { query, .. } = event {
+            let text = query.to_string();
+            // Without the values bound (diesel writes them after the text).
+            let text = text.split(" -- binds: ").next().unwrap_or_default().to_string();
+            seen.lock().expect("texts").push(text);
+        }
+    });
+    let mut statements_of = |ids: &[i64]| -> Vec<String> {
+        let ids = Value::List(ids.iter().copied().map(Value::Int).collect());
+        let link_fields = ("fields", names(&["name", "account_online_account_ids"]));
+        let account_fields = ("fields", names(&["name", "account_online_link_id"]));
+        for c in [
+            call("account.online.link", "read", vec![ids.clone()], vec![link_fields]),
+            call(
+                "account.online.account",
+                "search_read",
+                vec![Value::List(vec![Value::List(vec![
+                    Value::str("account_online_link_id"),
+                    Value::str("in"),
+                    ids.clone(),
+                ])])],
+                vec![account_fields],
+            ),
+            call(
+                "account.online.link",
+                "search_read",
+                vec![Value::List(vec![Value::List(vec![
+                    Value::str("account_online_account_ids"),
+                    Value::str("in"),
+                    ids,
+                ])])],
+                vec![("fields", names(&["name"]))],
+            ),
+        ] {
+            call_generic(&registry, &mut conn, &c).expect("read");
+        }
+        std::mem::take(&mut *texts.lock().expect("texts"))
+    };
+    // As many ids, other ids (SQLite's texts depend on the count rounded up to a power of two; see
+    // `orm::sql`'s test).
+    let first = statements_of(&links[..1]);
+    assert!(first.len() >= 5, "{first:#?}");
+    assert_eq!(first, statements_of(&links[2..]), "reading another id ran other statement texts");
+    assert_eq!(statements_of(&links[..2]), statements_of(&links[1..]), "reading other ids ran other statement texts");
+}
+
+/// Long id lists (a domain may hold several of 30,000 values) stay within SQLite's 32,766 parameters.
+#[test]
+fn a_domain_with_two_lists_of_thirty_thousand_ids_is_answered_on_sqlite() {
+    let pool = db::connect(&test_db::sqlite("read-long-id-lists"), 1).expect("db");
+    let mut conn = pool.get().expect("connection");
+    crate::auth::add_user(&mut conn, "admin", "My Company", None).expect("user");
+    let registry = crate::models::registry();
+    let link = Value::map([("name", Value::str("Bank"))]);
+    let link = call_generic(&registry, &mut conn, &call("account.online.link", "create", vec![link], vec![]));
+    let Ok(Value::Int(link)) = link else { panic!("link id: {link:?}") };
+    let account = Value::map([("name", Value::str("Checking")), ("account_online_link_id", Value::Int(link))]);
+    call_generic(&registry, &mut conn, &call("account.online.account", "create", vec![account], vec![]))
+        .expect("account");
+    let ids = Value::List((1..=30_000).map(Value::Int).collect());
+    let term = |field: &str| Value::List(vec![Value::str(field), Value::str("in"), ids.clone()]);
+    let domain = Value::List(vec![term("id"), term("account_online_link_id")]);
+    let found = call_generic(
+        &registry,
+        &mut conn,
+        &call("account.online.account", "search_read", vec![domain], vec![("fields", names(&["name"]))]),
+    )
+    .expect("search_read");
+    assert_eq!(found.list_len(), Some(1), "{found:?}");
+}

@@ -218,7 +218,8 @@ impl Orm<'_> {
         fields: &[&Field],
         classic: bool,
     ) -> Result<Records> {
-        let select = select_columns("t", &column_names(model));
+        let columns = columns_for(model, fields);
+        let select = select_columns("t", &columns);
         let mut by_id: HashMap<i64, Vec<Value>> = HashMap::with_capacity(ids.len());
         let mut unique = ids.to_vec();
         unique.sort_unstable();
@@ -249,7 +250,7 @@ impl Orm<'_> {
         let not_found: Vec<i64> = ids_to_fetch.iter().copied().filter(|id| !by_id.contains_key(id)).collect();
         self.check_rules(conn, model, &not_found, crate::orm::access::Operation::Read)?;
         let rows = ids.iter().filter_map(|id| by_id.get(id).cloned()).collect();
-        self.records(conn, model, rows, fields, classic)
+        self.records(conn, model, rows, &columns, fields, classic)
     }
 
     /// `search_read` in one query: the search's rows are read as they are found, not looked up again by id.
@@ -261,7 +262,8 @@ impl Orm<'_> {
         fields: &[&Field],
         classic: bool,
     ) -> Result<Records> {
-        let select = select_columns("t", &column_names(model));
+        let columns = columns_for(model, fields);
+        let select = select_columns("t", &columns);
         let expected = search.limit.and_then(|limit| usize::try_from(limit).ok()).unwrap_or(0);
         // The caller's guard row, when the caller gives one, is checked by this statement (a last cell per
         // row), not by one of its own.
@@ -270,7 +272,7 @@ impl Orm<'_> {
         if guard.is_some() {
             self.take_guard_cells(&mut rows);
         }
-        self.records(conn, model, rows, fields, classic)
+        self.records(conn, model, rows, &columns, fields, classic)
     }
 
     /// The caller's guard row (`Env::guard`), which a read checks in its own statement.
@@ -304,9 +306,18 @@ fn push_guard_column(sql: &mut Sql, guard: Option<&RowGuard>) {
 /// Most ids one statement lists (`IN (…)`).
 const IDS_PER_STATEMENT: usize = 10_000;
 
-/// The stored columns as rows are selected: `id` first.
-fn column_names(model: &Model) -> Vec<&'static str> {
-    model.columns().map(|f| f.name).collect()
+/// The stored columns a read of `fields` selects, in the model's order, `id` first: each stored field
+/// asked for, and the name field when `display_name` is (made from it). Columns nobody asked for are
+/// neither read nor decoded.
+fn columns_for(model: &Model, fields: &[&Field]) -> Vec<&'static str> {
+    let display_name = fields.iter().any(|f| f.name == "display_name");
+    model
+        .columns()
+        .filter(|c| {
+            c.name == "id" || (display_name && c.name == model.rec_name) || fields.iter().any(|f| f.name == c.name)
+        })
+        .map(|c| c.name)
+        .collect()
 }
 
 /// One term of an `order` specification.

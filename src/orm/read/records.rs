@@ -13,10 +13,10 @@ use crate::orm::model::{Field, FieldType, Model};
 use crate::orm::sql::Sql;
 use crate::types::{Member, Records, Value};
 
-use super::{column_names, Orm, IDS_PER_STATEMENT};
+use super::{Orm, IDS_PER_STATEMENT};
 
 impl Orm<'_> {
-    /// Builds the records of stored rows (cells in `column_names` order, id first), each in its row's own
+    /// Builds the records of stored rows (cells in `columns` order, id first), each in its row's own
     /// buffer: related display names and one2many ids are fetched once per field for all rows. Nothing two
     /// members or records share is copied per record (`Member`): a display name is the name member it
     /// repeats, and a many2one's `[id, name]` pair is built once per related record.
@@ -25,6 +25,7 @@ impl Orm<'_> {
         conn: &mut AnyConnection,
         model: &Model,
         mut rows: Vec<Vec<Value>>,
+        columns: &[&str],
         fields: &[&Field],
         classic: bool,
     ) -> Result<Records> {
@@ -35,7 +36,6 @@ impl Orm<'_> {
             return Ok(Records::new(names, rows));
         }
         let row_id = |row: &Vec<Value>| row.first().and_then(Value::as_i64).unwrap_or(0);
-        let columns = column_names(model);
         let column = |name: &str| columns.iter().position(|c| *c == name);
         let rec_name_idx = column(model.rec_name);
 

@@ -236,3 +236,39 @@ fn a_domain_with_two_lists_of_thirty_thousand_ids_is_answered_on_sqlite() {
     .expect("search_read");
     assert_eq!(found.list_len(), Some(1), "{found:?}");
 }
+
+/// A read selects the columns its fields need and no other: the name field for `display_name`, a
+/// many2one's id column for its pair, nothing for a one2many but `id`.
+#[test]
+fn a_read_selects_only_the_columns_its_fields_need() {
+    use diesel::connection::{Connection as _, InstrumentationEvent};
+    use std::sync::{Arc, Mutex};
+    let pool = db::connect(&test_db::sqlite("read-columns"), 1).expect("db");
+    let mut conn = pool.get().expect("connection");
+    crate::auth::add_user(&mut conn, "admin", "My Company", None).expect("user");
+    let registry = crate::models::registry();
+    let link = Value::map([("name", Value::str("Bank"))]);
+    call_generic(&registry, &mut conn, &call("account.online.link", "create", vec![link], vec![])).expect("link");
+    let texts = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&texts);
+    conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+        if let InstrumentationEvent::StartQuery { query, .. } = event {
+            seen.lock().expect("texts").push(query.to_string());
+        }
+    });
+    for (fields, select) in [
+        (&["display_name"][..], "SELECT t.id, t.name FROM online_links t"),
+        (&["state", "company_id"], "SELECT t.id, t.state, t.company_id FROM online_links t"),
+        (&["account_online_account_ids"], "SELECT t.id FROM online_links t"),
+    ] {
+        let found = call_generic(
+            &registry,
+            &mut conn,
+            &call("account.online.link", "search_read", vec![Value::List(vec![])], vec![("fields", names(fields))]),
+        )
+        .expect("search_read");
+        assert_eq!(found.list_len(), Some(1));
+        let texts = std::mem::take(&mut *texts.lock().expect("texts"));
+        assert!(texts.iter().any(|t| t.starts_with(select)), "{fields:?}: {texts:#?}");
+    }
+}

@@ -101,19 +101,10 @@ impl Sql {
     }
 
     fn push_id_list(&mut self, expr: &str, ids: &[i64], negated: bool) {
-        use std::fmt::Write as _;
         let not = if negated { "NOT " } else { "" };
         match self.backend {
             Backend::Postgres => {
-                let mut list = String::with_capacity(2 + ids.len() * 4);
-                list.push('{');
-                for (i, id) in ids.iter().enumerate() {
-                    if i > 0 {
-                        list.push(',');
-                    }
-                    let _ = write!(list, "{id}");
-                }
-                list.push('}');
+                let list = delimited_ids(ids, '{', '}');
                 // A subquery, not `= ANY(…)`: the cast from the bound text is not folded when the statement is
                 // planned, so `= ANY` compared every row with every id (1.2 s for 6,000 of each), where
                 // this is a hashed or indexed semi-join.
@@ -122,15 +113,7 @@ impl Sql {
                 self.push(" AS BIGINT[])))");
             }
             Backend::Sqlite if ids.len() > SQLITE_IDS_AS_PARAMETERS_MAX => {
-                let mut list = String::with_capacity(2 + ids.len() * 4);
-                list.push('[');
-                for (i, id) in ids.iter().enumerate() {
-                    if i > 0 {
-                        list.push(',');
-                    }
-                    let _ = write!(list, "{id}");
-                }
-                list.push(']');
+                let list = delimited_ids(ids, '[', ']');
                 self.push(&format!("{expr} {not}IN (SELECT value FROM json_each("));
                 self.bind(SqlValue::Text(list));
                 self.push("))");
@@ -258,6 +241,21 @@ pub fn select_columns(alias: &str, columns: &[&str]) -> String {
         out.push_str(column);
     }
     out
+}
+
+/// `ids` between `open` and `close`, comma-separated: a PostgreSQL array literal (`{…}`) or a JSON list (`[…]`).
+fn delimited_ids(ids: &[i64], open: char, close: char) -> String {
+    use std::fmt::Write as _;
+    let mut list = String::with_capacity(2 + ids.len() * 4);
+    list.push(open);
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            list.push(',');
+        }
+        let _ = write!(list, "{id}");
+    }
+    list.push(close);
+    list
 }
 
 /// Most ids `push_id_in` binds one by one on SQLite (a power of two); a longer list is one JSON value.

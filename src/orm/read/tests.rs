@@ -22,6 +22,36 @@ fn names(list: &[&str]) -> Value {
     Value::List(list.iter().map(|n| Value::str(*n)).collect())
 }
 
+/// A connection to a fresh database at `url` with its first user (uid 1, company 1), as `call` runs.
+fn admin_connection(url: &DatabaseUrl) -> db::DbConn {
+    let pool = db::connect(url, 1).expect("db");
+    let mut conn = pool.get().expect("connection");
+    crate::auth::add_user(&mut conn, "admin", "My Company", None).expect("user");
+    conn
+}
+
+/// Creates one record; returns its id.
+fn create(registry: &crate::orm::Registry, conn: &mut db::AnyConnection, model: &'static str, values: Value) -> i64 {
+    match call_generic(registry, conn, &call(model, "create", vec![values], vec![])) {
+        Ok(Value::Int(id)) => id,
+        other => panic!("{model} create: {other:?}"),
+    }
+}
+
+/// The texts of the statements `conn` runs from now on, without the values bound (diesel writes them after).
+fn statement_texts(conn: &mut db::AnyConnection) -> std::sync::Arc<std::sync::Mutex<Vec<String>>> {
+    use diesel::connection::{Connection as _, InstrumentationEvent};
+    let texts = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = std::sync::Arc::clone(&texts);
+    conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+        if let InstrumentationEvent::StartQuery { query, .. } = event {
+            let text = query.to_string();
+            seen.lock().expect("texts").push(text.split(" -- binds: ").next().unwrap_or_default().to_string());
+        }
+    });
+    texts
+}
+
 #[test]
 fn display_names_and_related_pairs_read_as_odoo_answers_them_on_sqlite() {
     display_names_and_related_pairs(&test_db::sqlite("read-shared"));
@@ -146,33 +176,17 @@ fn reads_of_other_ids_run_the_same_statement_texts_on_postgres() {
 }
 
 fn reads_of_other_ids_run_the_same_statement_texts(url: &DatabaseUrl) {
-    use diesel::connection::{Connection as _, InstrumentationEvent};
-    use std::sync::{Arc, Mutex};
-    let pool = db::connect(url, 1).expect("db");
-    let mut conn = pool.get().expect("connection");
-    crate::auth::add_user(&mut conn, "admin", "My Company", None).expect("user");
+    let mut conn = admin_connection(url);
     let registry = crate::models::registry();
     let mut links = Vec::new();
     for name in ["First bank", "Second bank", "Third bank"] {
-        let link = Value::map([("name", Value::str(name))]);
-        let link = call_generic(&registry, &mut conn, &call("account.online.link", "create", vec![link], vec![]));
-        let Ok(Value::Int(link)) = link else { panic!("link id: {link:?}") };
+        let link = create(&registry, &mut conn, "account.online.link", Value::map([("name", Value::str(name))]));
         let account =
             Value::map([("name", Value::str(format!("{name} account"))), ("account_online_link_id", Value::Int(link))]);
-        call_generic(&registry, &mut conn, &call("account.online.account", "create", vec![account], vec![]))
-            .expect("account");
+        create(&registry, &mut conn, "account.online.account", account);
         links.push(link);
     }
-    let texts = Arc::new(Mutex::new(Vec::new()));
-    let seen = Arc::clone(&texts);
-    conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
-        if let InstrumentationEvent::StartQuery { query, .. } = event {
-            let text = query.to_string();
-            // Without the values bound (diesel writes them after the text).
-            let text = text.split(" -- binds: ").next().unwrap_or_default().to_string();
-            seen.lock().expect("texts").push(text);
-        }
-    });
+    let texts = statement_texts(&mut conn);
     let mut statements_of = |ids: &[i64]| -> Vec<String> {
         let ids = Value::List(ids.iter().copied().map(Value::Int).collect());
         let link_fields = ("fields", names(&["name", "account_online_account_ids"]));
@@ -215,16 +229,11 @@ fn reads_of_other_ids_run_the_same_statement_texts(url: &DatabaseUrl) {
 /// Long id lists (a domain may hold several of 30,000 values) stay within SQLite's 32,766 parameters.
 #[test]
 fn a_domain_with_two_lists_of_thirty_thousand_ids_is_answered_on_sqlite() {
-    let pool = db::connect(&test_db::sqlite("read-long-id-lists"), 1).expect("db");
-    let mut conn = pool.get().expect("connection");
-    crate::auth::add_user(&mut conn, "admin", "My Company", None).expect("user");
+    let mut conn = admin_connection(&test_db::sqlite("read-long-id-lists"));
     let registry = crate::models::registry();
-    let link = Value::map([("name", Value::str("Bank"))]);
-    let link = call_generic(&registry, &mut conn, &call("account.online.link", "create", vec![link], vec![]));
-    let Ok(Value::Int(link)) = link else { panic!("link id: {link:?}") };
+    let link = create(&registry, &mut conn, "account.online.link", Value::map([("name", Value::str("Bank"))]));
     let account = Value::map([("name", Value::str("Checking")), ("account_online_link_id", Value::Int(link))]);
-    call_generic(&registry, &mut conn, &call("account.online.account", "create", vec![account], vec![]))
-        .expect("account");
+    create(&registry, &mut conn, "account.online.account", account);
     let ids = Value::List((1..=30_000).map(Value::Int).collect());
     let term = |field: &str| Value::List(vec![Value::str(field), Value::str("in"), ids.clone()]);
     let domain = Value::List(vec![term("id"), term("account_online_link_id")]);
@@ -241,21 +250,10 @@ fn a_domain_with_two_lists_of_thirty_thousand_ids_is_answered_on_sqlite() {
 /// many2one's id column for its pair, nothing for a one2many but `id`.
 #[test]
 fn a_read_selects_only_the_columns_its_fields_need() {
-    use diesel::connection::{Connection as _, InstrumentationEvent};
-    use std::sync::{Arc, Mutex};
-    let pool = db::connect(&test_db::sqlite("read-columns"), 1).expect("db");
-    let mut conn = pool.get().expect("connection");
-    crate::auth::add_user(&mut conn, "admin", "My Company", None).expect("user");
+    let mut conn = admin_connection(&test_db::sqlite("read-columns"));
     let registry = crate::models::registry();
-    let link = Value::map([("name", Value::str("Bank"))]);
-    call_generic(&registry, &mut conn, &call("account.online.link", "create", vec![link], vec![])).expect("link");
-    let texts = Arc::new(Mutex::new(Vec::new()));
-    let seen = Arc::clone(&texts);
-    conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
-        if let InstrumentationEvent::StartQuery { query, .. } = event {
-            seen.lock().expect("texts").push(query.to_string());
-        }
-    });
+    create(&registry, &mut conn, "account.online.link", Value::map([("name", Value::str("Bank"))]));
+    let texts = statement_texts(&mut conn);
     for (fields, select) in [
         (&["display_name"][..], "SELECT t.id, t.name FROM online_links t"),
         (&["state", "company_id"], "SELECT t.id, t.state, t.company_id FROM online_links t"),

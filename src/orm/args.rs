@@ -18,8 +18,8 @@ pub struct Env {
     pub company_id: i64,
     pub context: BTreeMap<String, Value>,
     pub serie: OdooSerie,
-    /// A row `search_read` and `read` check in their own statement on PostgreSQL (the caller's user row as
-    /// last verified), and what they found (`guard_seen`).
+    /// A row `search_read` and `read` check in their own statement (the caller's user row as last
+    /// verified), and what they found (`guard_seen`).
     pub guard: Option<RowGuard>,
     pub guard_seen: Cell<GuardSeen>,
 }

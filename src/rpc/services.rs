@@ -441,12 +441,16 @@ fn settle(
         Ok(planned) => return Step::Continue(planned),
     };
     let outcome = run_generic(conn, app, &call, operation);
-    // On the worker: over the budget, or a database failure (a lock it would have to wait for), is not
-    // the call's answer.
-    if place == Place::Worker && (step_budget::spent() || outcome.as_ref().is_err_and(Error::from_database)) {
+    if unfinished_at(place, &outcome) {
         return Step::Continue(Planned::Generic { call, operation });
     }
     Step::Answered(outcome)
+}
+
+/// Whether a call run at `place` left `outcome` without being the call's answer: on the worker, a call over
+/// the step budget, or a database failure (a lock it would have to wait for), runs again on the pool.
+fn unfinished_at(place: Place, outcome: &Result<Value>) -> bool {
+    place == Place::Worker && (step_budget::spent() || outcome.as_ref().is_err_and(Error::from_database))
 }
 
 /// Whether a generic method runs at `place`: the worker runs reads only; the pool runs any method but

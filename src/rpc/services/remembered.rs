@@ -3,12 +3,12 @@
 
 use crate::app::App;
 use crate::auth::Identity;
-use crate::db::{step_budget, AnyConnection};
+use crate::db::AnyConnection;
 use crate::error::{Error, Result};
 use crate::orm::access::{generic_operation, Operation};
 use crate::types::GuardSeen;
 
-use super::{plan_call, run_generic, Credential, ObjectRequest, Place, Planned, Step};
+use super::{plan_call, run_generic, unfinished_at, Credential, ObjectRequest, Place, Planned, Step};
 
 /// What `read_as_remembered` did.
 pub(super) enum Remembered {
@@ -25,10 +25,9 @@ pub(super) enum Remembered {
 /// A reading call by a caller whose secret was verified here before, run at `place` as that caller with
 /// its user row checked by the read's own statement (`Env::guard`): `search_read` and `read` then spend
 /// no statement on the credential check (on PostgreSQL a round trip; on SQLite, for a small read, a fifth
-/// of the call). A read that could not check it (another method, no
-/// row to carry it) is followed by the usual check, and its answer stands only if that check finds the
-/// same caller; a failed guard (the user disabled, its password, keys or company changed) leaves the
-/// answer unused and the usual check decides.
+/// of the call). A read that could not check it (another method, no row to carry it) is followed by the
+/// usual check, and its answer stands only if that check finds the same caller; a failed guard (the user
+/// disabled, its password, keys or company changed) leaves the answer unused and the usual check decides.
 pub(super) fn read_as_remembered(
     conn: &mut AnyConnection,
     app: &App,
@@ -57,7 +56,7 @@ pub(super) fn read_as_remembered(
     };
     call.env.guard = Some(remembered.user_row());
     let outcome = run_generic(conn, app, &call, operation);
-    if place == Place::Worker && (step_budget::spent() || outcome.as_ref().is_err_and(Error::from_database)) {
+    if unfinished_at(place, &outcome) {
         return Remembered::Unfinished;
     }
     match call.env.guard_seen.get() {

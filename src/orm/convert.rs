@@ -105,6 +105,21 @@ pub fn read_cell(ftype: FieldType, cell: Value) -> Value {
     }
 }
 
+/// `read_cell` on a cell where it stands: a cell already in its read format (most are) is left as it is.
+#[inline]
+pub fn read_cell_in_place(ftype: FieldType, cell: &mut Value) {
+    let as_read = match (ftype, &*cell) {
+        (FieldType::Boolean, value) => matches!(value, Value::Bool(_)),
+        (FieldType::Integer, value) => matches!(value, Value::Int(_)),
+        (FieldType::Float, value) => matches!(value, Value::Float(_)),
+        (FieldType::Many2one(_), Value::Int(_)) | (_, Value::Str(_)) => true,
+        _ => false,
+    };
+    if !as_read {
+        *cell = read_cell(ftype, std::mem::replace(cell, Value::Nil));
+    }
+}
+
 /// Most record ids one call may name (ids, x2many commands): a bigger list is refused with a clear fault
 /// instead of holding the write lock for a minute (the same bound as a domain's `in` list).
 pub const MAX_IDS_PER_CALL: usize = 30_000;
@@ -127,6 +142,37 @@ pub fn id_list(v: &Value) -> Result<Vec<i64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cell_converted_in_place_reads_as_read_cell_makes_it() {
+        let types = [
+            FieldType::Boolean,
+            FieldType::Integer,
+            FieldType::Float,
+            FieldType::Char,
+            FieldType::Text,
+            FieldType::Date,
+            FieldType::Datetime,
+            FieldType::Selection(&[("a", "A")]),
+            FieldType::Many2one("res.company"),
+        ];
+        let cells = [
+            Value::Nil,
+            Value::Bool(true),
+            Value::Int(0),
+            Value::Int(7),
+            Value::Float(2.5),
+            Value::str(""),
+            Value::str("text"),
+        ];
+        for ftype in types {
+            for cell in &cells {
+                let mut in_place = cell.clone();
+                read_cell_in_place(ftype, &mut in_place);
+                assert_eq!(in_place, read_cell(ftype, cell.clone()), "{ftype:?} {cell:?}");
+            }
+        }
+    }
 
     #[test]
     fn dates_and_datetimes_normalise() {

@@ -10,7 +10,7 @@ use crate::orm::domain::Domain;
 use crate::orm::model::{CompanyScope, Field, FieldType, Model};
 use crate::orm::registry::Registry;
 use crate::orm::serie::OdooSerie;
-use crate::orm::sql::{select_columns, Sql, SqlValue};
+use crate::orm::sql::{Sql, SqlValue};
 use crate::types::{GuardSeen, Records, RowGuard, Value};
 
 /// What `search` and `search_read` select: a domain and Odoo's paging (`offset`, `limit`, `order`).
@@ -218,8 +218,7 @@ impl Orm<'_> {
         fields: &[&Field],
         classic: bool,
     ) -> Result<Records> {
-        let columns = columns_for(model, fields);
-        let select = select_columns("t", &columns);
+        let layout = Layout::new(self.registry, model, fields, classic)?;
         let mut by_id: HashMap<i64, Vec<Value>> = HashMap::with_capacity(ids.len());
         let mut unique = ids.to_vec();
         unique.sort_unstable();
@@ -230,7 +229,7 @@ impl Orm<'_> {
             let guard = self.guard().filter(|_| n == 0);
             let mut sql = Sql::new(self.backend);
             sql.push("SELECT ");
-            sql.push(&select);
+            sql.push(layout.select());
             push_guard_column(&mut sql, guard);
             sql.push(&format!(" FROM {} t WHERE ", model.table));
             sql.push_id_in("t.id", chunk);
@@ -250,7 +249,7 @@ impl Orm<'_> {
         let not_found: Vec<i64> = ids_to_fetch.iter().copied().filter(|id| !by_id.contains_key(id)).collect();
         self.check_rules(conn, model, &not_found, crate::orm::access::Operation::Read)?;
         let rows = ids.iter().filter_map(|id| by_id.get(id).cloned()).collect();
-        self.records(conn, model, rows, &columns, fields, classic)
+        self.records(conn, layout, rows)
     }
 
     /// `search_read` in one query: the search's rows are read as they are found, not looked up again by id.
@@ -262,17 +261,16 @@ impl Orm<'_> {
         fields: &[&Field],
         classic: bool,
     ) -> Result<Records> {
-        let columns = columns_for(model, fields);
-        let select = select_columns("t", &columns);
+        let layout = Layout::new(self.registry, model, fields, classic)?;
         let expected = search.limit.and_then(|limit| usize::try_from(limit).ok()).unwrap_or(0);
         // The caller's guard row, when the caller gives one, is checked by this statement (a last cell per
         // row), not by one of its own.
         let guard = self.guard();
-        let mut rows = self.select_sql(&select, guard, model, search)?.load_rows_expecting(conn, expected)?;
+        let mut rows = self.select_sql(layout.select(), guard, model, search)?.load_rows_expecting(conn, expected)?;
         if guard.is_some() {
             self.take_guard_cells(&mut rows);
         }
-        self.records(conn, model, rows, &columns, fields, classic)
+        self.records(conn, layout, rows)
     }
 
     /// The caller's guard row (`Env::guard`), which a read checks in its own statement.
@@ -305,20 +303,6 @@ fn push_guard_column(sql: &mut Sql, guard: Option<&RowGuard>) {
 
 /// Most ids one statement lists (`IN (…)`).
 const IDS_PER_STATEMENT: usize = 10_000;
-
-/// The stored columns a read of `fields` selects, in the model's order, `id` first: each stored field
-/// asked for, and the name field when `display_name` is (made from it). Columns nobody asked for are
-/// neither read nor decoded.
-fn columns_for(model: &Model, fields: &[&Field]) -> Vec<&'static str> {
-    let display_name = fields.iter().any(|f| f.name == "display_name");
-    model
-        .columns()
-        .filter(|c| {
-            c.name == "id" || (display_name && c.name == model.rec_name) || fields.iter().any(|f| f.name == c.name)
-        })
-        .map(|c| c.name)
-        .collect()
-}
 
 /// One term of an `order` specification.
 struct OrderTerm<'s> {
@@ -373,5 +357,6 @@ fn parse_order(spec: &str) -> Result<Vec<OrderTerm<'_>>> {
 }
 
 mod records;
+use records::Layout;
 #[cfg(test)]
 mod tests;

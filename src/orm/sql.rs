@@ -187,7 +187,7 @@ impl Sql {
         Ok(self.into_query().load::<CountRow>(conn)?.first().map_or(0, |r| r.n))
     }
 
-    /// Rows as their native cells (see `select_columns`), in select-list order.
+    /// Rows as their native cells, in select-list order.
     pub fn load_rows(self, conn: &mut AnyConnection) -> Result<Vec<Vec<Value>>> {
         self.load_rows_expecting(conn, 0)
     }
@@ -227,20 +227,6 @@ impl Sql {
         }
         Ok(self.into_query().load::<IdText>(conn)?.into_iter().map(|r| (r.id, r.label)).collect())
     }
-}
-
-/// The select list of `columns` under `alias`, read back by `load_rows` in this order.
-pub fn select_columns(alias: &str, columns: &[&str]) -> String {
-    let mut out = String::with_capacity(columns.len() * 16);
-    for (i, column) in columns.iter().enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        out.push_str(alias);
-        out.push('.');
-        out.push_str(column);
-    }
-    out
 }
 
 /// `ids` between `open` and `close`, comma-separated: a PostgreSQL array literal (`{…}`) or a JSON list (`[…]`).
@@ -325,10 +311,6 @@ impl QueryFragment<MultiBackend> for Statement {
 /// Most rows `load_rows_expecting` makes room for ahead (a limit is the client's number).
 const ROWS_RESERVED_MAX: usize = 1000;
 
-/// Room left in each row for the members a record has beyond its row's columns (`display_name`, a
-/// one2many's ids): `orm::read` writes each record into the buffer its row was read into.
-const RECORD_MEMBERS_BEYOND_COLUMNS: usize = 2;
-
 /// A row of any shape, each cell decoded from the backend's own representation (SQLite's storage class,
 /// PostgreSQL's binary format by type oid) into `Value`: text is copied once, out of the driver's buffer.
 struct NativeRow(Vec<Value>);
@@ -336,7 +318,7 @@ struct NativeRow(Vec<Value>);
 impl FromSqlRow<Untyped, MultiBackend> for NativeRow {
     fn build_from_row<'a>(row: &impl diesel::row::Row<'a, MultiBackend>) -> diesel::deserialize::Result<Self> {
         let count = row.field_count();
-        let mut cells = Vec::with_capacity(count + RECORD_MEMBERS_BEYOND_COLUMNS);
+        let mut cells = Vec::with_capacity(count);
         for index in 0..count {
             let field = row.get(index).ok_or("a column of the row is missing")?;
             cells.push(match field.value() {
@@ -460,10 +442,7 @@ mod tests {
         let bool_cell = if backend == Backend::Postgres { Value::Bool(true) } else { Value::Int(1) };
         for _ in 0..2 {
             let mut select = Sql::new(backend);
-            select.push(&format!(
-                "SELECT {} FROM {table} t WHERE t.i = ",
-                select_columns("t", &["i", "f", "t", "b", "n", "q"])
-            ));
+            select.push(&format!("SELECT t.i, t.f, t.t, t.b, t.n, t.q FROM {table} t WHERE t.i = "));
             select.bind(SqlValue::Int(-9_007_199_254_740_993));
             let rows = select.load_rows(&mut conn).expect("rows");
             assert_eq!(

@@ -7,52 +7,49 @@ use compact_str::ToCompactString;
 
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
-use crate::orm::args::invalid_field;
-use crate::orm::convert::read_cell;
+use crate::orm::convert::read_cell_in_place;
 use crate::orm::model::{Field, FieldType, Model};
+use crate::orm::registry::Registry;
 use crate::orm::sql::Sql;
 use crate::types::{Member, Records, Value};
 
 use super::{Orm, IDS_PER_STATEMENT};
 
-impl Orm<'_> {
-    /// Builds the records of stored rows (cells in `columns` order, id first), each in its row's own
-    /// buffer: related display names and one2many ids are fetched once per field for all rows. Nothing two
-    /// members or records share is copied per record (`Member`): a display name is the name member it
-    /// repeats, and a many2one's `[id, name]` pair is built once per related record.
-    pub(super) fn records(
-        &self,
-        conn: &mut AnyConnection,
-        model: &Model,
-        mut rows: Vec<Vec<Value>>,
-        columns: &[&str],
-        fields: &[&Field],
-        classic: bool,
-    ) -> Result<Records> {
+/// How a read selects its rows so that each row is its record: one select item per member, in the members'
+/// order (`id`, then the fields as requested), and what each cell still needs to become Odoo's value. Rows
+/// then become records in place: no cell moves from a row buffer into a record's.
+pub(super) struct Layout<'r> {
+    names: Vec<&'static str>,
+    members: Vec<Member>,
+    cells: Vec<Cell<'r>>,
+    select: String,
+}
+
+/// What the cell of one member holds when its row arrives, and what it needs.
+enum Cell<'r> {
+    /// The record's id.
+    Id,
+    /// A stored field's value, converted for its type (`read_cell_in_place`).
+    Stored(FieldType),
+    /// A many2one's related id, or False; its `[id, name]` pair is in the member, shared by every record.
+    Related(&'r Model),
+    /// The display name, selected from the name column (or `NULL` when the model stores none).
+    DisplayName,
+    /// The display name as the requested name member (`Member::DisplayNameOf`): `NULL` in the row.
+    NameMember,
+    /// A one2many's ids, filled after the rows arrive: `NULL` until then.
+    Children(&'r Model, &'static str),
+}
+
+impl<'r> Layout<'r> {
+    /// The layout of a read of `fields` of `model`; `classic` many2ones read as `[id, name]` pairs.
+    pub(super) fn new(registry: &'r Registry, model: &Model, fields: &[&Field], classic: bool) -> Result<Layout<'r>> {
         // `id` always comes first, once, whether or not it was asked for.
         let fields: Vec<&Field> = fields.iter().copied().filter(|f| f.name != "id").collect();
         let names: Vec<&'static str> = std::iter::once("id").chain(fields.iter().map(|f| f.name)).collect();
-        if rows.is_empty() {
-            return Ok(Records::new(names, rows));
-        }
-        let row_id = |row: &Vec<Value>| row.first().and_then(Value::as_i64).unwrap_or(0);
-        let column = |name: &str| columns.iter().position(|c| *c == name);
-        let rec_name_idx = column(model.rec_name);
-
-        /// How each requested field is filled, worked out once for all rows.
-        enum Source<'f> {
-            /// The display name, moved out of the name cell (the name field is not requested, or its text
-            /// is not the display name as it stands).
-            DisplayName,
-            /// The display name as the requested name member: nothing in the row.
-            NameMember,
-            Children(HashMap<i64, Vec<i64>>),
-            /// A many2one's related id; its pair is in the member.
-            RelatedId(usize),
-            Cell(usize, &'f Field),
-        }
         let text_rec_name =
             model.field(model.rec_name).is_some_and(|f| matches!(f.ftype, FieldType::Char | FieldType::Text));
+        let stored_rec_name = model.columns().any(|c| c.name == model.rec_name);
         // The member (1 + position among `fields`) holding the name cell as it is, when requested.
         let name_member = fields
             .iter()
@@ -60,80 +57,99 @@ impl Orm<'_> {
             .filter(|_| text_rec_name)
             .map(|at| at + 1);
         let mut members = vec![Member::Own];
-        let mut sources = Vec::with_capacity(fields.len());
-        // Per many2one member: its comodel and the ids the rows refer to, sorted, each once.
-        let mut related: Vec<(usize, &Model, Vec<i64>)> = Vec::new();
+        let mut cells = vec![Cell::Id];
+        let mut select = String::from("t.id");
         for field in &fields {
-            let (source, member) = match field.ftype {
+            let (cell, member, item) = match field.ftype {
                 _ if field.name == "display_name" => match name_member {
-                    Some(k) => (Source::NameMember, Member::DisplayNameOf(k)),
-                    None => (Source::DisplayName, Member::Own),
+                    Some(k) => (Cell::NameMember, Member::DisplayNameOf(k), None),
+                    None => (Cell::DisplayName, Member::Own, stored_rec_name.then_some(model.rec_name)),
                 },
                 FieldType::One2many(comodel, inverse) => {
-                    let parent_ids: Vec<i64> = rows.iter().map(row_id).collect();
-                    let children = self.child_ids(conn, self.registry.model(comodel)?, inverse, &parent_ids)?;
-                    (Source::Children(children), Member::Own)
+                    (Cell::Children(registry.model(comodel)?, inverse), Member::Own, None)
                 }
                 FieldType::Many2one(comodel) if classic => {
-                    let idx = column(field.name).ok_or_else(|| invalid_field(model, field.name))?;
-                    let mut ref_ids: Vec<i64> =
-                        rows.iter().filter_map(|r| r.get(idx).and_then(Value::as_i64)).collect();
-                    ref_ids.sort_unstable();
-                    ref_ids.dedup();
-                    // Its pairs come below, with every other many2one's, from one statement.
-                    related.push((members.len(), self.registry.model(comodel)?, ref_ids));
-                    (Source::RelatedId(idx), Member::Related(Vec::new()))
+                    (Cell::Related(registry.model(comodel)?), Member::Related(Vec::new()), Some(field.name))
                 }
-                _ => {
-                    let idx = column(field.name).ok_or_else(|| invalid_field(model, field.name))?;
-                    (Source::Cell(idx, field), Member::Own)
-                }
+                ftype => (Cell::Stored(ftype), Member::Own, Some(field.name)),
             };
-            sources.push(source);
+            select.push_str(", ");
+            match item {
+                Some(column) => {
+                    select.push_str("t.");
+                    select.push_str(column);
+                }
+                None => select.push_str("NULL"),
+            }
+            cells.push(cell);
             members.push(member);
         }
-        let parts: Vec<(&Model, &[i64])> = related.iter().map(|(_, comodel, ids)| (*comodel, ids.as_slice())).collect();
-        for ((at, _, ids), names) in related.iter().zip(self.display_names_of(conn, &parts)?) {
-            members[*at] = Member::Related(names.into_pairs(ids));
-        }
+        Ok(Layout { names, members, cells, select })
+    }
 
-        // A display name that is not the name member moves out of the name cell, unless the name field is
-        // requested too (a name that is not text): then it is copied, before that field takes the cell.
-        let display_member = sources.iter().any(|s| matches!(s, Source::DisplayName));
-        let name_requested = fields.iter().any(|f| f.name == model.rec_name);
-        let take = |cells: &mut Vec<Value>, idx: usize| {
-            cells.get_mut(idx).map_or(Value::Nil, |c| std::mem::replace(c, Value::Nil))
-        };
-        // Each row's cells move to `cells` while the record is written into the row's own buffer; the two
-        // buffers trade places at every row, so no record allocates.
-        let mut cells: Vec<Value> = Vec::with_capacity(names.len().max(columns.len()));
-        for record in &mut rows {
-            std::mem::swap(record, &mut cells);
-            record.clear();
-            record.reserve(names.len());
-            let id = row_id(&cells);
-            record.push(Value::Int(id));
-            let mut name = match rec_name_idx.filter(|_| display_member) {
-                Some(idx) if name_requested => Some(display_name(cells[idx].clone())),
-                Some(idx) => Some(display_name(take(&mut cells, idx))),
-                None => None,
-            };
-            for source in &sources {
-                let value = match source {
-                    Source::DisplayName => name.take().unwrap_or(Value::Bool(false)),
-                    Source::NameMember => Value::Nil,
-                    Source::Children(children) => Value::List(
-                        children.get(&id).map_or_else(Vec::new, |c| c.iter().copied().map(Value::Int).collect()),
-                    ),
-                    Source::RelatedId(idx) => match cells.get(*idx).and_then(Value::as_i64) {
-                        Some(ref_id) => Value::Int(ref_id),
-                        None => Value::Bool(false),
-                    },
-                    Source::Cell(idx, field) => read_cell(field.ftype, take(&mut cells, *idx)),
-                };
-                record.push(value);
+    /// The select list (table alias `t`), one item per member.
+    pub(super) fn select(&self) -> &str {
+        &self.select
+    }
+}
+
+impl Orm<'_> {
+    /// Builds the records of rows selected by `layout`: each cell converted where it stands, related display
+    /// names and one2many ids fetched once per field for all rows. Nothing two members or records share is
+    /// copied per record (`Member`): a display name is the name member it repeats, and a many2one's
+    /// `[id, name]` pair is built once per related record.
+    pub(super) fn records(
+        &self,
+        conn: &mut AnyConnection,
+        layout: Layout,
+        mut rows: Vec<Vec<Value>>,
+    ) -> Result<Records> {
+        let Layout { names, mut members, cells, .. } = layout;
+        if rows.is_empty() {
+            return Ok(Records::new(names, rows));
+        }
+        let converted: Vec<(usize, &Cell)> = cells.iter().enumerate().filter(|(_, c)| c.converts()).collect();
+        if !converted.is_empty() {
+            for row in &mut rows {
+                for &(k, cell) in &converted {
+                    if let Some(value) = row.get_mut(k) {
+                        cell.convert(value);
+                    }
+                }
             }
-            cells.clear();
+        }
+        // Per many2one member: its comodel and the ids the rows refer to, sorted, each once; their pairs
+        // come from one statement for all of them.
+        let related: Vec<(usize, &Model, Vec<i64>)> = cells
+            .iter()
+            .enumerate()
+            .filter_map(|(k, cell)| match cell {
+                Cell::Related(comodel) => {
+                    let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.get(k).and_then(Value::as_i64)).collect();
+                    ids.sort_unstable();
+                    ids.dedup();
+                    Some((k, *comodel, ids))
+                }
+                _ => None,
+            })
+            .collect();
+        let parts: Vec<(&Model, &[i64])> = related.iter().map(|(_, comodel, ids)| (*comodel, ids.as_slice())).collect();
+        for ((k, _, ids), names) in related.iter().zip(self.display_names_of(conn, &parts)?) {
+            members[*k] = Member::Related(names.into_pairs(ids));
+        }
+        for (k, cell) in cells.iter().enumerate() {
+            if let Cell::Children(comodel, inverse) = cell {
+                let parent_ids: Vec<i64> = rows.iter().map(|row| row_id(row)).collect();
+                let children = self.child_ids(conn, comodel, inverse, &parent_ids)?;
+                for row in &mut rows {
+                    let ids = children
+                        .get(&row_id(row))
+                        .map_or_else(Vec::new, |c| c.iter().copied().map(Value::Int).collect());
+                    if let Some(value) = row.get_mut(k) {
+                        *value = Value::List(ids);
+                    }
+                }
+            }
         }
         Ok(Records::with_members(names, members, rows))
     }
@@ -260,5 +276,35 @@ fn display_name(cell: Value) -> Value {
         Value::Int(n) => Value::Str(n.to_compact_string()),
         Value::Float(f) => Value::Str(f.to_compact_string()),
         _ => Value::Bool(false),
+    }
+}
+
+fn row_id(row: &[Value]) -> i64 {
+    row.first().and_then(Value::as_i64).unwrap_or(0)
+}
+
+impl Cell<'_> {
+    /// Whether the cell may need converting when its row arrives.
+    fn converts(&self) -> bool {
+        matches!(self, Cell::Stored(_) | Cell::Related(_) | Cell::DisplayName)
+    }
+
+    /// The cell's value as Odoo reads it, changed where it stands (most cells already are).
+    #[inline]
+    fn convert(&self, value: &mut Value) {
+        match self {
+            Cell::Stored(ftype) => read_cell_in_place(*ftype, value),
+            Cell::Related(_) => {
+                if !matches!(value, Value::Int(_)) {
+                    *value = value.as_i64().map_or(Value::Bool(false), Value::Int);
+                }
+            }
+            Cell::DisplayName => {
+                if !matches!(value, Value::Str(s) if !s.is_empty()) {
+                    *value = display_name(std::mem::replace(value, Value::Nil));
+                }
+            }
+            Cell::Id | Cell::NameMember | Cell::Children(..) => {}
+        }
     }
 }

@@ -249,15 +249,19 @@ fn a_domain_with_two_lists_of_thirty_thousand_ids_is_answered_on_sqlite() {
 /// A read selects the columns its fields need and no other: the name field for `display_name`, a
 /// many2one's id column for its pair, nothing for a one2many but `id`.
 #[test]
-fn a_read_selects_only_the_columns_its_fields_need() {
+fn a_read_selects_only_the_columns_its_fields_need_in_the_members_order() {
     let mut conn = admin_connection(&test_db::sqlite("read-columns"));
     let registry = crate::models::registry();
     create(&registry, &mut conn, "account.online.link", Value::map([("name", Value::str("Bank"))]));
     let texts = statement_texts(&mut conn);
     for (fields, select) in [
         (&["display_name"][..], "SELECT t.id, t.name FROM online_links t"),
-        (&["state", "company_id"], "SELECT t.id, t.state, t.company_id FROM online_links t"),
-        (&["account_online_account_ids"], "SELECT t.id FROM online_links t"),
+        // One item per member, in the order asked: each row is its record as it arrives.
+        (&["company_id", "state"], "SELECT t.id, t.company_id, t.state FROM online_links t"),
+        // The display name of a name member is that member: nothing is selected for it.
+        (&["name", "display_name"], "SELECT t.id, t.name, NULL FROM online_links t"),
+        // One2many ids come from their own statement.
+        (&["account_online_account_ids"], "SELECT t.id, NULL FROM online_links t"),
     ] {
         let found = call_generic(
             &registry,

@@ -53,7 +53,7 @@ impl Orm<'_> {
     }
 
     fn where_clause(&self, model: &Model, domain: &Value, sql: &mut Sql) -> Result<()> {
-        let domain = Domain::parse(domain)?;
+        let domain = Domain::parse_for(domain, self.env.serie)?;
         domain.validate(self.registry, model)?;
         let domain = domain.for_serie(self.env.serie, self.registry, model)?;
         sql.push(" WHERE ");

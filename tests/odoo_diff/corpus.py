@@ -556,8 +556,30 @@ def write_cases():
     return c
 
 
+def list_and_date_cases():
+    """A list where one value is expected (Odoo reads `=` / `!=` with a list as `in` / `not in`, an empty one
+    included), and a date against a datetime field with each comparison. After the other cases, so that their
+    ids (deviations.KNOWN_DIFFERENCES) stay as they are."""
+    d = [
+        (ACC, [("name", "=", [])]),
+        (ACC, [("name", "!=", [])]),
+        (ACC, [("name", "=", ["Savings", "Checking"])]),
+        (ACC, [("name", "!=", ["Savings"])]),
+        (TX, [("amount", "=", [])]),
+        (TX, [("online_account_id", "=", [])]),
+        (TX, [("online_account_id", "!=", [])]),
+        (LINK, [("id", "=", [])]),
+        (LINK, [("last_refresh", "=", "2026-02-01")]),
+        (LINK, [("last_refresh", "<", "2026-02-01")]),
+        (LINK, [("last_refresh", "<=", "2026-01-20")]),
+        (LINK, [("last_refresh", ">", "2026-01-20")]),
+    ]
+    return [{"model": m, "method": "search", "args": [dom]} for m, dom in d]
+
+
 def corpus(fields):
-    cases = domain_cases(fields) + special_domain_cases() + order_paging_cases() + read_cases(fields)
+    cases = (domain_cases(fields) + special_domain_cases() + order_paging_cases() + read_cases(fields)
+             + list_and_date_cases())
     for n, case in enumerate(cases):
         case.setdefault("id", f"r{n}")
         case.setdefault("kwargs", {})

@@ -10,6 +10,7 @@ mod sql;
 use crate::error::{Error, Result};
 use crate::orm::model::Model;
 use crate::orm::registry::Registry;
+use crate::orm::serie::OdooSerie;
 use crate::types::Value;
 
 /// Largest `in` list accepted (databases cap bound parameters; a bigger list is a client bug).
@@ -188,14 +189,20 @@ fn tuple_repr(term: &[Value]) -> String {
 }
 
 impl Domain {
-    /// Parses a domain in Odoo's prefix notation (implicit `&` between top-level terms).
+    /// Parses a domain in Odoo's prefix notation (implicit `&` between top-level terms), as Odoo 17 reads it.
     pub fn parse(value: &Value) -> Result<Domain> {
-        Self::parse_within(value, FULL_BUDGET).map(|(domain, _)| domain)
+        Self::parse_for(value, OdooSerie::V17)
+    }
+
+    /// Parses a domain as a call of `serie` reads it: Odoo 17 reads `=`/`!=` against a list as `in`/`not
+    /// in` that list, an empty one included; Odoo 19 reads an empty one as `[False]` (`for_serie` does).
+    pub fn parse_for(value: &Value, serie: OdooSerie) -> Result<Domain> {
+        Self::parse_within(value, FULL_BUDGET, serie).map(|(domain, _)| domain)
     }
 
     /// Parses a domain that may nest at most `budget` deep (the inner domain of an `any` gets what its
     /// leaf leaves of the outer budget), and how deep it nests.
-    fn parse_within(value: &Value, budget: Depth) -> Result<(Domain, Depth)> {
+    fn parse_within(value: &Value, budget: Depth, serie: OdooSerie) -> Result<(Domain, Depth)> {
         let items = match value {
             Value::List(items) => items,
             v if v.is_null() => return Ok((Domain::True, Depth { total: 0, relational: 0 })),
@@ -244,7 +251,7 @@ impl Domain {
                     };
                     stack.push(entry);
                 }
-                Value::List(term) => stack.push(Self::parse_leaf(term, budget)?),
+                Value::List(term) => stack.push(Self::parse_leaf(term, budget, serie)?),
                 // Odoo unpacks anything else as a term: a string by its characters.
                 Value::Str(s) => return Err(unpack_error(s.chars().count())),
                 other => return Err(Error::application(format!("cannot unpack non-iterable {} object", other.kind()))),
@@ -283,7 +290,7 @@ impl Domain {
 
     /// One term, and how deep it nests: 1, plus a subquery per hop of a dotted path, plus for `any` one
     /// more and its inner domain's depth.
-    fn parse_leaf(term: &[Value], budget: Depth) -> Result<(Domain, Depth)> {
+    fn parse_leaf(term: &[Value], budget: Depth, serie: OdooSerie) -> Result<(Domain, Depth)> {
         let invalid = || Error::application(format!("Invalid leaf {}", tuple_repr(term)));
         if term.len() != 3 {
             return Err(unpack_error(term.len()));
@@ -301,11 +308,12 @@ impl Domain {
         if field.is_empty() || field.split('.').any(str::is_empty) {
             return Err(invalid());
         }
-        // As Odoo: `=`/`!=` against a list means `in`/`not in` (Odoo logs that the term should say so).
-        let op = match (op, &term[2]) {
-            (Op::Eq, Value::List(_)) => Op::In,
-            (Op::Ne, Value::List(_)) => Op::NotIn,
-            (op, _) => op,
+        // As Odoo 17: `=`/`!=` against a list means `in`/`not in` (Odoo logs that the term should say so).
+        // Odoo 19 reads it so too, but an empty list as `[False]`: `for_serie` restates the term as written.
+        let op = match (op, &term[2], serie) {
+            (Op::Eq, Value::List(_), OdooSerie::V17) => Op::In,
+            (Op::Ne, Value::List(_), OdooSerie::V17) => Op::NotIn,
+            (op, _, _) => op,
         };
         let path: Vec<String> = field.split('.').map(str::to_string).collect();
         let hops = path.len() - 1;
@@ -321,7 +329,7 @@ impl Domain {
             return Err(too_deep());
         }
         let inner_budget = Depth { total: budget.total - step.total, relational: budget.relational - step.relational };
-        let (domain, inner) = Self::parse_within(&term[2], inner_budget)?;
+        let (domain, inner) = Self::parse_within(&term[2], inner_budget, serie)?;
         let depth = Depth { total: step.total + inner.total, relational: step.relational + inner.relational };
         let any = Domain::Any { path, negate: op == Op::NotAny, domain: Box::new(domain), value: term[2].clone() };
         Ok((any, depth))

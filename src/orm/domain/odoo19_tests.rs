@@ -46,7 +46,7 @@ fn leaf_value(field: &str, op: &str, value: Value) -> Value {
 fn read(serie: OdooSerie, domain: &Value) -> Result<Domain> {
     let registry = registry();
     let model = registry.model("x.line")?;
-    let domain = Domain::parse(domain)?;
+    let domain = Domain::parse_for(domain, serie)?;
     domain.validate(&registry, model)?;
     domain.for_serie(serie, &registry, model)
 }
@@ -109,6 +109,12 @@ fn false_and_empty_values_compare_as_null_in_19_only() {
     assert_eq!(a(V17, "<", Value::Int(1)), [Value::Float(0.0)]);
     assert_eq!(a(V19, "<", Value::Int(1)), [null(), Value::Float(0.0)]);
     assert_eq!(a(V19, "!=", Value::Bool(false)), [Value::Float(12.5)]);
+    // `=`/`!=` against an empty list: `in []` in 17, `in [False]` in 19 (`_operator_equal_as_in`).
+    assert_eq!(a(V17, "=", Value::List(vec![])), Vec::<Value>::new());
+    assert_eq!(a(V19, "=", Value::List(vec![])), [null(), Value::Float(0.0)]);
+    assert_eq!(a(V17, "!=", Value::List(vec![])), amounts);
+    assert_eq!(a(V19, "!=", Value::List(vec![])), [Value::Float(12.5)]);
+    assert_eq!(a(V19, "=", Value::List(vec![Value::Float(12.5)])), [Value::Float(12.5)]);
 }
 
 #[test]

@@ -6,7 +6,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from .. import bridge_client
-from .bank_bridge_mixin import FEED_JOURNAL_TYPES, check_read_access, sql_constraints, to_date
+from .bank_bridge_mixin import FEED_JOURNAL_TYPES, GOING_STATES, check_read_access, sql_constraints, to_date
 
 _logger = logging.getLogger(__name__)
 
@@ -293,7 +293,7 @@ class BankBridgeAccount(models.Model):
         queued = Import
         for account in self.sudo().filtered("journal_id"):
             account._check_journal_currency()
-            pending = account.import_ids.filtered(lambda run: run.state in ("queued", "running"))
+            pending = account.import_ids.filtered(lambda run: run.state in GOING_STATES)
             if pending:
                 queued |= pending
                 continue

@@ -17,6 +17,7 @@ from odoo.tools import float_is_zero
 from odoo.tools.misc import format_date
 
 from ..jobs import run_jobs
+from .bank_bridge_mixin import GOING_STATES
 
 _logger = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ class BankBridgeImport(models.Model):
         # button), the lines it brought get their statement.
         ending = self.browse()
         if vals.get("state") in ENDED_STATES:
-            ending = self.filtered(lambda run: run.state in ("queued", "running"))
+            ending = self.filtered(lambda run: run.state in GOING_STATES)
         result = super().write(vals)
         for run in ending:
             run._bank_bridge_make_statement()
@@ -140,7 +141,7 @@ class BankBridgeImport(models.Model):
     def _bank_bridge_ready_ids(self):
         """Imports the job may run now: not waiting for a synchronization
         still running at the bank (one statement per fetch)."""
-        runs = self.search([("state", "in", ("queued", "running"))], order="id")
+        runs = self.search([("state", "in", GOING_STATES)], order="id")
         now = fields.Datetime.now()
         return [
             run.id for run in runs
@@ -168,7 +169,7 @@ class BankBridgeImport(models.Model):
         """Start (or resume) this import; returns what the job needs to read
         the bridge, or None when there is nothing to do."""
         self.ensure_one()
-        if not self._bank_bridge_lock() or self.state not in ("queued", "running"):
+        if not self._bank_bridge_lock() or self.state not in GOING_STATES:
             return None
         account = self.account_id
         if account.journal_id != self.journal_id or account.link_id.state in ("disconnected",):
@@ -345,12 +346,12 @@ class BankBridgeImport(models.Model):
     def _bank_bridge_note(self, message):
         """A passing problem (bridge unreachable): shown, the import goes on later."""
         self.ensure_one()
-        if self._bank_bridge_lock() and self.state in ("queued", "running"):
+        if self._bank_bridge_lock() and self.state in GOING_STATES:
             self.error = message
 
     def _bank_bridge_fail(self, message):
         self.ensure_one()
-        if self.state in ("queued", "running"):
+        if self.state in GOING_STATES:
             self.write({"state": "failed", "error": message, "date_done": fields.Datetime.now()})
 
     # ------------------------------------------------------------------

@@ -8,7 +8,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools.misc import formatLang
 
 from .. import bridge_client
-from .bank_bridge_mixin import LINK_STATES, LIST, to_date, to_datetime
+from .bank_bridge_mixin import GOING_STATES, LINK_STATES, LIST, to_date, to_datetime
 
 _logger = logging.getLogger(__name__)
 
@@ -173,7 +173,7 @@ class BankBridgeLink(models.Model):
     def _compute_live_status(self):
         now = fields.Datetime.now()
         for link in self:
-            running = link.import_ids.filtered(lambda run: run.state in ("queued", "running"))
+            running = link.import_ids.filtered(lambda run: run.state in GOING_STATES)
             link.import_count = len(link.import_ids)
             link.import_running = bool(running)
             link.import_problem = link._bank_bridge_import_problem()
@@ -208,7 +208,7 @@ class BankBridgeLink(models.Model):
                     "The last import of %(account)s stopped: %(error)s Fetch Transactions tries again.",
                     account=account.name, error=run.error,
                 ))
-            elif run.state in ("queued", "running") and run.error:
+            elif run.state in GOING_STATES and run.error:
                 problems.append(_(
                     "The import of %(account)s waits: %(error)s Odoo tries again every minute.",
                     account=account.name, error=run.error,
@@ -550,7 +550,7 @@ class BankBridgeLink(models.Model):
         )
 
     def _bank_bridge_stop_imports(self):
-        runs = self.sudo().import_ids.filtered(lambda run: run.state in ("queued", "running"))
+        runs = self.sudo().import_ids.filtered(lambda run: run.state in GOING_STATES)
         runs.write({"state": "cancelled"})
         self.sudo().watch_until = False
 

@@ -58,6 +58,9 @@ LINK_STATES = [
     ("error", "Needs Attention"),
 ]
 
+# An import (bank.bridge.import) still to finish: waiting for the job, or being run by it.
+GOING_STATES = ("queued", "running")
+
 # An ISO 8601 UTC timestamp as the bridge or the aggregator may put in a message.
 ISO_TIMESTAMP = re.compile(r"\b(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.\d+)?(?:Z|[+-]00:?00)?\b")
 # The bridge's own way of writing a time for people: "6 Dec 2026 at 00:00 UTC".

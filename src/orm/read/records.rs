@@ -109,12 +109,10 @@ impl Orm<'_> {
             return Ok(Records::new(names, rows));
         }
         let converted: Vec<(usize, &Cell)> = cells.iter().enumerate().filter(|(_, c)| c.converts()).collect();
-        if !converted.is_empty() {
-            for row in &mut rows {
-                for &(k, cell) in &converted {
-                    if let Some(value) = row.get_mut(k) {
-                        cell.convert(value);
-                    }
+        for row in &mut rows {
+            for &(k, cell) in &converted {
+                if let Some(value) = row.get_mut(k) {
+                    cell.convert(value);
                 }
             }
         }
@@ -137,10 +135,12 @@ impl Orm<'_> {
         for ((k, _, ids), names) in related.iter().zip(self.display_names_of(conn, &parts)?) {
             members[*k] = Member::Related(names.into_pairs(ids));
         }
+        // The parents' ids, once for every one2many member.
+        let mut parent_ids: Option<Vec<i64>> = None;
         for (k, cell) in cells.iter().enumerate() {
             if let Cell::Children(comodel, inverse) = cell {
-                let parent_ids: Vec<i64> = rows.iter().map(|row| row_id(row)).collect();
-                let children = self.child_ids(conn, comodel, inverse, &parent_ids)?;
+                let parent_ids = parent_ids.get_or_insert_with(|| rows.iter().map(|row| row_id(row)).collect());
+                let children = self.child_ids(conn, comodel, inverse, parent_ids)?;
                 for row in &mut rows {
                     let ids = children
                         .get(&row_id(row))
